@@ -1,0 +1,22 @@
+use sea_orm::entity::prelude::*;
+
+/// An app: a tenant of the ledger. Its API key is stored only as a SHA-256 hash.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "apps")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub name: String,
+    #[sea_orm(unique)]
+    pub key_hash: String,
+    /// The app's own catalog extension (TOML), layered over the service's catalog.
+    pub operations: Option<String>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

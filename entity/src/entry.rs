@@ -1,0 +1,28 @@
+use sea_orm::entity::prelude::*;
+
+/// A recorded entry: the request as the workflow accepted it. `(app_id, nonce)` is unique.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "entries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub app_id: Uuid,
+    pub nonce: String,
+    /// SHA-256 of the canonical request: a replay must match it, or it is `nonce_reused`.
+    pub request_hash: String,
+    pub operation: String,
+    pub owner_id: String,
+    pub counterparty_id: Option<String>,
+    pub asset: String,
+    pub amount: String,
+    /// Canonical JSON text.
+    pub metadata: Option<String>,
+    /// Whether the request asked for `Prefer: respond-async`.
+    pub is_async: bool,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,26 @@
+//! SeaORM entities of ledgerflow.
+//!
+//! Event store (append-only: rows are inserted, never updated or deleted):
+//! - [`entry`]: one row per recorded entry, the request as it was accepted;
+//! - [`entry_event`]: the workflow transitions of an entry, in order;
+//! - [`posting`]: one row per account event `(account, version)`, with `balance_after`.
+//!
+//! Bookkeeping beside the events, derivable from them:
+//! - [`account`]: the head of each account (balance and version of its last posting);
+//! - [`usage`]: per-owner, per-operation counters for limits and cooldowns;
+//! - [`pending_entry`]: entries accepted asynchronously that have not finished yet;
+//! - [`app`]: the apps and their hashed API keys.
+//!
+//! Two storage rules hold on every backend:
+//! - money is canonical decimal text (`"12345678901234567.89"`), because SQLite would store a
+//!   decimal as REAL and lose digits; arithmetic happens in Rust with `rust_decimal`;
+//! - times are `i64` microseconds since the Unix epoch (UTC), which compare and index the
+//!   same way on SQLite, PostgreSQL and CockroachDB.
+
+pub mod account;
+pub mod app;
+pub mod entry;
+pub mod entry_event;
+pub mod pending_entry;
+pub mod posting;
+pub mod usage;
