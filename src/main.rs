@@ -1,1 +1,67 @@
-fn main() {}
+use clap::Parser;
+use ledgerflow::apps::Apps;
+use ledgerflow::config::{AppsCommand, Cli, Command};
+use ledgerflow::server::{self, StartError};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ledgerflow: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), StartError> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => server::serve(&config).await,
+        Command::Migrate => {
+            server::open(&config).await?;
+            println!("the event store at {} is up to date", config.event_store_url);
+            Ok(())
+        }
+        Command::Apps { command } => {
+            let (_, apps) = server::open(&config).await?;
+            apps_command(&apps, command).await
+        }
+    }
+}
+
+async fn apps_command(apps: &Apps, command: AppsCommand) -> Result<(), StartError> {
+    match command {
+        AppsCommand::Create { name } => {
+            let (app, key) = apps.create(&name).await?;
+            println!("created app {} ({})", app.name, app.id);
+            println!("its API key follows; it is shown only this once:");
+            println!("{key}");
+        }
+        AppsCommand::Operations { name, file } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                StartError::Catalog(operations::CatalogError {
+                    source_name: file.display().to_string(),
+                    operation: None,
+                    field: None,
+                    message: format!("cannot read the file: {e}"),
+                })
+            })?;
+            let catalog = apps
+                .set_operations(&name, &file.display().to_string(), &text)
+                .await?;
+            let names: Vec<&str> = catalog.operations().map(|o| o.name.as_str()).collect();
+            println!("app {name} now posts: {}", names.join(", "));
+        }
+    }
+    Ok(())
+}

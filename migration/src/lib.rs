@@ -1,0 +1,25 @@
+//! Migrations of ledgerflow. The same steps run on SQLite, PostgreSQL and CockroachDB.
+//!
+//! Rules that keep them portable to CockroachDB:
+//! - one DDL statement per migration (CockroachDB commits an open transaction on DDL);
+//! - no sequential keys: UUIDs or composite natural keys;
+//! - 64-bit integers only (`BIGINT`), money as decimal text, times as i64 microseconds.
+
+pub use sea_orm_migration::prelude::*;
+
+mod event_store;
+mod step;
+
+pub use step::Step;
+
+/// The event store's migrator (tables of `entity`, see its crate docs).
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        event_store::steps()
+            .into_iter()
+            .map(|s| Box::new(s) as Box<dyn MigrationTrait>)
+            .collect()
+    }
+}

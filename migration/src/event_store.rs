@@ -1,0 +1,260 @@
+//! The event store's tables, one step per DDL statement.
+
+use crate::Step;
+use sea_orm_migration::prelude::*;
+
+pub fn steps() -> Vec<Step> {
+    vec![
+        Step::table("m20261121_000001_create_apps", apps()),
+        Step::table("m20261121_000002_create_accounts", accounts()),
+        Step::index(
+            "m20261121_000003_index_accounts_owner",
+            Index::create()
+                .name("ux_accounts_owner")
+                .table(Accounts::Table)
+                .col(Accounts::AppId)
+                .col(Accounts::OwnerId)
+                .col(Accounts::Asset)
+                .unique()
+                .to_owned(),
+        ),
+        Step::table("m20261121_000004_create_postings", postings()),
+        Step::index(
+            "m20261121_000005_index_postings_time",
+            Index::create()
+                .name("ix_postings_time")
+                .table(Postings::Table)
+                .col(Postings::AccountId)
+                .col(Postings::RecordedAt)
+                .to_owned(),
+        ),
+        Step::index(
+            "m20261121_000006_index_postings_entry",
+            Index::create()
+                .name("ix_postings_entry")
+                .table(Postings::Table)
+                .col(Postings::EntryId)
+                .to_owned(),
+        ),
+        Step::table("m20261121_000007_create_entries", entries()),
+        Step::index(
+            "m20261121_000008_index_entries_nonce",
+            Index::create()
+                .name("ux_entries_nonce")
+                .table(Entries::Table)
+                .col(Entries::AppId)
+                .col(Entries::Nonce)
+                .unique()
+                .to_owned(),
+        ),
+        Step::index(
+            "m20261121_000009_index_entries_owner",
+            Index::create()
+                .name("ix_entries_owner")
+                .table(Entries::Table)
+                .col(Entries::AppId)
+                .col(Entries::OwnerId)
+                .col(Entries::CreatedAt)
+                .to_owned(),
+        ),
+        Step::index(
+            "m20261121_000010_index_entries_counterparty",
+            Index::create()
+                .name("ix_entries_counterparty")
+                .table(Entries::Table)
+                .col(Entries::AppId)
+                .col(Entries::CounterpartyId)
+                .col(Entries::CreatedAt)
+                .to_owned(),
+        ),
+        Step::table("m20261121_000011_create_entry_events", entry_events()),
+        Step::table("m20261121_000012_create_pending_entries", pending_entries()),
+        Step::table("m20261121_000013_create_usage", usage()),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum Apps {
+    Table,
+    Id,
+    Name,
+    KeyHash,
+    Operations,
+    CreatedAt,
+    RevokedAt,
+}
+
+fn apps() -> TableCreateStatement {
+    Table::create()
+        .table(Apps::Table)
+        .col(ColumnDef::new(Apps::Id).uuid().not_null().primary_key())
+        .col(ColumnDef::new(Apps::Name).text().not_null().unique_key())
+        .col(ColumnDef::new(Apps::KeyHash).text().not_null().unique_key())
+        .col(ColumnDef::new(Apps::Operations).text().null())
+        .col(ColumnDef::new(Apps::CreatedAt).big_integer().not_null())
+        .col(ColumnDef::new(Apps::RevokedAt).big_integer().null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum Accounts {
+    Table,
+    Id,
+    AppId,
+    OwnerId,
+    Asset,
+    Balance,
+    Version,
+    UpdatedAt,
+}
+
+fn accounts() -> TableCreateStatement {
+    Table::create()
+        .table(Accounts::Table)
+        .col(ColumnDef::new(Accounts::Id).uuid().not_null().primary_key())
+        .col(ColumnDef::new(Accounts::AppId).uuid().not_null())
+        .col(ColumnDef::new(Accounts::OwnerId).text().not_null())
+        .col(ColumnDef::new(Accounts::Asset).text().not_null())
+        .col(ColumnDef::new(Accounts::Balance).text().not_null())
+        .col(ColumnDef::new(Accounts::Version).big_integer().not_null())
+        .col(ColumnDef::new(Accounts::UpdatedAt).big_integer().not_null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum Postings {
+    Table,
+    AccountId,
+    Version,
+    EntryId,
+    AppId,
+    OwnerId,
+    Asset,
+    Amount,
+    BalanceAfter,
+    RecordedAt,
+}
+
+fn postings() -> TableCreateStatement {
+    Table::create()
+        .table(Postings::Table)
+        .col(ColumnDef::new(Postings::AccountId).uuid().not_null())
+        .col(ColumnDef::new(Postings::Version).big_integer().not_null())
+        .col(ColumnDef::new(Postings::EntryId).uuid().not_null())
+        .col(ColumnDef::new(Postings::AppId).uuid().not_null())
+        .col(ColumnDef::new(Postings::OwnerId).text().not_null())
+        .col(ColumnDef::new(Postings::Asset).text().not_null())
+        .col(ColumnDef::new(Postings::Amount).text().not_null())
+        .col(ColumnDef::new(Postings::BalanceAfter).text().not_null())
+        .col(ColumnDef::new(Postings::RecordedAt).big_integer().not_null())
+        .primary_key(Index::create().col(Postings::AccountId).col(Postings::Version))
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum Entries {
+    Table,
+    Id,
+    AppId,
+    Nonce,
+    RequestHash,
+    Operation,
+    OwnerId,
+    CounterpartyId,
+    Asset,
+    Amount,
+    Metadata,
+    IsAsync,
+    CreatedAt,
+}
+
+fn entries() -> TableCreateStatement {
+    Table::create()
+        .table(Entries::Table)
+        .col(ColumnDef::new(Entries::Id).uuid().not_null().primary_key())
+        .col(ColumnDef::new(Entries::AppId).uuid().not_null())
+        .col(ColumnDef::new(Entries::Nonce).text().not_null())
+        .col(ColumnDef::new(Entries::RequestHash).text().not_null())
+        .col(ColumnDef::new(Entries::Operation).text().not_null())
+        .col(ColumnDef::new(Entries::OwnerId).text().not_null())
+        .col(ColumnDef::new(Entries::CounterpartyId).text().null())
+        .col(ColumnDef::new(Entries::Asset).text().not_null())
+        .col(ColumnDef::new(Entries::Amount).text().not_null())
+        .col(ColumnDef::new(Entries::Metadata).text().null())
+        .col(ColumnDef::new(Entries::IsAsync).boolean().not_null())
+        .col(ColumnDef::new(Entries::CreatedAt).big_integer().not_null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum EntryEvents {
+    Table,
+    EntryId,
+    Seq,
+    State,
+    At,
+    FailureCode,
+    FailureDetail,
+}
+
+fn entry_events() -> TableCreateStatement {
+    Table::create()
+        .table(EntryEvents::Table)
+        .col(ColumnDef::new(EntryEvents::EntryId).uuid().not_null())
+        .col(ColumnDef::new(EntryEvents::Seq).integer().not_null())
+        .col(ColumnDef::new(EntryEvents::State).text().not_null())
+        .col(ColumnDef::new(EntryEvents::At).big_integer().not_null())
+        .col(ColumnDef::new(EntryEvents::FailureCode).text().null())
+        .col(ColumnDef::new(EntryEvents::FailureDetail).text().null())
+        .primary_key(Index::create().col(EntryEvents::EntryId).col(EntryEvents::Seq))
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum PendingEntries {
+    Table,
+    EntryId,
+    AppId,
+    ReceivedAt,
+}
+
+fn pending_entries() -> TableCreateStatement {
+    Table::create()
+        .table(PendingEntries::Table)
+        .col(ColumnDef::new(PendingEntries::EntryId).uuid().not_null().primary_key())
+        .col(ColumnDef::new(PendingEntries::AppId).uuid().not_null())
+        .col(ColumnDef::new(PendingEntries::ReceivedAt).big_integer().not_null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum Usage {
+    Table,
+    AppId,
+    OwnerId,
+    Operation,
+    Window,
+    Count,
+    Total,
+    LastAt,
+}
+
+fn usage() -> TableCreateStatement {
+    Table::create()
+        .table(Usage::Table)
+        .col(ColumnDef::new(Usage::AppId).uuid().not_null())
+        .col(ColumnDef::new(Usage::OwnerId).text().not_null())
+        .col(ColumnDef::new(Usage::Operation).text().not_null())
+        .col(ColumnDef::new(Usage::Window).text().not_null())
+        .col(ColumnDef::new(Usage::Count).big_integer().not_null())
+        .col(ColumnDef::new(Usage::Total).text().not_null())
+        .col(ColumnDef::new(Usage::LastAt).big_integer().not_null())
+        .primary_key(
+            Index::create()
+                .col(Usage::AppId)
+                .col(Usage::OwnerId)
+                .col(Usage::Operation)
+                .col(Usage::Window),
+        )
+        .to_owned()
+}

@@ -1,0 +1,63 @@
+//! One migration step: exactly one DDL statement, with its inverse.
+
+use sea_orm_migration::prelude::*;
+
+/// A migration that runs one `CREATE TABLE` or `CREATE INDEX`.
+pub struct Step {
+    name: String,
+    ddl: Ddl,
+}
+
+enum Ddl {
+    Table(TableCreateStatement),
+    Index(IndexCreateStatement),
+}
+
+impl Step {
+    pub fn table(name: &str, table: TableCreateStatement) -> Step {
+        Step {
+            name: name.to_owned(),
+            ddl: Ddl::Table(table),
+        }
+    }
+
+    pub fn index(name: &str, index: IndexCreateStatement) -> Step {
+        Step {
+            name: name.to_owned(),
+            ddl: Ddl::Index(index),
+        }
+    }
+}
+
+impl MigrationName for Step {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Step {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        match &self.ddl {
+            Ddl::Table(table) => manager.create_table(table.clone()).await,
+            Ddl::Index(index) => manager.create_index(index.clone()).await,
+        }
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        match &self.ddl {
+            Ddl::Table(table) => {
+                let name = table
+                    .get_table_name()
+                    .ok_or_else(|| DbErr::Migration(format!("{}: no table name", self.name)))?
+                    .clone();
+                manager.drop_table(Table::drop().table(name).to_owned()).await
+            }
+            Ddl::Index(index) => {
+                // PostgreSQL, CockroachDB and SQLite name indexes per schema: no table needed.
+                let name = index.get_index_spec().get_name().unwrap_or_default().to_owned();
+                manager.drop_index(Index::drop().name(name).to_owned()).await
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! `POST /v1/entries`, `GET /v1/entries/{id}`.
+
+use super::auth::AppKey;
+use super::model::{Entry, NewEntry};
+use super::problem::ApiProblem;
+use super::Ctx;
+use crate::store::Received;
+use crate::time::now_micros;
+use crate::workflow::{EntryRecord, EntryRequest, EntryState, Settled};
+use entity::entry_event;
+use poem_openapi::param::{Header, Path};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub struct EntriesApi {
+    pub ctx: Arc<Ctx>,
+}
+
+/// A successful answer to a posted entry.
+#[derive(ApiResponse)]
+pub enum PostEntryResponse {
+    /// The entry completed.
+    #[oai(status = 201)]
+    Created(
+        Json<Entry>,
+        /// `true` when this answers a repeated nonce.
+        #[oai(header = "Idempotent-Replay")]
+        Option<String>,
+    ),
+    /// Accepted with `Prefer: respond-async`: durably `received`; the workflow finishes it.
+    #[oai(status = 202)]
+    Accepted(
+        Json<Entry>,
+        /// `true` when this answers a repeated nonce.
+        #[oai(header = "Idempotent-Replay")]
+        Option<String>,
+    ),
+}
+
+/// The answer for an entry in its current state. A replay answers the same way, so the
+/// same nonce and request always get the same status and body back (an async entry's
+/// replay shows how far it has come).
+fn answer(record: &EntryRecord, replay: bool) -> Result<PostEntryResponse, ApiProblem> {
+    let header = replay.then(|| "true".to_owned());
+    match record.state() {
+        EntryState::Completed => Ok(PostEntryResponse::Created(Json(record.into()), header)),
+        EntryState::Failed => Err(ApiProblem::failed_entry(record, replay)),
+        _ => Ok(PostEntryResponse::Accepted(Json(record.into()), header)),
+    }
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "super::Tag::Entries")]
+impl EntriesApi {
+    /// Post an entry
+    ///
+    /// Runs the entry through the workflow: validating (catalog, amount, limits), nonce
+    /// check, balance check, processing. Answers 201 with the completed entry, 422 with a
+    /// problem when it was recorded as failed (`entry_id` set) or refused before recording,
+    /// 409 when the nonce belongs to another request. With `Prefer: respond-async` it
+    /// answers 202 once the entry is durably received.
+    #[oai(path = "/entries", method = "post")]
+    async fn post(
+        &self,
+        auth: AppKey,
+        /// `respond-async` to get 202 as soon as the entry is durably received.
+        #[oai(name = "Prefer")]
+        prefer: Header<Option<String>>,
+        body: Json<NewEntry>,
+    ) -> Result<PostEntryResponse, ApiProblem> {
+        let app = auth.app()?;
+        let is_async = prefer.0.as_deref().is_some_and(|p| {
+            p.split([',', ';'])
+                .any(|t| t.trim().eq_ignore_ascii_case("respond-async"))
+        });
+        let body = body.0;
+        let request = EntryRequest {
+            operation: body.operation,
+            owner_id: body.owner_id,
+            nonce: body.nonce,
+            amount: body.amount.map(|a| a.0),
+            counterparty_id: body.counterparty_id,
+            metadata: body.metadata,
+        };
+        let cmd = request.validate(app.id, &app.catalog, now_micros(), is_async)?;
+
+        if is_async {
+            return match self.ctx.store.receive(&cmd).await? {
+                Received::Stored => {
+                    let received = EntryRecord {
+                        entry: cmd.entry_row(),
+                        events: vec![entry_event::Model {
+                            entry_id: cmd.entry_id,
+                            seq: 0,
+                            state: EntryState::Received.as_str().to_owned(),
+                            at: cmd.received_at,
+                            failure_code: None,
+                            failure_detail: None,
+                        }],
+                        postings: Vec::new(),
+                    };
+                    self.ctx.finish_async(cmd);
+                    answer(&received, false)
+                }
+                Received::Existing {
+                    entry_id,
+                    request_hash,
+                } if request_hash == cmd.request_hash => {
+                    let record = self.ctx.store.entry(app.id, entry_id).await?;
+                    answer(&record.ok_or_else(|| ApiProblem::not_found("the entry"))?, true)
+                }
+                Received::Existing { entry_id, .. } => Err(ApiProblem::nonce_reused(entry_id)),
+            };
+        }
+
+        match self.ctx.workflow.submit(cmd).await? {
+            Settled::Recorded(record) => answer(&record, false),
+            Settled::Replay(record) => answer(&record, true),
+            Settled::NonceReused(entry_id) => Err(ApiProblem::nonce_reused(entry_id)),
+        }
+    }
+
+    /// Get an entry
+    ///
+    /// The entry with its state, postings and every transition it took.
+    #[oai(path = "/entries/:id", method = "get")]
+    async fn get(&self, auth: AppKey, id: Path<Uuid>) -> Result<Json<Entry>, ApiProblem> {
+        let app = auth.app()?;
+        let record = self.ctx.store.entry(app.id, id.0).await?;
+        // Another app's entry is as absent as one that does not exist.
+        let record = record.ok_or_else(|| ApiProblem::not_found("the entry"))?;
+        Ok(Json(Entry::from(&record)))
+    }
+}

@@ -1,0 +1,216 @@
+//! The JSON shapes of the API. Amounts are decimal strings at the asset's scale.
+
+use super::amount::AmountText;
+use crate::time::to_rfc3339;
+use crate::workflow::EntryRecord;
+use operations::{AmountRule, Catalog, Operation};
+use poem_openapi::Object;
+use uuid::Uuid;
+
+/// An entry to post.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct NewEntry {
+    /// An operation of the app's catalog, e.g. `DAILY_REWARD`.
+    pub operation: String,
+    /// The owner whose account the entry moves (1 to 128 bytes, not starting with `@`).
+    pub owner_id: String,
+    /// Unique per app: the same nonce with the same request is answered from the first
+    /// time; with a different request it is refused (`nonce_reused`).
+    pub nonce: String,
+    /// A decimal string such as `"12.50"`; left out for fixed-amount operations.
+    pub amount: Option<AmountText>,
+    /// The receiving owner of a transfer.
+    pub counterparty_id: Option<String>,
+    /// Any JSON object, kept with the entry (at most 4 KiB, 8 levels deep).
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// One workflow step an entry took.
+#[derive(Debug, Object)]
+pub struct Transition {
+    pub state: String,
+    pub at: String,
+}
+
+/// One account event written by an entry.
+#[derive(Debug, Object)]
+pub struct Posting {
+    pub owner_id: String,
+    pub asset: String,
+    /// The account's version after this posting.
+    pub version: i64,
+    /// Signed: negative when the account paid.
+    pub amount: String,
+    pub balance_after: String,
+    pub recorded_at: String,
+}
+
+/// A recorded entry.
+#[derive(Debug, Object)]
+pub struct Entry {
+    pub id: Uuid,
+    pub nonce: String,
+    pub operation: String,
+    pub owner_id: String,
+    pub counterparty_id: Option<String>,
+    pub amount: String,
+    pub asset: String,
+    /// `received`, `validating`, `nonce_check`, `balance_check`, `processing`, `completed`
+    /// or `failed`.
+    pub state: String,
+    pub failure_code: Option<String>,
+    pub failure_detail: Option<String>,
+    /// The owner's balance after the entry (completed entries only).
+    pub balance_after: Option<String>,
+    /// The owner's account version after the entry (completed entries only).
+    pub version: Option<i64>,
+    pub postings: Vec<Posting>,
+    pub transitions: Vec<Transition>,
+    pub metadata: Option<serde_json::Value>,
+    pub created_at: String,
+}
+
+impl From<&EntryRecord> for Entry {
+    fn from(r: &EntryRecord) -> Self {
+        let e = &r.entry;
+        let owner = r.owner_posting();
+        Entry {
+            id: e.id,
+            nonce: e.nonce.clone(),
+            operation: e.operation.clone(),
+            owner_id: e.owner_id.clone(),
+            counterparty_id: e.counterparty_id.clone(),
+            amount: e.amount.clone(),
+            asset: e.asset.clone(),
+            state: r.state().as_str().to_owned(),
+            failure_code: r.failure_code().map(str::to_owned),
+            failure_detail: r.failure_detail().map(str::to_owned),
+            balance_after: owner.map(|p| p.balance_after.clone()),
+            version: owner.map(|p| p.version),
+            postings: r
+                .postings
+                .iter()
+                .map(|p| Posting {
+                    owner_id: p.owner_id.clone(),
+                    asset: p.asset.clone(),
+                    version: p.version,
+                    amount: p.amount.clone(),
+                    balance_after: p.balance_after.clone(),
+                    recorded_at: to_rfc3339(p.recorded_at),
+                })
+                .collect(),
+            transitions: r
+                .events
+                .iter()
+                .map(|ev| Transition {
+                    state: ev.state.clone(),
+                    at: to_rfc3339(ev.at),
+                })
+                .collect(),
+            metadata: e.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()),
+            created_at: to_rfc3339(e.created_at),
+        }
+    }
+}
+
+/// A page of an owner's entries, newest first.
+#[derive(Debug, Object)]
+pub struct EntryList {
+    pub entries: Vec<Entry>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// An account's balance, now or at a past time.
+#[derive(Debug, Object)]
+pub struct AccountBalance {
+    pub owner_id: String,
+    pub asset: String,
+    pub balance: String,
+    /// The version of the account's last posting (0: none yet).
+    pub version: i64,
+    /// The time asked for, when the balance is a past one.
+    pub at: Option<String>,
+}
+
+/// How an operation's amount is chosen.
+#[derive(Debug, Object)]
+pub struct AmountView {
+    pub fixed: Option<String>,
+    pub min: Option<String>,
+    pub max: Option<String>,
+}
+
+/// A limit of an operation, per owner.
+#[derive(Debug, Object)]
+pub struct LimitView {
+    /// `hour`, `day` (UTC) or `lifetime`.
+    pub window: String,
+    pub max_count: Option<u64>,
+    pub max_amount: Option<String>,
+}
+
+/// An operation of the app's catalog.
+#[derive(Debug, Object)]
+pub struct OperationView {
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    /// `credit`, `debit` or `transfer`.
+    pub direction: String,
+    pub counter_account: Option<String>,
+    pub asset: String,
+    /// Decimal places of the asset.
+    pub scale: u32,
+    pub amount: AmountView,
+    pub allow_zero: bool,
+    pub overdraft: bool,
+    pub cooldown_seconds: Option<u64>,
+    pub limits: Vec<LimitView>,
+}
+
+impl OperationView {
+    pub fn new(op: &Operation, catalog: &Catalog) -> Self {
+        let amount = match &op.amount {
+            AmountRule::Fixed(f) => AmountView {
+                fixed: Some(f.to_string()),
+                min: None,
+                max: None,
+            },
+            AmountRule::Range { min, max } => AmountView {
+                fixed: None,
+                min: min.map(|m| m.to_string()),
+                max: max.map(|m| m.to_string()),
+            },
+        };
+        OperationView {
+            name: op.name.clone(),
+            description: op.description.clone(),
+            enabled: op.enabled,
+            direction: op.direction.as_str().to_owned(),
+            counter_account: op.counter_account.clone(),
+            asset: op.asset.clone(),
+            scale: catalog.asset(&op.asset).map_or(0, |a| a.scale),
+            amount,
+            allow_zero: op.allow_zero,
+            overdraft: op.overdraft,
+            cooldown_seconds: op.cooldown_seconds,
+            limits: op
+                .limits
+                .iter()
+                .map(|l| LimitView {
+                    window: l.window.as_str().to_owned(),
+                    max_count: l.max_count,
+                    max_amount: l.max_amount.map(|m| m.to_string()),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The service's health.
+#[derive(Debug, Object)]
+pub struct Health {
+    pub status: String,
+}

@@ -1,0 +1,150 @@
+//! Start-up: connect, migrate, load the catalogs, resume unfinished entries, serve.
+
+use crate::api::{self, Ctx};
+use crate::apps::{AppError, Apps};
+use crate::config::Config;
+use crate::store::Store;
+use crate::workflow::{Command, Workflow};
+use entity::{app, entry, pending_entry};
+use operations::{Catalog, CatalogError};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::Server;
+use sea_orm::{DbErr, EntityTrait};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("event store: {0}")]
+    Store(#[from] DbErr),
+    #[error("operation catalog: {0}")]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Apps(#[from] AppError),
+    #[error("listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+}
+
+/// The service-wide catalog: the base catalog and then each `LEDGERFLOW_OPERATIONS` file.
+pub fn load_catalog(config: &Config) -> Result<Catalog, CatalogError> {
+    let mut catalog = Catalog::base();
+    for path in &config.operations {
+        catalog.extend_from_file(path)?;
+    }
+    Ok(catalog)
+}
+
+/// Connects to the event store, migrates it, and loads the apps' catalogs.
+pub async fn open(config: &Config) -> Result<(Store, Apps), StartError> {
+    let catalog = load_catalog(config)?;
+    let store = Store::connect(&config.event_store_url).await?;
+    store.migrate().await?;
+    let apps = Apps::new(store.clone(), catalog);
+    apps.check_catalogs().await?;
+    Ok((store, apps))
+}
+
+/// Everything the HTTP API needs, with the workflow running and unfinished entries resumed.
+pub async fn context(config: &Config) -> Result<Arc<Ctx>, StartError> {
+    let (store, apps) = open(config).await?;
+    let workflow = Workflow::start(store.clone(), config.batch());
+    let ctx = Arc::new(Ctx {
+        store,
+        workflow,
+        apps,
+    });
+    resume_pending(&ctx).await?;
+    Ok(ctx)
+}
+
+/// Hands every entry left `received` by an earlier run (async entries in flight at a crash
+/// or a stop) to the workflow again.
+async fn resume_pending(ctx: &Ctx) -> Result<(), StartError> {
+    let pending = pending_entry::Entity::find().all(ctx.store.conn()).await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(count = pending.len(), "resuming unfinished async entries");
+    for p in pending {
+        let row = entry::Entity::find_by_id(p.entry_id).one(ctx.store.conn()).await?;
+        let app = app::Entity::find_by_id(p.app_id).one(ctx.store.conn()).await?;
+        let (Some(row), Some(app)) = (row, app) else {
+            tracing::error!(entry_id = %p.entry_id, "pending entry without its entry or app row");
+            continue;
+        };
+        let catalog = ctx.apps.catalog_of(&app)?;
+        match catalog.get(&row.operation).cloned() {
+            Some(op) => match Command::resume(row, op) {
+                Ok(cmd) => ctx.finish_async(cmd),
+                Err(e) => tracing::error!(entry_id = %p.entry_id, error = %e, "cannot resume"),
+            },
+            // Left pending, not dropped: it resumes once the operation is back.
+            None => tracing::error!(
+                entry_id = %p.entry_id,
+                operation = %row.operation,
+                "pending entry's operation is no longer in the app's catalog; left pending"
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Binds `config.listen` and serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: &Config) -> Result<(), StartError> {
+    let ctx = context(config).await?;
+    let acceptor = bind(&config.listen).await?;
+    tracing::info!(addr = ?acceptor.local_addr(), "ledgerflow listening; Swagger UI at /docs");
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(api::routes(ctx), shutdown(), Some(Duration::from_secs(10)))
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen.clone(),
+            source,
+        })
+}
+
+/// Serves `config` on an ephemeral port in the background (for tests and the benchmark).
+pub async fn spawn(config: &Config) -> Result<(SocketAddr, Arc<Ctx>), StartError> {
+    let ctx = context(config).await?;
+    let acceptor = bind("127.0.0.1:0").await?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| StartError::Listen {
+            addr: "127.0.0.1:0".to_owned(),
+            source: std::io::Error::other("no local address"),
+        })?;
+    let routes = api::routes(ctx.clone());
+    tokio::spawn(async move { Server::new_with_acceptor(acceptor).run(routes).await });
+    Ok((addr, ctx))
+}
+
+async fn bind(addr: &str) -> Result<impl Acceptor + use<>, StartError> {
+    TcpListener::bind(addr.to_owned())
+        .into_acceptor()
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: addr.to_owned(),
+            source,
+        })
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,276 @@
+//! The write path: one transaction per batch of commands, retried whole on conflict.
+
+use super::{is_retryable, Store, StoreError};
+use crate::time::now_micros;
+use crate::workflow::apply::{apply, stored_decimal, Head, Loaded, Plan, Usage, UsageKey};
+use crate::workflow::{account_id, usage_keys, Command};
+use entity::{account, entry, entry_event, pending_entry, posting, usage};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, Iterable, QueryFilter, QuerySelect,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How often a batch is tried before its callers are told the store is contended.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// Bind parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMS: usize = 30_000;
+
+/// What storing an async entry's `received` state found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// Stored now; the workflow will finish it.
+    Stored,
+    /// The nonce already belongs to this entry, with this request hash.
+    Existing { entry_id: Uuid, request_hash: String },
+}
+
+impl Store {
+    /// Runs the workflow for `commands` in one transaction and returns what it decided and
+    /// wrote. A conflict with another writer (SQLSTATE 40001, a unique violation, SQLite
+    /// busy) rolls back and runs the whole batch again on fresh reads.
+    pub async fn run_batch(&self, commands: &[Command]) -> Result<Plan, StoreError> {
+        retrying(|| self.try_batch(commands)).await
+    }
+
+    async fn try_batch(&self, commands: &[Command]) -> Result<Plan, StoreError> {
+        let txn = self.begin_write().await?;
+        let now = now_micros();
+        let loaded = load(&txn, commands, now).await?;
+        let plan = apply(commands, loaded, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        write(&txn, &plan).await?;
+        txn.commit().await?;
+        Ok(plan)
+    }
+
+    /// Durably stores an async entry in state `received` (entry row, its first event, and a
+    /// pending row), unless its nonce is already taken.
+    pub async fn receive(&self, cmd: &Command) -> Result<Received, StoreError> {
+        retrying(|| async {
+            let txn = self.begin_write().await?;
+            let existing = entry::Entity::find()
+                .filter(entry::Column::AppId.eq(cmd.app_id))
+                .filter(entry::Column::Nonce.eq(cmd.nonce.as_str()))
+                .one(&txn)
+                .await?;
+            if let Some(e) = existing {
+                return Ok(Received::Existing {
+                    entry_id: e.id,
+                    request_hash: e.request_hash,
+                });
+            }
+            cmd.entry_row().into_active_model().insert(&txn).await?;
+            entry_event::Model {
+                entry_id: cmd.entry_id,
+                seq: 0,
+                state: "received".to_owned(),
+                at: cmd.received_at,
+                failure_code: None,
+                failure_detail: None,
+            }
+            .into_active_model()
+            .insert(&txn)
+            .await?;
+            pending_entry::Model {
+                entry_id: cmd.entry_id,
+                app_id: cmd.app_id,
+                received_at: cmd.received_at,
+            }
+            .into_active_model()
+            .insert(&txn)
+            .await?;
+            txn.commit().await?;
+            Ok(Received::Stored)
+        })
+        .await
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or conflicts `MAX_ATTEMPTS` times.
+async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(StoreError::Db(e)) if is_retryable(&e) => {
+                if tries >= MAX_ATTEMPTS {
+                    return Err(StoreError::Contended {
+                        attempts: tries,
+                        last: e,
+                    });
+                }
+                tracing::debug!(tries, error = %e, "retrying a conflicting transaction");
+                // Jittered exponential backoff, so that two conflicting writers part ways.
+                let ceiling = 1u64 << tries.min(7);
+                let wait = rand::random_range(ceiling / 2..=ceiling);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Reads everything the batch depends on: claimed nonces, account heads, limit usage and
+/// which stored entries are still pending.
+async fn load(db: &impl ConnectionTrait, commands: &[Command], now: i64) -> Result<Loaded, StoreError> {
+    let mut loaded = Loaded::default();
+
+    let mut nonces: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
+    let mut accounts = BTreeSet::new();
+    let mut usage_wanted: BTreeMap<(Uuid, String, String), Vec<String>> = BTreeMap::new();
+    let mut stored = Vec::new();
+    for cmd in commands {
+        if cmd.stored {
+            stored.push(cmd.entry_id);
+        } else {
+            nonces.entry(cmd.app_id).or_default().push(&cmd.nonce);
+        }
+        accounts.insert(account_id(cmd.app_id, &cmd.owner_id, &cmd.operation.asset));
+        accounts.insert(account_id(cmd.app_id, cmd.other_owner(), &cmd.operation.asset));
+        for (app, owner, op, window) in usage_keys(cmd, now) {
+            usage_wanted.entry((app, op, window)).or_default().push(owner);
+        }
+    }
+
+    if !nonces.is_empty() {
+        let mut any = Condition::any();
+        for (app, list) in nonces {
+            any = any.add(
+                Condition::all()
+                    .add(entry::Column::AppId.eq(app))
+                    .add(entry::Column::Nonce.is_in(list)),
+            );
+        }
+        let rows: Vec<(Uuid, Uuid, String, String)> = entry::Entity::find()
+            .select_only()
+            .columns([
+                entry::Column::Id,
+                entry::Column::AppId,
+                entry::Column::Nonce,
+                entry::Column::RequestHash,
+            ])
+            .filter(any)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, app, nonce, hash) in rows {
+            loaded.nonces.insert((app, nonce), (id, hash));
+        }
+    }
+
+    for a in account::Entity::find()
+        .filter(account::Column::Id.is_in(accounts))
+        .all(db)
+        .await?
+    {
+        let head = Head {
+            balance: stored_decimal(&a.balance).map_err(StoreError::Corrupt)?,
+            app_id: a.app_id,
+            owner_id: a.owner_id,
+            asset: a.asset,
+            version: a.version,
+            updated_at: a.updated_at,
+        };
+        loaded.heads.insert(a.id, head);
+    }
+
+    if !usage_wanted.is_empty() {
+        let mut any = Condition::any();
+        for ((app, op, window), owners) in usage_wanted {
+            any = any.add(
+                Condition::all()
+                    .add(usage::Column::AppId.eq(app))
+                    .add(usage::Column::Operation.eq(op))
+                    .add(usage::Column::Window.eq(window))
+                    .add(usage::Column::OwnerId.is_in(owners)),
+            );
+        }
+        for u in usage::Entity::find().filter(any).all(db).await? {
+            let key: UsageKey = (u.app_id, u.owner_id, u.operation, u.window);
+            let value = Usage {
+                count: u.count,
+                total: stored_decimal(&u.total).map_err(StoreError::Corrupt)?,
+                last_at: u.last_at,
+            };
+            loaded.usage.insert(key, value);
+        }
+    }
+
+    if !stored.is_empty() {
+        loaded.pending = pending_entry::Entity::find()
+            .filter(pending_entry::Column::EntryId.is_in(stored))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| p.entry_id)
+            .collect();
+    }
+    Ok(loaded)
+}
+
+/// Writes a plan with multi-row statements: appends entries, events and postings, upserts
+/// the touched account heads and usage rows, and clears finished pending entries.
+///
+/// Heads are upserted without a version check: the `(account_id, version)` primary key of
+/// the postings inserted in the same transaction is the check. A writer that read a stale
+/// head appends a version that exists and fails with a unique violation (or, on PostgreSQL
+/// and CockroachDB, a serialization failure first), and its whole batch runs again.
+async fn write(db: &impl ConnectionTrait, plan: &Plan) -> Result<(), DbErr> {
+    insert_all::<entry::Entity, _>(db, &plan.entries, None).await?;
+    insert_all::<entry_event::Entity, _>(db, &plan.events, None).await?;
+    insert_all::<posting::Entity, _>(db, &plan.postings, None).await?;
+    let heads = OnConflict::column(account::Column::Id)
+        .update_columns([
+            account::Column::Balance,
+            account::Column::Version,
+            account::Column::UpdatedAt,
+        ])
+        .to_owned();
+    insert_all::<account::Entity, _>(db, &plan.heads, Some(heads)).await?;
+    let usage = OnConflict::columns([
+        usage::Column::AppId,
+        usage::Column::OwnerId,
+        usage::Column::Operation,
+        usage::Column::Window,
+    ])
+    .update_columns([usage::Column::Count, usage::Column::Total, usage::Column::LastAt])
+    .to_owned();
+    insert_all::<usage::Entity, _>(db, &plan.usage, Some(usage)).await?;
+    if !plan.finished_pending.is_empty() {
+        pending_entry::Entity::delete_many()
+            .filter(pending_entry::Column::EntryId.is_in(plan.finished_pending.clone()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts `rows` in as few multi-row statements as the bind-parameter limit allows.
+async fn insert_all<E, M>(
+    db: &impl ConnectionTrait,
+    rows: &[M],
+    on_conflict: Option<OnConflict>,
+) -> Result<(), DbErr>
+where
+    E: EntityTrait,
+    M: IntoActiveModel<E::ActiveModel> + Clone,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    let per_statement = (MAX_PARAMS / E::Column::iter().count()).max(1);
+    for chunk in rows.chunks(per_statement) {
+        let mut insert = E::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model));
+        if let Some(on_conflict) = &on_conflict {
+            insert = insert.on_conflict(on_conflict.clone());
+        }
+        insert.exec_without_returning(db).await?;
+    }
+    Ok(())
+}

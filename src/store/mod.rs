@@ -1,0 +1,98 @@
+//! The event store: connection, migrations, the batch write and the reads.
+
+mod batch;
+mod read;
+mod retry;
+
+pub use batch::Received;
+pub use read::{Balance, EntryPage, PageCursor};
+pub use retry::{is_retryable, sqlstate};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    AccessMode, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use std::time::Duration;
+
+/// Errors of the event store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("event store: {0}")]
+    Db(#[from] DbErr),
+    /// A batch kept conflicting with other writers for every allowed attempt.
+    #[error("event store: gave up after {attempts} conflicting attempts: {last}")]
+    Contended { attempts: u32, last: DbErr },
+    /// A stored row that this code did not write as it is (corruption or a foreign writer).
+    #[error("event store: corrupt data: {0}")]
+    Corrupt(String),
+}
+
+/// A handle to the event store database (cheap to clone: a connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `url`: `sqlite://FILE` (created if missing) or `postgres://…` (PostgreSQL
+    /// or CockroachDB).
+    pub async fn connect(url: &str) -> Result<Store, DbErr> {
+        let mut url = url.to_owned();
+        let sqlite = url.starts_with("sqlite:");
+        if sqlite && !url.contains("mode=") {
+            url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+        }
+        let mut options = ConnectOptions::new(url);
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(10));
+        if sqlite {
+            options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                // WAL lets reads run beside the writer; FULL makes every commit durable
+                // before it is acknowledged, which a ledger owes its callers.
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        } else {
+            options.max_connections(16).min_connections(1);
+        }
+        let db = Database::connect(options).await?;
+        Ok(Store { db })
+    }
+
+    /// Brings the schema up to date. Run from one place at a time (sea-orm-migration takes no
+    /// lock): the `migrate` command, or the start-up of a single node.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.db, None).await
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Opens a write transaction: SERIALIZABLE on PostgreSQL and CockroachDB; on SQLite an
+    /// IMMEDIATE one, which takes the single write lock up front instead of failing at the
+    /// first write when another writer got there first.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        let options = match self.backend() {
+            DbBackend::Sqlite => TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            },
+            _ => TransactionOptions {
+                isolation_level: Some(IsolationLevel::Serializable),
+                access_mode: Some(AccessMode::ReadWrite),
+                ..TransactionOptions::default()
+            },
+        };
+        self.db.begin_with_options(options).await
+    }
+}

@@ -1,0 +1,46 @@
+//! Which database errors mean "try the whole transaction again".
+
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+/// The SQLSTATE (PostgreSQL, CockroachDB) or extended result code (SQLite) of an error.
+pub fn sqlstate(e: &DbErr) -> Option<String> {
+    let runtime = match e {
+        DbErr::Exec(r) | DbErr::Query(r) | DbErr::Conn(r) => r,
+        _ => return None,
+    };
+    match runtime {
+        RuntimeErr::SqlxError(e) => e.as_database_error()?.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// Whether a transaction that failed with `e` may succeed when run again from the start:
+/// - SQLSTATE 40001 (serialization failure) or 40P01 (deadlock). 40001 can arrive on any
+///   statement, not only on COMMIT, so every statement's error goes through here;
+/// - a unique violation: another writer appended the same account version or claimed the
+///   same nonce first; a fresh read sees its row and decides again;
+/// - SQLite's BUSY and LOCKED results (primary codes 5 and 6).
+pub fn is_retryable(e: &DbErr) -> bool {
+    if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+        return true;
+    }
+    let code = sqlstate(e);
+    if matches!(code.as_deref(), Some("40001" | "40P01")) {
+        return true;
+    }
+    is_sqlite_error(e)
+        && code
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+fn is_sqlite_error(e: &DbErr) -> bool {
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .is_some_and(|d| d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some()),
+        _ => false,
+    }
+}

@@ -1,0 +1,155 @@
+//! Group commit: one task per service instance takes the commands that queued up while the
+//! previous batch was committing and runs them as the next batch, in one transaction.
+//!
+//! Throughput then comes from batching, not from connections: a hot account that every
+//! entry touches (`@system:rewards`) costs one head update per batch, and one fsync carries
+//! hundreds of entries.
+
+use super::command::{Command, Outcome};
+use super::record::EntryRecord;
+use crate::store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// Bounds of a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchConfig {
+    /// Most commands in one transaction.
+    pub max_size: usize,
+    /// How long a batch that is not full may wait for more commands; zero takes only what
+    /// already queued up, which under load is plenty.
+    pub max_wait: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_size: 512,
+            max_wait: Duration::ZERO,
+        }
+    }
+}
+
+/// How a command settled.
+#[derive(Debug, Clone)]
+pub enum Settled {
+    /// Recorded now.
+    Recorded(EntryRecord),
+    /// The nonce was this same request's already: the entry recorded then.
+    Replay(EntryRecord),
+    /// The nonce belongs to another request's entry.
+    NonceReused(Uuid),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    /// Shared by every caller of the failed batch.
+    #[error(transparent)]
+    Store(#[from] Arc<StoreError>),
+    #[error("the workflow has stopped")]
+    Stopped,
+}
+
+type Reply = oneshot::Sender<Result<Settled, WorkflowError>>;
+
+/// The handle through which requests reach the batching processor.
+#[derive(Clone)]
+pub struct Workflow {
+    queue: mpsc::Sender<(Command, Reply)>,
+}
+
+impl Workflow {
+    /// Starts the processor task on `store`.
+    pub fn start(store: Store, config: BatchConfig) -> Workflow {
+        let (queue, commands) = mpsc::channel(config.max_size * 8);
+        tokio::spawn(run(store, commands, config));
+        Workflow { queue }
+    }
+
+    /// Runs one command through the workflow and waits for its outcome.
+    pub async fn submit(&self, cmd: Command) -> Result<Settled, WorkflowError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send((cmd, reply))
+            .await
+            .map_err(|_| WorkflowError::Stopped)?;
+        answer.await.map_err(|_| WorkflowError::Stopped)?
+    }
+}
+
+async fn run(store: Store, mut queue: mpsc::Receiver<(Command, Reply)>, config: BatchConfig) {
+    let mut batch = Vec::with_capacity(config.max_size);
+    while queue.recv_many(&mut batch, config.max_size).await > 0 {
+        if batch.len() < config.max_size && !config.max_wait.is_zero() {
+            let deadline = tokio::time::Instant::now() + config.max_wait;
+            while batch.len() < config.max_size {
+                let room = config.max_size - batch.len();
+                match tokio::time::timeout_at(deadline, queue.recv_many(&mut batch, room)).await {
+                    Ok(n) if n > 0 => continue,
+                    _ => break,
+                }
+            }
+        }
+        let (commands, replies): (Vec<Command>, Vec<Reply>) = batch.drain(..).unzip();
+        settle_batch(&store, commands, replies).await;
+    }
+}
+
+/// Runs one batch and answers each of its callers. If the batch fails as a whole, its
+/// commands run again one by one, so that one bad command never fails its neighbours.
+async fn settle_batch(store: &Store, commands: Vec<Command>, replies: Vec<Reply>) {
+    match settle(store, &commands).await {
+        Ok(results) => {
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(Ok(result));
+            }
+        }
+        Err(e) if commands.len() > 1 => {
+            tracing::warn!(error = %e, size = commands.len(), "batch failed; running its commands one by one");
+            for (cmd, reply) in commands.into_iter().zip(replies) {
+                let one = settle(store, std::slice::from_ref(&cmd)).await;
+                let _ = reply.send(one.map(|mut r| r.remove(0)).map_err(|e| Arc::new(e).into()));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "entry failed in the event store");
+            let e = Arc::new(e);
+            for reply in replies {
+                let _ = reply.send(Err(WorkflowError::Store(e.clone())));
+            }
+        }
+    }
+}
+
+async fn settle(store: &Store, commands: &[Command]) -> Result<Vec<Settled>, StoreError> {
+    let plan = store.run_batch(commands).await?;
+    let mut recorded: HashMap<Uuid, EntryRecord> = HashMap::new();
+    let mut replays = Vec::new();
+    for outcome in &plan.outcomes {
+        match outcome {
+            Outcome::Recorded(r) => {
+                recorded.insert(r.entry.id, r.clone());
+            }
+            Outcome::Replay(id) => replays.push(*id),
+            Outcome::NonceReused(_) => {}
+        }
+    }
+    replays.retain(|id| !recorded.contains_key(id));
+    let earlier = store.entries(&replays).await?;
+    plan.outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Outcome::Recorded(r) => Ok(Settled::Recorded(r)),
+            Outcome::NonceReused(id) => Ok(Settled::NonceReused(id)),
+            Outcome::Replay(id) => recorded
+                .get(&id)
+                .or_else(|| earlier.get(&id))
+                .cloned()
+                .map(Settled::Replay)
+                .ok_or_else(|| StoreError::Corrupt(format!("entry {id} holds a nonce but cannot be read"))),
+        })
+        .collect()
+}

@@ -1,0 +1,43 @@
+//! A recorded entry as stored: its row, its transitions and its postings.
+
+use super::state::EntryState;
+use entity::{entry, entry_event, posting};
+
+/// Everything stored about one entry. Responses, replays and `GET /v1/entries/{id}` are all
+/// built from this, so a replay answers with exactly what the first response said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryRecord {
+    pub entry: entry::Model,
+    /// Ordered by `seq`.
+    pub events: Vec<entry_event::Model>,
+    /// The owner's leg first, then the other side's.
+    pub postings: Vec<posting::Model>,
+}
+
+impl EntryRecord {
+    pub fn state(&self) -> EntryState {
+        self.events
+            .last()
+            .and_then(|e| e.state.parse().ok())
+            .unwrap_or(EntryState::Received)
+    }
+
+    fn terminal(&self) -> Option<&entry_event::Model> {
+        self.events.last().filter(|_| self.state().is_terminal())
+    }
+
+    pub fn failure_code(&self) -> Option<&str> {
+        self.terminal().and_then(|e| e.failure_code.as_deref())
+    }
+
+    pub fn failure_detail(&self) -> Option<&str> {
+        self.terminal().and_then(|e| e.failure_detail.as_deref())
+    }
+
+    /// The owner's posting, present once the entry completed.
+    pub fn owner_posting(&self) -> Option<&posting::Model> {
+        self.postings
+            .iter()
+            .find(|p| p.owner_id == self.entry.owner_id)
+    }
+}
