@@ -1,0 +1,217 @@
+//! The test harness: a fresh database per test (a SQLite file in a temporary directory, or a
+//! new PostgreSQL database), the service spawned in-process on a random port, and an app
+//! with its API key.
+#![allow(dead_code)]
+
+use ledgerflow::api::Ctx;
+use ledgerflow::config::Config;
+use ledgerflow::server;
+use reqwest::{Client, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// PostgreSQL used by the tests; override with LEDGERFLOW_TEST_POSTGRES.
+pub fn postgres_admin_url() -> String {
+    std::env::var("LEDGERFLOW_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that lives as long as the test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL database to drop when the test ends.
+    pg_name: Option<String>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        // Drop runs outside async; a short-lived runtime on its own thread does the SQL.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let admin = Database::connect(postgres_admin_url().as_str()).await.ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let url = format!("sqlite://{}/ledger.db", dir.path().display());
+                TestDb {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let admin = Database::connect(admin_url.as_str()).await.unwrap_or_else(|e| {
+                    panic!(
+                        "these tests need PostgreSQL at {admin_url} (set LEDGERFLOW_TEST_POSTGRES \
+                         to use another): {e}"
+                    )
+                });
+                let name = format!("lf_test_{}", uuid::Uuid::new_v4().simple());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("CREATE DATABASE");
+                let url = match admin_url.rsplit_once('/') {
+                    Some((server, _)) => format!("{server}/{name}"),
+                    None => panic!("LEDGERFLOW_TEST_POSTGRES must end in /DATABASE"),
+                };
+                TestDb {
+                    url,
+                    _dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+/// A running service with one app.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub ctx: Arc<Ctx>,
+    pub key: String,
+    pub client: Client,
+    pub db: Arc<TestDb>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub replay: bool,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_on(Arc::new(TestDb::new(backend).await), |_| {}).await
+    }
+
+    /// A service on an existing database (a second instance, or a restart).
+    pub async fn spawn_on(db: Arc<TestDb>, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = Config::with_store(&db.url);
+        configure(&mut config);
+        let (addr, ctx) = server::spawn(&config).await.expect("the service starts");
+        let name = format!("app-{}", uuid::Uuid::new_v4().simple());
+        let (_, key) = ctx.apps.create(&name).await.expect("an app");
+        TestApp {
+            addr,
+            ctx,
+            key,
+            client: Client::new(),
+            db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn read(resp: reqwest::Response) -> Reply {
+        let status = resp.status();
+        let replay = resp
+            .headers()
+            .get("idempotent-replay")
+            .is_some_and(|v| v == "true");
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = resp.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            replay,
+            content_type,
+            body,
+        }
+    }
+
+    pub async fn post(&self, body: Value) -> Reply {
+        self.post_with(&self.key, body, &[]).await
+    }
+
+    pub async fn post_with(&self, key: &str, body: Value, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self
+            .client
+            .post(self.url("/v1/entries"))
+            .bearer_auth(key)
+            .json(&body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        TestApp::read(req.send().await.expect("the request is sent")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.get_with(&self.key, path).await
+    }
+
+    pub async fn get_with(&self, key: &str, path: &str) -> Reply {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("the request is sent");
+        TestApp::read(resp).await
+    }
+
+    /// The owner's CREDIT balance, as the API shows it.
+    pub async fn balance(&self, owner: &str) -> String {
+        let r = self.get(&format!("/v1/accounts/{owner}")).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body["balance"].as_str().expect("a balance").to_owned()
+    }
+
+    /// A second app on the same service.
+    pub async fn another_key(&self) -> String {
+        let name = format!("app-{}", uuid::Uuid::new_v4().simple());
+        self.ctx.apps.create(&name).await.expect("an app").1
+    }
+}
+
+/// Declares `NAME_sqlite` and `NAME_postgres` tests that run `NAME(Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::common::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::common::Backend::Postgres).await })*
+        }
+    };
+}
