@@ -106,6 +106,10 @@ impl Apps {
         let mut model = found.into_active_model();
         model.operations = Set(Some(toml.to_owned()));
         model.update(self.store.conn()).await?;
+        // This process sees the new catalog at once; others within CACHE_TTL.
+        if let Ok(mut cache) = self.cache.write() {
+            cache.clear();
+        }
         Ok(catalog)
     }
 
