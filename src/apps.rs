@@ -76,7 +76,9 @@ impl Apps {
     pub async fn create(&self, name: &str) -> Result<(app::Model, String), AppError> {
         let valid = !name.is_empty()
             && name.len() <= 64
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             return Err(AppError::InvalidName);
         }
@@ -99,7 +101,12 @@ impl Apps {
     }
 
     /// Registers an app's own catalog extension after checking that it loads.
-    pub async fn set_operations(&self, name: &str, source: &str, toml: &str) -> Result<Catalog, AppError> {
+    pub async fn set_operations(
+        &self,
+        name: &str,
+        source: &str,
+        toml: &str,
+    ) -> Result<Catalog, AppError> {
         let mut catalog = self.catalog.clone();
         catalog.extend_from_toml(source, toml)?;
         let found = self.find(name).await?;

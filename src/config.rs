@@ -37,10 +37,7 @@ pub enum AppsCommand {
         name: String,
     },
     /// Register an app's own catalog extension (a TOML file), replacing the previous one.
-    Operations {
-        name: String,
-        file: PathBuf,
-    },
+    Operations { name: String, file: PathBuf },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -55,11 +52,21 @@ pub struct Config {
     pub event_store_url: String,
 
     /// Catalog extension files layered over the base catalog, in order (comma-separated).
-    #[arg(long, global = true, env = "LEDGERFLOW_OPERATIONS", value_delimiter = ',')]
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_OPERATIONS",
+        value_delimiter = ','
+    )]
     pub operations: Vec<PathBuf>,
 
     /// Address the HTTP API listens on.
-    #[arg(long, global = true, env = "LEDGERFLOW_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
     pub listen: String,
 
     /// Most entries committed in one transaction.
@@ -68,7 +75,12 @@ pub struct Config {
     pub batch_max: u16,
 
     /// Microseconds a batch that is not full may wait for more entries (0: no wait).
-    #[arg(long, global = true, env = "LEDGERFLOW_BATCH_WAIT_US", default_value_t = 0)]
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_BATCH_WAIT_US",
+        default_value_t = 0
+    )]
     pub batch_wait_us: u64,
 }
 

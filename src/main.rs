@@ -29,7 +29,10 @@ async fn run(cli: Cli) -> Result<(), StartError> {
         Command::Serve => server::serve(&config).await,
         Command::Migrate => {
             server::open(&config).await?;
-            println!("the event store at {} is up to date", config.event_store_url);
+            println!(
+                "the event store at {} is up to date",
+                config.event_store_url
+            );
             Ok(())
         }
         Command::Apps { command } => {

@@ -7,8 +7,8 @@ use crate::store::Store;
 use crate::workflow::{Command, Workflow};
 use entity::{app, entry, pending_entry};
 use operations::{Catalog, CatalogError};
-use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpListener};
 use sea_orm::{DbErr, EntityTrait};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,7 +23,10 @@ pub enum StartError {
     #[error(transparent)]
     Apps(#[from] AppError),
     #[error("listen on {addr}: {source}")]
-    Listen { addr: String, source: std::io::Error },
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// The service-wide catalog: the base catalog and then each `LEDGERFLOW_OPERATIONS` file.
@@ -67,8 +70,12 @@ async fn resume_pending(ctx: &Ctx) -> Result<(), StartError> {
     }
     tracing::info!(count = pending.len(), "resuming unfinished async entries");
     for p in pending {
-        let row = entry::Entity::find_by_id(p.entry_id).one(ctx.store.conn()).await?;
-        let app = app::Entity::find_by_id(p.app_id).one(ctx.store.conn()).await?;
+        let row = entry::Entity::find_by_id(p.entry_id)
+            .one(ctx.store.conn())
+            .await?;
+        let app = app::Entity::find_by_id(p.app_id)
+            .one(ctx.store.conn())
+            .await?;
         let (Some(row), Some(app)) = (row, app) else {
             tracing::error!(entry_id = %p.entry_id, "pending entry without its entry or app row");
             continue;
@@ -137,7 +144,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

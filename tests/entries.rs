@@ -24,8 +24,10 @@ on_both_backends!(
 async fn completed_entry_shows_its_workflow(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let r = app
-        .post(json!({"operation": "SIGNUP_CREDIT", "owner_id": "alice", "nonce": "n1",
-                     "metadata": {"campaign": "autumn"}}))
+        .post(
+            json!({"operation": "SIGNUP_CREDIT", "owner_id": "alice", "nonce": "n1",
+                     "metadata": {"campaign": "autumn"}}),
+        )
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     assert!(!r.replay);
@@ -44,7 +46,14 @@ async fn completed_entry_shows_its_workflow(backend: Backend) {
         .collect();
     assert_eq!(
         states,
-        ["received", "validating", "nonce_check", "balance_check", "processing", "completed"]
+        [
+            "received",
+            "validating",
+            "nonce_check",
+            "balance_check",
+            "processing",
+            "completed"
+        ]
     );
     let postings = e["postings"].as_array().unwrap();
     assert_eq!(postings[0]["owner_id"], "alice");
@@ -66,7 +75,9 @@ async fn replay_answers_the_original_and_a_different_request_is_nonce_reused(bac
     let first = app.post(req.clone()).await;
     assert_eq!(first.status, 201);
     let again = app
-        .post(json!({"operation": "CREDIT_ADD", "owner_id": "bob", "nonce": "n1", "amount": "5.00"}))
+        .post(
+            json!({"operation": "CREDIT_ADD", "owner_id": "bob", "nonce": "n1", "amount": "5.00"}),
+        )
         .await;
     assert_eq!(again.status, 201);
     assert!(again.replay, "Idempotent-Replay: true");
@@ -83,7 +94,8 @@ async fn replay_answers_the_original_and_a_different_request_is_nonce_reused(bac
 
 async fn failed_entries_are_recorded_and_replayed(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let spend = json!({"operation": "CREDIT_SPEND", "owner_id": "carol", "nonce": "s1", "amount": "1"});
+    let spend =
+        json!({"operation": "CREDIT_SPEND", "owner_id": "carol", "nonce": "s1", "amount": "1"});
     let r = app.post(spend.clone()).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.content_type, "application/problem+json");
@@ -93,7 +105,8 @@ async fn failed_entries_are_recorded_and_replayed(backend: Backend) {
     assert_eq!(r.body["entry"]["postings"], json!([]));
 
     // Credits arrive, but the failed entry stays failed: a retry cannot flip it.
-    let add = json!({"operation": "CREDIT_ADD", "owner_id": "carol", "nonce": "a1", "amount": "10"});
+    let add =
+        json!({"operation": "CREDIT_ADD", "owner_id": "carol", "nonce": "a1", "amount": "10"});
     assert_eq!(app.post(add).await.status, 201);
     let again = app.post(spend).await;
     assert_eq!(again.status, 422);
@@ -107,21 +120,51 @@ async fn failed_entries_are_recorded_and_replayed(backend: Backend) {
 async fn refused_requests_record_nothing_and_leave_the_nonce_unused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let cases = [
-        (json!({"operation": "NO_SUCH_OP", "owner_id": "d", "nonce": "x"}), "unknown_operation"),
-        (json!({"operation": "CREDIT_ADD", "owner_id": "d", "nonce": "x"}), "amount_required"),
-        (json!({"operation": "CREDIT_ADD", "owner_id": "d", "nonce": "x", "amount": "0"}), "amount_not_positive"),
-        (json!({"operation": "CREDIT_ADD", "owner_id": "d", "nonce": "x", "amount": "-3"}), "amount_not_positive"),
-        (json!({"operation": "CREDIT_ADD", "owner_id": "d", "nonce": "x", "amount": "1.234"}), "amount_too_precise"),
-        (json!({"operation": "CREDIT_ADD", "owner_id": "d", "nonce": "x", "amount": "99999999"}), "amount_out_of_range"),
-        (json!({"operation": "DAILY_REWARD", "owner_id": "d", "nonce": "x", "amount": "3"}), "amount_fixed_mismatch"),
-        (json!({"operation": "TRANSFER", "owner_id": "d", "nonce": "x", "amount": "3"}), "counterparty_required"),
-        (json!({"operation": "CREDIT_ADD", "owner_id": "@system:spend", "nonce": "x", "amount": "3"}), "invalid_id"),
+        (
+            json!({"operation": "NO_SUCH_OP", "owner_id": "d", "nonce": "x"}),
+            "unknown_operation",
+        ),
+        (
+            json!({"operation": "CREDIT_ADD", "owner_id": "d", "nonce": "x"}),
+            "amount_required",
+        ),
+        (
+            json!({"operation": "CREDIT_ADD", "owner_id": "d", "nonce": "x", "amount": "0"}),
+            "amount_not_positive",
+        ),
+        (
+            json!({"operation": "CREDIT_ADD", "owner_id": "d", "nonce": "x", "amount": "-3"}),
+            "amount_not_positive",
+        ),
+        (
+            json!({"operation": "CREDIT_ADD", "owner_id": "d", "nonce": "x", "amount": "1.234"}),
+            "amount_too_precise",
+        ),
+        (
+            json!({"operation": "CREDIT_ADD", "owner_id": "d", "nonce": "x", "amount": "99999999"}),
+            "amount_out_of_range",
+        ),
+        (
+            json!({"operation": "DAILY_REWARD", "owner_id": "d", "nonce": "x", "amount": "3"}),
+            "amount_fixed_mismatch",
+        ),
+        (
+            json!({"operation": "TRANSFER", "owner_id": "d", "nonce": "x", "amount": "3"}),
+            "counterparty_required",
+        ),
+        (
+            json!({"operation": "CREDIT_ADD", "owner_id": "@system:spend", "nonce": "x", "amount": "3"}),
+            "invalid_id",
+        ),
     ];
     for (body, code) in cases {
         let r = app.post(body.clone()).await;
         assert_eq!(r.status, 422, "{body}: {:?}", r.body);
         assert_eq!(r.body["code"], code, "{body}");
-        assert!(r.body.get("entry_id").is_none(), "nothing recorded for {body}");
+        assert!(
+            r.body.get("entry_id").is_none(),
+            "nothing recorded for {body}"
+        );
         assert!(!r.body["detail"].as_str().unwrap().is_empty());
     }
     // The nonce was never consumed.
@@ -146,9 +189,21 @@ async fn malformed_requests_are_400_problems(backend: Backend) {
     };
     for (body, ct, status) in [
         (r#"{"operation": "CREDIT_ADD", "#, "application/json", 400),
-        (r#"{"operation":"CREDIT_ADD","owner_id":"e","nonce":"m","amount":12345678901234567.89}"#, "application/json", 400),
-        (r#"{"operation":"CREDIT_ADD","owner_id":"e","nonce":"m","amount":"1e3"}"#, "application/json", 400),
-        (r#"{"operation":"CREDIT_ADD","owner_id":"e","nonce":"m","amount":"5","extra":1}"#, "application/json", 400),
+        (
+            r#"{"operation":"CREDIT_ADD","owner_id":"e","nonce":"m","amount":12345678901234567.89}"#,
+            "application/json",
+            400,
+        ),
+        (
+            r#"{"operation":"CREDIT_ADD","owner_id":"e","nonce":"m","amount":"1e3"}"#,
+            "application/json",
+            400,
+        ),
+        (
+            r#"{"operation":"CREDIT_ADD","owner_id":"e","nonce":"m","amount":"5","extra":1}"#,
+            "application/json",
+            400,
+        ),
         (r#"[]"#, "application/json", 400),
         (r#"operation=CREDIT_ADD"#, "text/plain", 415),
     ] {
@@ -158,7 +213,11 @@ async fn malformed_requests_are_400_problems(backend: Backend) {
         assert!(r.body["code"].is_string(), "{body}");
     }
     let no_key = TestApp::read(
-        app.client.get(app.url("/v1/operations")).send().await.unwrap(),
+        app.client
+            .get(app.url("/v1/operations"))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(no_key.status, 401);
@@ -166,7 +225,10 @@ async fn malformed_requests_are_400_problems(backend: Backend) {
     let wrong_key = app.get_with("lf_nope", "/v1/operations").await;
     assert_eq!(wrong_key.status, 401);
     let bad_time = app.get("/v1/accounts/e?at=yesterday").await;
-    assert_eq!((bad_time.status.as_u16(), bad_time.body["code"].as_str()), (400, Some("invalid_time")));
+    assert_eq!(
+        (bad_time.status.as_u16(), bad_time.body["code"].as_str()),
+        (400, Some("invalid_time"))
+    );
     let bad_id = app.get("/v1/entries/not-a-uuid").await;
     assert_eq!(bad_id.status, 400);
     let huge = "x".repeat(100_000);
@@ -197,8 +259,16 @@ async fn fifty_concurrent_requests_with_one_nonce_make_one_entry(backend: Backen
         })
         .collect();
     assert_eq!(ids.len(), 1, "one entry");
-    assert_eq!(replies.iter().filter(|r| !r.replay).count(), 1, "one original");
-    assert_eq!(replies.iter().filter(|r| r.replay).count(), 49, "the rest replays");
+    assert_eq!(
+        replies.iter().filter(|r| !r.replay).count(),
+        1,
+        "one original"
+    );
+    assert_eq!(
+        replies.iter().filter(|r| r.replay).count(),
+        49,
+        "the rest replays"
+    );
     assert_eq!(app.balance("f").await, "7.00");
 }
 
@@ -214,7 +284,11 @@ async fn forty_concurrent_spends_never_overdraw(backend: Backend) {
     let refused: Vec<_> = replies.iter().filter(|r| r.status == 422).collect();
     assert_eq!(completed, 20);
     assert_eq!(refused.len(), 20);
-    assert!(refused.iter().all(|r| r.body["code"] == "insufficient_balance"));
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.body["code"] == "insufficient_balance")
+    );
     let balance = app.get("/v1/accounts/g").await;
     assert_eq!(balance.body["balance"], "0.00");
     assert_eq!(balance.body["version"], 21);
@@ -231,7 +305,10 @@ async fn daily_reward_twice_in_a_day_is_limit_exceeded(backend: Backend) {
         .await;
     assert_eq!(second.status, 422);
     assert_eq!(second.body["code"], "limit_exceeded");
-    assert!(second.body["entry_id"].is_string(), "a limit failure is recorded");
+    assert!(
+        second.body["entry_id"].is_string(),
+        "a limit failure is recorded"
+    );
     assert_eq!(second.body["entry"]["transitions"][2]["state"], "failed");
     // Another owner still gets theirs.
     let other = app
@@ -272,7 +349,9 @@ async fn apps_see_only_their_own_data(backend: Backend) {
     let balance = app.get_with(&other, "/v1/accounts/shared-name").await;
     assert_eq!(balance.body["balance"], "0.00");
     assert_eq!(balance.body["version"], 0);
-    let history = app.get_with(&other, "/v1/accounts/shared-name/entries").await;
+    let history = app
+        .get_with(&other, "/v1/accounts/shared-name/entries")
+        .await;
     assert_eq!(history.body["entries"], json!([]));
     // Nonces are per app: the other app may use the same one.
     let mine = app
@@ -309,6 +388,12 @@ async fn owner_history_pages_newest_first(backend: Backend) {
         }
     }
     assert_eq!(amounts, ["5.00", "4.00", "3.00", "2.00", "1.00"]);
-    assert_eq!(app.get("/v1/accounts/l/entries?limit=0").await.body["code"], "invalid_limit");
-    assert_eq!(app.get("/v1/accounts/l/entries?cursor=zzz").await.body["code"], "invalid_cursor");
+    assert_eq!(
+        app.get("/v1/accounts/l/entries?limit=0").await.body["code"],
+        "invalid_limit"
+    );
+    assert_eq!(
+        app.get("/v1/accounts/l/entries?cursor=zzz").await.body["code"],
+        "invalid_cursor"
+    );
 }

@@ -62,11 +62,16 @@ async fn books_sum_to_zero_and_heads_match_the_postings(backend: Backend) {
         requests.push(json!({"operation": "CREDIT_ADD", "owner_id": owner, "nonce": format!("a{i}"), "amount": "20.25"}));
         requests.push(json!({"operation": "CREDIT_SPEND", "owner_id": owner, "nonce": format!("s{i}"), "amount": "7.10"}));
         requests.push(json!({"operation": "TRANSFER", "owner_id": owner, "counterparty_id": format!("o{}", (i + 1) % 4), "nonce": format!("t{i}"), "amount": "3.33"}));
-        requests.push(json!({"operation": "DAILY_REWARD", "owner_id": owner, "nonce": format!("d{i}")}));
+        requests.push(
+            json!({"operation": "DAILY_REWARD", "owner_id": owner, "nonce": format!("d{i}")}),
+        );
     }
     join_all(requests.into_iter().map(|r| app.post(r))).await;
 
-    let heads = account::Entity::find().all(app.ctx.store.conn()).await.unwrap();
+    let heads = account::Entity::find()
+        .all(app.ctx.store.conn())
+        .await
+        .unwrap();
     let total: Decimal = heads
         .iter()
         .map(|a| Decimal::from_str(&a.balance).unwrap())
@@ -100,7 +105,10 @@ async fn time_travel_returns_the_balance_before_and_after_a_spend(backend: Backe
     let add = app
         .post(json!({"operation": "CREDIT_ADD", "owner_id": "n", "nonce": "a", "amount": "50"}))
         .await;
-    let before_add = add.body["transitions"][0]["at"].as_str().unwrap().to_owned();
+    let before_add = add.body["transitions"][0]["at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     tokio::time::sleep(Duration::from_millis(20)).await;
     let between = chrono::Utc::now().to_rfc3339();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -108,7 +116,10 @@ async fn time_travel_returns_the_balance_before_and_after_a_spend(backend: Backe
         .post(json!({"operation": "CREDIT_SPEND", "owner_id": "n", "nonce": "s", "amount": "20"}))
         .await;
     assert_eq!(spend.status, 201);
-    let after = spend.body["postings"][0]["recorded_at"].as_str().unwrap().to_owned();
+    let after = spend.body["postings"][0]["recorded_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let at = |t: String| {
         let app = &app;
@@ -118,26 +129,40 @@ async fn time_travel_returns_the_balance_before_and_after_a_spend(backend: Backe
         }
     };
     let earliest = at("2000-01-01T00:00:00Z".into()).await;
-    assert_eq!((earliest["balance"].as_str(), earliest["version"].as_i64()), (Some("0.00"), Some(0)));
+    assert_eq!(
+        (earliest["balance"].as_str(), earliest["version"].as_i64()),
+        (Some("0.00"), Some(0))
+    );
     assert_eq!(at(before_add).await["balance"], "0.00");
     let mid = at(between).await;
-    assert_eq!((mid["balance"].as_str(), mid["version"].as_i64()), (Some("50.00"), Some(1)));
+    assert_eq!(
+        (mid["balance"].as_str(), mid["version"].as_i64()),
+        (Some("50.00"), Some(1))
+    );
     let late = at(after).await;
-    assert_eq!((late["balance"].as_str(), late["version"].as_i64()), (Some("30.00"), Some(2)));
+    assert_eq!(
+        (late["balance"].as_str(), late["version"].as_i64()),
+        (Some("30.00"), Some(2))
+    );
     assert_eq!(app.balance("n").await, "30.00");
 }
 
 async fn async_entries_are_accepted_then_completed(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let req = json!({"operation": "CREDIT_ADD", "owner_id": "p", "nonce": "async-1", "amount": "4"});
-    let r = app.post_with(&app.key, req.clone(), &[("Prefer", "respond-async")]).await;
+    let req =
+        json!({"operation": "CREDIT_ADD", "owner_id": "p", "nonce": "async-1", "amount": "4"});
+    let r = app
+        .post_with(&app.key, req.clone(), &[("Prefer", "respond-async")])
+        .await;
     assert_eq!(r.status, 202, "{:?}", r.body);
     assert_eq!(r.body["state"], "received");
     let id = r.body["id"].as_str().unwrap().to_owned();
     let done = wait_completed(&app, &id).await;
     assert_eq!(done["balance_after"], "4.00");
     // A replay of the async request shows the entry as it is now.
-    let again = app.post_with(&app.key, req, &[("Prefer", "respond-async")]).await;
+    let again = app
+        .post_with(&app.key, req, &[("Prefer", "respond-async")])
+        .await;
     assert!(again.replay);
     assert_eq!(again.status, 201);
     assert_eq!(again.body["id"], id.as_str());
@@ -145,7 +170,13 @@ async fn async_entries_are_accepted_then_completed(backend: Backend) {
 
 async fn a_restart_resumes_unfinished_async_entries(backend: Backend) {
     let first = TestApp::spawn(backend).await;
-    let app = first.ctx.apps.authenticate(&first.key).await.unwrap().unwrap();
+    let app = first
+        .ctx
+        .apps
+        .authenticate(&first.key)
+        .await
+        .unwrap()
+        .unwrap();
     // Store an entry as received, as the async path does, without letting it finish:
     // what a crash between the 202 and the workflow leaves behind.
     let request = ledgerflow::workflow::EntryRequest {
@@ -160,7 +191,10 @@ async fn a_restart_resumes_unfinished_async_entries(backend: Backend) {
         .unwrap();
     first.ctx.store.receive(&cmd).await.unwrap();
     let id = cmd.entry_id.to_string();
-    assert_eq!(first.get(&format!("/v1/entries/{id}")).await.body["state"], "received");
+    assert_eq!(
+        first.get(&format!("/v1/entries/{id}")).await.body["state"],
+        "received"
+    );
 
     // A new instance on the same store resumes it at start-up.
     let restarted = TestApp::spawn_on(Arc::clone(&first.db), |_| {}).await;
@@ -171,7 +205,8 @@ async fn a_restart_resumes_unfinished_async_entries(backend: Backend) {
 async fn two_instances_on_one_store_never_overdraw(backend: Backend) {
     let a = TestApp::spawn(backend).await;
     let b = TestApp::spawn_on(Arc::clone(&a.db), |_| {}).await;
-    let fund = json!({"operation": "CREDIT_ADD", "owner_id": "r", "nonce": "fund", "amount": "100"});
+    let fund =
+        json!({"operation": "CREDIT_ADD", "owner_id": "r", "nonce": "fund", "amount": "100"});
     assert_eq!(a.post(fund).await.status, 201);
     // The same 40 spends reach both instances: each nonce twice, once per instance.
     let mut calls = Vec::new();
@@ -181,17 +216,27 @@ async fn two_instances_on_one_store_never_overdraw(backend: Backend) {
         calls.push(b.post_with(&a.key, req, &[]));
     }
     let replies = join_all(calls).await;
-    assert!(replies.iter().all(|r| r.status == 201 || r.status == 422), "no 5xx");
+    assert!(
+        replies.iter().all(|r| r.status == 201 || r.status == 422),
+        "no 5xx"
+    );
     let mut by_nonce: HashMap<String, Vec<String>> = HashMap::new();
     for r in &replies {
-        let entry = if r.status == 201 { &r.body } else { &r.body["entry"] };
+        let entry = if r.status == 201 {
+            &r.body
+        } else {
+            &r.body["entry"]
+        };
         by_nonce
             .entry(entry["nonce"].as_str().unwrap().to_owned())
             .or_default()
             .push(entry["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(by_nonce.len(), 40);
-    assert!(by_nonce.values().all(|ids| ids[0] == ids[1]), "one entry per nonce");
+    assert!(
+        by_nonce.values().all(|ids| ids[0] == ids[1]),
+        "one entry per nonce"
+    );
     let completed: std::collections::HashSet<_> = replies
         .iter()
         .filter(|r| r.status == 201)
@@ -199,7 +244,13 @@ async fn two_instances_on_one_store_never_overdraw(backend: Backend) {
         .collect();
     assert_eq!(completed.len(), 20);
     let balance = a.get("/v1/accounts/r").await;
-    assert_eq!((balance.body["balance"].as_str(), balance.body["version"].as_i64()), (Some("0.00"), Some(21)));
+    assert_eq!(
+        (
+            balance.body["balance"].as_str(),
+            balance.body["version"].as_i64()
+        ),
+        (Some("0.00"), Some(21))
+    );
 }
 
 async fn an_app_catalog_extends_the_base(backend: Backend) {
@@ -212,28 +263,62 @@ async fn an_app_catalog_extends_the_base(backend: Backend) {
         .await
         .unwrap();
     let ops = app.get("/v1/operations").await;
-    let names: Vec<&str> = ops.body.as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"CONTENT_CREATION") && names.contains(&"TRANSFER"), "{names:?}");
+    let names: Vec<&str> = ops
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"CONTENT_CREATION") && names.contains(&"TRANSFER"),
+        "{names:?}"
+    );
     let fund = json!({"operation": "CREDIT_ADD", "owner_id": "s", "nonce": "f", "amount": "12"});
     assert_eq!(app.post(fund).await.status, 201);
-    let create = app.post(json!({"operation": "CONTENT_CREATION", "owner_id": "s", "nonce": "c1"})).await;
+    let create = app
+        .post(json!({"operation": "CONTENT_CREATION", "owner_id": "s", "nonce": "c1"}))
+        .await;
     assert_eq!(create.status, 201, "{:?}", create.body);
     assert_eq!(create.body["balance_after"], "7.00");
     // The example's cooldown holds a second creation back.
-    let again = app.post(json!({"operation": "CONTENT_CREATION", "owner_id": "s", "nonce": "c2"})).await;
+    let again = app
+        .post(json!({"operation": "CONTENT_CREATION", "owner_id": "s", "nonce": "c2"}))
+        .await;
     assert_eq!(again.body["code"], "limit_exceeded");
     // The override of DAILY_REWARD applies; other apps keep the base amount.
-    let reward = app.post(json!({"operation": "DAILY_REWARD", "owner_id": "s", "nonce": "d"})).await;
+    let reward = app
+        .post(json!({"operation": "DAILY_REWARD", "owner_id": "s", "nonce": "d"}))
+        .await;
     assert_eq!(reward.body["amount"], "20.00");
     let other = app.another_key().await;
-    let base = app.post_with(&other, json!({"operation": "DAILY_REWARD", "owner_id": "s", "nonce": "d"}), &[]).await;
+    let base = app
+        .post_with(
+            &other,
+            json!({"operation": "DAILY_REWARD", "owner_id": "s", "nonce": "d"}),
+            &[],
+        )
+        .await;
     assert_eq!(base.body["amount"], "10.00");
-    let unknown = app.post_with(&other, json!({"operation": "CONTENT_CREATION", "owner_id": "s", "nonce": "x"}), &[]).await;
+    let unknown = app
+        .post_with(
+            &other,
+            json!({"operation": "CONTENT_CREATION", "owner_id": "s", "nonce": "x"}),
+            &[],
+        )
+        .await;
     assert_eq!(unknown.body["code"], "unknown_operation");
 }
 
 async fn app_name(app: &TestApp) -> String {
-    app.ctx.apps.authenticate(&app.key).await.unwrap().unwrap().name.clone()
+    app.ctx
+        .apps
+        .authenticate(&app.key)
+        .await
+        .unwrap()
+        .unwrap()
+        .name
+        .clone()
 }
 
 async fn wait_completed(app: &TestApp, id: &str) -> serde_json::Value {

@@ -146,8 +146,16 @@ fn postings() -> TableCreateStatement {
         .col(ColumnDef::new(Postings::Asset).text().not_null())
         .col(ColumnDef::new(Postings::Amount).text().not_null())
         .col(ColumnDef::new(Postings::BalanceAfter).text().not_null())
-        .col(ColumnDef::new(Postings::RecordedAt).big_integer().not_null())
-        .primary_key(Index::create().col(Postings::AccountId).col(Postings::Version))
+        .col(
+            ColumnDef::new(Postings::RecordedAt)
+                .big_integer()
+                .not_null(),
+        )
+        .primary_key(
+            Index::create()
+                .col(Postings::AccountId)
+                .col(Postings::Version),
+        )
         .to_owned()
 }
 
@@ -206,7 +214,11 @@ fn entry_events() -> TableCreateStatement {
         .col(ColumnDef::new(EntryEvents::At).big_integer().not_null())
         .col(ColumnDef::new(EntryEvents::FailureCode).text().null())
         .col(ColumnDef::new(EntryEvents::FailureDetail).text().null())
-        .primary_key(Index::create().col(EntryEvents::EntryId).col(EntryEvents::Seq))
+        .primary_key(
+            Index::create()
+                .col(EntryEvents::EntryId)
+                .col(EntryEvents::Seq),
+        )
         .to_owned()
 }
 
@@ -221,9 +233,18 @@ enum PendingEntries {
 fn pending_entries() -> TableCreateStatement {
     Table::create()
         .table(PendingEntries::Table)
-        .col(ColumnDef::new(PendingEntries::EntryId).uuid().not_null().primary_key())
+        .col(
+            ColumnDef::new(PendingEntries::EntryId)
+                .uuid()
+                .not_null()
+                .primary_key(),
+        )
         .col(ColumnDef::new(PendingEntries::AppId).uuid().not_null())
-        .col(ColumnDef::new(PendingEntries::ReceivedAt).big_integer().not_null())
+        .col(
+            ColumnDef::new(PendingEntries::ReceivedAt)
+                .big_integer()
+                .not_null(),
+        )
         .to_owned()
 }
 

@@ -9,22 +9,22 @@ pub struct Step {
 }
 
 enum Ddl {
-    Table(TableCreateStatement),
-    Index(IndexCreateStatement),
+    Table(Box<TableCreateStatement>),
+    Index(Box<IndexCreateStatement>),
 }
 
 impl Step {
     pub fn table(name: &str, table: TableCreateStatement) -> Step {
         Step {
             name: name.to_owned(),
-            ddl: Ddl::Table(table),
+            ddl: Ddl::Table(Box::new(table)),
         }
     }
 
     pub fn index(name: &str, index: IndexCreateStatement) -> Step {
         Step {
             name: name.to_owned(),
-            ddl: Ddl::Index(index),
+            ddl: Ddl::Index(Box::new(index)),
         }
     }
 }
@@ -39,8 +39,8 @@ impl MigrationName for Step {
 impl MigrationTrait for Step {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         match &self.ddl {
-            Ddl::Table(table) => manager.create_table(table.clone()).await,
-            Ddl::Index(index) => manager.create_index(index.clone()).await,
+            Ddl::Table(table) => manager.create_table((**table).clone()).await,
+            Ddl::Index(index) => manager.create_index((**index).clone()).await,
         }
     }
 
@@ -51,12 +51,20 @@ impl MigrationTrait for Step {
                     .get_table_name()
                     .ok_or_else(|| DbErr::Migration(format!("{}: no table name", self.name)))?
                     .clone();
-                manager.drop_table(Table::drop().table(name).to_owned()).await
+                manager
+                    .drop_table(Table::drop().table(name).to_owned())
+                    .await
             }
             Ddl::Index(index) => {
                 // PostgreSQL, CockroachDB and SQLite name indexes per schema: no table needed.
-                let name = index.get_index_spec().get_name().unwrap_or_default().to_owned();
-                manager.drop_index(Index::drop().name(name).to_owned()).await
+                let name = index
+                    .get_index_spec()
+                    .get_name()
+                    .unwrap_or_default()
+                    .to_owned();
+                manager
+                    .drop_index(Index::drop().name(name).to_owned())
+                    .await
             }
         }
     }

@@ -164,7 +164,9 @@ mod tests {
         );
         // Trailing zeros are not precision.
         assert_eq!(
-            rule.resolve(Some(d("1.2000")), 2, false).unwrap().to_string(),
+            rule.resolve(Some(d("1.2000")), 2, false)
+                .unwrap()
+                .to_string(),
             "1.20"
         );
     }

@@ -1,10 +1,10 @@
 //! The catalog: assets and operations, layered from files or built in Rust, validated on
 //! every change so that an invalid catalog never exists.
 
+use crate::SYSTEM_ACCOUNT_PREFIX;
 use crate::amount::AmountRule;
 use crate::file::{RawAmount, RawFile, RawOperation};
 use crate::operation::{Direction, Limit, Operation};
-use crate::SYSTEM_ACCOUNT_PREFIX;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -81,7 +81,11 @@ impl Catalog {
             if asset.scale > MAX_SCALE {
                 return Err(error(format!("at most {MAX_SCALE} decimal places")));
             }
-            if let Some(old) = next.assets.get(&name).filter(|old| old.scale != asset.scale) {
+            if let Some(old) = next
+                .assets
+                .get(&name)
+                .filter(|old| old.scale != asset.scale)
+            {
                 // Stored amounts were rounded to the old scale; changing it rewrites history.
                 return Err(error(format!(
                     "asset {name} already has scale {}; a scale never changes",
@@ -168,7 +172,12 @@ impl Catalog {
                 ));
             }
             (Direction::Transfer, None) => None,
-            (_, None) => return Err(error("counter_account", "missing, e.g. \"@system:rewards\"")),
+            (_, None) => {
+                return Err(error(
+                    "counter_account",
+                    "missing, e.g. \"@system:rewards\"",
+                ));
+            }
             (_, Some(account)) => {
                 if !account.starts_with(SYSTEM_ACCOUNT_PREFIX) || account.len() > 128 {
                     return Err(error(
@@ -227,7 +236,10 @@ fn amount_rule(
     allow_zero: bool,
 ) -> Result<AmountRule, (String, String)> {
     let raw = raw.ok_or_else(|| {
-        ("amount".to_owned(), "missing: { fixed = \"…\" } or { min = \"…\", max = \"…\" }".to_owned())
+        (
+            "amount".to_owned(),
+            "missing: { fixed = \"…\" } or { min = \"…\", max = \"…\" }".to_owned(),
+        )
     })?;
     let parse = |field: &str, text: Option<String>| -> Result<Option<Decimal>, (String, String)> {
         text.map(|t| decimal(&t, scale).map_err(|m| (format!("amount.{field}"), m)))
@@ -289,12 +301,21 @@ mod tests {
         let names: Vec<_> = base.operations().map(|o| o.name.as_str()).collect();
         assert_eq!(
             names,
-            ["CREDIT_ADD", "CREDIT_SPEND", "DAILY_REWARD", "SIGNUP_CREDIT", "TRANSFER"]
+            [
+                "CREDIT_ADD",
+                "CREDIT_SPEND",
+                "DAILY_REWARD",
+                "SIGNUP_CREDIT",
+                "TRANSFER"
+            ]
         );
         let daily = base.get("DAILY_REWARD").unwrap();
         assert_eq!(daily.limits[0].window, Window::Day);
         assert_eq!(daily.limits[0].max_count, Some(1));
-        assert_eq!(base.get("SIGNUP_CREDIT").unwrap().limits[0].window, Window::Lifetime);
+        assert_eq!(
+            base.get("SIGNUP_CREDIT").unwrap().limits[0].window,
+            Window::Lifetime
+        );
         assert!(!base.get("CREDIT_SPEND").unwrap().overdraft);
         assert_eq!(base.get("TRANSFER").unwrap().counter_account, None);
         assert_eq!(base.asset("CREDIT"), Some(Asset { scale: 2 }));
@@ -332,22 +353,70 @@ mod tests {
         let ok = "direction = \"credit\"\ncounter_account = \"@system:x\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }";
         assert!(load(&op(ok)).is_ok());
         let cases = [
-            ("asset = \"CREDIT\"\namount = { fixed = \"1\" }", "direction"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\namount = { fixed = \"1\" }", "asset"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"GOLD\"\namount = { fixed = \"1\" }", "asset"),
-            ("direction = \"credit\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }", "counter_account"),
-            ("direction = \"credit\"\ncounter_account = \"bob\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }", "counter_account"),
-            ("direction = \"transfer\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }", "counter_account"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"", "amount"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\", max = \"2\" }", "amount"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"0\" }", "amount.fixed"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1.001\" }", "amount.fixed"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"ten\" }", "amount.fixed"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { min = \"5\", max = \"1\" }", "amount.min"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { min = \"-5\" }", "amount.min"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }\nlimits = [{ window = \"day\" }]", "limits[0]"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }\nlimits = [{ window = \"day\", max_amount = \"x\" }]", "limits[0].max_amount"),
-            ("direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }\ncooldown_seconds = 0", "cooldown_seconds"),
+            (
+                "asset = \"CREDIT\"\namount = { fixed = \"1\" }",
+                "direction",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\namount = { fixed = \"1\" }",
+                "asset",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"GOLD\"\namount = { fixed = \"1\" }",
+                "asset",
+            ),
+            (
+                "direction = \"credit\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }",
+                "counter_account",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"bob\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }",
+                "counter_account",
+            ),
+            (
+                "direction = \"transfer\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }",
+                "counter_account",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"",
+                "amount",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\", max = \"2\" }",
+                "amount",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"0\" }",
+                "amount.fixed",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1.001\" }",
+                "amount.fixed",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"ten\" }",
+                "amount.fixed",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { min = \"5\", max = \"1\" }",
+                "amount.min",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { min = \"-5\" }",
+                "amount.min",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }\nlimits = [{ window = \"day\" }]",
+                "limits[0]",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }\nlimits = [{ window = \"day\", max_amount = \"x\" }]",
+                "limits[0].max_amount",
+            ),
+            (
+                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }\ncooldown_seconds = 0",
+                "cooldown_seconds",
+            ),
         ];
         for (body, field) in cases {
             let (operation, got) = field_error(&op(body));

@@ -139,8 +139,14 @@ mod tests {
         let before_midnight = 1_795_305_599_000_000;
         let midnight = before_midnight + 1_000_000;
         assert_ne!(Window::Day.key(before_midnight), Window::Day.key(midnight));
-        assert_eq!(Window::Day.key(midnight), Window::Day.key(midnight + 3_600_000_000));
-        assert_ne!(Window::Hour.key(midnight), Window::Hour.key(midnight + 3_600_000_000));
+        assert_eq!(
+            Window::Day.key(midnight),
+            Window::Day.key(midnight + 3_600_000_000)
+        );
+        assert_ne!(
+            Window::Hour.key(midnight),
+            Window::Hour.key(midnight + 3_600_000_000)
+        );
         assert_eq!(Window::Lifetime.key(0), Window::Lifetime.key(midnight));
     }
 

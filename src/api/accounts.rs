@@ -1,17 +1,17 @@
 //! `GET /v1/accounts/{owner_id}` (now or at a past time) and the owner's entry history.
 
+use super::Ctx;
 use super::auth::AppKey;
 use super::model::{AccountBalance, Entry, EntryList};
 use super::problem::ApiProblem;
-use super::Ctx;
 use crate::apps::App;
 use crate::store::PageCursor;
 use crate::time::{parse_rfc3339, to_rfc3339};
 use crate::workflow::request::MAX_ID_LEN;
 use poem::http::StatusCode;
+use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::OpenApi;
 use std::sync::Arc;
 
 pub struct AccountsApi {
@@ -76,7 +76,12 @@ impl AccountsApi {
         };
         let found = match at {
             None => self.ctx.store.balance(app.id, &owner_id, &asset).await?,
-            Some(at) => self.ctx.store.balance_at(app.id, &owner_id, &asset, at).await?,
+            Some(at) => {
+                self.ctx
+                    .store
+                    .balance_at(app.id, &owner_id, &asset, at)
+                    .await?
+            }
         };
         let mut balance = found.balance;
         balance.rescale(scale);

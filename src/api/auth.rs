@@ -1,18 +1,22 @@
 //! Bearer API keys. Every endpoint under /v1 takes one; the app it names is the only app
 //! whose data the request can see.
 
-use super::problem::ApiProblem;
 use super::Ctx;
+use super::problem::ApiProblem;
 use crate::apps::App;
-use poem::http::StatusCode;
 use poem::Request;
-use poem_openapi::auth::Bearer;
+use poem::http::StatusCode;
 use poem_openapi::SecurityScheme;
+use poem_openapi::auth::Bearer;
 use std::sync::Arc;
 
 /// `Authorization: Bearer <API key>`, as printed by `ledgerflow apps create`.
 #[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "lf_<64 hex digits>", checker = "check_key")]
+#[oai(
+    ty = "bearer",
+    bearer_format = "lf_<64 hex digits>",
+    checker = "check_key"
+)]
 pub struct AppKey(Authenticated);
 
 /// What the key check found. A failing store is not a wrong key: it must not turn into a

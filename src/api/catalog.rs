@@ -1,12 +1,12 @@
 //! `GET /v1/operations` and `GET /healthz`.
 
+use super::Ctx;
 use super::auth::AppKey;
 use super::model::{Health, OperationView};
 use super::problem::ApiProblem;
-use super::Ctx;
 use poem::http::StatusCode;
-use poem_openapi::payload::Json;
 use poem_openapi::OpenApi;
+use poem_openapi::payload::Json;
 use sea_orm::ConnectionTrait;
 use std::sync::Arc;
 

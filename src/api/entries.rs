@@ -1,9 +1,9 @@
 //! `POST /v1/entries`, `GET /v1/entries/{id}`.
 
+use super::Ctx;
 use super::auth::AppKey;
 use super::model::{Entry, NewEntry};
 use super::problem::ApiProblem;
-use super::Ctx;
 use crate::store::Received;
 use crate::time::now_micros;
 use crate::workflow::{EntryRecord, EntryRequest, EntryState, Settled};
@@ -108,7 +108,10 @@ impl EntriesApi {
                     request_hash,
                 } if request_hash == cmd.request_hash => {
                     let record = self.ctx.store.entry(app.id, entry_id).await?;
-                    answer(&record.ok_or_else(|| ApiProblem::not_found("the entry"))?, true)
+                    answer(
+                        &record.ok_or_else(|| ApiProblem::not_found("the entry"))?,
+                        true,
+                    )
                 }
                 Received::Existing { entry_id, .. } => Err(ApiProblem::nonce_reused(entry_id)),
             };

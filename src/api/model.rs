@@ -108,7 +108,10 @@ impl From<&EntryRecord> for Entry {
                     at: to_rfc3339(ev.at),
                 })
                 .collect(),
-            metadata: e.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()),
+            metadata: e
+                .metadata
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok()),
             created_at: to_rfc3339(e.created_at),
         }
     }

@@ -4,8 +4,8 @@ use super::model::Entry;
 use crate::apps::AppError;
 use crate::store::StoreError;
 use crate::workflow::{EntryRecord, Rejection, WorkflowError};
-use poem::http::StatusCode;
 use poem::Response;
+use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::types::ToJSON;
 use poem_openapi::{ApiResponse, Object};
@@ -106,7 +106,11 @@ impl ApiProblem {
     }
 
     pub fn not_found(what: &str) -> ApiProblem {
-        ApiProblem::new(StatusCode::NOT_FOUND, "not_found", format!("{what} was not found"))
+        ApiProblem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} was not found"),
+        )
     }
 }
 

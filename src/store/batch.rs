@@ -1,14 +1,14 @@
 //! The write path: one transaction per batch of commands, retried whole on conflict.
 
-use super::{is_retryable, Store, StoreError};
+use super::{Store, StoreError, is_retryable};
 use crate::time::now_micros;
-use crate::workflow::apply::{apply, stored_decimal, Head, Loaded, Plan, Usage, UsageKey};
-use crate::workflow::{account_id, usage_keys, Command};
+use crate::workflow::apply::{Head, Loaded, Plan, Usage, UsageKey, apply, stored_decimal};
+use crate::workflow::{Command, account_id, usage_keys};
 use entity::{account, entry, entry_event, pending_entry, posting, usage};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, Iterable, QueryFilter, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    Iterable, QueryFilter, QuerySelect,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -26,7 +26,10 @@ pub enum Received {
     /// Stored now; the workflow will finish it.
     Stored,
     /// The nonce already belongs to this entry, with this request hash.
-    Existing { entry_id: Uuid, request_hash: String },
+    Existing {
+        entry_id: Uuid,
+        request_hash: String,
+    },
 }
 
 impl Store {
@@ -120,7 +123,11 @@ where
 
 /// Reads everything the batch depends on: claimed nonces, account heads, limit usage and
 /// which stored entries are still pending.
-async fn load(db: &impl ConnectionTrait, commands: &[Command], now: i64) -> Result<Loaded, StoreError> {
+async fn load(
+    db: &impl ConnectionTrait,
+    commands: &[Command],
+    now: i64,
+) -> Result<Loaded, StoreError> {
     let mut loaded = Loaded::default();
 
     let mut nonces: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
@@ -134,9 +141,16 @@ async fn load(db: &impl ConnectionTrait, commands: &[Command], now: i64) -> Resu
             nonces.entry(cmd.app_id).or_default().push(&cmd.nonce);
         }
         accounts.insert(account_id(cmd.app_id, &cmd.owner_id, &cmd.operation.asset));
-        accounts.insert(account_id(cmd.app_id, cmd.other_owner(), &cmd.operation.asset));
+        accounts.insert(account_id(
+            cmd.app_id,
+            cmd.other_owner(),
+            &cmd.operation.asset,
+        ));
         for (app, owner, op, window) in usage_keys(cmd, now) {
-            usage_wanted.entry((app, op, window)).or_default().push(owner);
+            usage_wanted
+                .entry((app, op, window))
+                .or_default()
+                .push(owner);
         }
     }
 
@@ -241,7 +255,11 @@ async fn write(db: &impl ConnectionTrait, plan: &Plan) -> Result<(), DbErr> {
         usage::Column::Operation,
         usage::Column::Window,
     ])
-    .update_columns([usage::Column::Count, usage::Column::Total, usage::Column::LastAt])
+    .update_columns([
+        usage::Column::Count,
+        usage::Column::Total,
+        usage::Column::LastAt,
+    ])
     .to_owned();
     insert_all::<usage::Entity, _>(db, &plan.usage, Some(usage)).await?;
     if !plan.finished_pending.is_empty() {
@@ -266,7 +284,12 @@ where
 {
     let per_statement = (MAX_PARAMS / E::Column::iter().count()).max(1);
     for chunk in rows.chunks(per_statement) {
-        let mut insert = E::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model));
+        let mut insert = E::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        );
         if let Some(on_conflict) = &on_conflict {
             insert = insert.on_conflict(on_conflict.clone());
         }

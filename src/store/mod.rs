@@ -41,7 +41,11 @@ impl Store {
         let mut url = url.to_owned();
         let sqlite = url.starts_with("sqlite:");
         if sqlite && !url.contains("mode=") {
-            url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            url.push_str(if url.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
         }
         let mut options = ConnectOptions::new(url);
         options

@@ -2,7 +2,7 @@
 
 use super::{Store, StoreError};
 use crate::workflow::apply::stored_decimal;
-use crate::workflow::{account_id, EntryRecord};
+use crate::workflow::{EntryRecord, account_id};
 use entity::{account, entry, entry_event, posting};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -105,7 +105,12 @@ impl Store {
     }
 
     /// The current balance and version of account `(app, owner, asset)`.
-    pub async fn balance(&self, app_id: Uuid, owner: &str, asset: &str) -> Result<Balance, StoreError> {
+    pub async fn balance(
+        &self,
+        app_id: Uuid,
+        owner: &str,
+        asset: &str,
+    ) -> Result<Balance, StoreError> {
         let head = account::Entity::find_by_id(account_id(app_id, owner, asset))
             .one(self.conn())
             .await?;
@@ -188,7 +193,8 @@ impl Store {
             .await?;
         let next = if keys.len() as u64 > limit {
             keys.truncate(limit as usize);
-            keys.last().map(|&(id, created_at)| PageCursor { created_at, id })
+            keys.last()
+                .map(|&(id, created_at)| PageCursor { created_at, id })
         } else {
             None
         };

@@ -38,9 +38,10 @@ fn is_sqlite_error(e: &DbErr) -> bool {
     match e {
         DbErr::Exec(RuntimeErr::SqlxError(e))
         | DbErr::Query(RuntimeErr::SqlxError(e))
-        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e
-            .as_database_error()
-            .is_some_and(|d| d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some()),
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e.as_database_error().is_some_and(|d| {
+            d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+        }),
         _ => false,
     }
 }

@@ -6,7 +6,7 @@
 //! applied one after another against the running state, a batch decides exactly what the
 //! same commands applied one at a time would.
 
-use super::command::{account_id, Command, Outcome};
+use super::command::{Command, Outcome, account_id};
 use super::record::EntryRecord;
 use super::state::{EntryState, IllegalTransition, Transitions};
 use entity::{account, entry, entry_event, posting, usage};
@@ -90,7 +90,11 @@ struct Refusal {
 }
 
 /// Applies `commands` in order at time `now` (µs since the epoch).
-pub fn apply(commands: &[Command], mut loaded: Loaded, now: i64) -> Result<Plan, IllegalTransition> {
+pub fn apply(
+    commands: &[Command],
+    mut loaded: Loaded,
+    now: i64,
+) -> Result<Plan, IllegalTransition> {
     let mut plan = Plan::default();
     let mut touched_heads = Touched::new();
     let mut touched_usage = Touched::new();
@@ -156,11 +160,11 @@ pub fn apply(commands: &[Command], mut loaded: Loaded, now: i64) -> Result<Plan,
             plan.events.extend(events.iter().cloned());
         }
         plan.postings.extend(postings.iter().cloned());
-        plan.outcomes.push(Outcome::Recorded(EntryRecord {
+        plan.outcomes.push(Outcome::Recorded(Box::new(EntryRecord {
             entry,
             events,
             postings,
-        }));
+        })));
     }
 
     for id in touched_heads.order {
@@ -305,37 +309,40 @@ fn post(
         Direction::Debit | Direction::Transfer => -cmd.amount,
     };
     let asset = &cmd.operation.asset;
-    [(cmd.owner_id.as_str(), owner_delta), (cmd.other_owner(), -owner_delta)]
-        .into_iter()
-        .map(|(owner_id, delta)| {
-            let id = account_id(cmd.app_id, owner_id, asset);
-            touched.touch(&id);
-            let head = heads.entry(id).or_insert_with(|| Head {
-                app_id: cmd.app_id,
-                owner_id: owner_id.to_owned(),
-                asset: asset.clone(),
-                balance: Decimal::ZERO,
-                version: 0,
-                updated_at: 0,
-            });
-            head.version += 1;
-            head.balance += delta;
-            // Per account, recorded_at never goes back, so "balance at T" is one index lookup
-            // even when instances' clocks differ a little.
-            head.updated_at = head.updated_at.max(now);
-            posting::Model {
-                account_id: id,
-                version: head.version,
-                entry_id: cmd.entry_id,
-                app_id: cmd.app_id,
-                owner_id: owner_id.to_owned(),
-                asset: asset.clone(),
-                amount: delta.to_string(),
-                balance_after: head.balance.to_string(),
-                recorded_at: head.updated_at,
-            }
-        })
-        .collect()
+    [
+        (cmd.owner_id.as_str(), owner_delta),
+        (cmd.other_owner(), -owner_delta),
+    ]
+    .into_iter()
+    .map(|(owner_id, delta)| {
+        let id = account_id(cmd.app_id, owner_id, asset);
+        touched.touch(&id);
+        let head = heads.entry(id).or_insert_with(|| Head {
+            app_id: cmd.app_id,
+            owner_id: owner_id.to_owned(),
+            asset: asset.clone(),
+            balance: Decimal::ZERO,
+            version: 0,
+            updated_at: 0,
+        });
+        head.version += 1;
+        head.balance += delta;
+        // Per account, recorded_at never goes back, so "balance at T" is one index lookup
+        // even when instances' clocks differ a little.
+        head.updated_at = head.updated_at.max(now);
+        posting::Model {
+            account_id: id,
+            version: head.version,
+            entry_id: cmd.entry_id,
+            app_id: cmd.app_id,
+            owner_id: owner_id.to_owned(),
+            asset: asset.clone(),
+            amount: delta.to_string(),
+            balance_after: head.balance.to_string(),
+            recorded_at: head.updated_at,
+        }
+    })
+    .collect()
 }
 
 fn count_usage(
@@ -366,7 +373,9 @@ fn event_rows(
         .enumerate()
         .map(|(seq, (state, at))| {
             let (code, detail) = if seq == last {
-                failure.take().map_or((None, None), |(c, d)| (Some(c.to_owned()), Some(d)))
+                failure
+                    .take()
+                    .map_or((None, None), |(c, d)| (Some(c.to_owned()), Some(d)))
             } else {
                 (None, None)
             };

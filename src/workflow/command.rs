@@ -72,7 +72,7 @@ pub fn account_id(app_id: Uuid, owner_id: &str, asset: &str) -> Uuid {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// Recorded now, completed or failed.
-    Recorded(EntryRecord),
+    Recorded(Box<EntryRecord>),
     /// The nonce belongs to an earlier entry of this same request: answer with that entry.
     Replay(Uuid),
     /// The nonce belongs to an earlier entry of a different request.

@@ -16,7 +16,7 @@ pub mod request;
 pub mod state;
 
 pub use apply::usage_keys;
-pub use command::{account_id, Command, Outcome};
+pub use command::{Command, Outcome, account_id};
 pub use processor::{BatchConfig, Settled, Workflow, WorkflowError};
 pub use record::EntryRecord;
 pub use request::{EntryRequest, Rejection};

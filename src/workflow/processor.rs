@@ -131,7 +131,7 @@ async fn settle(store: &Store, commands: &[Command]) -> Result<Vec<Settled>, Sto
     for outcome in &plan.outcomes {
         match outcome {
             Outcome::Recorded(r) => {
-                recorded.insert(r.entry.id, r.clone());
+                recorded.insert(r.entry.id, (**r).clone());
             }
             Outcome::Replay(id) => replays.push(*id),
             Outcome::NonceReused(_) => {}
@@ -142,14 +142,16 @@ async fn settle(store: &Store, commands: &[Command]) -> Result<Vec<Settled>, Sto
     plan.outcomes
         .into_iter()
         .map(|outcome| match outcome {
-            Outcome::Recorded(r) => Ok(Settled::Recorded(r)),
+            Outcome::Recorded(r) => Ok(Settled::Recorded(*r)),
             Outcome::NonceReused(id) => Ok(Settled::NonceReused(id)),
             Outcome::Replay(id) => recorded
                 .get(&id)
                 .or_else(|| earlier.get(&id))
                 .cloned()
                 .map(Settled::Replay)
-                .ok_or_else(|| StoreError::Corrupt(format!("entry {id} holds a nonce but cannot be read"))),
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("entry {id} holds a nonce but cannot be read"))
+                }),
         })
         .collect()
 }

@@ -90,7 +90,12 @@ impl EntryRequest {
                 }
                 Some(text)
             }
-            Some(_) => return Err(malformed("invalid_metadata", "metadata must be a JSON object")),
+            Some(_) => {
+                return Err(malformed(
+                    "invalid_metadata",
+                    "metadata must be a JSON object",
+                ));
+            }
         };
 
         let op = catalog.get(&self.operation).ok_or_else(|| {
@@ -109,7 +114,10 @@ impl EntryRequest {
             (Direction::Transfer, None) => {
                 return Err(refused(
                     "counterparty_required",
-                    format!("{} moves credits to another owner: counterparty_id is required", op.name),
+                    format!(
+                        "{} moves credits to another owner: counterparty_id is required",
+                        op.name
+                    ),
                 ));
             }
             (Direction::Transfer, Some(c)) if *c == self.owner_id => {
@@ -121,7 +129,10 @@ impl EntryRequest {
             (Direction::Credit | Direction::Debit, Some(_)) => {
                 return Err(refused(
                     "counterparty_not_allowed",
-                    format!("{} is not a transfer: counterparty_id must be left out", op.name),
+                    format!(
+                        "{} is not a transfer: counterparty_id must be left out",
+                        op.name
+                    ),
                 ));
             }
             _ => {}
@@ -168,7 +179,10 @@ pub fn parse_amount(text: &str) -> Result<Decimal, Rejection> {
     let bad = || {
         malformed(
             "invalid_amount",
-            format!("amount must be a decimal string such as \"12.50\", at most 28 significant digits; got {:?}", truncate(text)),
+            format!(
+                "amount must be a decimal string such as \"12.50\", at most 28 significant digits; got {:?}",
+                truncate(text)
+            ),
         )
     };
     let well_formed = text.len() <= 40
@@ -177,9 +191,10 @@ pub fn parse_amount(text: &str) -> Result<Decimal, Rejection> {
             .strip_prefix('-')
             .unwrap_or(text)
             .split_once('.')
-            .map_or(is_digits(text.strip_prefix('-').unwrap_or(text)), |(i, f)| {
-                is_digits(i) && is_digits(f)
-            });
+            .map_or(
+                is_digits(text.strip_prefix('-').unwrap_or(text)),
+                |(i, f)| is_digits(i) && is_digits(f),
+            );
     if !well_formed {
         return Err(bad());
     }
@@ -261,7 +276,9 @@ mod tests {
     }
 
     fn code(r: &EntryRequest) -> &'static str {
-        r.validate(Uuid::nil(), &Catalog::base(), 0, false).unwrap_err().code
+        r.validate(Uuid::nil(), &Catalog::base(), 0, false)
+            .unwrap_err()
+            .code
     }
 
     #[test]
@@ -270,23 +287,52 @@ mod tests {
             parse_amount("12345678901234567.89").unwrap().to_string(),
             "12345678901234567.89"
         );
-        for bad in ["", "1e5", "1.", ".5", "+1", "0x10", "1,5", " 1", "NaN", &"9".repeat(41)] {
+        for bad in [
+            "",
+            "1e5",
+            "1.",
+            ".5",
+            "+1",
+            "0x10",
+            "1,5",
+            " 1",
+            "NaN",
+            &"9".repeat(41),
+        ] {
             assert_eq!(parse_amount(bad).unwrap_err().status, 400, "{bad:?}");
         }
         // Parses, but is refused later as not positive.
         assert!(parse_amount("-5").is_ok());
-        assert_eq!(code(&request("CREDIT_ADD", Some("-5"))), "amount_not_positive");
+        assert_eq!(
+            code(&request("CREDIT_ADD", Some("-5"))),
+            "amount_not_positive"
+        );
     }
 
     #[test]
     fn the_catalog_decides_operation_and_amount() {
         assert_eq!(code(&request("NOPE", Some("1"))), "unknown_operation");
         assert_eq!(code(&request("CREDIT_ADD", None)), "amount_required");
-        assert_eq!(code(&request("CREDIT_ADD", Some("0"))), "amount_not_positive");
-        assert_eq!(code(&request("CREDIT_ADD", Some("1.001"))), "amount_too_precise");
-        assert_eq!(code(&request("CREDIT_ADD", Some("1000000.01"))), "amount_out_of_range");
-        assert_eq!(code(&request("DAILY_REWARD", Some("11"))), "amount_fixed_mismatch");
-        assert_eq!(code(&request("TRANSFER", Some("1"))), "counterparty_required");
+        assert_eq!(
+            code(&request("CREDIT_ADD", Some("0"))),
+            "amount_not_positive"
+        );
+        assert_eq!(
+            code(&request("CREDIT_ADD", Some("1.001"))),
+            "amount_too_precise"
+        );
+        assert_eq!(
+            code(&request("CREDIT_ADD", Some("1000000.01"))),
+            "amount_out_of_range"
+        );
+        assert_eq!(
+            code(&request("DAILY_REWARD", Some("11"))),
+            "amount_fixed_mismatch"
+        );
+        assert_eq!(
+            code(&request("TRANSFER", Some("1"))),
+            "counterparty_required"
+        );
         let mut to_self = request("TRANSFER", Some("1"));
         to_self.counterparty_id = Some("alice".into());
         assert_eq!(code(&to_self), "invalid_counterparty");
@@ -299,7 +345,9 @@ mod tests {
             .unwrap();
         let r = request("CREDIT_ADD", Some("1"));
         assert_eq!(
-            r.validate(Uuid::nil(), &catalog, 0, false).unwrap_err().code,
+            r.validate(Uuid::nil(), &catalog, 0, false)
+                .unwrap_err()
+                .code,
             "operation_disabled"
         );
     }
@@ -334,7 +382,11 @@ mod tests {
         a.metadata = Some(serde_json::json!({ "x": 1, "y": [1, 2] }));
         let mut b = request("CREDIT_ADD", Some("5.00"));
         b.metadata = serde_json::from_str(r#"{"y":[1,2],"x":1}"#).ok();
-        let hash = |r: &EntryRequest| r.validate(Uuid::nil(), &catalog, 0, false).unwrap().request_hash;
+        let hash = |r: &EntryRequest| {
+            r.validate(Uuid::nil(), &catalog, 0, false)
+                .unwrap()
+                .request_hash
+        };
         assert_eq!(hash(&a), hash(&b));
         b.amount = Some("6".into());
         assert_ne!(hash(&a), hash(&b));

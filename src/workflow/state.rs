@@ -183,7 +183,11 @@ mod tests {
         assert_eq!(t.steps().len(), 1);
         for state in [Completed, Failed] {
             assert!(state.is_terminal());
-            assert!(EntryState::ALL.iter().all(|to| state.transition(*to).is_err()));
+            assert!(
+                EntryState::ALL
+                    .iter()
+                    .all(|to| state.transition(*to).is_err())
+            );
         }
     }
 

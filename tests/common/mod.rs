@@ -39,9 +39,14 @@ impl Drop for TestDb {
         };
         // Drop runs outside async; a short-lived runtime on its own thread does the SQL.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
-                let admin = Database::connect(postgres_admin_url().as_str()).await.ok()?;
+                let admin = Database::connect(postgres_admin_url().as_str())
+                    .await
+                    .ok()?;
                 admin
                     .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .await
