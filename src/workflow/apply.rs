@@ -396,3 +396,7 @@ fn event_rows(
 pub fn stored_decimal(text: &str) -> Result<Decimal, String> {
     Decimal::from_str(text).map_err(|_| format!("stored amount {text:?} is not a decimal"))
 }
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

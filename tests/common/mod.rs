@@ -220,3 +220,51 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Checks the event store of `app` from its rows: versions without gaps, every
+/// `balance_after` the running sum, heads equal to the last posting, and the books of each
+/// asset at zero. Returns the heads: (owner, asset) → (balance, version).
+pub async fn assert_ledger_consistent(
+    app: &TestApp,
+) -> std::collections::BTreeMap<(String, String), (rust_decimal::Decimal, i64)> {
+    use entity::{account, posting};
+    use rust_decimal::Decimal;
+    use sea_orm::{EntityTrait, QueryOrder};
+    use std::collections::{BTreeMap, HashMap};
+    use std::str::FromStr;
+
+    let conn = app.ctx.store.conn();
+    let postings = posting::Entity::find()
+        .order_by_asc(posting::Column::Version)
+        .all(conn)
+        .await
+        .expect("postings");
+    let mut running: HashMap<uuid::Uuid, (Decimal, i64)> = HashMap::new();
+    for p in postings {
+        let (balance, version) = running.entry(p.account_id).or_default();
+        assert_eq!(p.version, *version + 1, "no version gap in {}", p.owner_id);
+        *balance += Decimal::from_str(&p.amount).expect("an amount");
+        assert_eq!(
+            *balance,
+            Decimal::from_str(&p.balance_after).expect("a balance")
+        );
+        *version = p.version;
+    }
+    let mut heads = BTreeMap::new();
+    let mut books: HashMap<String, Decimal> = HashMap::new();
+    for a in account::Entity::find().all(conn).await.expect("heads") {
+        let balance = Decimal::from_str(&a.balance).expect("a balance");
+        assert_eq!(
+            running.get(&a.id),
+            Some(&(balance, a.version)),
+            "head of {}",
+            a.owner_id
+        );
+        *books.entry(a.asset.clone()).or_default() += balance;
+        heads.insert((a.owner_id, a.asset), (balance, a.version));
+    }
+    for (asset, sum) in books {
+        assert_eq!(sum, Decimal::ZERO, "the books of {asset} sum to zero");
+    }
+    heads
+}

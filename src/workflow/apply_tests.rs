@@ -1,0 +1,137 @@
+//! The batch decisions, without a database.
+
+use super::*;
+use crate::workflow::request::EntryRequest;
+use operations::Catalog;
+
+const APP: Uuid = Uuid::from_u128(7);
+const NOW: i64 = 1_795_305_600_000_000;
+
+fn cmd(operation: &str, owner: &str, nonce: &str, amount: Option<&str>) -> Command {
+    EntryRequest {
+        operation: operation.into(),
+        owner_id: owner.into(),
+        nonce: nonce.into(),
+        amount: amount.map(Into::into),
+        counterparty_id: (operation == "TRANSFER").then(|| "zed".into()),
+        metadata: None,
+    }
+    .validate(APP, &Catalog::base(), NOW, false)
+    .expect("a valid request")
+}
+
+fn states(plan: &Plan) -> Vec<String> {
+    plan.outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Recorded(r) => r.failure_code().unwrap_or(r.state().as_str()).to_owned(),
+            Outcome::Replay(_) => "replay".to_owned(),
+            Outcome::NonceReused(_) => "nonce_reused".to_owned(),
+        })
+        .collect()
+}
+
+#[test]
+fn duplicates_inside_one_batch_behave_as_across_batches() {
+    let first = cmd("CREDIT_ADD", "amy", "n1", Some("5"));
+    let same = cmd("CREDIT_ADD", "amy", "n1", Some("5.00"));
+    let different = cmd("CREDIT_ADD", "amy", "n1", Some("6"));
+    let plan = apply(&[first.clone(), same, different], Loaded::default(), NOW).unwrap();
+    assert_eq!(states(&plan), ["completed", "replay", "nonce_reused"]);
+    assert_eq!(plan.entries.len(), 1);
+    match &plan.outcomes[1] {
+        Outcome::Replay(id) => assert_eq!(*id, first.entry_id),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_batch_applies_in_order_against_the_running_balance() {
+    let batch = [
+        cmd("CREDIT_ADD", "amy", "a", Some("10")),
+        cmd("CREDIT_SPEND", "amy", "s1", Some("6")),
+        cmd("CREDIT_SPEND", "amy", "s2", Some("6")),
+        cmd("CREDIT_SPEND", "amy", "s3", Some("4")),
+        cmd("DAILY_REWARD", "amy", "d1", None),
+        cmd("DAILY_REWARD", "amy", "d2", None),
+    ];
+    let plan = apply(&batch, Loaded::default(), NOW).unwrap();
+    assert_eq!(
+        states(&plan),
+        [
+            "completed",
+            "completed",
+            "insufficient_balance",
+            "completed",
+            "completed",
+            "limit_exceeded"
+        ]
+    );
+    let amy = account_id(APP, "amy", "CREDIT");
+    let head = plan.heads.iter().find(|h| h.id == amy).unwrap();
+    assert_eq!((head.balance.as_str(), head.version), ("10.00", 4));
+    // The hot system account is written once for the whole batch.
+    let spend = account_id(APP, "@system:spend", "CREDIT");
+    assert_eq!(plan.heads.iter().filter(|h| h.id == spend).count(), 1);
+    let total: Decimal = plan
+        .heads
+        .iter()
+        .map(|h| stored_decimal(&h.balance).unwrap())
+        .sum();
+    assert_eq!(total, Decimal::ZERO);
+}
+
+#[test]
+fn loaded_state_decides_replays_heads_and_limits() {
+    let mut loaded = Loaded::default();
+    let earlier = Uuid::from_u128(1);
+    let replayed = cmd("CREDIT_ADD", "bo", "old", Some("1"));
+    loaded.nonces.insert(
+        (APP, "old".into()),
+        (earlier, replayed.request_hash.clone()),
+    );
+    let bo = account_id(APP, "bo", "CREDIT");
+    loaded.heads.insert(
+        bo,
+        Head {
+            app_id: APP,
+            owner_id: "bo".into(),
+            asset: "CREDIT".into(),
+            balance: Decimal::new(300, 2),
+            version: 9,
+            updated_at: NOW + 5,
+        },
+    );
+    let reward = cmd("DAILY_REWARD", "bo", "r", None);
+    for key in usage_keys(&reward, NOW) {
+        loaded.usage.insert(
+            key,
+            Usage {
+                count: 1,
+                total: Decimal::TEN,
+                last_at: NOW - 1,
+            },
+        );
+    }
+    let batch = [replayed, cmd("CREDIT_SPEND", "bo", "s", Some("3")), reward];
+    let plan = apply(&batch, loaded, NOW).unwrap();
+    assert_eq!(states(&plan), ["replay", "completed", "limit_exceeded"]);
+    let posting = &plan.postings[0];
+    assert_eq!(
+        (posting.version, posting.balance_after.as_str()),
+        (10, "0.00")
+    );
+    // recorded_at never goes back along an account, even if this clock is behind.
+    assert_eq!(posting.recorded_at, NOW + 5);
+}
+
+#[test]
+fn transfers_credit_the_counterparty() {
+    let batch = [
+        cmd("CREDIT_ADD", "cy", "a", Some("5")),
+        cmd("TRANSFER", "cy", "t", Some("2")),
+    ];
+    let plan = apply(&batch, Loaded::default(), NOW).unwrap();
+    let zed = plan.heads.iter().find(|h| h.owner_id == "zed").unwrap();
+    assert_eq!((zed.balance.as_str(), zed.version), ("2.00", 1));
+}
