@@ -22,6 +22,8 @@ pub enum Command {
     Serve,
     /// Bring the event store's schema up to date and exit.
     Migrate,
+    /// Drive a running service's HTTP API and report entries/s and latency.
+    Bench(crate::bench::BenchArgs),
     /// Manage apps and their API keys.
     Apps {
         #[command(subcommand)]

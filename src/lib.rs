@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod apps;
+pub mod bench;
 pub mod config;
 pub mod server;
 pub mod store;

@@ -23,10 +23,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), StartError> {
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => server::serve(&config).await,
+        Command::Bench(args) => Ok(ledgerflow::bench::run(args).await?),
+        Command::Serve => Ok(server::serve(&config).await?),
         Command::Migrate => {
             server::open(&config).await?;
             println!(
@@ -37,7 +38,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
         }
         Command::Apps { command } => {
             let (_, apps) = server::open(&config).await?;
-            apps_command(&apps, command).await
+            Ok(apps_command(&apps, command).await?)
         }
     }
 }

@@ -1,0 +1,208 @@
+//! `ledgerflow bench`: drives a running service's HTTP API with concurrent clients and
+//! reports completed entries per second, latency percentiles and errors by code.
+
+use clap::{Args, ValueEnum};
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Workload {
+    /// CREDIT_ADD to owners drawn uniformly from --owners.
+    Uniform,
+    /// CREDIT_ADD, every entry to one owner.
+    Hot,
+    /// Half CREDIT_ADD of 2, half CREDIT_SPEND of 1, over --owners (some spends fail).
+    Mixed,
+    /// CREDIT_ADD whose nonces come from a pool of 100: mostly replays.
+    Dupes,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Base URL of the service.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub target: String,
+    /// The app's API key.
+    #[arg(long, env = "LEDGERFLOW_BENCH_KEY")]
+    pub key: String,
+    #[arg(long, value_enum, default_value = "uniform")]
+    pub workload: Workload,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Stop after this many requests instead (over all clients).
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Distinct owners for the uniform and mixed workloads.
+    #[arg(long, default_value_t = 1000)]
+    pub owners: u64,
+    /// PID of the service, to report its peak resident memory (Linux).
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Default)]
+struct Tally {
+    latency_us: Option<Histogram<u64>>,
+    completed: u64,
+    replays: u64,
+    requests: u64,
+    errors: BTreeMap<String, u64>,
+}
+
+/// Runs the benchmark and prints its report.
+pub async fn run(args: BenchArgs) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let deadline = Instant::now() + Duration::from_secs(args.duration);
+    let per_client = args.count.map(|c| c.div_ceil(args.clients as u64));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.clients)
+        .map(|c| {
+            let client = client.clone();
+            let args = args.clone();
+            let run_id = run_id.clone();
+            tokio::spawn(async move { drive(c, client, args, run_id, deadline, per_client).await })
+        })
+        .collect();
+    let mut total = Tally {
+        latency_us: Some(new_histogram()?),
+        ..Tally::default()
+    };
+    for t in tasks {
+        let tally = t.await.map_err(|e| e.to_string())??;
+        total.completed += tally.completed;
+        total.replays += tally.replays;
+        total.requests += tally.requests;
+        for (code, n) in tally.errors {
+            *total.errors.entry(code).or_default() += n;
+        }
+        if let (Some(all), Some(h)) = (total.latency_us.as_mut(), tally.latency_us.as_ref()) {
+            all.add(h).map_err(|e| e.to_string())?;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    report(&args, &total, elapsed);
+    Ok(())
+}
+
+fn new_histogram() -> Result<Histogram<u64>, String> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())
+}
+
+fn request(args: &BenchArgs, client: usize, i: u64, run_id: &str) -> Value {
+    let n = client as u64 * 1_000_000_000 + i;
+    let owner = |k: u64| format!("bench-{}", k % args.owners.max(1));
+    match args.workload {
+        Workload::Uniform => json!({"operation": "CREDIT_ADD", "owner_id": owner(n.wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "1"}),
+        Workload::Hot => json!({"operation": "CREDIT_ADD", "owner_id": "bench-hot", "nonce": format!("{run_id}-{n}"), "amount": "1"}),
+        Workload::Mixed if i % 2 == 0 => json!({"operation": "CREDIT_ADD", "owner_id": owner(n.wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "2"}),
+        Workload::Mixed => json!({"operation": "CREDIT_SPEND", "owner_id": owner((n - 1).wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "1"}),
+        Workload::Dupes => json!({"operation": "CREDIT_ADD", "owner_id": "bench-dupes", "nonce": format!("{run_id}-{}", n % 100), "amount": "1"}),
+    }
+}
+
+async fn drive(
+    client_no: usize,
+    client: reqwest::Client,
+    args: BenchArgs,
+    run_id: String,
+    deadline: Instant,
+    limit: Option<u64>,
+) -> Result<Tally, String> {
+    let url = format!("{}/v1/entries", args.target.trim_end_matches('/'));
+    let mut tally = Tally {
+        latency_us: Some(new_histogram()?),
+        ..Tally::default()
+    };
+    let mut i = 0;
+    while Instant::now() < deadline || limit.is_some() {
+        if limit.is_some_and(|l| i >= l) {
+            break;
+        }
+        let body = request(&args, client_no, i, &run_id);
+        i += 1;
+        let sent = Instant::now();
+        let resp = client.post(&url).bearer_auth(&args.key).json(&body).send().await;
+        let outcome = match resp {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let replay = r.headers().contains_key("idempotent-replay");
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                (status, replay, body["code"].as_str().map(str::to_owned))
+            }
+            Err(e) => (0, false, Some(format!("transport: {e}"))),
+        };
+        let us = sent.elapsed().as_micros() as u64;
+        if let Some(h) = tally.latency_us.as_mut() {
+            h.saturating_record(us.max(1));
+        }
+        tally.requests += 1;
+        match outcome {
+            (201, true, _) => tally.replays += 1,
+            (201, false, _) => tally.completed += 1,
+            (status, _, code) => {
+                let key = format!("{status} {}", code.unwrap_or_default());
+                *tally.errors.entry(key).or_default() += 1;
+            }
+        }
+    }
+    Ok(tally)
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn report(args: &BenchArgs, t: &Tally, elapsed: f64) {
+    let h = t.latency_us.as_ref();
+    let q = |p: f64| h.map_or(0.0, |h| h.value_at_quantile(p) as f64 / 1000.0);
+    let max = h.map_or(0.0, |h| h.max() as f64 / 1000.0);
+    let rss = args.pid.and_then(peak_rss_kib);
+    let report = json!({
+        "workload": format!("{:?}", args.workload).to_lowercase(),
+        "clients": args.clients,
+        "seconds": (elapsed * 100.0).round() / 100.0,
+        "requests": t.requests,
+        "completed": t.completed,
+        "replays": t.replays,
+        "completed_per_second": (t.completed as f64 / elapsed).round(),
+        "requests_per_second": (t.requests as f64 / elapsed).round(),
+        "latency_ms": {"p50": q(0.50), "p90": q(0.90), "p99": q(0.99), "max": max},
+        "errors": t.errors,
+        "service_peak_rss_mib": rss.map(|k| (k as f64 / 1024.0 * 10.0).round() / 10.0),
+    });
+    if args.json {
+        println!("{report}");
+        return;
+    }
+    println!("workload {} · {} clients · {:.1} s", report["workload"].as_str().unwrap_or(""), args.clients, elapsed);
+    println!("{:<24}{:>12}", "requests", t.requests);
+    println!("{:<24}{:>12}", "completed entries", t.completed);
+    println!("{:<24}{:>12}", "replays", t.replays);
+    println!("{:<24}{:>12.0}", "completed entries/s", t.completed as f64 / elapsed);
+    println!("{:<24}{:>12.0}", "requests/s", t.requests as f64 / elapsed);
+    println!("{:<24}{:>9.2} ms", "latency p50", q(0.50));
+    println!("{:<24}{:>9.2} ms", "latency p90", q(0.90));
+    println!("{:<24}{:>9.2} ms", "latency p99", q(0.99));
+    println!("{:<24}{:>9.2} ms", "latency max", max);
+    for (code, n) in &t.errors {
+        println!("{:<24}{:>12}", format!("error {code}"), n);
+    }
+    if let Some(k) = rss {
+        println!("{:<24}{:>9.1} MiB", "service peak RSS", k as f64 / 1024.0);
+    }
+}
