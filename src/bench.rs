@@ -3,7 +3,7 @@
 
 use clap::{Args, ValueEnum};
 use hdrhistogram::Histogram;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -105,11 +105,21 @@ fn request(args: &BenchArgs, client: usize, i: u64, run_id: &str) -> Value {
     let n = client as u64 * 1_000_000_000 + i;
     let owner = |k: u64| format!("bench-{}", k % args.owners.max(1));
     match args.workload {
-        Workload::Uniform => json!({"operation": "CREDIT_ADD", "owner_id": owner(n.wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "1"}),
-        Workload::Hot => json!({"operation": "CREDIT_ADD", "owner_id": "bench-hot", "nonce": format!("{run_id}-{n}"), "amount": "1"}),
-        Workload::Mixed if i % 2 == 0 => json!({"operation": "CREDIT_ADD", "owner_id": owner(n.wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "2"}),
-        Workload::Mixed => json!({"operation": "CREDIT_SPEND", "owner_id": owner((n - 1).wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "1"}),
-        Workload::Dupes => json!({"operation": "CREDIT_ADD", "owner_id": "bench-dupes", "nonce": format!("{run_id}-{}", n % 100), "amount": "1"}),
+        Workload::Uniform => {
+            json!({"operation": "CREDIT_ADD", "owner_id": owner(n.wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "1"})
+        }
+        Workload::Hot => {
+            json!({"operation": "CREDIT_ADD", "owner_id": "bench-hot", "nonce": format!("{run_id}-{n}"), "amount": "1"})
+        }
+        Workload::Mixed if i % 2 == 0 => {
+            json!({"operation": "CREDIT_ADD", "owner_id": owner(n.wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "2"})
+        }
+        Workload::Mixed => {
+            json!({"operation": "CREDIT_SPEND", "owner_id": owner((n - 1).wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "1"})
+        }
+        Workload::Dupes => {
+            json!({"operation": "CREDIT_ADD", "owner_id": "bench-dupes", "nonce": format!("{run_id}-{}", n % 100), "amount": "1"})
+        }
     }
 }
 
@@ -134,7 +144,12 @@ async fn drive(
         let body = request(&args, client_no, i, &run_id);
         i += 1;
         let sent = Instant::now();
-        let resp = client.post(&url).bearer_auth(&args.key).json(&body).send().await;
+        let resp = client
+            .post(&url)
+            .bearer_auth(&args.key)
+            .json(&body)
+            .send()
+            .await;
         let outcome = match resp {
             Ok(r) => {
                 let status = r.status().as_u16();
@@ -189,11 +204,20 @@ fn report(args: &BenchArgs, t: &Tally, elapsed: f64) {
         println!("{report}");
         return;
     }
-    println!("workload {} · {} clients · {:.1} s", report["workload"].as_str().unwrap_or(""), args.clients, elapsed);
+    println!(
+        "workload {} · {} clients · {:.1} s",
+        report["workload"].as_str().unwrap_or(""),
+        args.clients,
+        elapsed
+    );
     println!("{:<24}{:>12}", "requests", t.requests);
     println!("{:<24}{:>12}", "completed entries", t.completed);
     println!("{:<24}{:>12}", "replays", t.replays);
-    println!("{:<24}{:>12.0}", "completed entries/s", t.completed as f64 / elapsed);
+    println!(
+        "{:<24}{:>12.0}",
+        "completed entries/s",
+        t.completed as f64 / elapsed
+    );
     println!("{:<24}{:>12.0}", "requests/s", t.requests as f64 / elapsed);
     println!("{:<24}{:>9.2} ms", "latency p50", q(0.50));
     println!("{:<24}{:>9.2} ms", "latency p90", q(0.90));
