@@ -111,7 +111,7 @@ fn request(args: &BenchArgs, client: usize, i: u64, run_id: &str) -> Value {
         Workload::Hot => {
             json!({"operation": "CREDIT_ADD", "owner_id": "bench-hot", "nonce": format!("{run_id}-{n}"), "amount": "1"})
         }
-        Workload::Mixed if i % 2 == 0 => {
+        Workload::Mixed if i.is_multiple_of(2) => {
             json!({"operation": "CREDIT_ADD", "owner_id": owner(n.wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "2"})
         }
         Workload::Mixed => {
