@@ -1,7 +1,7 @@
 use clap::Parser;
 use ledgerflow::apps::Apps;
 use ledgerflow::config::{AppsCommand, Cli, Command};
-use ledgerflow::server::{self, StartError};
+use ledgerflow::server;
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -38,12 +38,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Apps { command } => {
             let (_, apps) = server::open(&config).await?;
-            Ok(apps_command(&apps, command).await?)
+            apps_command(&apps, command).await
         }
     }
 }
 
-async fn apps_command(apps: &Apps, command: AppsCommand) -> Result<(), StartError> {
+async fn apps_command(apps: &Apps, command: AppsCommand) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         AppsCommand::Create { name } => {
             let (app, key) = apps.create(&name).await?;
@@ -52,14 +52,8 @@ async fn apps_command(apps: &Apps, command: AppsCommand) -> Result<(), StartErro
             println!("{key}");
         }
         AppsCommand::Operations { name, file } => {
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                StartError::Catalog(operations::CatalogError {
-                    source_name: file.display().to_string(),
-                    operation: None,
-                    field: None,
-                    message: format!("cannot read the file: {e}"),
-                })
-            })?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let catalog = apps
                 .set_operations(&name, &file.display().to_string(), &text)
                 .await?;

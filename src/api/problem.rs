@@ -121,11 +121,16 @@ impl From<Rejection> for ApiProblem {
     }
 }
 
+/// A 503: the caller may retry (with the same nonce, for entries).
+fn unavailable(error: &dyn std::fmt::Display, code: &str, detail: &str) -> ApiProblem {
+    tracing::error!(error = %error, code, "service unavailable");
+    ApiProblem::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+}
+
 impl From<StoreError> for ApiProblem {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "event store error");
-        ApiProblem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        unavailable(
+            &e,
             "store_unavailable",
             "the event store is unavailable; retry with the same nonce",
         )
@@ -134,9 +139,8 @@ impl From<StoreError> for ApiProblem {
 
 impl From<WorkflowError> for ApiProblem {
     fn from(e: WorkflowError) -> Self {
-        tracing::error!(error = %e, "workflow error");
-        ApiProblem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        unavailable(
+            &e,
             "store_unavailable",
             "the entry could not be stored; retry with the same nonce",
         )
@@ -145,9 +149,8 @@ impl From<WorkflowError> for ApiProblem {
 
 impl From<AppError> for ApiProblem {
     fn from(e: AppError) -> Self {
-        tracing::error!(error = %e, "app lookup failed");
-        ApiProblem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        unavailable(
+            &e,
             "apps_unavailable",
             "the app could not be loaded; retry later",
         )

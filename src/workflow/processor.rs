@@ -8,7 +8,6 @@
 use super::command::{Command, Outcome};
 use super::record::EntryRecord;
 use crate::store::{Store, StoreError};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -126,32 +125,37 @@ async fn settle_batch(store: &Store, commands: Vec<Command>, replies: Vec<Reply>
 
 async fn settle(store: &Store, commands: &[Command]) -> Result<Vec<Settled>, StoreError> {
     let plan = store.run_batch(commands).await?;
-    let mut recorded: HashMap<Uuid, EntryRecord> = HashMap::new();
-    let mut replays = Vec::new();
-    for outcome in &plan.outcomes {
-        match outcome {
-            Outcome::Recorded(r) => {
-                recorded.insert(r.entry.id, (**r).clone());
-            }
-            Outcome::Replay(id) => replays.push(*id),
-            Outcome::NonceReused(_) => {}
-        }
-    }
-    replays.retain(|id| !recorded.contains_key(id));
-    let earlier = store.entries(&replays).await?;
+    // Replays of entries recorded in this same batch are answered from the plan; only
+    // earlier entries are read back.
+    let in_batch = |id: &Uuid| {
+        plan.outcomes.iter().find_map(|o| match o {
+            Outcome::Recorded(r) if r.entry.id == *id => Some((**r).clone()),
+            _ => None,
+        })
+    };
+    let earlier_ids: Vec<Uuid> = plan
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Replay(id) if in_batch(id).is_none() => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let earlier = store.entries(&earlier_ids).await?;
+    let replay = |id: Uuid| {
+        in_batch(&id)
+            .or_else(|| earlier.get(&id).cloned())
+            .map(Settled::Replay)
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("entry {id} holds a nonce but cannot be read"))
+            })
+    };
     plan.outcomes
-        .into_iter()
+        .iter()
         .map(|outcome| match outcome {
-            Outcome::Recorded(r) => Ok(Settled::Recorded(*r)),
-            Outcome::NonceReused(id) => Ok(Settled::NonceReused(id)),
-            Outcome::Replay(id) => recorded
-                .get(&id)
-                .or_else(|| earlier.get(&id))
-                .cloned()
-                .map(Settled::Replay)
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("entry {id} holds a nonce but cannot be read"))
-                }),
+            Outcome::Recorded(r) => Ok(Settled::Recorded((**r).clone())),
+            Outcome::NonceReused(id) => Ok(Settled::NonceReused(*id)),
+            Outcome::Replay(id) => replay(*id),
         })
         .collect()
 }

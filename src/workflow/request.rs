@@ -73,8 +73,7 @@ impl EntryRequest {
         };
         let metadata = match &self.metadata {
             None | Some(Value::Null) => None,
-            Some(Value::Object(_)) => {
-                let v = self.metadata.as_ref().unwrap_or(&Value::Null);
+            Some(v @ Value::Object(_)) => {
                 if depth(v) > MAX_METADATA_DEPTH {
                     return Err(refused(
                         "metadata_too_deep",
