@@ -1,6 +1,7 @@
 //! Command line and configuration. Every setting has an environment variable, shown in
 //! README's configuration table; a flag given on the command line wins over it.
 
+use crate::bus::NatsConfig;
 use crate::workflow::BatchConfig;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -24,6 +25,10 @@ pub enum Command {
     Migrate,
     /// Drive a running service's HTTP API and report entries/s and latency.
     Bench(crate::bench::BenchArgs),
+    /// Drop the read model and rebuild it from the event store.
+    Rebuild,
+    /// Compare the read model with the event store; exit 1 on any difference.
+    Verify,
     /// Manage apps and their API keys.
     Apps {
         #[command(subcommand)]
@@ -52,6 +57,57 @@ pub struct Config {
         default_value = "sqlite://ledgerflow.db"
     )]
     pub event_store_url: String,
+
+    /// Read model: postgres://… (PostgreSQL), or sqlite://FILE; the event store's database
+    /// when left out.
+    #[arg(long, global = true, env = "LEDGERFLOW_READ_MODEL_URL")]
+    pub read_model_url: Option<String>,
+
+    /// NATS with JetStream (nats://HOST:PORT) between the outbox relay and the projector;
+    /// an in-process hand-over when left out.
+    #[arg(long, global = true, env = "LEDGERFLOW_NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// JetStream stream of the ledger's events.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_NATS_STREAM",
+        default_value = "LEDGERFLOW_EVENTS"
+    )]
+    pub nats_stream: String,
+
+    /// Subject prefix of the stream: it holds `<prefix>.>`, entries go to `<prefix>.entries`.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_NATS_SUBJECT",
+        default_value = "ledgerflow.events"
+    )]
+    pub nats_subject: String,
+
+    /// Durable consumer of the projector, shared by every instance.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_NATS_CONSUMER",
+        default_value = "projector"
+    )]
+    pub nats_consumer: String,
+
+    /// Whether this instance runs the outbox relay and the projector.
+    #[arg(long, global = true, env = "LEDGERFLOW_PROJECTOR", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub projector: bool,
+
+    /// Longest a read with `min_version` waits for the read model, in milliseconds.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_READ_WAIT_MS",
+        default_value_t = 5_000
+    )]
+    pub read_wait_ms: u64,
 
     /// Catalog extension files layered over the base catalog, in order (comma-separated).
     #[arg(
@@ -91,6 +147,20 @@ impl Config {
     pub fn with_store(url: &str) -> Config {
         let cli = Cli::parse_from(["ledgerflow", "--event-store-url", url]);
         cli.config
+    }
+
+    /// The JetStream settings, when a NATS URL is set.
+    pub fn nats(&self) -> Option<NatsConfig> {
+        self.nats_url.as_ref().map(|url| NatsConfig {
+            url: url.clone(),
+            stream: self.nats_stream.clone(),
+            subject: self.nats_subject.clone(),
+            consumer: self.nats_consumer.clone(),
+        })
+    }
+
+    pub fn read_wait(&self) -> Duration {
+        Duration::from_millis(self.read_wait_ms)
     }
 
     pub fn batch(&self) -> BatchConfig {

@@ -1,7 +1,7 @@
 use clap::Parser;
 use ledgerflow::apps::Apps;
 use ledgerflow::config::{AppsCommand, Cli, Command};
-use ledgerflow::server;
+use ledgerflow::{projection, server};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -33,6 +33,39 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!(
                 "the event store at {} is up to date",
                 config.event_store_url
+            );
+            Ok(())
+        }
+        Command::Rebuild => {
+            let (store, _) = server::open(&config).await?;
+            let read = server::open_read_model(&config, &store).await?;
+            let bar =
+                indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
+                    "rebuilding the read model {bar:40} {pos}/{len} rows ({per_sec}, {eta} left)",
+                )?);
+            let done = projection::rebuild::rebuild(&store, &read, &bar).await?;
+            println!(
+                "rebuilt the read model: {} entries, {} postings",
+                done.entries, done.postings
+            );
+            Ok(())
+        }
+        Command::Verify => {
+            let (store, _) = server::open(&config).await?;
+            let read = server::open_read_model(&config, &store).await?;
+            let report = projection::verify::verify(&store, &read).await?;
+            for difference in &report.differences {
+                println!("{difference}");
+            }
+            if report.unlisted > 0 {
+                println!("… and {} more differences", report.unlisted);
+            }
+            if !report.is_clean() {
+                return Err("the read model and the event store differ".into());
+            }
+            println!(
+                "verified: {} accounts, {} postings, {} entries; read model equals the event store, books sum to zero",
+                report.accounts, report.postings, report.entries
             );
             Ok(())
         }

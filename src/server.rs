@@ -2,7 +2,11 @@
 
 use crate::api::{self, Ctx};
 use crate::apps::{AppError, Apps};
+use crate::bus::{BusError, Nats};
 use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::projection::Projection;
+use crate::query::ReadModel;
 use crate::store::Store;
 use crate::workflow::{Command, Workflow};
 use entity::{app, entry, pending_entry};
@@ -18,6 +22,10 @@ use std::time::Duration;
 pub enum StartError {
     #[error("event store: {0}")]
     Store(#[from] DbErr),
+    #[error("read model: {0}")]
+    ReadModel(DbErr),
+    #[error(transparent)]
+    Bus(#[from] BusError),
     #[error("operation catalog: {0}")]
     Catalog(#[from] CatalogError),
     #[error(transparent)]
@@ -48,14 +56,53 @@ pub async fn open(config: &Config) -> Result<(Store, Apps), StartError> {
     Ok((store, apps))
 }
 
-/// Everything the HTTP API needs, with the workflow running and unfinished entries resumed.
+/// Opens the read model (in the event store's database unless it has its own) and
+/// migrates it.
+pub async fn open_read_model(config: &Config, store: &Store) -> Result<ReadModel, StartError> {
+    let read = match &config.read_model_url {
+        Some(url) => ReadModel::connect(url)
+            .await
+            .map_err(StartError::ReadModel)?,
+        None => ReadModel::on(store.conn().clone()),
+    };
+    read.migrate().await.map_err(StartError::ReadModel)?;
+    Ok(read)
+}
+
+/// The projection of this instance: NATS JetStream when configured, else in process.
+/// Connecting to NATS does not wait for it: writes go on while it is down.
+pub async fn projection(
+    config: &Config,
+    store: &Store,
+    read: &ReadModel,
+    metrics: Arc<Metrics>,
+) -> Result<Projection, StartError> {
+    let nats = match config.nats() {
+        Some(nats) => Some(Nats::connect(nats).await?),
+        None => None,
+    };
+    Ok(Projection::new(store.clone(), read.clone(), nats, metrics))
+}
+
+/// Everything the HTTP API needs, with the workflow and (unless turned off) the projection
+/// running, and unfinished entries resumed.
 pub async fn context(config: &Config) -> Result<Arc<Ctx>, StartError> {
     let (store, apps) = open(config).await?;
+    let read = open_read_model(config, &store).await?;
+    let metrics = Arc::new(Metrics::default());
+    let projection = projection(config, &store, &read, metrics.clone()).await?;
+    if config.projector {
+        projection.start();
+    }
     let workflow = Workflow::start(store.clone(), config.batch());
     let ctx = Arc::new(Ctx {
         store,
+        read,
         workflow,
         apps,
+        projection,
+        metrics,
+        read_wait: config.read_wait(),
     });
     resume_pending(&ctx).await?;
     Ok(ctx)

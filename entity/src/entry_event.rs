@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 /// One workflow transition of an entry; `seq` orders them. The terminal event (`completed`
 /// or `failed`) carries the failure code and detail.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "entry_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

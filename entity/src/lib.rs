@@ -9,7 +9,10 @@
 //! - [`account`]: the head of each account (balance and version of its last posting);
 //! - [`usage`]: per-owner, per-operation counters for limits and cooldowns;
 //! - [`pending_entry`]: entries accepted asynchronously that have not finished yet;
+//! - [`outbox`]: messages written with the events they carry, until the bus has them;
 //! - [`app`]: the apps and their hashed API keys.
+//!
+//! The read model ([`read`]) is separate: built by the projector, dropped and rebuilt at will.
 //!
 //! Two storage rules hold on every backend:
 //! - money is canonical decimal text (`"12345678901234567.89"`), because SQLite would store a
@@ -21,6 +24,8 @@ pub mod account;
 pub mod app;
 pub mod entry;
 pub mod entry_event;
+pub mod outbox;
 pub mod pending_entry;
 pub mod posting;
+pub mod read;
 pub mod usage;

@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 /// One account event. `(account_id, version)` is the primary key: two writers can never both
 /// append the same version, which is the ledger's optimistic concurrency control.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "postings")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

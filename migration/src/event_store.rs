@@ -70,6 +70,15 @@ pub fn steps() -> Vec<Step> {
         Step::table("m20261121_000011_create_entry_events", entry_events()),
         Step::table("m20261121_000012_create_pending_entries", pending_entries()),
         Step::table("m20261121_000013_create_usage", usage()),
+        Step::table("m20261121_000014_create_outbox", outbox()),
+        Step::index(
+            "m20261121_000015_index_outbox_created",
+            Index::create()
+                .name("ix_outbox_created")
+                .table(Outbox::Table)
+                .col(Outbox::CreatedAt)
+                .to_owned(),
+        ),
     ]
 }
 
@@ -277,5 +286,22 @@ fn usage() -> TableCreateStatement {
                 .col(Usage::Operation)
                 .col(Usage::Window),
         )
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum Outbox {
+    Table,
+    Id,
+    Payload,
+    CreatedAt,
+}
+
+fn outbox() -> TableCreateStatement {
+    Table::create()
+        .table(Outbox::Table)
+        .col(ColumnDef::new(Outbox::Id).text().not_null().primary_key())
+        .col(ColumnDef::new(Outbox::Payload).text().not_null())
+        .col(ColumnDef::new(Outbox::CreatedAt).big_integer().not_null())
         .to_owned()
 }

@@ -8,6 +8,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod event_store;
+mod read_model;
 mod step;
 
 pub use step::Step;
@@ -17,9 +18,27 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        event_store::steps()
-            .into_iter()
-            .map(|s| Box::new(s) as Box<dyn MigrationTrait>)
-            .collect()
+        boxed(event_store::steps())
     }
+}
+
+/// The read model's migrator (`entity::read`). It keeps its own migration table, so it can
+/// share the event store's database, and `refresh` drops only the read model's tables.
+pub struct ReadModelMigrator;
+
+impl MigratorTrait for ReadModelMigrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        boxed(read_model::steps())
+    }
+
+    fn migration_table_name() -> DynIden {
+        "seaql_migrations_read_model".into_iden()
+    }
+}
+
+fn boxed(steps: Vec<Step>) -> Vec<Box<dyn MigrationTrait>> {
+    steps
+        .into_iter()
+        .map(|s| Box::new(s) as Box<dyn MigrationTrait>)
+        .collect()
 }

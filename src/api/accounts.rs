@@ -5,7 +5,8 @@ use super::auth::AppKey;
 use super::model::{AccountBalance, Entry, EntryList};
 use super::problem::ApiProblem;
 use crate::apps::App;
-use crate::store::PageCursor;
+use crate::query::PageCursor;
+use crate::store::Balance;
 use crate::time::{parse_rfc3339, to_rfc3339};
 use crate::workflow::request::MAX_ID_LEN;
 use poem::http::StatusCode;
@@ -43,13 +44,35 @@ fn scale_of(app: &App, asset: &str) -> Result<u32, ApiProblem> {
     })
 }
 
+impl AccountsApi {
+    /// The projected balance, once it has `min_version` if one is asked for.
+    async fn current(
+        &self,
+        app: &App,
+        owner: &str,
+        asset: &str,
+        min_version: Option<i64>,
+    ) -> Result<Balance, ApiProblem> {
+        let read = &self.ctx.read;
+        Ok(match min_version {
+            None => read.balance(app.id, owner, asset).await?,
+            Some(v) => {
+                read.balance_at_least(app.id, owner, asset, v, self.ctx.read_wait)
+                    .await?
+            }
+        })
+    }
+}
+
 #[OpenApi(prefix_path = "/v1", tag = "super::Tag::Accounts")]
 impl AccountsApi {
     /// Get a balance
     ///
-    /// The owner's balance and account version now, or with `at` (RFC 3339) the balance
-    /// at that moment: the balance after the last posting recorded at or before it.
-    /// System accounts (`@system:…`) can be read too.
+    /// The owner's balance and account version as projected into the read model, or with
+    /// `at` (RFC 3339) the balance at that moment, from the event store: the balance after
+    /// the last posting recorded at or before it. System accounts (`@system:…`) can be read
+    /// too. To read your own write, pass the `version` the write answered as `min_version`:
+    /// the read waits until the read model has it, or answers 503 `read_model_behind`.
     #[oai(path = "/accounts/:owner_id", method = "get")]
     async fn balance(
         &self,
@@ -59,6 +82,9 @@ impl AccountsApi {
         asset: Query<Option<String>>,
         /// An RFC 3339 time, e.g. `2026-11-21T12:00:00Z`.
         at: Query<Option<String>>,
+        /// Wait until the account has at least this version (ignored with `at`, which
+        /// reads the event store).
+        min_version: Query<Option<i64>>,
     ) -> Result<Json<AccountBalance>, ApiProblem> {
         let app = auth.app()?;
         check_owner(&owner_id)?;
@@ -75,7 +101,7 @@ impl AccountsApi {
             })?),
         };
         let found = match at {
-            None => self.ctx.store.balance(app.id, &owner_id, &asset).await?,
+            None => self.current(app, &owner_id, &asset, min_version.0).await?,
             Some(at) => {
                 self.ctx
                     .store
@@ -106,6 +132,8 @@ impl AccountsApi {
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
+        /// Wait until the owner's CREDIT account has at least this version.
+        min_version: Query<Option<i64>>,
     ) -> Result<Json<EntryList>, ApiProblem> {
         let app = auth.app()?;
         check_owner(&owner_id)?;
@@ -127,9 +155,11 @@ impl AccountsApi {
                 )
             })?),
         };
+        self.current(app, &owner_id, "CREDIT", min_version.0)
+            .await?;
         let page = self
             .ctx
-            .store
+            .read
             .owner_entries(app.id, &owner_id, after, limit)
             .await?;
         Ok(Json(EntryList {

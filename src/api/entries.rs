@@ -7,7 +7,6 @@ use super::problem::ApiProblem;
 use crate::store::Received;
 use crate::time::now_micros;
 use crate::workflow::{EntryRecord, EntryRequest, EntryState, Settled};
-use entity::entry_event;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
@@ -88,18 +87,7 @@ impl EntriesApi {
         if is_async {
             return match self.ctx.store.receive(&cmd).await? {
                 Received::Stored => {
-                    let received = EntryRecord {
-                        entry: cmd.entry_row(),
-                        events: vec![entry_event::Model {
-                            entry_id: cmd.entry_id,
-                            seq: 0,
-                            state: EntryState::Received.as_str().to_owned(),
-                            at: cmd.received_at,
-                            failure_code: None,
-                            failure_detail: None,
-                        }],
-                        postings: Vec::new(),
-                    };
+                    let received = cmd.received_record();
                     self.ctx.finish_async(cmd);
                     answer(&received, false)
                 }
@@ -126,11 +114,16 @@ impl EntriesApi {
 
     /// Get an entry
     ///
-    /// The entry with its state, postings and every transition it took.
+    /// The entry with its state, postings and every transition it took, from the read
+    /// model; an entry recorded but not projected yet is read from the event store, so an
+    /// id a write answered is never a 404.
     #[oai(path = "/entries/:id", method = "get")]
     async fn get(&self, auth: AppKey, id: Path<Uuid>) -> Result<Json<Entry>, ApiProblem> {
         let app = auth.app()?;
-        let record = self.ctx.store.entry(app.id, id.0).await?;
+        let record = match self.ctx.read.entry(app.id, id.0).await? {
+            Some(record) => Some(record),
+            None => self.ctx.store.entry(app.id, id.0).await?,
+        };
         // Another app's entry is as absent as one that does not exist.
         let record = record.ok_or_else(|| ApiProblem::not_found("the entry"))?;
         Ok(Json(Entry::from(&record)))

@@ -14,12 +14,16 @@ pub mod model;
 pub mod problem;
 
 use crate::apps::Apps;
+use crate::metrics::Metrics;
+use crate::projection::Projection;
+use crate::query::ReadModel;
 use crate::store::Store;
 use crate::workflow::{Command, Workflow};
 use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Largest request body, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -27,8 +31,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// What every handler works with.
 pub struct Ctx {
     pub store: Store,
+    pub read: ReadModel,
     pub workflow: Workflow,
     pub apps: Apps,
+    pub projection: Projection,
+    pub metrics: Arc<Metrics>,
+    /// Longest a read with `min_version` waits for the read model.
+    pub read_wait: Duration,
 }
 
 impl Ctx {
@@ -93,6 +102,7 @@ pub fn routes(ctx: Arc<Ctx>) -> impl Endpoint {
     Route::new()
         .nest("/", api)
         .at("/openapi.json", spec)
+        .at("/metrics", poem::get(metrics))
         .nest("/docs", docs)
         .around(limit_body)
         .data(ctx)
@@ -126,4 +136,16 @@ async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
         })?;
     req.set_body(body);
     Ok(next.call(req).await?.into_response())
+}
+
+/// `GET /metrics`: Prometheus metrics, with the backlog gauges measured now.
+#[poem::handler]
+async fn metrics(ctx: poem::web::Data<&Arc<Ctx>>) -> Response {
+    if let Err(e) = ctx.projection.backlog().await {
+        // The gauges keep their last values; the scrape itself still succeeds.
+        tracing::warn!(error = %e, "cannot measure the projection backlog");
+    }
+    Response::builder()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(ctx.metrics.encode())
 }

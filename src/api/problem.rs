@@ -2,6 +2,7 @@
 
 use super::model::Entry;
 use crate::apps::AppError;
+use crate::query::QueryError;
 use crate::store::StoreError;
 use crate::workflow::{EntryRecord, Rejection, WorkflowError};
 use poem::Response;
@@ -134,6 +135,26 @@ impl From<StoreError> for ApiProblem {
             "store_unavailable",
             "the event store is unavailable; retry with the same nonce",
         )
+    }
+}
+
+impl From<QueryError> for ApiProblem {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Behind { want, have } => ApiProblem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "read_model_behind",
+                format!(
+                    "the read model has version {have} of this account, not yet {want}; \
+                     retry shortly"
+                ),
+            ),
+            other => unavailable(
+                &other,
+                "read_model_unavailable",
+                "the read model is unavailable; retry later",
+            ),
+        }
     }
 }
 

@@ -1,14 +1,15 @@
 //! The write path: one transaction per batch of commands, retried whole on conflict.
 
-use super::{Store, StoreError, is_retryable};
+use super::{Store, StoreError, insert_all, is_retryable};
+use crate::projection::EntryMessage;
 use crate::time::now_micros;
 use crate::workflow::apply::{Head, Loaded, Plan, Usage, UsageKey, apply, stored_decimal};
-use crate::workflow::{Command, account_id, usage_keys};
-use entity::{account, entry, entry_event, pending_entry, posting, usage};
+use crate::workflow::{Command, Outcome, account_id, usage_keys};
+use entity::{account, entry, entry_event, outbox, pending_entry, posting, usage};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    Iterable, QueryFilter, QuerySelect,
+    QueryFilter, QuerySelect,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -16,9 +17,6 @@ use uuid::Uuid;
 
 /// How often a batch is tried before its callers are told the store is contended.
 const MAX_ATTEMPTS: u32 = 12;
-
-/// Bind parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
 
 /// What storing an async entry's `received` state found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,8 +43,9 @@ impl Store {
         let now = now_micros();
         let loaded = load(&txn, commands, now).await?;
         let plan = apply(commands, loaded, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        write(&txn, &plan).await?;
+        write(&txn, &plan, now_micros()).await?;
         txn.commit().await?;
+        self.wake_relay();
         Ok(plan)
     }
 
@@ -66,18 +65,22 @@ impl Store {
                     request_hash: e.request_hash,
                 });
             }
-            cmd.entry_row().into_active_model().insert(&txn).await?;
-            entry_event::Model {
-                entry_id: cmd.entry_id,
-                seq: 0,
-                state: "received".to_owned(),
-                at: cmd.received_at,
-                failure_code: None,
-                failure_detail: None,
+            let received = cmd.received_record();
+            received
+                .entry
+                .clone()
+                .into_active_model()
+                .insert(&txn)
+                .await?;
+            for event in &received.events {
+                event.clone().into_active_model().insert(&txn).await?;
             }
-            .into_active_model()
-            .insert(&txn)
-            .await?;
+            EntryMessage::new(&received, now_micros())
+                .outbox_row()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                .into_active_model()
+                .insert(&txn)
+                .await?;
             pending_entry::Model {
                 entry_id: cmd.entry_id,
                 app_id: cmd.app_id,
@@ -87,6 +90,7 @@ impl Store {
             .insert(&txn)
             .await?;
             txn.commit().await?;
+            self.wake_relay();
             Ok(Received::Stored)
         })
         .await
@@ -230,17 +234,28 @@ async fn load(
     Ok(loaded)
 }
 
-/// Writes a plan with multi-row statements: appends entries, events and postings, upserts
-/// the touched account heads and usage rows, and clears finished pending entries.
+/// Writes a plan with multi-row statements: appends entries, events and postings and the
+/// outbox messages that carry them, upserts the touched account heads and usage rows, and
+/// clears finished pending entries.
 ///
 /// Heads are upserted without a version check: the `(account_id, version)` primary key of
 /// the postings inserted in the same transaction is the check. A writer that read a stale
 /// head appends a version that exists and fails with a unique violation (or, on PostgreSQL
 /// and CockroachDB, a serialization failure first), and its whole batch runs again.
-async fn write(db: &impl ConnectionTrait, plan: &Plan) -> Result<(), DbErr> {
+async fn write(db: &impl ConnectionTrait, plan: &Plan, now: i64) -> Result<(), DbErr> {
     insert_all::<entry::Entity, _>(db, &plan.entries, None).await?;
     insert_all::<entry_event::Entity, _>(db, &plan.events, None).await?;
     insert_all::<posting::Entity, _>(db, &plan.postings, None).await?;
+    let messages = plan
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Recorded(record) => Some(EntryMessage::new(record, now).outbox_row()),
+            _ => None,
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| DbErr::Custom(format!("cannot encode an outbox message: {e}")))?;
+    insert_all::<outbox::Entity, _>(db, &messages, None).await?;
     let heads = OnConflict::column(account::Column::Id)
         .update_columns([
             account::Column::Balance,
@@ -267,33 +282,6 @@ async fn write(db: &impl ConnectionTrait, plan: &Plan) -> Result<(), DbErr> {
             .filter(pending_entry::Column::EntryId.is_in(plan.finished_pending.clone()))
             .exec(db)
             .await?;
-    }
-    Ok(())
-}
-
-/// Inserts `rows` in as few multi-row statements as the bind-parameter limit allows.
-async fn insert_all<E, M>(
-    db: &impl ConnectionTrait,
-    rows: &[M],
-    on_conflict: Option<OnConflict>,
-) -> Result<(), DbErr>
-where
-    E: EntityTrait,
-    M: IntoActiveModel<E::ActiveModel> + Clone,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-{
-    let per_statement = (MAX_PARAMS / E::Column::iter().count()).max(1);
-    for chunk in rows.chunks(per_statement) {
-        let mut insert = E::insert_many(
-            chunk
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        );
-        if let Some(on_conflict) = &on_conflict {
-            insert = insert.on_conflict(on_conflict.clone());
-        }
-        insert.exec_without_returning(db).await?;
     }
     Ok(())
 }

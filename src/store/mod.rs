@@ -1,11 +1,13 @@
 //! The event store: connection, migrations, the batch write and the reads.
 
 mod batch;
+mod insert;
 mod read;
 mod retry;
 
 pub use batch::Received;
-pub use read::{Balance, EntryPage, PageCursor};
+pub use insert::insert_all;
+pub use read::Balance;
 pub use retry::{is_retryable, sqlstate};
 
 use migration::{Migrator, MigratorTrait};
@@ -13,7 +15,9 @@ use sea_orm::{
     AccessMode, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Errors of the event store.
 #[derive(Debug, thiserror::Error)]
@@ -32,40 +36,57 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Woken after every commit that wrote outbox rows, so the relay need not poll for them.
+    outbox_written: Arc<Notify>,
+}
+
+/// Connects to `url`: `sqlite://FILE` (created if missing) or `postgres://…` (PostgreSQL or
+/// CockroachDB). Used for the event store and for a read model in its own database.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut url = url.to_owned();
+    let sqlite = url.starts_with("sqlite:");
+    if sqlite && !url.contains("mode=") {
+        url.push_str(if url.contains('?') {
+            "&mode=rwc"
+        } else {
+            "?mode=rwc"
+        });
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10));
+    if sqlite {
+        options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            // WAL lets reads run beside the writer; FULL makes every commit durable
+            // before it is acknowledged, which a ledger owes its callers.
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    } else {
+        options.max_connections(16).min_connections(1);
+    }
+    Database::connect(options).await
 }
 
 impl Store {
-    /// Connects to `url`: `sqlite://FILE` (created if missing) or `postgres://…` (PostgreSQL
-    /// or CockroachDB).
     pub async fn connect(url: &str) -> Result<Store, DbErr> {
-        let mut url = url.to_owned();
-        let sqlite = url.starts_with("sqlite:");
-        if sqlite && !url.contains("mode=") {
-            url.push_str(if url.contains('?') {
-                "&mode=rwc"
-            } else {
-                "?mode=rwc"
-            });
-        }
-        let mut options = ConnectOptions::new(url);
-        options
-            .sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(10));
-        if sqlite {
-            options.max_connections(8).map_sqlx_sqlite_opts(|o| {
-                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-                // WAL lets reads run beside the writer; FULL makes every commit durable
-                // before it is acknowledged, which a ledger owes its callers.
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
-                    .busy_timeout(Duration::from_secs(10))
-            });
-        } else {
-            options.max_connections(16).min_connections(1);
-        }
-        let db = Database::connect(options).await?;
-        Ok(Store { db })
+        Ok(Store {
+            db: connect(url).await?,
+            outbox_written: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Waits until a transaction has written outbox rows since the last call.
+    pub async fn outbox_written(&self) {
+        self.outbox_written.notified().await;
+    }
+
+    fn wake_relay(&self) {
+        self.outbox_written.notify_one();
     }
 
     /// Brings the schema up to date. Run from one place at a time (sea-orm-migration takes no

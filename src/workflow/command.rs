@@ -1,7 +1,8 @@
 //! What the workflow is asked to do, and what it answers.
 
 use super::record::EntryRecord;
-use entity::entry;
+use super::state::EntryState;
+use entity::{entry, entry_event};
 use operations::Operation;
 use rust_decimal::Decimal;
 use std::sync::Arc;
@@ -47,6 +48,23 @@ impl Command {
             metadata: self.metadata.clone(),
             is_async: self.is_async,
             created_at: self.received_at,
+        }
+    }
+
+    /// The record of this command's entry as an async request first stores it: the entry
+    /// row and its `received` transition.
+    pub fn received_record(&self) -> EntryRecord {
+        EntryRecord {
+            entry: self.entry_row(),
+            events: vec![entry_event::Model {
+                entry_id: self.entry_id,
+                seq: 0,
+                state: EntryState::Received.as_str().to_owned(),
+                at: self.received_at,
+                failure_code: None,
+                failure_detail: None,
+            }],
+            postings: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@ use entity::{entry, entry_event, posting};
 
 /// Everything stored about one entry. Responses, replays and `GET /v1/entries/{id}` are all
 /// built from this, so a replay answers with exactly what the first response said.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EntryRecord {
     pub entry: entry::Model,
     /// Ordered by `seq`.
@@ -32,6 +32,12 @@ impl EntryRecord {
 
     pub fn failure_detail(&self) -> Option<&str> {
         self.terminal().and_then(|e| e.failure_detail.as_deref())
+    }
+
+    /// Puts the owner's leg first, as the workflow writes them.
+    pub fn order_postings(&mut self) {
+        let owner = &self.entry.owner_id;
+        self.postings.sort_by_key(|p| p.owner_id != *owner);
     }
 
     /// The owner's posting, present once the entry completed.

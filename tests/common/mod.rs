@@ -181,7 +181,23 @@ impl TestApp {
         self.get_with(&self.key, path).await
     }
 
+    /// Waits until everything written so far is in the read model.
+    pub async fn projected(&self) {
+        self.ctx
+            .projection
+            .caught_up(std::time::Duration::from_secs(30))
+            .await
+            .expect("the projection catches up");
+    }
+
+    /// A GET after the projection caught up, so that reads see every earlier write.
     pub async fn get_with(&self, key: &str, path: &str) -> Reply {
+        self.projected().await;
+        self.get_now(key, path).await
+    }
+
+    /// A GET as it comes, without waiting for the projection.
+    pub async fn get_now(&self, key: &str, path: &str) -> Reply {
         let resp = self
             .client
             .get(self.url(path))
@@ -266,5 +282,16 @@ pub async fn assert_ledger_consistent(
     for (asset, sum) in books {
         assert_eq!(sum, Decimal::ZERO, "the books of {asset} sum to zero");
     }
+    assert_read_model_equals_store(app).await;
     heads
+}
+
+/// Waits for the projection, then runs `ledgerflow verify`'s checks: the read model equals
+/// the event store.
+pub async fn assert_read_model_equals_store(app: &TestApp) {
+    app.projected().await;
+    let report = ledgerflow::projection::verify::verify(&app.ctx.store, &app.ctx.read)
+        .await
+        .expect("verify runs");
+    assert!(report.is_clean(), "verify: {:#?}", report.differences);
 }

@@ -1,0 +1,10 @@
+//! The read model: what the projector builds from the event stream and the query endpoints
+//! read. Every table here can be dropped and rebuilt from the event store (`ledgerflow
+//! rebuild`). Table names carry an `rm_` prefix so that the read model can share the event
+//! store's database (the embedded default) without a clash.
+
+pub mod account;
+pub mod checkpoint;
+pub mod entry;
+pub mod parked;
+pub mod posting;

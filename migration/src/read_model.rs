@@ -1,0 +1,231 @@
+//! The read model's tables (`rm_*`), migrated by [`crate::ReadModelMigrator`] with its own
+//! migration table, so that they can live in the event store's database or in their own.
+
+use crate::Step;
+use sea_orm_migration::prelude::*;
+
+pub fn steps() -> Vec<Step> {
+    vec![
+        Step::table("m20261121_100001_create_rm_accounts", accounts()),
+        Step::table("m20261121_100002_create_rm_postings", postings()),
+        Step::index(
+            "m20261121_100003_index_rm_postings_entry",
+            Index::create()
+                .name("ix_rm_postings_entry")
+                .table(RmPostings::Table)
+                .col(RmPostings::EntryId)
+                .to_owned(),
+        ),
+        Step::table("m20261121_100004_create_rm_entries", entries()),
+        Step::index(
+            "m20261121_100005_index_rm_entries_owner",
+            Index::create()
+                .name("ix_rm_entries_owner")
+                .table(RmEntries::Table)
+                .col(RmEntries::AppId)
+                .col(RmEntries::OwnerId)
+                .col(RmEntries::CreatedAt)
+                .to_owned(),
+        ),
+        Step::index(
+            "m20261121_100006_index_rm_entries_counterparty",
+            Index::create()
+                .name("ix_rm_entries_counterparty")
+                .table(RmEntries::Table)
+                .col(RmEntries::AppId)
+                .col(RmEntries::CounterpartyId)
+                .col(RmEntries::CreatedAt)
+                .to_owned(),
+        ),
+        Step::table("m20261121_100007_create_rm_checkpoints", checkpoints()),
+        Step::table("m20261121_100008_create_rm_parked", parked()),
+    ]
+}
+
+#[derive(DeriveIden)]
+enum RmAccounts {
+    Table,
+    Id,
+    AppId,
+    OwnerId,
+    Asset,
+    Balance,
+    Version,
+    UpdatedAt,
+}
+
+fn accounts() -> TableCreateStatement {
+    Table::create()
+        .table(RmAccounts::Table)
+        .col(
+            ColumnDef::new(RmAccounts::Id)
+                .uuid()
+                .not_null()
+                .primary_key(),
+        )
+        .col(ColumnDef::new(RmAccounts::AppId).uuid().not_null())
+        .col(ColumnDef::new(RmAccounts::OwnerId).text().not_null())
+        .col(ColumnDef::new(RmAccounts::Asset).text().not_null())
+        .col(ColumnDef::new(RmAccounts::Balance).text().not_null())
+        .col(ColumnDef::new(RmAccounts::Version).big_integer().not_null())
+        .col(
+            ColumnDef::new(RmAccounts::UpdatedAt)
+                .big_integer()
+                .not_null(),
+        )
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum RmPostings {
+    Table,
+    AccountId,
+    Version,
+    EntryId,
+    AppId,
+    OwnerId,
+    Asset,
+    Amount,
+    BalanceAfter,
+    RecordedAt,
+}
+
+fn postings() -> TableCreateStatement {
+    Table::create()
+        .table(RmPostings::Table)
+        .col(ColumnDef::new(RmPostings::AccountId).uuid().not_null())
+        .col(ColumnDef::new(RmPostings::Version).big_integer().not_null())
+        .col(ColumnDef::new(RmPostings::EntryId).uuid().not_null())
+        .col(ColumnDef::new(RmPostings::AppId).uuid().not_null())
+        .col(ColumnDef::new(RmPostings::OwnerId).text().not_null())
+        .col(ColumnDef::new(RmPostings::Asset).text().not_null())
+        .col(ColumnDef::new(RmPostings::Amount).text().not_null())
+        .col(ColumnDef::new(RmPostings::BalanceAfter).text().not_null())
+        .col(
+            ColumnDef::new(RmPostings::RecordedAt)
+                .big_integer()
+                .not_null(),
+        )
+        .primary_key(
+            Index::create()
+                .col(RmPostings::AccountId)
+                .col(RmPostings::Version),
+        )
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum RmEntries {
+    Table,
+    Id,
+    AppId,
+    Nonce,
+    RequestHash,
+    Operation,
+    OwnerId,
+    CounterpartyId,
+    Asset,
+    Amount,
+    Metadata,
+    IsAsync,
+    CreatedAt,
+    State,
+    LastSeq,
+    Events,
+}
+
+fn entries() -> TableCreateStatement {
+    Table::create()
+        .table(RmEntries::Table)
+        .col(
+            ColumnDef::new(RmEntries::Id)
+                .uuid()
+                .not_null()
+                .primary_key(),
+        )
+        .col(ColumnDef::new(RmEntries::AppId).uuid().not_null())
+        .col(ColumnDef::new(RmEntries::Nonce).text().not_null())
+        .col(ColumnDef::new(RmEntries::RequestHash).text().not_null())
+        .col(ColumnDef::new(RmEntries::Operation).text().not_null())
+        .col(ColumnDef::new(RmEntries::OwnerId).text().not_null())
+        .col(ColumnDef::new(RmEntries::CounterpartyId).text().null())
+        .col(ColumnDef::new(RmEntries::Asset).text().not_null())
+        .col(ColumnDef::new(RmEntries::Amount).text().not_null())
+        .col(ColumnDef::new(RmEntries::Metadata).text().null())
+        .col(ColumnDef::new(RmEntries::IsAsync).boolean().not_null())
+        .col(
+            ColumnDef::new(RmEntries::CreatedAt)
+                .big_integer()
+                .not_null(),
+        )
+        .col(ColumnDef::new(RmEntries::State).text().not_null())
+        .col(ColumnDef::new(RmEntries::LastSeq).integer().not_null())
+        .col(ColumnDef::new(RmEntries::Events).text().not_null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum RmCheckpoints {
+    Table,
+    Name,
+    Position,
+    LastCommittedAt,
+    UpdatedAt,
+}
+
+fn checkpoints() -> TableCreateStatement {
+    Table::create()
+        .table(RmCheckpoints::Table)
+        .col(
+            ColumnDef::new(RmCheckpoints::Name)
+                .text()
+                .not_null()
+                .primary_key(),
+        )
+        .col(
+            ColumnDef::new(RmCheckpoints::Position)
+                .big_integer()
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(RmCheckpoints::LastCommittedAt)
+                .big_integer()
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(RmCheckpoints::UpdatedAt)
+                .big_integer()
+                .not_null(),
+        )
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum RmParked {
+    Table,
+    MessageId,
+    StreamSequence,
+    Payload,
+    Reason,
+    ParkedAt,
+}
+
+fn parked() -> TableCreateStatement {
+    Table::create()
+        .table(RmParked::Table)
+        .col(
+            ColumnDef::new(RmParked::MessageId)
+                .text()
+                .not_null()
+                .primary_key(),
+        )
+        .col(
+            ColumnDef::new(RmParked::StreamSequence)
+                .big_integer()
+                .not_null(),
+        )
+        .col(ColumnDef::new(RmParked::Payload).text().not_null())
+        .col(ColumnDef::new(RmParked::Reason).text().not_null())
+        .col(ColumnDef::new(RmParked::ParkedAt).big_integer().not_null())
+        .to_owned()
+}

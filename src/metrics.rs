@@ -1,0 +1,82 @@
+//! Prometheus metrics, served at `/metrics` in the OpenMetrics text format.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Bucket bounds of the projection lag, in seconds: 1 ms to 1 min.
+const LAG_BUCKETS: [f64; 15] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// The service's metrics. Handles are cheap clones of shared atomics.
+pub struct Metrics {
+    registry: Registry,
+    /// From the commit of an entry's transaction to the commit of its projection.
+    pub projection_lag: Histogram,
+    /// Messages applied to the read model (including ones found already applied).
+    pub projected: Counter,
+    /// Messages that can never be applied, kept in `rm_parked`.
+    pub parked: Counter,
+    /// Outbox rows not yet acknowledged by the bus (refreshed when scraped).
+    pub outbox_backlog: Gauge,
+    /// Messages of the durable consumer not yet delivered or not yet acknowledged
+    /// (refreshed when scraped; 0 with the in-process bus).
+    pub consumer_pending: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("ledgerflow");
+        let projection_lag = Histogram::new(LAG_BUCKETS);
+        let projected = Counter::default();
+        let parked = Counter::default();
+        let outbox_backlog = Gauge::default();
+        let consumer_pending = Gauge::default();
+        registry.register(
+            "projection_lag_seconds",
+            "Seconds from an entry's commit in the event store to its projection's commit",
+            projection_lag.clone(),
+        );
+        registry.register(
+            "projected_messages",
+            "Messages applied to the read model",
+            projected.clone(),
+        );
+        registry.register(
+            "parked_messages",
+            "Messages that can never be applied, kept in rm_parked",
+            parked.clone(),
+        );
+        registry.register(
+            "outbox_backlog",
+            "Outbox rows not yet acknowledged by the bus",
+            outbox_backlog.clone(),
+        );
+        registry.register(
+            "consumer_pending",
+            "Messages of the projector's consumer not yet delivered or acknowledged",
+            consumer_pending.clone(),
+        );
+        Metrics {
+            registry,
+            projection_lag,
+            projected,
+            parked,
+            outbox_backlog,
+            consumer_pending,
+        }
+    }
+}
+
+impl Metrics {
+    /// The OpenMetrics text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

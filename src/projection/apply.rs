@@ -1,0 +1,326 @@
+//! The projector: applies entry messages to the read model, idempotent and in order per
+//! account, whatever order and however often the bus delivers them.
+//!
+//! The invariant it keeps: a read-model account at version v has exactly the postings
+//! 1..=v of that account in `rm_postings`, and the balance of posting v. It follows from
+//! three rules, enforced here:
+//! - a posting is applied only when its version is the account's next one (a message whose
+//!   posting would leave a gap waits, and is delivered again later);
+//! - balances are copied from the postings' `balance_after`, never summed, so applying a
+//!   posting twice cannot change a balance;
+//! - an account row only moves forward (`WHERE version < excluded.version`), so a
+//!   concurrent projector that applied more wins, and a late one is a no-op.
+
+use super::EntryMessage;
+use crate::metrics::Metrics;
+use crate::query::ReadModel;
+use crate::store::insert_all;
+use crate::time::now_micros;
+use entity::read::{account, checkpoint, entry, parked, posting};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    TransactionTrait,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// What became of one message of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// In the read model now (applied by this batch or before it): acknowledge it.
+    Applied,
+    /// An earlier posting of one of its accounts is not applied yet: deliver it again later.
+    Waiting,
+}
+
+/// A message with its place on the bus (the stream sequence; 0 for the in-process bus).
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub message: EntryMessage,
+    pub position: u64,
+}
+
+/// Applies messages to one read model. Cheap to clone.
+#[derive(Clone)]
+pub struct Projector {
+    read: ReadModel,
+    metrics: Arc<Metrics>,
+    /// The checkpoint row this projector advances.
+    name: String,
+}
+
+impl Projector {
+    pub fn new(read: ReadModel, metrics: Arc<Metrics>, name: &str) -> Projector {
+        Projector {
+            read,
+            metrics,
+            name: name.to_owned(),
+        }
+    }
+
+    /// Applies what can be applied of `batch` in one read-model transaction and says, per
+    /// message, whether it is in the read model now or must wait for an earlier one.
+    pub async fn apply(&self, batch: &[Delivered]) -> Result<Vec<Verdict>, DbErr> {
+        let accounts: BTreeSet<Uuid> = batch
+            .iter()
+            .flat_map(|d| d.message.record.postings.iter().map(|p| p.account_id))
+            .collect();
+        let before: HashMap<Uuid, i64> = account::Entity::find()
+            .select_only()
+            .columns([account::Column::Id, account::Column::Version])
+            .filter(account::Column::Id.is_in(accounts))
+            .into_tuple()
+            .all(self.read.conn())
+            .await?
+            .into_iter()
+            .collect();
+        let verdicts = decide(batch, &before);
+
+        let mut rows = Rows::default();
+        for (d, verdict) in batch.iter().zip(&verdicts) {
+            if *verdict == Verdict::Applied {
+                rows.add(&d.message, &before)?;
+            }
+        }
+        let applied = || {
+            batch
+                .iter()
+                .zip(&verdicts)
+                .filter(|(_, v)| **v == Verdict::Applied)
+                .map(|(d, _)| d)
+        };
+        let position = applied().map(|d| d.position).max().unwrap_or(0);
+        let newest = applied().map(|d| d.message.committed_at).max().unwrap_or(0);
+
+        let txn = self.read.conn().begin().await?;
+        write_entries(&txn, &rows.entries.into_values().collect::<Vec<_>>()).await?;
+        write_postings(&txn, &rows.postings.into_values().collect::<Vec<_>>()).await?;
+        advance_checkpoint(&txn, &self.name, position as i64, newest).await?;
+        txn.commit().await?;
+
+        let now = now_micros();
+        for d in applied() {
+            self.metrics.projected.inc();
+            let lag = Ord::max(now - d.message.committed_at, 0) as f64 / 1e6;
+            self.metrics.projection_lag.observe(lag);
+        }
+        Ok(verdicts)
+    }
+
+    /// Keeps a message that can never be applied, so that it is neither lost nor retried
+    /// forever; the caller then acknowledges it.
+    pub async fn park(
+        &self,
+        message_id: &str,
+        position: u64,
+        payload: &[u8],
+        reason: &str,
+    ) -> Result<(), DbErr> {
+        tracing::error!(
+            message_id,
+            position,
+            reason,
+            "parking a message that cannot be applied"
+        );
+        let row = parked::Model {
+            message_id: message_id.to_owned(),
+            stream_sequence: position as i64,
+            payload: String::from_utf8_lossy(payload).into_owned(),
+            reason: reason.to_owned(),
+            parked_at: now_micros(),
+        };
+        parked::Entity::insert(row.into_active_model())
+            .on_conflict(
+                OnConflict::column(parked::Column::MessageId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(self.read.conn())
+            .await?;
+        self.metrics.parked.inc();
+        Ok(())
+    }
+}
+
+/// Decides in memory, in passes, which messages can be applied: a message is ready when
+/// each of its postings is either applied already or the next version of its account.
+/// Passes repeat while they make progress, so a batch that holds v2 before v1 applies both.
+fn decide(batch: &[Delivered], before: &HashMap<Uuid, i64>) -> Vec<Verdict> {
+    let mut applied = before.clone();
+    let mut verdicts = vec![Verdict::Waiting; batch.len()];
+    let mut progress = true;
+    while progress {
+        progress = false;
+        for (d, verdict) in batch.iter().zip(verdicts.iter_mut()) {
+            if *verdict == Verdict::Applied {
+                continue;
+            }
+            let mut postings: Vec<_> = d.message.record.postings.iter().collect();
+            postings.sort_by_key(|p| p.version);
+            let mut trial = BTreeMap::new();
+            let ready = postings.iter().all(|p| {
+                let known = trial
+                    .get(&p.account_id)
+                    .or_else(|| applied.get(&p.account_id))
+                    .copied()
+                    .unwrap_or(0);
+                if p.version > known + 1 {
+                    return false;
+                }
+                trial.insert(p.account_id, Ord::max(known, p.version));
+                true
+            });
+            if ready {
+                applied.extend(trial);
+                *verdict = Verdict::Applied;
+                progress = true;
+            }
+        }
+    }
+    verdicts
+}
+
+/// The rows a batch writes, without duplicates (a batch may hold a message twice, and a
+/// multi-row upsert may not touch one row twice).
+#[derive(Default)]
+struct Rows {
+    entries: HashMap<Uuid, entry::Model>,
+    postings: BTreeMap<(Uuid, i64), posting::Model>,
+}
+
+impl Rows {
+    fn add(&mut self, message: &EntryMessage, before: &HashMap<Uuid, i64>) -> Result<(), DbErr> {
+        let row = entry_row(message)?;
+        match self.entries.get(&row.id) {
+            Some(kept) if kept.last_seq >= row.last_seq => {}
+            _ => {
+                self.entries.insert(row.id, row);
+            }
+        }
+        for p in &message.record.postings {
+            if p.version > before.get(&p.account_id).copied().unwrap_or(0) {
+                self.postings
+                    .insert((p.account_id, p.version), p.clone().into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The read-model row of an entry message.
+pub fn entry_row(message: &EntryMessage) -> Result<entry::Model, DbErr> {
+    let e = &message.record.entry;
+    let events = serde_json::to_string(&message.record.events)
+        .map_err(|err| DbErr::Custom(format!("cannot encode the events of {}: {err}", e.id)))?;
+    Ok(entry::Model {
+        id: e.id,
+        app_id: e.app_id,
+        nonce: e.nonce.clone(),
+        request_hash: e.request_hash.clone(),
+        operation: e.operation.clone(),
+        owner_id: e.owner_id.clone(),
+        counterparty_id: e.counterparty_id.clone(),
+        asset: e.asset.clone(),
+        amount: e.amount.clone(),
+        metadata: e.metadata.clone(),
+        is_async: e.is_async,
+        created_at: e.created_at,
+        state: message.record.state().as_str().to_owned(),
+        last_seq: message.last_seq(),
+        events,
+    })
+}
+
+/// Upserts entries; a row only moves to a later transition (`last_seq`).
+pub async fn write_entries(db: &impl ConnectionTrait, rows: &[entry::Model]) -> Result<(), DbErr> {
+    let newer = OnConflict::column(entry::Column::Id)
+        .update_columns([
+            entry::Column::State,
+            entry::Column::LastSeq,
+            entry::Column::Events,
+        ])
+        .action_and_where(
+            Expr::col((entry::Entity, entry::Column::LastSeq))
+                .lt(Expr::col((Alias::new("excluded"), entry::Column::LastSeq))),
+        )
+        .to_owned();
+    insert_all::<entry::Entity, _>(db, rows, Some(newer)).await
+}
+
+/// Inserts postings that are not there yet and moves each touched account forward to the
+/// newest of them. `rows` must hold, per account, the versions right after the ones the
+/// read model had when they were chosen (see the module's invariant).
+pub async fn write_postings(
+    db: &impl ConnectionTrait,
+    rows: &[posting::Model],
+) -> Result<(), DbErr> {
+    let absent = OnConflict::columns([posting::Column::AccountId, posting::Column::Version])
+        .do_nothing()
+        .to_owned();
+    insert_all::<posting::Entity, _>(db, rows, Some(absent)).await?;
+
+    let mut heads: HashMap<Uuid, account::Model> = HashMap::new();
+    for p in rows {
+        let head = account::Model {
+            id: p.account_id,
+            app_id: p.app_id,
+            owner_id: p.owner_id.clone(),
+            asset: p.asset.clone(),
+            balance: p.balance_after.clone(),
+            version: p.version,
+            updated_at: p.recorded_at,
+        };
+        match heads.get(&p.account_id) {
+            Some(kept) if kept.version >= p.version => {}
+            _ => {
+                heads.insert(p.account_id, head);
+            }
+        }
+    }
+    let forward = OnConflict::column(account::Column::Id)
+        .update_columns([
+            account::Column::Balance,
+            account::Column::Version,
+            account::Column::UpdatedAt,
+        ])
+        .action_and_where(
+            Expr::col((account::Entity, account::Column::Version)).lt(Expr::col((
+                Alias::new("excluded"),
+                account::Column::Version,
+            ))),
+        )
+        .to_owned();
+    let heads: Vec<account::Model> = heads.into_values().collect();
+    insert_all::<account::Entity, _>(db, &heads, Some(forward)).await
+}
+
+/// Records how far projector `name` has come; the position only moves forward.
+pub async fn advance_checkpoint(
+    db: &impl ConnectionTrait,
+    name: &str,
+    position: i64,
+    last_committed_at: i64,
+) -> Result<(), DbErr> {
+    let row = checkpoint::Model {
+        name: name.to_owned(),
+        position,
+        last_committed_at,
+        updated_at: now_micros(),
+    };
+    let forward = OnConflict::column(checkpoint::Column::Name)
+        .update_columns([
+            checkpoint::Column::Position,
+            checkpoint::Column::LastCommittedAt,
+            checkpoint::Column::UpdatedAt,
+        ])
+        .action_and_where(
+            Expr::col((checkpoint::Entity, checkpoint::Column::Position)).lte(Expr::col((
+                Alias::new("excluded"),
+                checkpoint::Column::Position,
+            ))),
+        )
+        .to_owned();
+    insert_all::<checkpoint::Entity, _>(db, &[row], Some(forward)).await
+}

@@ -1,0 +1,135 @@
+//! `ledgerflow rebuild`: drops the read model and builds it again from the event store.
+//!
+//! Safe beside running projectors: they only apply a posting whose version is the next one
+//! of its account, so while the rebuild refills an account they wait, and what either side
+//! writes twice is written the same.
+
+use super::EntryMessage;
+use super::apply::{advance_checkpoint, entry_row, write_entries, write_postings};
+use crate::query::ReadModel;
+use crate::store::Store;
+use crate::time::now_micros;
+use crate::workflow::EntryRecord;
+use entity::{entry, entry_event, posting};
+use indicatif::ProgressBar;
+use sea_orm::{
+    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Rows read from the event store per query.
+const PAGE: u64 = 2_000;
+
+/// What a rebuild wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub entries: u64,
+    pub postings: u64,
+}
+
+/// Drops and refills the read model; `progress` counts entries and postings copied.
+pub async fn rebuild(
+    store: &Store,
+    read: &ReadModel,
+    progress: &ProgressBar,
+) -> Result<Rebuilt, DbErr> {
+    read.reset().await?;
+    let total = entry::Entity::find().count(store.conn()).await?
+        + posting::Entity::find().count(store.conn()).await?;
+    progress.set_length(total);
+    let entries = copy_entries(store, read, progress).await?;
+    let postings = copy_postings(store, read, progress).await?;
+    advance_checkpoint(read.conn(), "rebuild", 0, now_micros()).await?;
+    progress.finish();
+    Ok(Rebuilt { entries, postings })
+}
+
+async fn copy_entries(
+    store: &Store,
+    read: &ReadModel,
+    progress: &ProgressBar,
+) -> Result<u64, DbErr> {
+    let mut copied = 0;
+    let mut after = Uuid::nil();
+    loop {
+        let rows = entry::Entity::find()
+            .filter(entry::Column::Id.gt(after))
+            .order_by_asc(entry::Column::Id)
+            .limit(PAGE)
+            .all(store.conn())
+            .await?;
+        let Some(last) = rows.last() else {
+            return Ok(copied);
+        };
+        after = last.id;
+        let ids: Vec<Uuid> = rows.iter().map(|e| e.id).collect();
+        let mut events: HashMap<Uuid, Vec<entry_event::Model>> = HashMap::new();
+        for event in entry_event::Entity::find()
+            .filter(entry_event::Column::EntryId.is_in(ids))
+            .order_by_asc(entry_event::Column::Seq)
+            .all(store.conn())
+            .await?
+        {
+            events.entry(event.entry_id).or_default().push(event);
+        }
+        let mut written = Vec::with_capacity(rows.len());
+        for entry in rows {
+            let message = EntryMessage {
+                committed_at: 0,
+                record: EntryRecord {
+                    events: events.remove(&entry.id).unwrap_or_default(),
+                    entry,
+                    postings: Vec::new(),
+                },
+            };
+            written.push(entry_row(&message)?);
+        }
+        write_entries(read.conn(), &written).await?;
+        copied += written.len() as u64;
+        progress.inc(written.len() as u64);
+    }
+}
+
+/// Copies postings account by account in version order, so that every page continues its
+/// accounts exactly where the previous one stopped.
+async fn copy_postings(
+    store: &Store,
+    read: &ReadModel,
+    progress: &ProgressBar,
+) -> Result<u64, DbErr> {
+    let mut copied = 0;
+    let mut after: Option<(Uuid, i64)> = None;
+    loop {
+        let mut query = posting::Entity::find();
+        if let Some((account, version)) = after {
+            query = query.filter(
+                Condition::any()
+                    .add(posting::Column::AccountId.gt(account))
+                    .add(
+                        Condition::all()
+                            .add(posting::Column::AccountId.eq(account))
+                            .add(posting::Column::Version.gt(version)),
+                    ),
+            );
+        }
+        let rows = query
+            .order_by_asc(posting::Column::AccountId)
+            .order_by_asc(posting::Column::Version)
+            .limit(PAGE)
+            .all(store.conn())
+            .await?;
+        let Some(last) = rows.last() else {
+            return Ok(copied);
+        };
+        after = Some((last.account_id, last.version));
+        let n = rows.len() as u64;
+        let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
+        let txn = read.conn().begin().await?;
+        write_postings(&txn, &rows).await?;
+        txn.commit().await?;
+        copied += n;
+        progress.inc(n);
+    }
+}

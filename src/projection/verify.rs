@@ -1,0 +1,282 @@
+//! `ledgerflow verify`: checks the event store against itself and the read model against
+//! the event store.
+//!
+//! - every account's postings have versions 1..=v without a gap, each `balance_after` is
+//!   the previous one plus the amount, and the head is the last posting;
+//! - the books of each (app, asset) sum to zero, in the event store and in the read model;
+//! - every account of the event store is in the read model with the same balance and
+//!   version, and the read model has no other account;
+//! - entries, completed and failed entries, and postings are as many in both.
+
+use crate::query::ReadModel;
+use crate::store::Store;
+use crate::workflow::apply::stored_decimal;
+use entity::{account, entry, entry_event, posting, read};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+const PAGE: u64 = 5_000;
+
+/// At most this many differences are listed; the rest are counted.
+const MAX_LISTED: usize = 100;
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub accounts: u64,
+    pub postings: u64,
+    pub entries: u64,
+    pub differences: Vec<String>,
+    /// Differences found beyond the listed ones.
+    pub unlisted: u64,
+}
+
+impl Report {
+    pub fn is_clean(&self) -> bool {
+        self.differences.is_empty()
+    }
+
+    fn differ(&mut self, what: String) {
+        if self.differences.len() < MAX_LISTED {
+            self.differences.push(what);
+        } else {
+            self.unlisted += 1;
+        }
+    }
+}
+
+pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
+    let mut report = Report::default();
+    let replayed = replay_postings(store, &mut report).await?;
+    let heads = store_heads(store).await?;
+    report.accounts = heads.len() as u64;
+    for (id, head) in &heads {
+        match replayed.get(id) {
+            Some(&(balance, version)) if balance == head.balance && version == head.version => {}
+            other => report.differ(format!(
+                "event store: head of {head} but its postings replay to {other:?}"
+            )),
+        }
+    }
+    books("event store", heads.values(), &mut report);
+
+    let projected = read_heads(read).await?;
+    books("read model", projected.values(), &mut report);
+    for (id, head) in &heads {
+        match projected.get(id) {
+            Some(p) if p.balance == head.balance && p.version == head.version => {}
+            Some(p) => report.differ(format!("event store: {head}; read model: {p}")),
+            None => report.differ(format!("event store: {head}; missing from the read model")),
+        }
+    }
+    for (id, p) in &projected {
+        if !heads.contains_key(id) {
+            report.differ(format!("read model: {p}; not in the event store"));
+        }
+    }
+
+    report.entries = entry::Entity::find().count(store.conn()).await?;
+    let counts = [
+        (
+            "entries",
+            report.entries,
+            read::entry::Entity::find().count(read.conn()).await?,
+        ),
+        (
+            "postings",
+            report.postings,
+            read::posting::Entity::find().count(read.conn()).await?,
+        ),
+        (
+            "completed entries",
+            terminal_in_store(store, "completed").await?,
+            terminal_in_read(read, "completed").await?,
+        ),
+        (
+            "failed entries",
+            terminal_in_store(store, "failed").await?,
+            terminal_in_read(read, "failed").await?,
+        ),
+    ];
+    for (what, in_store, in_read) in counts {
+        if in_store != in_read {
+            report.differ(format!(
+                "{what}: {in_store} in the event store, {in_read} in the read model"
+            ));
+        }
+    }
+    Ok(report)
+}
+
+/// Walks every posting in (account, version) order; returns each account's replayed
+/// (balance, version).
+async fn replay_postings(
+    store: &Store,
+    report: &mut Report,
+) -> Result<HashMap<Uuid, (Decimal, i64)>, DbErr> {
+    let mut replayed: HashMap<Uuid, (Decimal, i64)> = HashMap::new();
+    let mut after: Option<(Uuid, i64)> = None;
+    loop {
+        let mut query = posting::Entity::find();
+        if let Some((account, version)) = after {
+            query = query.filter(
+                Condition::any()
+                    .add(posting::Column::AccountId.gt(account))
+                    .add(
+                        Condition::all()
+                            .add(posting::Column::AccountId.eq(account))
+                            .add(posting::Column::Version.gt(version)),
+                    ),
+            );
+        }
+        let page = query
+            .order_by_asc(posting::Column::AccountId)
+            .order_by_asc(posting::Column::Version)
+            .limit(PAGE)
+            .all(store.conn())
+            .await?;
+        let Some(last) = page.last() else {
+            return Ok(replayed);
+        };
+        after = Some((last.account_id, last.version));
+        for p in page {
+            report.postings += 1;
+            let (balance, version) = replayed.entry(p.account_id).or_default();
+            if p.version != *version + 1 {
+                report.differ(format!(
+                    "event store: account {} jumps from v{} to v{}",
+                    p.owner_id, version, p.version
+                ));
+            }
+            let (Ok(amount), Ok(after)) =
+                (stored_decimal(&p.amount), stored_decimal(&p.balance_after))
+            else {
+                report.differ(format!(
+                    "event store: posting {} v{} is not decimal",
+                    p.owner_id, p.version
+                ));
+                continue;
+            };
+            if *balance + amount != after {
+                report.differ(format!(
+                    "event store: account {} v{}: {} + {} is not balance_after {}",
+                    p.owner_id, p.version, balance, amount, after
+                ));
+            }
+            *balance = after;
+            *version = p.version;
+        }
+    }
+}
+
+/// An account's head, as either side has it.
+#[derive(Debug)]
+struct Head {
+    app: Uuid,
+    asset: String,
+    owner: String,
+    balance: Decimal,
+    version: i64,
+}
+
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Head {
+            app,
+            asset,
+            owner,
+            balance,
+            version,
+        } = self;
+        write!(
+            f,
+            "account {owner:?} ({asset}, app {app}) at v{version} with {balance}"
+        )
+    }
+}
+
+type Heads = BTreeMap<Uuid, Head>;
+
+async fn store_heads(store: &Store) -> Result<Heads, DbErr> {
+    let rows: Vec<(Uuid, Uuid, String, String, String, i64)> = account::Entity::find()
+        .select_only()
+        .columns([
+            account::Column::Id,
+            account::Column::AppId,
+            account::Column::OwnerId,
+            account::Column::Asset,
+            account::Column::Balance,
+            account::Column::Version,
+        ])
+        .into_tuple()
+        .all(store.conn())
+        .await?;
+    heads_of(rows)
+}
+
+async fn read_heads(read: &ReadModel) -> Result<Heads, DbErr> {
+    use read::account as rm;
+    let rows: Vec<(Uuid, Uuid, String, String, String, i64)> = rm::Entity::find()
+        .select_only()
+        .columns([
+            rm::Column::Id,
+            rm::Column::AppId,
+            rm::Column::OwnerId,
+            rm::Column::Asset,
+            rm::Column::Balance,
+            rm::Column::Version,
+        ])
+        .into_tuple()
+        .all(read.conn())
+        .await?;
+    heads_of(rows)
+}
+
+fn heads_of(rows: Vec<(Uuid, Uuid, String, String, String, i64)>) -> Result<Heads, DbErr> {
+    rows.into_iter()
+        .map(|(id, app, owner, asset, balance, version)| {
+            let balance = stored_decimal(&balance).map_err(DbErr::Custom)?;
+            let head = Head {
+                app,
+                asset,
+                owner,
+                balance,
+                version,
+            };
+            Ok((id, head))
+        })
+        .collect()
+}
+
+/// Reports each (app, asset) whose balances do not sum to zero.
+fn books<'a>(side: &str, heads: impl Iterator<Item = &'a Head>, report: &mut Report) {
+    let mut sums: BTreeMap<(Uuid, &str), Decimal> = BTreeMap::new();
+    for head in heads {
+        *sums.entry((head.app, head.asset.as_str())).or_default() += head.balance;
+    }
+    for ((app, asset), sum) in sums {
+        if !sum.is_zero() {
+            report.differ(format!(
+                "{side}: the {asset} books of app {app} sum to {sum}, not 0"
+            ));
+        }
+    }
+}
+
+async fn terminal_in_store(store: &Store, state: &str) -> Result<u64, DbErr> {
+    entry_event::Entity::find()
+        .filter(entry_event::Column::State.eq(state))
+        .count(store.conn())
+        .await
+}
+
+async fn terminal_in_read(read: &ReadModel, state: &str) -> Result<u64, DbErr> {
+    read::entry::Entity::find()
+        .filter(read::entry::Column::State.eq(state))
+        .count(read.conn())
+        .await
+}

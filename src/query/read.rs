@@ -1,0 +1,197 @@
+//! Reads of the read model.
+
+use super::{QueryError, ReadModel};
+use crate::store::Balance;
+use crate::workflow::apply::stored_decimal;
+use crate::workflow::{EntryRecord, account_id};
+use entity::entry;
+use entity::read::{account, entry as rm_entry, posting as rm_posting};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+/// How often a read that waits for a version looks again.
+const WAIT_STEP: Duration = Duration::from_millis(10);
+
+/// Where a page of an owner's entries starts: after `(created_at, id)`, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCursor {
+    pub created_at: i64,
+    pub id: Uuid,
+}
+
+impl fmt::Display for PageCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}_{}", self.created_at, self.id.simple())
+    }
+}
+
+impl FromStr for PageCursor {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (at, id) = s.split_once('_').ok_or(())?;
+        Ok(PageCursor {
+            created_at: at.parse().map_err(|_| ())?,
+            id: Uuid::try_parse(id).map_err(|_| ())?,
+        })
+    }
+}
+
+/// One page of entries and the cursor of the next page, if there is one.
+#[derive(Debug, Clone)]
+pub struct EntryPage {
+    pub entries: Vec<EntryRecord>,
+    pub next: Option<PageCursor>,
+}
+
+impl ReadModel {
+    /// The balance and version of account `(app, owner, asset)` as projected.
+    pub async fn balance(
+        &self,
+        app_id: Uuid,
+        owner: &str,
+        asset: &str,
+    ) -> Result<Balance, QueryError> {
+        let row = account::Entity::find_by_id(account_id(app_id, owner, asset))
+            .one(self.conn())
+            .await?;
+        Ok(match row {
+            Some(a) => Balance {
+                balance: stored_decimal(&a.balance).map_err(QueryError::Corrupt)?,
+                version: a.version,
+            },
+            None => Balance::default(),
+        })
+    }
+
+    /// The balance once the read model has applied at least `min_version` of the account,
+    /// waiting up to `wait` for it (read-your-writes: pass the version a write answered).
+    pub async fn balance_at_least(
+        &self,
+        app_id: Uuid,
+        owner: &str,
+        asset: &str,
+        min_version: i64,
+        wait: Duration,
+    ) -> Result<Balance, QueryError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let found = self.balance(app_id, owner, asset).await?;
+            if found.version >= min_version {
+                return Ok(found);
+            }
+            if Instant::now() + WAIT_STEP > deadline {
+                return Err(QueryError::Behind {
+                    want: min_version,
+                    have: found.version,
+                });
+            }
+            tokio::time::sleep(WAIT_STEP).await;
+        }
+    }
+
+    /// An app's entry as projected, or `None` if the read model does not have it (yet) or
+    /// it belongs to another app.
+    pub async fn entry(&self, app_id: Uuid, id: Uuid) -> Result<Option<EntryRecord>, QueryError> {
+        let mut found = self.entries(&[id]).await?;
+        Ok(found.remove(&id).filter(|r| r.entry.app_id == app_id))
+    }
+
+    async fn entries(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, EntryRecord>, QueryError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = rm_entry::Entity::find()
+            .filter(rm_entry::Column::Id.is_in(ids.to_vec()))
+            .all(self.conn())
+            .await?;
+        let postings = rm_posting::Entity::find()
+            .filter(rm_posting::Column::EntryId.is_in(ids.to_vec()))
+            .all(self.conn())
+            .await?;
+        let mut records = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let events = serde_json::from_str(&row.events)
+                .map_err(|e| QueryError::Corrupt(format!("events of entry {}: {e}", row.id)))?;
+            let record = EntryRecord {
+                entry: entry::Model {
+                    id: row.id,
+                    app_id: row.app_id,
+                    nonce: row.nonce,
+                    request_hash: row.request_hash,
+                    operation: row.operation,
+                    owner_id: row.owner_id,
+                    counterparty_id: row.counterparty_id,
+                    asset: row.asset,
+                    amount: row.amount,
+                    metadata: row.metadata,
+                    is_async: row.is_async,
+                    created_at: row.created_at,
+                },
+                events,
+                postings: Vec::new(),
+            };
+            records.insert(row.id, record);
+        }
+        for p in postings {
+            if let Some(r) = records.get_mut(&p.entry_id) {
+                r.postings.push(p.into());
+            }
+        }
+        records.values_mut().for_each(EntryRecord::order_postings);
+        Ok(records)
+    }
+
+    /// An owner's entries (as owner or as counterparty), newest first.
+    pub async fn owner_entries(
+        &self,
+        app_id: Uuid,
+        owner: &str,
+        after: Option<PageCursor>,
+        limit: u64,
+    ) -> Result<EntryPage, QueryError> {
+        let mut query = rm_entry::Entity::find()
+            .select_only()
+            .columns([rm_entry::Column::Id, rm_entry::Column::CreatedAt])
+            .filter(rm_entry::Column::AppId.eq(app_id))
+            .filter(
+                Condition::any()
+                    .add(rm_entry::Column::OwnerId.eq(owner))
+                    .add(rm_entry::Column::CounterpartyId.eq(owner)),
+            );
+        if let Some(c) = after {
+            query = query.filter(
+                Condition::any()
+                    .add(rm_entry::Column::CreatedAt.lt(c.created_at))
+                    .add(
+                        Condition::all()
+                            .add(rm_entry::Column::CreatedAt.eq(c.created_at))
+                            .add(rm_entry::Column::Id.lt(c.id)),
+                    ),
+            );
+        }
+        let mut keys: Vec<(Uuid, i64)> = query
+            .order_by_desc(rm_entry::Column::CreatedAt)
+            .order_by_desc(rm_entry::Column::Id)
+            .limit(limit + 1)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let next = if keys.len() as u64 > limit {
+            keys.truncate(limit as usize);
+            keys.last()
+                .map(|&(id, created_at)| PageCursor { created_at, id })
+        } else {
+            None
+        };
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut records = self.entries(&ids).await?;
+        let entries = ids.iter().filter_map(|id| records.remove(id)).collect();
+        Ok(EntryPage { entries, next })
+    }
+}
