@@ -1,6 +1,11 @@
-//! The `ledgerflow` binary: app creation and catalog errors at start-up.
+//! The `ledgerflow` binary: app creation, catalog errors at start-up, verify and rebuild.
 
+mod common;
+
+use common::{Backend, TestApp, TestDb};
+use sea_orm::ConnectionTrait;
 use std::process::Command;
+use std::sync::Arc;
 
 fn ledgerflow(db: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledgerflow"));
@@ -65,4 +70,60 @@ fn a_bad_catalog_file_stops_start_up_naming_file_operation_and_field() {
     assert!(stderr.contains("broken.toml"), "{stderr}");
     assert!(stderr.contains("operation QUIZ_PRIZE"), "{stderr}");
     assert!(stderr.contains("field `amount.fixed`"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_exits_non_zero_on_a_difference_and_rebuild_repairs_it() {
+    let db = Arc::new(TestDb::new(Backend::Sqlite).await);
+    let app = TestApp::spawn_on(db.clone(), |_| {}).await;
+    for i in 0..10 {
+        let r = app
+            .post(
+                serde_json::json!({"operation": "CREDIT_ADD", "owner_id": "v",
+                                     "nonce": format!("v{i}"), "amount": "1.00"}),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+    }
+    app.projected().await;
+    let file = db.url.trim_start_matches("sqlite://").to_owned();
+    let run = |command: &str| {
+        let out = ledgerflow(std::path::Path::new(&file))
+            .arg(command)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+
+    let (ok, text) = run("verify");
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("verified: 2 accounts, 20 postings, 10 entries"),
+        "{text}"
+    );
+
+    app.ctx
+        .read
+        .conn()
+        .execute_unprepared("UPDATE rm_accounts SET version = 9 WHERE owner_id = 'v'")
+        .await
+        .unwrap();
+    let (ok, text) = run("verify");
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("account \"v\"") && text.contains("at v9"),
+        "{text}"
+    );
+    assert!(text.contains("differ"), "{text}");
+
+    let (ok, text) = run("rebuild");
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("rebuilt the read model: 10 entries, 20 postings"),
+        "{text}"
+    );
+    let (ok, text) = run("verify");
+    assert!(ok, "{text}");
 }

@@ -82,7 +82,10 @@ impl Projection {
     pub fn start(&self) {
         match &self.nats {
             Some(nats) => {
-                tokio::spawn(relay::run(self.store.clone(), Sink::Nats(Box::new(nats.clone()))));
+                tokio::spawn(relay::run(
+                    self.store.clone(),
+                    Sink::Nats(Box::new(nats.clone())),
+                ));
                 tokio::spawn(consumer::run(nats.clone(), self.projector.clone()));
             }
             None => {
@@ -105,11 +108,11 @@ impl Projection {
     /// the call is in the read model.
     pub async fn backlog(&self) -> Result<Backlog, ProjectionError> {
         let outbox = relay::backlog(&self.store).await?;
+        self.metrics.outbox_backlog.set(outbox as i64);
         let pending = match &self.nats {
             Some(nats) => nats.pending().await?,
             None => 0,
         };
-        self.metrics.outbox_backlog.set(outbox as i64);
         self.metrics.consumer_pending.set(pending as i64);
         Ok(Backlog { outbox, pending })
     }

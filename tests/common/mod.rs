@@ -3,6 +3,8 @@
 //! with its API key.
 #![allow(dead_code)]
 
+pub mod bus;
+
 use ledgerflow::api::Ctx;
 use ledgerflow::config::Config;
 use ledgerflow::server;
@@ -132,6 +134,18 @@ impl TestApp {
             key,
             client: Client::new(),
             db,
+        }
+    }
+
+    /// Another instance of the same service (same databases, same bus), with `key`.
+    pub async fn another_instance(&self, key: &str, config: &Config) -> TestApp {
+        let (addr, ctx) = server::spawn(config).await.expect("the service starts");
+        TestApp {
+            addr,
+            ctx,
+            key: key.to_owned(),
+            client: Client::new(),
+            db: self.db.clone(),
         }
     }
 

@@ -1,0 +1,213 @@
+//! What users see of the read model: read-your-writes with `min_version`, a clear 503 when
+//! it is behind, `/metrics`, parked messages, and `rebuild` and `verify` on a damaged read
+//! model.
+
+mod common;
+
+use common::bus::TestBus;
+use common::{Backend, TestApp, TestDb, assert_read_model_equals_store};
+use entity::read;
+use indicatif::ProgressBar;
+use ledgerflow::projection::{rebuild, verify};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use serde_json::json;
+use std::sync::Arc;
+
+on_both_backends!(
+    min_version_reads_your_write,
+    a_read_model_that_stays_behind_answers_503,
+    rebuild_repairs_what_verify_finds,
+);
+
+async fn min_version_reads_your_write(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for i in 0..5 {
+        let r = app
+            .post(
+                json!({"operation": "CREDIT_ADD", "owner_id": "ryw", "nonce": format!("n{i}"),
+                         "amount": "2.00"}),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+        let version = r.body["version"].as_i64().expect("a version");
+        // Straight after the write, without waiting for the projection first.
+        let read = app
+            .get_now(&app.key, &format!("/v1/accounts/ryw?min_version={version}"))
+            .await;
+        assert_eq!(read.status, 200, "{:?}", read.body);
+        assert!(read.body["version"].as_i64() >= Some(version));
+        assert_eq!(read.body["balance"], format!("{}.00", 2 * (i + 1)));
+        let history = app
+            .get_now(
+                &app.key,
+                &format!("/v1/accounts/ryw/entries?min_version={version}"),
+            )
+            .await;
+        assert_eq!(
+            history.body["entries"].as_array().map(Vec::len),
+            Some(i + 1)
+        );
+    }
+}
+
+async fn a_read_model_that_stays_behind_answers_503(backend: Backend) {
+    let db = Arc::new(TestDb::new(backend).await);
+    let app = TestApp::spawn_on(db, |c| {
+        c.projector = false;
+        c.read_wait_ms = 200;
+    })
+    .await;
+    let r = app
+        .post(
+            json!({"operation": "CREDIT_ADD", "owner_id": "late", "nonce": "l1", "amount": "1.00"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let read = app
+        .get_now(&app.key, "/v1/accounts/late?min_version=1")
+        .await;
+    assert_eq!(read.status, 503);
+    assert_eq!(read.body["code"], "read_model_behind");
+    assert_eq!(read.content_type, "application/problem+json");
+    // Without min_version the read answers what the read model has: nothing yet.
+    let read = app.get_now(&app.key, "/v1/accounts/late").await;
+    assert_eq!(
+        (read.status.as_u16(), read.body["version"].as_i64()),
+        (200, Some(0))
+    );
+    // An entry not projected yet is still found, in the event store.
+    let id = r.body["id"].as_str().expect("an id");
+    let entry = app.get_now(&app.key, &format!("/v1/entries/{id}")).await;
+    assert_eq!(entry.status, 200);
+    assert_eq!(entry.body["state"], "completed");
+}
+
+async fn rebuild_repairs_what_verify_finds(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for i in 0..30 {
+        let r = app
+            .post(
+                json!({"operation": "CREDIT_ADD", "owner_id": format!("o{}", i % 3),
+                         "nonce": format!("r{i}"), "amount": "1.50"}),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+    }
+    assert_read_model_equals_store(&app).await;
+
+    // Damage the read model: a wrong balance and a lost entry.
+    let conn = app.ctx.read.conn();
+    conn.execute_unprepared("UPDATE rm_accounts SET balance = '999.00' WHERE owner_id = 'o1'")
+        .await
+        .expect("update");
+    let victim = read::entry::Entity::find()
+        .one(conn)
+        .await
+        .expect("read")
+        .expect("an entry");
+    read::entry::Entity::delete_by_id(victim.id)
+        .exec(conn)
+        .await
+        .expect("delete");
+
+    let report = verify::verify(&app.ctx.store, &app.ctx.read)
+        .await
+        .expect("verify");
+    assert!(!report.is_clean());
+    let text = report.differences.join("\n");
+    assert!(text.contains("\"o1\"") && text.contains("999"), "{text}");
+    assert!(
+        text.contains("entries: 30 in the event store, 29 in the read model"),
+        "{text}"
+    );
+
+    let done = rebuild::rebuild(&app.ctx.store, &app.ctx.read, &ProgressBar::hidden())
+        .await
+        .expect("rebuild");
+    assert_eq!((done.entries, done.postings), (30, 60));
+    assert_read_model_equals_store(&app).await;
+    let count = read::entry::Entity::find()
+        .count(conn)
+        .await
+        .expect("count");
+    assert_eq!(count, 30);
+    assert_eq!(app.balance("o1").await, "15.00");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_expose_lag_backlog_and_pending() {
+    let bus = TestBus::new().await;
+    let db = Arc::new(TestDb::new(Backend::Postgres).await);
+    let app = TestApp::spawn_on(db, |c| bus.configure(c, &bus.url.clone())).await;
+    for i in 0..20 {
+        app.post(
+            json!({"operation": "CREDIT_ADD", "owner_id": "m", "nonce": format!("m{i}"),
+                        "amount": "1.00"}),
+        )
+        .await;
+    }
+    app.projected().await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+            .to_owned()
+    };
+    assert_eq!(value("ledgerflow_projection_lag_seconds_count"), "20");
+    assert_eq!(value("ledgerflow_projected_messages_total"), "20");
+    assert_eq!(value("ledgerflow_outbox_backlog"), "0");
+    assert_eq!(value("ledgerflow_consumer_pending"), "0");
+    assert_eq!(value("ledgerflow_parked_messages_total"), "0");
+    assert!(
+        text.contains("ledgerflow_projection_lag_seconds_bucket{le=\"0.1\"}"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_can_never_be_applied_is_parked_not_dropped_and_not_blocking() {
+    let bus = TestBus::new().await;
+    let db = Arc::new(TestDb::new(Backend::Postgres).await);
+    let app = TestApp::spawn_on(db, |c| bus.configure(c, &bus.url.clone())).await;
+    app.post(json!({"operation": "CREDIT_ADD", "owner_id": "p", "nonce": "p1", "amount": "1.00"}))
+        .await;
+    app.projected().await;
+
+    let js = bus.jetstream().await;
+    let garbage = async_nats::jetstream::message::PublishMessage::build()
+        .payload("{\"not\": \"an entry\"}".into())
+        .message_id("garbage-1");
+    js.send_publish(format!("{}.entries", bus.subject), garbage)
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    app.post(json!({"operation": "CREDIT_ADD", "owner_id": "p", "nonce": "p2", "amount": "1.00"}))
+        .await;
+    app.projected().await;
+
+    let parked = read::parked::Entity::find()
+        .all(app.ctx.read.conn())
+        .await
+        .expect("parked");
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].message_id, "garbage-1");
+    assert!(
+        parked[0].reason.starts_with("undecodable"),
+        "{}",
+        parked[0].reason
+    );
+    assert_eq!(parked[0].payload, "{\"not\": \"an entry\"}");
+    assert_eq!(app.ctx.metrics.parked.get(), 1);
+    assert_eq!(app.balance("p").await, "2.00");
+    assert_read_model_equals_store(&app).await;
+}
