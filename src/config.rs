@@ -21,7 +21,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API (the default).
     Serve,
-    /// Bring the event store's schema up to date and exit.
+    /// Bring the schemas of the event store and the read model up to date and exit.
     Migrate,
     /// Drive a running service's HTTP API and report entries/s and latency.
     Bench(crate::bench::BenchArgs),

@@ -29,9 +29,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Bench(args) => Ok(ledgerflow::bench::run(args).await?),
         Command::Serve => Ok(server::serve(&config).await?),
         Command::Migrate => {
-            server::open(&config).await?;
+            let (store, _) = server::open(&config).await?;
+            server::open_read_model(&config, &store).await?;
             println!(
-                "the event store at {} is up to date",
+                "the event store at {} and its read model are up to date",
                 config.event_store_url
             );
             Ok(())

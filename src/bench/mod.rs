@@ -1,5 +1,8 @@
 //! `ledgerflow bench`: drives a running service's HTTP API with concurrent clients and
-//! reports completed entries per second, latency percentiles and errors by code.
+//! reports completed entries per second, latency percentiles, errors by code and the
+//! projection lag of the run's entries.
+
+mod lag;
 
 use clap::{Args, ValueEnum};
 use hdrhistogram::Histogram;
@@ -65,6 +68,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let lag_before = lag::scrape(&client, &args.target).await?.lag;
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let per_client = args.count.map(|c| c.div_ceil(args.clients as u64));
     let started = Instant::now();
@@ -93,7 +97,13 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    report(&args, &total, elapsed);
+    let (after, drain) = lag::settle(&client, &args.target, Duration::from_secs(120)).await?;
+    let projection = Projection {
+        lag: after.lag.since(&lag_before),
+        drain,
+        backlog: after.backlog,
+    };
+    report(&args, &total, elapsed, &projection);
     Ok(())
 }
 
@@ -182,11 +192,26 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn report(args: &BenchArgs, t: &Tally, elapsed: f64) {
+/// The projection of the run's entries.
+struct Projection {
+    lag: lag::Lag,
+    /// From the end of the load until the read model had every entry.
+    drain: Duration,
+    /// Left over if it did not catch up within the wait.
+    backlog: u64,
+}
+
+fn report(args: &BenchArgs, t: &Tally, elapsed: f64, projection: &Projection) {
     let h = t.latency_us.as_ref();
     let q = |p: f64| h.map_or(0.0, |h| h.value_at_quantile(p) as f64 / 1000.0);
     let max = h.map_or(0.0, |h| h.max() as f64 / 1000.0);
     let rss = args.pid.and_then(peak_rss_kib);
+    let lag_ms = |q: f64| {
+        projection
+            .lag
+            .quantile(q)
+            .map(|s| (s * 1e5).round() / 100.0)
+    };
     let report = json!({
         "workload": format!("{:?}", args.workload).to_lowercase(),
         "clients": args.clients,
@@ -199,6 +224,12 @@ fn report(args: &BenchArgs, t: &Tally, elapsed: f64) {
         "latency_ms": {"p50": q(0.50), "p90": q(0.90), "p99": q(0.99), "max": max},
         "errors": t.errors,
         "service_peak_rss_mib": rss.map(|k| (k as f64 / 1024.0 * 10.0).round() / 10.0),
+        "projection": {
+            "observed": projection.lag.count(),
+            "lag_ms": {"p50": lag_ms(0.50), "p99": lag_ms(0.99)},
+            "drained_after_load_ms": projection.drain.as_millis() as u64,
+            "backlog_left": projection.backlog,
+        },
     });
     if args.json {
         println!("{report}");
@@ -225,6 +256,21 @@ fn report(args: &BenchArgs, t: &Tally, elapsed: f64) {
     println!("{:<24}{:>9.2} ms", "latency max", max);
     for (code, n) in &t.errors {
         println!("{:<24}{:>12}", format!("error {code}"), n);
+    }
+    if let (Some(p50), Some(p99)) = (lag_ms(0.5), lag_ms(0.99)) {
+        println!("{:<24}{:>9.2} ms", "projection lag p50", p50);
+        println!("{:<24}{:>9.2} ms", "projection lag p99", p99);
+        println!(
+            "{:<24}{:>9} ms",
+            "projection drained in",
+            projection.drain.as_millis()
+        );
+    }
+    if projection.backlog > 0 {
+        println!(
+            "{:<24}{:>12}",
+            "projection backlog left", projection.backlog
+        );
     }
     if let Some(k) = rss {
         println!("{:<24}{:>9.1} MiB", "service peak RSS", k as f64 / 1024.0);
