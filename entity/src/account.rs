@@ -14,6 +14,8 @@ pub struct Model {
     pub version: i64,
     /// `recorded_at` of the last posting; the next posting never records an earlier time.
     pub updated_at: i64,
+    /// `hash` of the last posting: the next posting's `prev_hash`.
+    pub hash: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,11 @@ pub struct Model {
     pub amount: String,
     pub balance_after: String,
     pub recorded_at: i64,
+    /// `hash` of the account's previous posting (64 zeros for version 1).
+    pub prev_hash: String,
+    /// SHA-256 over `prev_hash` and this posting's content: the account's postings form a
+    /// hash chain that `ledgerflow verify` checks (see `ledgerflow::workflow::chain`).
+    pub hash: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

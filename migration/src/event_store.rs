@@ -79,6 +79,35 @@ pub fn steps() -> Vec<Step> {
                 .col(Outbox::CreatedAt)
                 .to_owned(),
         ),
+        // The postings' hash chain. Rows written before it have '' and fail `verify`'s
+        // chain check, which is the truth about them.
+        Step::add_column(
+            "m20261121_000016_add_postings_prev_hash",
+            Postings::Table,
+            ColumnDef::new(Postings::PrevHash)
+                .text()
+                .not_null()
+                .default("")
+                .to_owned(),
+        ),
+        Step::add_column(
+            "m20261121_000017_add_postings_hash",
+            Postings::Table,
+            ColumnDef::new(Postings::Hash)
+                .text()
+                .not_null()
+                .default("")
+                .to_owned(),
+        ),
+        Step::add_column(
+            "m20261121_000018_add_accounts_hash",
+            Accounts::Table,
+            ColumnDef::new(Accounts::Hash)
+                .text()
+                .not_null()
+                .default("")
+                .to_owned(),
+        ),
     ]
 }
 
@@ -115,6 +144,7 @@ enum Accounts {
     Balance,
     Version,
     UpdatedAt,
+    Hash,
 }
 
 fn accounts() -> TableCreateStatement {
@@ -142,6 +172,8 @@ enum Postings {
     Amount,
     BalanceAfter,
     RecordedAt,
+    PrevHash,
+    Hash,
 }
 
 fn postings() -> TableCreateStatement {

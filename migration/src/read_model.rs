@@ -88,6 +88,8 @@ enum RmPostings {
     Amount,
     BalanceAfter,
     RecordedAt,
+    PrevHash,
+    Hash,
 }
 
 fn postings() -> TableCreateStatement {
@@ -106,6 +108,8 @@ fn postings() -> TableCreateStatement {
                 .big_integer()
                 .not_null(),
         )
+        .col(ColumnDef::new(RmPostings::PrevHash).text().not_null())
+        .col(ColumnDef::new(RmPostings::Hash).text().not_null())
         .primary_key(
             Index::create()
                 .col(RmPostings::AccountId)

@@ -11,6 +11,8 @@ pub struct Step {
 enum Ddl {
     Table(Box<TableCreateStatement>),
     Index(Box<IndexCreateStatement>),
+    /// A column added to an existing table, and its table.
+    Column(DynIden, Box<ColumnDef>),
 }
 
 impl Step {
@@ -29,6 +31,16 @@ impl Step {
     }
 }
 
+impl Step {
+    /// `ALTER TABLE … ADD COLUMN`; its inverse drops the column.
+    pub fn add_column(name: &str, table: impl IntoIden, column: ColumnDef) -> Step {
+        Step {
+            name: name.to_owned(),
+            ddl: Ddl::Column(table.into_iden(), Box::new(column)),
+        }
+    }
+}
+
 impl MigrationName for Step {
     fn name(&self) -> &str {
         &self.name
@@ -41,6 +53,13 @@ impl MigrationTrait for Step {
         match &self.ddl {
             Ddl::Table(table) => manager.create_table((**table).clone()).await,
             Ddl::Index(index) => manager.create_index((**index).clone()).await,
+            Ddl::Column(table, column) => {
+                let alter = Table::alter()
+                    .table(table.clone())
+                    .add_column((**column).clone())
+                    .to_owned();
+                manager.alter_table(alter).await
+            }
         }
     }
 
@@ -65,6 +84,13 @@ impl MigrationTrait for Step {
                 manager
                     .drop_index(Index::drop().name(name).to_owned())
                     .await
+            }
+            Ddl::Column(table, column) => {
+                let alter = Table::alter()
+                    .table(table.clone())
+                    .drop_column(column.get_column_name())
+                    .to_owned();
+                manager.alter_table(alter).await
             }
         }
     }

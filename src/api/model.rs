@@ -44,6 +44,8 @@ pub struct Posting {
     pub amount: String,
     pub balance_after: String,
     pub recorded_at: String,
+    /// This posting's link in the account's hash chain (SHA-256, hex).
+    pub hash: String,
 }
 
 /// A recorded entry.
@@ -98,6 +100,7 @@ impl From<&EntryRecord> for Entry {
                     amount: p.amount.clone(),
                     balance_after: p.balance_after.clone(),
                     recorded_at: to_rfc3339(p.recorded_at),
+                    hash: p.hash.clone(),
                 })
                 .collect(),
             transitions: r

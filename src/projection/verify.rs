@@ -2,7 +2,9 @@
 //! the event store.
 //!
 //! - every account's postings have versions 1..=v without a gap, each `balance_after` is
-//!   the previous one plus the amount, and the head is the last posting;
+//!   the previous one plus the amount, each links to the previous one's hash and hashes to
+//!   its own (`workflow::chain`; the first broken link of an account is reported), and the
+//!   head is the last posting;
 //! - the books of each (app, asset) sum to zero, in the event store and in the read model;
 //! - every account of the event store is in the read model with the same balance and
 //!   version, and the read model has no other account;
@@ -11,6 +13,7 @@
 use crate::query::ReadModel;
 use crate::store::Store;
 use crate::workflow::apply::stored_decimal;
+use crate::workflow::chain;
 use entity::{account, entry, entry_event, posting, read};
 use rust_decimal::Decimal;
 use sea_orm::{
@@ -56,10 +59,18 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     report.accounts = heads.len() as u64;
     for (id, head) in &heads {
         match replayed.get(id) {
-            Some(&(balance, version)) if balance == head.balance && version == head.version => {}
-            other => report.differ(format!(
-                "event store: head of {head} but its postings replay to {other:?}"
+            Some(r) if r.balance == head.balance && r.version == head.version => {
+                if r.hash != head.hash {
+                    report.differ(format!(
+                        "event store: {head} does not hold its last posting's hash"
+                    ));
+                }
+            }
+            Some(r) => report.differ(format!(
+                "event store: {head} but its postings replay to v{} with {}",
+                r.version, r.balance
             )),
+            None => report.differ(format!("event store: {head} but it has no postings")),
         }
     }
     books("event store", heads.values(), &mut report);
@@ -112,13 +123,23 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     Ok(report)
 }
 
-/// Walks every posting in (account, version) order; returns each account's replayed
-/// (balance, version).
+/// An account as its postings replay: balance, version, the last hash, and whether its
+/// chain broke (only the first broken link is reported).
+#[derive(Debug, Default, PartialEq)]
+struct Replayed {
+    balance: Decimal,
+    version: i64,
+    hash: String,
+    broken: bool,
+}
+
+/// Walks every posting in (account, version) order, checking versions, balances and the
+/// hash chain; returns each account as replayed.
 async fn replay_postings(
     store: &Store,
     report: &mut Report,
-) -> Result<HashMap<Uuid, (Decimal, i64)>, DbErr> {
-    let mut replayed: HashMap<Uuid, (Decimal, i64)> = HashMap::new();
+) -> Result<HashMap<Uuid, Replayed>, DbErr> {
+    let mut replayed: HashMap<Uuid, Replayed> = HashMap::new();
     let mut after: Option<(Uuid, i64)> = None;
     loop {
         let mut query = posting::Entity::find();
@@ -145,7 +166,24 @@ async fn replay_postings(
         after = Some((last.account_id, last.version));
         for p in page {
             report.postings += 1;
-            let (balance, version) = replayed.entry(p.account_id).or_default();
+            let r = replayed.entry(p.account_id).or_insert_with(|| Replayed {
+                hash: chain::GENESIS.to_owned(),
+                ..Replayed::default()
+            });
+            if !r.broken && (p.prev_hash != r.hash || p.hash != chain::hash(&p)) {
+                r.broken = true;
+                let why = if p.prev_hash != r.hash {
+                    "does not link to the previous posting"
+                } else {
+                    "does not match its content"
+                };
+                report.differ(format!(
+                    "event store: hash chain of account {:?} ({}) broken at v{}: its hash {why}",
+                    p.owner_id, p.account_id, p.version
+                ));
+            }
+            r.hash = p.hash.clone();
+            let (balance, version) = (&mut r.balance, &mut r.version);
             if p.version != *version + 1 {
                 report.differ(format!(
                     "event store: account {} jumps from v{} to v{}",
@@ -181,6 +219,28 @@ struct Head {
     owner: String,
     balance: Decimal,
     version: i64,
+    /// The last posting's hash (event store only; the read model keeps none).
+    hash: String,
+}
+
+impl Head {
+    fn new(
+        app: Uuid,
+        asset: String,
+        owner: String,
+        balance: &str,
+        version: i64,
+    ) -> Result<Head, DbErr> {
+        let balance = stored_decimal(balance).map_err(DbErr::Custom)?;
+        Ok(Head {
+            app,
+            asset,
+            owner,
+            balance,
+            version,
+            hash: String::new(),
+        })
+    }
 }
 
 impl std::fmt::Display for Head {
@@ -191,6 +251,7 @@ impl std::fmt::Display for Head {
             owner,
             balance,
             version,
+            ..
         } = self;
         write!(
             f,
@@ -202,52 +263,27 @@ impl std::fmt::Display for Head {
 type Heads = BTreeMap<Uuid, Head>;
 
 async fn store_heads(store: &Store) -> Result<Heads, DbErr> {
-    let rows: Vec<(Uuid, Uuid, String, String, String, i64)> = account::Entity::find()
-        .select_only()
-        .columns([
-            account::Column::Id,
-            account::Column::AppId,
-            account::Column::OwnerId,
-            account::Column::Asset,
-            account::Column::Balance,
-            account::Column::Version,
-        ])
-        .into_tuple()
-        .all(store.conn())
-        .await?;
-    heads_of(rows)
+    let rows = account::Entity::find().all(store.conn()).await?;
+    rows.into_iter()
+        .map(|a| {
+            let head = Head::new(a.app_id, a.asset, a.owner_id, &a.balance, a.version)?;
+            Ok((
+                a.id,
+                Head {
+                    hash: a.hash,
+                    ..head
+                },
+            ))
+        })
+        .collect()
 }
 
 async fn read_heads(read: &ReadModel) -> Result<Heads, DbErr> {
-    use read::account as rm;
-    let rows: Vec<(Uuid, Uuid, String, String, String, i64)> = rm::Entity::find()
-        .select_only()
-        .columns([
-            rm::Column::Id,
-            rm::Column::AppId,
-            rm::Column::OwnerId,
-            rm::Column::Asset,
-            rm::Column::Balance,
-            rm::Column::Version,
-        ])
-        .into_tuple()
-        .all(read.conn())
-        .await?;
-    heads_of(rows)
-}
-
-fn heads_of(rows: Vec<(Uuid, Uuid, String, String, String, i64)>) -> Result<Heads, DbErr> {
+    let rows = read::account::Entity::find().all(read.conn()).await?;
     rows.into_iter()
-        .map(|(id, app, owner, asset, balance, version)| {
-            let balance = stored_decimal(&balance).map_err(DbErr::Custom)?;
-            let head = Head {
-                app,
-                asset,
-                owner,
-                balance,
-                version,
-            };
-            Ok((id, head))
+        .map(|a| {
+            let head = Head::new(a.app_id, a.asset, a.owner_id, &a.balance, a.version)?;
+            Ok((a.id, head))
         })
         .collect()
 }

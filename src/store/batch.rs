@@ -196,6 +196,7 @@ async fn load(
             asset: a.asset,
             version: a.version,
             updated_at: a.updated_at,
+            hash: a.hash,
         };
         loaded.heads.insert(a.id, head);
     }
@@ -261,6 +262,7 @@ async fn write(db: &impl ConnectionTrait, plan: &Plan, now: i64) -> Result<(), D
             account::Column::Balance,
             account::Column::Version,
             account::Column::UpdatedAt,
+            account::Column::Hash,
         ])
         .to_owned();
     insert_all::<account::Entity, _>(db, &plan.heads, Some(heads)).await?;

@@ -6,6 +6,7 @@
 //! applied one after another against the running state, a batch decides exactly what the
 //! same commands applied one at a time would.
 
+use super::chain;
 use super::command::{Command, Outcome, account_id};
 use super::record::EntryRecord;
 use super::state::{EntryState, IllegalTransition, Transitions};
@@ -25,6 +26,8 @@ pub struct Head {
     pub balance: Decimal,
     pub version: i64,
     pub updated_at: i64,
+    /// Of the last posting; the next one chains to it.
+    pub hash: String,
 }
 
 /// Keys in the order they were first touched, each once.
@@ -177,6 +180,7 @@ pub fn apply(
             balance: head.balance.to_string(),
             version: head.version,
             updated_at: head.updated_at,
+            hash: head.hash.clone(),
         });
     }
     for key in touched_usage.order {
@@ -324,13 +328,14 @@ fn post(
             balance: Decimal::ZERO,
             version: 0,
             updated_at: 0,
+            hash: chain::GENESIS.to_owned(),
         });
         head.version += 1;
         head.balance += delta;
         // Per account, recorded_at never goes back, so "balance at T" is one index lookup
         // even when instances' clocks differ a little.
         head.updated_at = head.updated_at.max(now);
-        posting::Model {
+        let mut posting = posting::Model {
             account_id: id,
             version: head.version,
             entry_id: cmd.entry_id,
@@ -340,7 +345,12 @@ fn post(
             amount: delta.to_string(),
             balance_after: head.balance.to_string(),
             recorded_at: head.updated_at,
-        }
+            prev_hash: std::mem::take(&mut head.hash),
+            hash: String::new(),
+        };
+        posting.hash = chain::hash(&posting);
+        head.hash = posting.hash.clone();
+        posting
     })
     .collect()
 }

@@ -100,6 +100,7 @@ fn loaded_state_decides_replays_heads_and_limits() {
             balance: Decimal::new(300, 2),
             version: 9,
             updated_at: NOW + 5,
+            hash: "a".repeat(64),
         },
     );
     let reward = cmd("DAILY_REWARD", "bo", "r", None);

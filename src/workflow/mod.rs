@@ -9,6 +9,7 @@
 //! - [`state`]: the state machine itself.
 
 pub mod apply;
+pub mod chain;
 mod command;
 pub mod processor;
 mod record;

@@ -15,6 +15,8 @@ pub struct Model {
     pub amount: String,
     pub balance_after: String,
     pub recorded_at: i64,
+    pub prev_hash: String,
+    pub hash: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -34,6 +36,8 @@ impl From<crate::posting::Model> for Model {
             amount: p.amount,
             balance_after: p.balance_after,
             recorded_at: p.recorded_at,
+            prev_hash: p.prev_hash,
+            hash: p.hash,
         }
     }
 }
@@ -50,6 +54,8 @@ impl From<Model> for crate::posting::Model {
             amount: p.amount,
             balance_after: p.balance_after,
             recorded_at: p.recorded_at,
+            prev_hash: p.prev_hash,
+            hash: p.hash,
         }
     }
 }
