@@ -2,20 +2,30 @@
 //!
 //! An API key is `lf_` and 64 hex digits of OS randomness. Only its SHA-256 is stored; a
 //! request's key is hashed and looked up by that hash, so the key never sits in the
-//! database and a stolen database yields no usable key.
+//! database and a stolen database yields no usable key. The lookup is by a hash the caller
+//! cannot steer, and the hash found is compared in constant time.
+//!
+//! An app may hold several keys: `rotate` adds one, `revoke` ends one or all. Keys are
+//! checked against the database on every request, so a revoked key is refused from the
+//! next request on, on every instance. Only the app's catalog is cached (for `CACHE_TTL`).
 
 use crate::store::{Store, StoreError};
 use crate::time::now_micros;
-use entity::app;
+use entity::{api_key, app};
 use operations::{Catalog, CatalogError};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-/// How long an authenticated key is trusted without asking the database again.
+/// How long an app's parsed catalog is reused before it is read again.
 const CACHE_TTL: Duration = Duration::from_secs(1);
 
 /// An authenticated app and the catalog it posts against.
@@ -32,6 +42,8 @@ pub enum AppError {
     NameTaken(String),
     #[error("no app is named {0:?}")]
     NotFound(String),
+    #[error("app {0:?} has no unrevoked key {1}")]
+    KeyNotFound(String, Uuid),
     #[error("an app name is 1 to 64 of a-z, A-Z, 0-9, - and _")]
     InvalidName,
     #[error(transparent)]
@@ -46,16 +58,31 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
-/// The apps of a store, with a short-lived cache of authenticated keys.
+/// The apps of a store, with a short-lived cache of their catalogs.
 pub struct Apps {
     store: Store,
     /// The service-wide catalog: base plus `LEDGERFLOW_OPERATIONS` files.
     catalog: Catalog,
-    cache: RwLock<HashMap<String, (Arc<App>, Instant)>>,
+    /// By app id.
+    cache: RwLock<HashMap<Uuid, (Arc<App>, Instant)>>,
 }
 
 pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn new_key() -> String {
+    format!("lf_{}", hex::encode(rand::random::<[u8; 32]>()))
+}
+
+fn key_row(app_id: Uuid, key: &str) -> api_key::Model {
+    api_key::Model {
+        id: Uuid::now_v7(),
+        app_id,
+        key_hash: hash_key(key),
+        created_at: now_micros(),
+        revoked_at: None,
+    }
 }
 
 impl Apps {
@@ -85,7 +112,8 @@ impl Apps {
         if self.find(name).await.is_ok() {
             return Err(AppError::NameTaken(name.to_owned()));
         }
-        let key = format!("lf_{}", hex::encode(rand::random::<[u8; 32]>()));
+        let key = new_key();
+        let txn = self.store.conn().begin().await?;
         let model = app::Model {
             id: Uuid::now_v7(),
             name: name.to_owned(),
@@ -95,9 +123,53 @@ impl Apps {
             revoked_at: None,
         }
         .into_active_model()
-        .insert(self.store.conn())
+        .insert(&txn)
         .await?;
+        key_row(model.id, &key)
+            .into_active_model()
+            .insert(&txn)
+            .await?;
+        txn.commit().await?;
         Ok((model, key))
+    }
+
+    /// Adds a key to an app and returns it (shown this once). The app's other keys keep
+    /// working until they are revoked, so clients can switch without downtime.
+    pub async fn rotate(&self, name: &str) -> Result<(api_key::Model, String), AppError> {
+        let app = self.find(name).await?;
+        let key = new_key();
+        let row = key_row(app.id, &key)
+            .into_active_model()
+            .insert(self.store.conn())
+            .await?;
+        Ok((row, key))
+    }
+
+    /// Revokes one key of an app, or every key when `key_id` is `None`; returns how many.
+    pub async fn revoke(&self, name: &str, key_id: Option<Uuid>) -> Result<u64, AppError> {
+        let app = self.find(name).await?;
+        let mut update = api_key::Entity::update_many()
+            .col_expr(api_key::Column::RevokedAt, Expr::value(now_micros()))
+            .filter(api_key::Column::AppId.eq(app.id))
+            .filter(api_key::Column::RevokedAt.is_null());
+        if let Some(id) = key_id {
+            update = update.filter(api_key::Column::Id.eq(id));
+        }
+        let revoked = update.exec(self.store.conn()).await?.rows_affected;
+        if let (Some(id), 0) = (key_id, revoked) {
+            return Err(AppError::KeyNotFound(name.to_owned(), id));
+        }
+        Ok(revoked)
+    }
+
+    /// An app's keys, oldest first (hashes only; the keys themselves are not stored).
+    pub async fn keys(&self, name: &str) -> Result<Vec<api_key::Model>, AppError> {
+        let app = self.find(name).await?;
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::AppId.eq(app.id))
+            .order_by_asc(api_key::Column::CreatedAt)
+            .all(self.store.conn())
+            .await?)
     }
 
     /// Registers an app's own catalog extension after checking that it loads.
@@ -147,18 +219,27 @@ impl Apps {
     /// The app whose key this is, or `None` for an unknown or revoked key.
     pub async fn authenticate(&self, key: &str) -> Result<Option<Arc<App>>, AppError> {
         let hash = hash_key(key);
+        let found = api_key::Entity::find()
+            .filter(api_key::Column::KeyHash.eq(hash.as_str()))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .one(self.store.conn())
+            .await?;
+        let Some(row) = found else {
+            return Ok(None);
+        };
+        if !bool::from(row.key_hash.as_bytes().ct_eq(hash.as_bytes())) {
+            return Ok(None);
+        }
         if let Ok(cache) = self.cache.read()
-            && let Some((app, at)) = cache.get(&hash)
+            && let Some((app, at)) = cache.get(&row.app_id)
             && at.elapsed() < CACHE_TTL
         {
             return Ok(Some(app.clone()));
         }
-        let found = app::Entity::find()
-            .filter(app::Column::KeyHash.eq(hash.as_str()))
-            .filter(app::Column::RevokedAt.is_null())
+        let Some(model) = app::Entity::find_by_id(row.app_id)
             .one(self.store.conn())
-            .await?;
-        let Some(model) = found else {
+            .await?
+        else {
             return Ok(None);
         };
         let app = Arc::new(App {
@@ -167,7 +248,7 @@ impl Apps {
             catalog: self.catalog_of(&model)?,
         });
         if let Ok(mut cache) = self.cache.write() {
-            cache.insert(hash, (app.clone(), Instant::now()));
+            cache.insert(model.id, (app.clone(), Instant::now()));
         }
         Ok(Some(app))
     }

@@ -43,6 +43,18 @@ pub enum AppsCommand {
         /// 1 to 64 of a-z, A-Z, 0-9, - and _.
         name: String,
     },
+    /// Add a key to an app (printed alone on the last line); its other keys keep working
+    /// until revoked.
+    Rotate { name: String },
+    /// Revoke one key of an app (--key ID), or all of them; refused from the next request.
+    Revoke {
+        name: String,
+        /// The key's id, as `apps keys` lists it.
+        #[arg(long)]
+        key: Option<uuid::Uuid>,
+    },
+    /// List an app's keys: id, created, revoked.
+    Keys { name: String },
     /// Register an app's own catalog extension (a TOML file), replacing the previous one.
     Operations { name: String, file: PathBuf },
 }

@@ -85,6 +85,28 @@ async fn apps_command(apps: &Apps, command: AppsCommand) -> Result<(), Box<dyn s
             println!("its API key follows; it is shown only this once:");
             println!("{key}");
         }
+        AppsCommand::Rotate { name } => {
+            let (row, key) = apps.rotate(&name).await?;
+            println!(
+                "added key {} to app {name}; its other keys work until revoked",
+                row.id
+            );
+            println!("the new API key follows; it is shown only this once:");
+            println!("{key}");
+        }
+        AppsCommand::Revoke { name, key } => {
+            let n = apps.revoke(&name, key).await?;
+            println!("revoked {n} key(s) of app {name}");
+        }
+        AppsCommand::Keys { name } => {
+            for k in apps.keys(&name).await? {
+                let revoked = k.revoked_at.map_or("active".to_owned(), |at| {
+                    format!("revoked {}", ledgerflow::time::to_rfc3339(at))
+                });
+                let created = ledgerflow::time::to_rfc3339(k.created_at);
+                println!("{}  created {created}  {revoked}", k.id);
+            }
+        }
         AppsCommand::Operations { name, file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;

@@ -127,3 +127,45 @@ async fn verify_exits_non_zero_on_a_difference_and_rebuild_repairs_it() {
     let (ok, text) = run("verify");
     assert!(ok, "{text}");
 }
+
+#[test]
+fn apps_rotate_keys_and_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let run = |args: &[&str]| {
+        let out = ledgerflow(&db).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["apps", "create", "shop"]);
+    let rotated = run(&["apps", "rotate", "shop"]);
+    assert!(
+        rotated.lines().last().unwrap().starts_with("lf_"),
+        "{rotated}"
+    );
+    let keys = run(&["apps", "keys", "shop"]);
+    assert_eq!(
+        keys.lines().filter(|l| l.ends_with("active")).count(),
+        2,
+        "{keys}"
+    );
+    let first = keys
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let revoked = run(&["apps", "revoke", "shop", "--key", first]);
+    assert!(revoked.contains("revoked 1 key(s)"), "{revoked}");
+    let keys = run(&["apps", "keys", "shop"]);
+    assert!(
+        keys.lines().next().unwrap().contains("revoked 20"),
+        "{keys}"
+    );
+    assert!(keys.lines().nth(1).unwrap().ends_with("active"), "{keys}");
+}

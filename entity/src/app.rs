@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// An app: a tenant of the ledger. Its API key is stored only as a SHA-256 hash.
+/// An app: a tenant of the ledger. Its keys are in `api_keys`; `key_hash` is the hash of
+/// the key it was created with (kept for the record: authentication reads `api_keys`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "apps")]
 pub struct Model {
@@ -13,6 +14,7 @@ pub struct Model {
     /// The app's own catalog extension (TOML), layered over the service's catalog.
     pub operations: Option<String>,
     pub created_at: i64,
+    /// Not read: revocation is per key, in `api_keys` (kept so that old rows still load).
     pub revoked_at: Option<i64>,
 }
 

@@ -10,7 +10,7 @@
 //! - [`usage`]: per-owner, per-operation counters for limits and cooldowns;
 //! - [`pending_entry`]: entries accepted asynchronously that have not finished yet;
 //! - [`outbox`]: messages written with the events they carry, until the bus has them;
-//! - [`app`]: the apps and their hashed API keys.
+//! - [`app`]: the apps and their catalogs; [`api_key`]: their hashed API keys.
 //!
 //! The read model ([`read`]) is separate: built by the projector, dropped and rebuilt at will.
 //!
@@ -21,6 +21,7 @@
 //!   same way on SQLite, PostgreSQL and CockroachDB.
 
 pub mod account;
+pub mod api_key;
 pub mod app;
 pub mod entry;
 pub mod entry_event;

@@ -108,6 +108,22 @@ pub fn steps() -> Vec<Step> {
                 .default("")
                 .to_owned(),
         ),
+        Step::table("m20261121_000019_create_api_keys", api_keys()),
+        Step::index(
+            "m20261121_000020_index_api_keys_app",
+            Index::create()
+                .name("ix_api_keys_app")
+                .table(ApiKeys::Table)
+                .col(ApiKeys::AppId)
+                .to_owned(),
+        ),
+        // Keys of apps created before `api_keys` existed keep working.
+        Step::sql(
+            "m20261121_000021_copy_app_keys",
+            "INSERT INTO api_keys (id, app_id, key_hash, created_at, revoked_at) \
+             SELECT id, id, key_hash, created_at, revoked_at FROM apps",
+            "DELETE FROM api_keys WHERE id IN (SELECT id FROM apps)",
+        ),
     ]
 }
 
@@ -335,5 +351,31 @@ fn outbox() -> TableCreateStatement {
         .col(ColumnDef::new(Outbox::Id).text().not_null().primary_key())
         .col(ColumnDef::new(Outbox::Payload).text().not_null())
         .col(ColumnDef::new(Outbox::CreatedAt).big_integer().not_null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum ApiKeys {
+    Table,
+    Id,
+    AppId,
+    KeyHash,
+    CreatedAt,
+    RevokedAt,
+}
+
+fn api_keys() -> TableCreateStatement {
+    Table::create()
+        .table(ApiKeys::Table)
+        .col(ColumnDef::new(ApiKeys::Id).uuid().not_null().primary_key())
+        .col(ColumnDef::new(ApiKeys::AppId).uuid().not_null())
+        .col(
+            ColumnDef::new(ApiKeys::KeyHash)
+                .text()
+                .not_null()
+                .unique_key(),
+        )
+        .col(ColumnDef::new(ApiKeys::CreatedAt).big_integer().not_null())
+        .col(ColumnDef::new(ApiKeys::RevokedAt).big_integer().null())
         .to_owned()
 }

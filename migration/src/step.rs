@@ -13,6 +13,11 @@ enum Ddl {
     Index(Box<IndexCreateStatement>),
     /// A column added to an existing table, and its table.
     Column(DynIden, Box<ColumnDef>),
+    /// A data migration in SQL that all three databases accept, and its inverse.
+    Sql {
+        up: String,
+        down: String,
+    },
 }
 
 impl Step {
@@ -41,6 +46,18 @@ impl Step {
     }
 }
 
+impl Step {
+    pub fn sql(name: &str, up: &str, down: &str) -> Step {
+        Step {
+            name: name.to_owned(),
+            ddl: Ddl::Sql {
+                up: up.to_owned(),
+                down: down.to_owned(),
+            },
+        }
+    }
+}
+
 impl MigrationName for Step {
     fn name(&self) -> &str {
         &self.name
@@ -60,6 +77,11 @@ impl MigrationTrait for Step {
                     .to_owned();
                 manager.alter_table(alter).await
             }
+            Ddl::Sql { up, .. } => manager
+                .get_connection()
+                .execute_unprepared(up)
+                .await
+                .map(drop),
         }
     }
 
@@ -92,6 +114,11 @@ impl MigrationTrait for Step {
                     .to_owned();
                 manager.alter_table(alter).await
             }
+            Ddl::Sql { down, .. } => manager
+                .get_connection()
+                .execute_unprepared(down)
+                .await
+                .map(drop),
         }
     }
 }

@@ -102,6 +102,8 @@ impl TestDb {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub ctx: Arc<Ctx>,
+    /// The app's name and key.
+    pub name: String,
     pub key: String,
     pub client: Client,
     pub db: Arc<TestDb>,
@@ -131,6 +133,7 @@ impl TestApp {
         TestApp {
             addr,
             ctx,
+            name,
             key,
             client: Client::new(),
             db,
@@ -143,6 +146,7 @@ impl TestApp {
         TestApp {
             addr,
             ctx,
+            name: self.name.clone(),
             key: key.to_owned(),
             client: Client::new(),
             db: self.db.clone(),
@@ -309,3 +313,4 @@ pub async fn assert_read_model_equals_store(app: &TestApp) {
         .expect("verify runs");
     assert!(report.is_clean(), "verify: {:#?}", report.differences);
 }
+

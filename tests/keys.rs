@@ -1,0 +1,70 @@
+//! API keys: several per app, rotation without downtime, revocation refused from the next
+//! request on every instance.
+
+mod common;
+
+use common::{Backend, TestApp};
+use ledgerflow::config::Config;
+use serde_json::json;
+
+on_both_backends!(rotate_then_revoke_the_old_key_then_all);
+
+async fn status_with(app: &TestApp, key: &str) -> u16 {
+    app.get_now(key, "/v1/operations").await.status.as_u16()
+}
+
+async fn rotate_then_revoke_the_old_key_then_all(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let apps = &app.ctx.apps;
+    let name = app.name.clone();
+    let config = Config::with_store(&app.db.url);
+    let other = app.another_instance(&app.key, &config).await;
+
+    let (new_row, new_key) = apps.rotate(&name).await.expect("rotate");
+    assert_ne!(new_key, app.key);
+    for instance in [&app, &other] {
+        assert_eq!(
+            status_with(instance, &app.key).await,
+            200,
+            "the old key still works"
+        );
+        assert_eq!(
+            status_with(instance, &new_key).await,
+            200,
+            "the new key works"
+        );
+    }
+    let r = other
+        .post_with(
+            &new_key,
+            json!({"operation": "CREDIT_ADD", "owner_id": "k", "nonce": "k1",
+                                    "amount": "1.00"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201, "both keys act for the same app");
+
+    let keys = apps.keys(&name).await.expect("keys");
+    assert_eq!(keys.len(), 2);
+    let old = keys
+        .iter()
+        .find(|k| k.id != new_row.id)
+        .expect("the old key");
+    assert_eq!(apps.revoke(&name, Some(old.id)).await.expect("revoke"), 1);
+    for instance in [&app, &other] {
+        // At once, on both instances: keys are checked on every request.
+        assert_eq!(status_with(instance, &app.key).await, 401);
+        assert_eq!(status_with(instance, &new_key).await, 200);
+    }
+    assert!(
+        apps.revoke(&name, Some(old.id)).await.is_err(),
+        "already revoked"
+    );
+
+    assert_eq!(apps.revoke(&name, None).await.expect("revoke all"), 1);
+    for instance in [&app, &other] {
+        let r = instance.get_now(&new_key, "/v1/accounts/k").await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.body["code"], "unauthorized");
+    }
+}
