@@ -22,14 +22,18 @@ on_both_backends!(
 async fn some_entries(app: &TestApp) {
     for i in 0..5 {
         let r = app
-            .post(json!({"operation": "CREDIT_ADD", "owner_id": "a", "nonce": format!("c{i}"),
-                         "amount": "10.00"}))
+            .post(
+                json!({"operation": "CREDIT_ADD", "owner_id": "a", "nonce": format!("c{i}"),
+                         "amount": "10.00"}),
+            )
             .await;
         assert_eq!(r.status, 201);
     }
     let r = app
-        .post(json!({"operation": "TRANSFER", "owner_id": "a", "counterparty_id": "b",
-                     "nonce": "t", "amount": "5.00"}))
+        .post(
+            json!({"operation": "TRANSFER", "owner_id": "a", "counterparty_id": "b",
+                     "nonce": "t", "amount": "5.00"}),
+        )
         .await;
     assert_eq!(r.status, 201);
 }
