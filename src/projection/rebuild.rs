@@ -13,8 +13,8 @@ use crate::workflow::EntryRecord;
 use entity::{entry, entry_event, posting};
 use indicatif::ProgressBar;
 use sea_orm::{
-    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -102,24 +102,7 @@ async fn copy_postings(
     let mut copied = 0;
     let mut after: Option<(Uuid, i64)> = None;
     loop {
-        let mut query = posting::Entity::find();
-        if let Some((account, version)) = after {
-            query = query.filter(
-                Condition::any()
-                    .add(posting::Column::AccountId.gt(account))
-                    .add(
-                        Condition::all()
-                            .add(posting::Column::AccountId.eq(account))
-                            .add(posting::Column::Version.gt(version)),
-                    ),
-            );
-        }
-        let rows = query
-            .order_by_asc(posting::Column::AccountId)
-            .order_by_asc(posting::Column::Version)
-            .limit(PAGE)
-            .all(store.conn())
-            .await?;
+        let rows = store.postings_after(after, PAGE).await?;
         let Some(last) = rows.last() else {
             return Ok(copied);
         };

@@ -14,12 +14,9 @@ use crate::query::ReadModel;
 use crate::store::Store;
 use crate::workflow::apply::stored_decimal;
 use crate::workflow::chain;
-use entity::{account, entry, entry_event, posting, read};
+use entity::{account, entry, entry_event, read};
 use rust_decimal::Decimal;
-use sea_orm::{
-    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
@@ -142,24 +139,7 @@ async fn replay_postings(
     let mut replayed: HashMap<Uuid, Replayed> = HashMap::new();
     let mut after: Option<(Uuid, i64)> = None;
     loop {
-        let mut query = posting::Entity::find();
-        if let Some((account, version)) = after {
-            query = query.filter(
-                Condition::any()
-                    .add(posting::Column::AccountId.gt(account))
-                    .add(
-                        Condition::all()
-                            .add(posting::Column::AccountId.eq(account))
-                            .add(posting::Column::Version.gt(version)),
-                    ),
-            );
-        }
-        let page = query
-            .order_by_asc(posting::Column::AccountId)
-            .order_by_asc(posting::Column::Version)
-            .limit(PAGE)
-            .all(store.conn())
-            .await?;
+        let page = store.postings_after(after, PAGE).await?;
         let Some(last) = page.last() else {
             return Ok(replayed);
         };

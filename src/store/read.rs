@@ -6,7 +6,7 @@ use crate::workflow::apply::stored_decimal;
 use crate::workflow::{EntryRecord, account_id};
 use entity::{entry, entry_event, posting};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -65,6 +65,33 @@ impl Store {
         }
         records.values_mut().for_each(EntryRecord::order_postings);
         Ok(records)
+    }
+
+    /// Up to `limit` postings in (account, version) order, starting after `after`: every
+    /// account's postings in order, for a walk over the whole ledger.
+    pub async fn postings_after(
+        &self,
+        after: Option<(Uuid, i64)>,
+        limit: u64,
+    ) -> Result<Vec<posting::Model>, DbErr> {
+        let mut query = posting::Entity::find();
+        if let Some((account, version)) = after {
+            query = query.filter(
+                Condition::any()
+                    .add(posting::Column::AccountId.gt(account))
+                    .add(
+                        Condition::all()
+                            .add(posting::Column::AccountId.eq(account))
+                            .add(posting::Column::Version.gt(version)),
+                    ),
+            );
+        }
+        query
+            .order_by_asc(posting::Column::AccountId)
+            .order_by_asc(posting::Column::Version)
+            .limit(limit)
+            .all(self.conn())
+            .await
     }
 
     /// The balance of account `(app, owner, asset)` at time `at` (µs since the epoch): the

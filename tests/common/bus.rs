@@ -55,20 +55,11 @@ impl TestBus {
 impl Drop for TestBus {
     fn drop(&mut self) {
         let (url, stream) = (self.url.clone(), self.stream.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let client = async_nats::connect(url.as_str()).await.ok()?;
-                async_nats::jetstream::new(client)
-                    .delete_stream(&stream)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
+        super::cleanup(async move {
+            let client = async_nats::connect(url.as_str()).await.ok()?;
+            let js = async_nats::jetstream::new(client);
+            js.delete_stream(&stream).await.ok().map(drop)
+        });
     }
 }
 

@@ -39,24 +39,33 @@ impl Drop for TestDb {
         let Some(name) = self.pg_name.take() else {
             return;
         };
-        // Drop runs outside async; a short-lived runtime on its own thread does the SQL.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
+        cleanup(async move {
+            let admin = Database::connect(postgres_admin_url().as_str())
+                .await
                 .ok()?;
-            rt.block_on(async {
-                let admin = Database::connect(postgres_admin_url().as_str())
-                    .await
-                    .ok()?;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .ok()
-            })
-        })
-        .join();
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .ok()
+                .map(drop)
+        });
     }
+}
+
+/// Runs a clean-up from a `Drop`, which is outside async: a short-lived runtime on its own
+/// thread runs it to the end. Failures are ignored; it is only tidying.
+pub fn cleanup<F>(work: F)
+where
+    F: std::future::Future<Output = Option<()>> + Send + 'static,
+{
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        rt.block_on(work)
+    })
+    .join();
 }
 
 impl TestDb {
