@@ -75,11 +75,11 @@ impl EntriesApi {
         });
         let body = body.0;
         let request = EntryRequest {
-            operation: body.operation,
-            owner_id: body.owner_id,
-            nonce: body.nonce,
+            operation: body.operation.0,
+            owner_id: body.owner_id.0,
+            nonce: body.nonce.0,
             amount: body.amount.map(|a| a.0),
-            counterparty_id: body.counterparty_id,
+            counterparty_id: body.counterparty_id.map(|c| c.0),
             metadata: body.metadata,
         };
         let cmd = request.validate(app.id, &app.catalog, now_micros(), is_async)?;

@@ -6,12 +6,12 @@
 #![allow(clippy::result_large_err)]
 
 mod accounts;
-mod amount;
 mod auth;
 mod catalog;
 mod entries;
 pub mod model;
 pub mod problem;
+mod text;
 
 use crate::apps::Apps;
 use crate::metrics::Metrics;
@@ -101,7 +101,7 @@ pub fn routes(ctx: Arc<Ctx>) -> impl Endpoint {
     let docs = api.swagger_ui();
     Route::new()
         .nest("/", api)
-        .at("/openapi.json", spec)
+        .at("/openapi.json", poem::get(spec))
         .at("/metrics", poem::get(metrics))
         .nest("/docs", docs)
         .around(limit_body)

@@ -1,6 +1,6 @@
 //! The JSON shapes of the API. Amounts are decimal strings at the asset's scale.
 
-use super::amount::AmountText;
+use super::text::{AmountText, Text};
 use crate::time::to_rfc3339;
 use crate::workflow::EntryRecord;
 use operations::{AmountRule, Catalog, Operation};
@@ -12,16 +12,16 @@ use uuid::Uuid;
 #[oai(deny_unknown_fields)]
 pub struct NewEntry {
     /// An operation of the app's catalog, e.g. `DAILY_REWARD`.
-    pub operation: String,
+    pub operation: Text,
     /// The owner whose account the entry moves (1 to 128 bytes, not starting with `@`).
-    pub owner_id: String,
+    pub owner_id: Text,
     /// Unique per app: the same nonce with the same request is answered from the first
     /// time; with a different request it is refused (`nonce_reused`).
-    pub nonce: String,
+    pub nonce: Text,
     /// A decimal string such as `"12.50"`; left out for fixed-amount operations.
     pub amount: Option<AmountText>,
     /// The receiving owner of a transfer.
-    pub counterparty_id: Option<String>,
+    pub counterparty_id: Option<Text>,
     /// Any JSON object, kept with the entry (at most 4 KiB, 8 levels deep).
     pub metadata: Option<serde_json::Value>,
 }
