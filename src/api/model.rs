@@ -1,4 +1,6 @@
-//! The JSON shapes of the API. Amounts are decimal strings at the asset's scale.
+//! The JSON shapes of the API. Amounts are decimal strings at the asset's scale. An absent
+//! optional field is left out of a response, not sent as `null` (the spec is OpenAPI 3.0,
+//! where a property that may be `null` would have to say so).
 
 use super::text::{AmountText, Text};
 use crate::time::to_rfc3339;
@@ -50,6 +52,7 @@ pub struct Posting {
 
 /// A recorded entry.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Entry {
     pub id: Uuid,
     pub nonce: String,
@@ -122,6 +125,7 @@ impl From<&EntryRecord> for Entry {
 
 /// A page of an owner's entries, newest first.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EntryList {
     pub entries: Vec<Entry>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -130,6 +134,7 @@ pub struct EntryList {
 
 /// An account's balance, now or at a past time.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AccountBalance {
     pub owner_id: String,
     pub asset: String,
@@ -142,6 +147,7 @@ pub struct AccountBalance {
 
 /// How an operation's amount is chosen.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AmountView {
     pub fixed: Option<String>,
     pub min: Option<String>,
@@ -150,6 +156,7 @@ pub struct AmountView {
 
 /// A limit of an operation, per owner.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LimitView {
     /// `hour`, `day` (UTC) or `lifetime`.
     pub window: String,
@@ -159,6 +166,7 @@ pub struct LimitView {
 
 /// An operation of the app's catalog.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct OperationView {
     pub name: String,
     pub description: String,

@@ -46,6 +46,12 @@ pub enum ApiProblem {
     /// The nonce belongs to a different request.
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
+    /// The request body is larger than 64 KiB.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// The request body is not `application/json`.
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
     /// Refused by the catalog (nothing recorded), or recorded as failed (`entry_id` set).
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(
@@ -79,6 +85,8 @@ impl ApiProblem {
             StatusCode::UNAUTHORIZED => ApiProblem::Unauthorized(body),
             StatusCode::NOT_FOUND => ApiProblem::NotFound(body),
             StatusCode::CONFLICT => ApiProblem::Conflict(body),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiProblem::PayloadTooLarge(body),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiProblem::UnsupportedMediaType(body),
             StatusCode::UNPROCESSABLE_ENTITY => ApiProblem::Unprocessable(body, None),
             _ => ApiProblem::Unavailable(body),
         }
