@@ -16,8 +16,10 @@ use std::time::Duration;
 /// needs to hold what the projector has not applied yet, with room for a long outage.
 const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// Redelivery of a message that was not acknowledged (the projector died with it).
-const ACK_WAIT: Duration = Duration::from_secs(30);
+/// Redelivery of a message that was not acknowledged (the projector died with it). A
+/// batch is applied in well under a second; a redelivery to a projector that is merely
+/// slow is harmless (it finds the message applied).
+const ACK_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 #[error("NATS: {0}")]
@@ -126,9 +128,14 @@ impl Nats {
                 }
             }
         }
-        let mut acked = Vec::with_capacity(pending.len());
-        for (id, ack) in pending {
-            match ack.await {
+        // Awaited together: each ack's timeout starts when it is awaited, so awaiting them
+        // one by one after a lost connection would stall the relay for N timeouts.
+        let (ids, acks): (Vec<String>, Vec<_>) = pending.into_iter().unzip();
+        let results =
+            futures::future::join_all(acks.into_iter().map(IntoFuture::into_future)).await;
+        let mut acked = Vec::with_capacity(ids.len());
+        for (id, result) in ids.into_iter().zip(results) {
+            match result {
                 Ok(_) => acked.push(id),
                 Err(e) => tracing::warn!(%id, error = %e, "no publish ack; the outbox keeps it"),
             }

@@ -77,6 +77,9 @@ impl Projector {
             .into_iter()
             .collect();
         let verdicts = decide(batch, &before);
+        if !verdicts.contains(&Verdict::Applied) {
+            return Ok(verdicts);
+        }
 
         let mut rows = Rows::default();
         for (d, verdict) in batch.iter().zip(&verdicts) {

@@ -7,6 +7,7 @@ use crate::bus::{BusError, Nats};
 use async_nats::jetstream::{AckKind, Message};
 use futures::{FutureExt, StreamExt};
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Most messages applied in one read-model transaction.
 const BATCH: usize = 512;
@@ -22,6 +23,21 @@ pub async fn run(nats: Nats, projector: Projector) {
     }
 }
 
+/// How long a message that waits for an earlier version is held here (unacknowledged, so
+/// JetStream does not redeliver it: under `ACK_WAIT`) before it is handed back with a nak.
+const HOLD: Duration = Duration::from_secs(5);
+
+/// How often held messages are tried again when nothing new arrives. Their predecessor may
+/// come from another instance's projector, so an arrival here is not the only progress.
+const RECHECK: Duration = Duration::from_millis(25);
+
+/// A message waiting for an earlier version of one of its accounts.
+struct Held {
+    carrier: Message,
+    delivered: Delivered,
+    since: Instant,
+}
+
 async fn consume(nats: &Nats, projector: &Projector) -> Result<(), BusError> {
     nats.ensure_stream().await?;
     let consumer = nats.consumer().await?;
@@ -32,39 +48,57 @@ async fn consume(nats: &Nats, projector: &Projector) -> Result<(), BusError> {
         .messages()
         .await
         .map_err(BusError::new)?;
-    while let Some(first) = messages.next().await {
+    // Messages that arrive before their predecessors are held and tried again with every
+    // batch, instead of each going back to the stream on its own timer: a chain of versions
+    // delivered out of order (two projectors sharing the consumer, a redelivery after a
+    // crash) then applies as soon as its first link does.
+    let mut held: Vec<Held> = Vec::new();
+    loop {
+        let next = if held.is_empty() {
+            messages.next().await
+        } else {
+            match tokio::time::timeout(RECHECK, messages.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    held = handle(projector, held, Vec::new()).await;
+                    continue;
+                }
+            }
+        };
+        let Some(first) = next else {
+            // The stream ended; what is held comes back after the ack wait.
+            return Ok(());
+        };
         let mut batch = vec![first.map_err(BusError::new)?];
         // Take whatever else has already arrived, without waiting for it.
-        while batch.len() < BATCH {
+        while batch.len() + held.len() < BATCH {
             match messages.next().now_or_never() {
                 Some(Some(Ok(m))) => batch.push(m),
                 Some(Some(Err(e))) => {
-                    handle(projector, batch).await;
+                    handle(projector, held, batch).await;
                     return Err(BusError::new(e));
                 }
                 _ => break,
             }
         }
-        handle(projector, batch).await;
+        held = handle(projector, held, batch).await;
     }
-    Ok(())
 }
 
-/// Applies a batch and answers every message: ack once applied (or parked), nak with a
-/// delay when it waits for an earlier version or the read model failed.
-async fn handle(projector: &Projector, batch: Vec<Message>) {
-    let mut decoded = Vec::with_capacity(batch.len());
-    let mut carriers = Vec::with_capacity(batch.len());
-    for m in batch {
-        let (position, delivered) = m
-            .info()
-            .map(|i| (i.stream_sequence, i.delivered))
-            .unwrap_or((0, 1));
+/// Applies the held and the new messages together and answers every message it is done
+/// with: ack once applied (or parked), nak with a delay when the read model failed or a
+/// message waited longer than `HOLD`. Returns the messages to hold on to.
+async fn handle(projector: &Projector, held: Vec<Held>, fresh: Vec<Message>) -> Vec<Held> {
+    let now = Instant::now();
+    let mut pending = held;
+    for m in fresh {
+        let position = m.info().map(|i| i.stream_sequence).unwrap_or(0);
         match EntryMessage::decode(&m.payload) {
-            Ok(message) => {
-                decoded.push(Delivered { message, position });
-                carriers.push((m, delivered));
-            }
+            Ok(message) => pending.push(Held {
+                carrier: m,
+                delivered: Delivered { message, position },
+                since: now,
+            }),
             Err(e) => {
                 let id = message_id(&m);
                 let reason = format!("undecodable: {e}");
@@ -78,35 +112,38 @@ async fn handle(projector: &Projector, batch: Vec<Message>) {
             }
         }
     }
-    if decoded.is_empty() {
-        return;
+    if pending.is_empty() {
+        return pending;
     }
-    match projector.apply(&decoded).await {
-        Ok(verdicts) => {
-            for ((m, delivered), verdict) in carriers.iter().zip(verdicts) {
-                match verdict {
-                    Verdict::Applied => answer(m, AckKind::Ack).await,
-                    Verdict::Waiting => {
-                        if delivered % 20 == 0 {
-                            tracing::warn!(id = %message_id(m), delivered, "message still waits for an earlier version");
-                        }
-                        answer(m, AckKind::Nak(Some(retry_delay(*delivered)))).await;
-                    }
-                }
-            }
-        }
+    let batch: Vec<Delivered> = pending.iter().map(|h| h.delivered.clone()).collect();
+    let verdicts = match projector.apply(&batch).await {
+        Ok(verdicts) => verdicts,
         Err(e) => {
-            tracing::warn!(error = %e, size = carriers.len(), "read model write failed; the batch comes back");
-            for (m, delivered) in &carriers {
-                answer(m, AckKind::Nak(Some(retry_delay(*delivered)))).await;
+            tracing::warn!(error = %e, size = pending.len(), "read model write failed; the batch comes back");
+            for h in &pending {
+                answer(&h.carrier, AckKind::Nak(Some(retry_delay(&h.carrier)))).await;
+            }
+            return Vec::new();
+        }
+    };
+    let mut keep = Vec::new();
+    for (h, verdict) in pending.into_iter().zip(verdicts) {
+        match verdict {
+            Verdict::Applied => answer(&h.carrier, AckKind::Ack).await,
+            Verdict::Waiting if h.since.elapsed() < HOLD => keep.push(h),
+            Verdict::Waiting => {
+                tracing::warn!(id = %message_id(&h.carrier), "message still waits for an earlier version; handed back");
+                answer(&h.carrier, AckKind::Nak(Some(retry_delay(&h.carrier)))).await;
             }
         }
     }
+    keep
 }
 
-/// Grows with each delivery, from 50 ms to 5 s.
-fn retry_delay(delivered: i64) -> Duration {
-    Duration::from_millis((50 * delivered.max(1) as u64).min(5_000))
+/// Grows with each delivery of the message, from 50 ms to 5 s.
+fn retry_delay(m: &Message) -> Duration {
+    let delivered = m.info().map_or(1, |i| i.delivered).max(1) as u64;
+    Duration::from_millis((50 * delivered).min(5_000))
 }
 
 fn message_id(m: &Message) -> String {

@@ -53,25 +53,32 @@ impl Store {
     /// pending row), unless its nonce is already taken.
     pub async fn receive(&self, cmd: &Command) -> Result<Received, StoreError> {
         retrying(|| async {
-            let txn = self.begin_write().await?;
-            let existing = entry::Entity::find()
-                .filter(entry::Column::AppId.eq(cmd.app_id))
-                .filter(entry::Column::Nonce.eq(cmd.nonce.as_str()))
-                .one(&txn)
+            // The nonce is all that is contended here, and the unique index on
+            // (app_id, nonce) decides it: no SERIALIZABLE read is needed (under many
+            // concurrent receives it only produced serialization failures).
+            let txn = self.begin_claim().await?;
+            let received = cmd.received_record();
+            let nonce = OnConflict::columns([entry::Column::AppId, entry::Column::Nonce])
+                .do_nothing()
+                .to_owned();
+            let claimed = entry::Entity::insert(received.entry.clone().into_active_model())
+                .on_conflict(nonce)
+                .exec_without_returning(&txn)
                 .await?;
-            if let Some(e) = existing {
+            if claimed == 0 {
+                let existing = entry::Entity::find()
+                    .filter(entry::Column::AppId.eq(cmd.app_id))
+                    .filter(entry::Column::Nonce.eq(cmd.nonce.as_str()))
+                    .one(&txn)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("nonce {:?} is taken by no entry", cmd.nonce))
+                    })?;
                 return Ok(Received::Existing {
-                    entry_id: e.id,
-                    request_hash: e.request_hash,
+                    entry_id: existing.id,
+                    request_hash: existing.request_hash,
                 });
             }
-            let received = cmd.received_record();
-            received
-                .entry
-                .clone()
-                .into_active_model()
-                .insert(&txn)
-                .await?;
             for event in &received.events {
                 event.clone().into_active_model().insert(&txn).await?;
             }

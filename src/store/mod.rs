@@ -103,6 +103,16 @@ impl Store {
         self.db.get_database_backend()
     }
 
+    /// Opens a transaction whose writes contend only on unique keys: the database's own
+    /// isolation on PostgreSQL (READ COMMITTED; CockroachDB is always SERIALIZABLE), and on
+    /// SQLite an IMMEDIATE one.
+    pub async fn begin_claim(&self) -> Result<DatabaseTransaction, DbErr> {
+        match self.backend() {
+            DbBackend::Sqlite => self.begin_write().await,
+            _ => self.db.begin().await,
+        }
+    }
+
     /// Opens a write transaction: SERIALIZABLE on PostgreSQL and CockroachDB; on SQLite an
     /// IMMEDIATE one, which takes the single write lock up front instead of failing at the
     /// first write when another writer got there first.

@@ -323,3 +323,4 @@ pub async fn assert_read_model_equals_store(app: &TestApp) {
     assert!(report.is_clean(), "verify: {:#?}", report.differences);
 }
 
+pub mod process;
