@@ -4,11 +4,6 @@ use ledgerflow::config::{AppsCommand, Cli, Command};
 use ledgerflow::{projection, server};
 use std::process::ExitCode;
 
-// glibc's malloc spent a fifth of the service's CPU under load (perf: _int_malloc,
-// malloc_consolidate); requests allocate many small, short-lived objects.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
