@@ -95,14 +95,6 @@ impl Projection {
         }
     }
 
-    pub fn nats(&self) -> Option<&Nats> {
-        self.nats.as_ref()
-    }
-
-    pub fn projector(&self) -> &Projector {
-        &self.projector
-    }
-
     /// Measures the backlog now and records it in the metrics. The outbox is counted
     /// before the consumer is asked, so an empty result means every entry committed before
     /// the call is in the read model.
