@@ -118,11 +118,7 @@ async fn kill_9_mid_load_loses_no_answered_entry_and_applies_none_twice() {
         unanswered.len()
     );
 
-    let stored = Stored::read(&store.url).await;
-    stored.assert_invariants();
-    stored.assert_holds_exactly(&settled);
-    env.converged(CONVERGE).await;
-    client.assert_balances(&settled).await;
+    assert_settled(&store, &env, &client, &settled).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,11 +191,7 @@ async fn async_entries_in_flight_at_a_kill_9_all_finish_after_restart() {
             "the replay of {body} answers its outcome"
         );
     }
-    let stored = Stored::read(&store.url).await;
-    stored.assert_invariants();
-    stored.assert_holds_exactly(&settled);
-    env.converged(CONVERGE).await;
-    client.assert_balances(&settled).await;
+    assert_settled(&store, &env, &client, &settled).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,11 +227,7 @@ async fn a_nats_restart_under_load_fails_no_write_and_the_read_model_converges()
     let calls = load.stop().await;
 
     let settled = all_recorded(&calls);
-    let stored = Stored::read(&store.url).await;
-    stored.assert_invariants();
-    stored.assert_holds_exactly(&settled);
-    env.converged(CONVERGE).await;
-    Client::new(&service, &key).assert_balances(&settled).await;
+    assert_settled(&store, &env, &Client::new(&service, &key), &settled).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,11 +263,7 @@ async fn the_read_model_down_for_ten_seconds_fails_no_write_and_it_converges() {
     let calls = load.stop().await;
 
     let settled = all_recorded(&calls);
-    let stored = Stored::read(&store.url).await;
-    stored.assert_invariants();
-    stored.assert_holds_exactly(&settled);
-    env.converged(CONVERGE).await;
-    Client::new(&service, &key).assert_balances(&settled).await;
+    assert_settled(&store, &env, &Client::new(&service, &key), &settled).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -372,11 +356,7 @@ async fn two_instances_on_hot_accounts_and_the_same_nonces_never_overdraw_duplic
         "both instances wrote to the hot accounts (a: {created_by_a}, b: {created_by_b})"
     );
 
-    let stored = Stored::read(&store.url).await;
-    stored.assert_invariants();
-    stored.assert_holds_exactly(&by_a);
-    env.converged(CONVERGE).await;
-    Client::new(&a, &key).assert_balances(&by_a).await;
+    assert_settled(&store, &env, &Client::new(&a, &key), &by_a).await;
 }
 
 mod load;
@@ -384,3 +364,19 @@ mod stored;
 
 use load::*;
 use stored::*;
+
+/// How every test ends: the event store holds exactly the entries the clients saw
+/// recorded and keeps the ledger's invariants; then the read model converges (`verify`
+/// passes) and the API shows each owner's balance as the clients' books say.
+async fn assert_settled(
+    store: &TestDb,
+    env: &Env,
+    client: &Client,
+    settled: &BTreeMap<String, Settled>,
+) {
+    let stored = Stored::read(&store.url).await;
+    stored.assert_invariants();
+    stored.assert_holds_exactly(settled);
+    env.converged(CONVERGE).await;
+    client.assert_balances(settled).await;
+}
