@@ -170,7 +170,10 @@ async fn duplicate_and_late_deliveries_change_nothing() {
     let subject = format!("{}.entries", d.bus.subject);
     for round in 0..2 {
         for id in &ids {
-            let message = EntryMessage::new(&records[id], 0);
+            let message = EntryMessage {
+                committed_at: 0,
+                record: records[id].clone(),
+            };
             let payload = serde_json::to_vec(&message).expect("json");
             let publish = async_nats::jetstream::message::PublishMessage::build()
                 .payload(payload.into())

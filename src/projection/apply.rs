@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::query::ReadModel;
 use crate::store::insert_all;
 use crate::time::now_micros;
+use crate::workflow::EntryRecord;
 use entity::read::{account, checkpoint, entry, parked, posting};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
@@ -112,9 +113,27 @@ impl Projector {
         Ok(verdicts)
     }
 
+    /// Decodes a delivered payload, or parks it when it is not a message of this version
+    /// (`None`: parked, the caller acknowledges it).
+    pub async fn decode_or_park(
+        &self,
+        message_id: &str,
+        position: u64,
+        payload: &[u8],
+    ) -> Result<Option<EntryMessage>, DbErr> {
+        match EntryMessage::decode(payload) {
+            Ok(message) => Ok(Some(message)),
+            Err(e) => {
+                let reason = format!("undecodable: {e}");
+                self.park(message_id, position, payload, &reason).await?;
+                Ok(None)
+            }
+        }
+    }
+
     /// Keeps a message that can never be applied, so that it is neither lost nor retried
     /// forever; the caller then acknowledges it.
-    pub async fn park(
+    async fn park(
         &self,
         message_id: &str,
         position: u64,
@@ -195,7 +214,7 @@ struct Rows {
 
 impl Rows {
     fn add(&mut self, message: &EntryMessage, before: &HashMap<Uuid, i64>) -> Result<(), DbErr> {
-        let row = entry_row(message)?;
+        let row = entry_row(&message.record)?;
         match self.entries.get(&row.id) {
             Some(kept) if kept.last_seq >= row.last_seq => {}
             _ => {
@@ -212,10 +231,10 @@ impl Rows {
     }
 }
 
-/// The read-model row of an entry message.
-pub fn entry_row(message: &EntryMessage) -> Result<entry::Model, DbErr> {
-    let e = &message.record.entry;
-    let events = serde_json::to_string(&message.record.events)
+/// The read-model row of an entry.
+pub fn entry_row(record: &EntryRecord) -> Result<entry::Model, DbErr> {
+    let e = &record.entry;
+    let events = serde_json::to_string(&record.events)
         .map_err(|err| DbErr::Custom(format!("cannot encode the events of {}: {err}", e.id)))?;
     Ok(entry::Model {
         id: e.id,
@@ -230,8 +249,8 @@ pub fn entry_row(message: &EntryMessage) -> Result<entry::Model, DbErr> {
         metadata: e.metadata.clone(),
         is_async: e.is_async,
         created_at: e.created_at,
-        state: message.record.state().as_str().to_owned(),
-        last_seq: message.last_seq(),
+        state: record.state().as_str().to_owned(),
+        last_seq: record.last_seq(),
         events,
     })
 }

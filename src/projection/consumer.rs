@@ -1,7 +1,6 @@
 //! The projector's side of JetStream: a durable pull consumer, batches of messages applied
 //! in one read-model transaction, each message acknowledged only after that commit.
 
-use super::EntryMessage;
 use super::apply::{Delivered, Projector, Verdict};
 use crate::bus::{BusError, Nats};
 use async_nats::jetstream::{AckKind, Message};
@@ -93,22 +92,19 @@ async fn handle(projector: &Projector, held: Vec<Held>, fresh: Vec<Message>) -> 
     let mut pending = held;
     for m in fresh {
         let position = m.info().map(|i| i.stream_sequence).unwrap_or(0);
-        match EntryMessage::decode(&m.payload) {
-            Ok(message) => pending.push(Held {
+        match projector
+            .decode_or_park(&message_id(&m), position, &m.payload)
+            .await
+        {
+            Ok(Some(message)) => pending.push(Held {
                 carrier: m,
                 delivered: Delivered { message, position },
                 since: now,
             }),
+            Ok(None) => answer(&m, AckKind::Ack).await,
             Err(e) => {
-                let id = message_id(&m);
-                let reason = format!("undecodable: {e}");
-                match projector.park(&id, position, &m.payload, &reason).await {
-                    Ok(()) => answer(&m, AckKind::Ack).await,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot park a message; it comes back");
-                        answer(&m, AckKind::Nak(Some(Duration::from_secs(1)))).await;
-                    }
-                }
+                tracing::warn!(error = %e, "cannot park a message; it comes back");
+                answer(&m, AckKind::Nak(Some(Duration::from_secs(1)))).await;
             }
         }
     }

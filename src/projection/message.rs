@@ -16,34 +16,42 @@ pub struct EntryMessage {
     pub record: EntryRecord,
 }
 
+/// What an `EntryMessage` is on the wire, borrowing its record: the write path encodes
+/// every recorded entry, and need not copy it to do so.
+#[derive(Serialize)]
+struct Wire<'a> {
+    committed_at: i64,
+    #[serde(flatten)]
+    record: &'a EntryRecord,
+}
+
 impl EntryMessage {
-    pub fn new(record: &EntryRecord, committed_at: i64) -> EntryMessage {
-        EntryMessage {
-            committed_at,
-            record: record.clone(),
-        }
-    }
-
-    /// The seq of the last transition carried.
-    pub fn last_seq(&self) -> i32 {
-        self.record.events.last().map_or(0, |e| e.seq)
-    }
-
     /// `<entry id>.<last seq>`: the same for every publish of this message, so that the bus
     /// drops a re-publish (`Nats-Msg-Id`), and different for the two messages of an entry.
     pub fn id(&self) -> String {
-        format!("{}.{}", self.record.entry.id, self.last_seq())
+        id(&self.record)
     }
 
-    pub fn outbox_row(&self) -> Result<outbox::Model, serde_json::Error> {
+    /// The outbox row of `record`'s message, written in the transaction that records it.
+    pub fn outbox_row(
+        record: &EntryRecord,
+        committed_at: i64,
+    ) -> Result<outbox::Model, serde_json::Error> {
         Ok(outbox::Model {
-            id: self.id(),
-            payload: serde_json::to_string(self)?,
-            created_at: self.committed_at,
+            id: id(record),
+            payload: serde_json::to_string(&Wire {
+                committed_at,
+                record,
+            })?,
+            created_at: committed_at,
         })
     }
 
     pub fn decode(payload: &[u8]) -> Result<EntryMessage, serde_json::Error> {
         serde_json::from_slice(payload)
     }
+}
+
+fn id(record: &EntryRecord) -> String {
+    format!("{}.{}", record.entry.id, record.last_seq())
 }

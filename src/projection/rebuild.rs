@@ -4,7 +4,6 @@
 //! of its account, so while the rebuild refills an account they wait, and what either side
 //! writes twice is written the same.
 
-use super::EntryMessage;
 use super::apply::{advance_checkpoint, entry_row, write_entries, write_postings};
 use crate::query::ReadModel;
 use crate::store::Store;
@@ -76,15 +75,12 @@ async fn copy_entries(
         }
         let mut written = Vec::with_capacity(rows.len());
         for entry in rows {
-            let message = EntryMessage {
-                committed_at: 0,
-                record: EntryRecord {
-                    events: events.remove(&entry.id).unwrap_or_default(),
-                    entry,
-                    postings: Vec::new(),
-                },
+            let record = EntryRecord {
+                events: events.remove(&entry.id).unwrap_or_default(),
+                entry,
+                postings: Vec::new(),
             };
-            written.push(entry_row(&message)?);
+            written.push(entry_row(&record)?);
         }
         write_entries(read.conn(), &written).await?;
         copied += written.len() as u64;

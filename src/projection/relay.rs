@@ -5,12 +5,13 @@
 //! finds already applied. Several instances may relay the same rows at once for the same
 //! reason. With the in-process bus, "the bus has it" means the projector applied it.
 
-use super::EntryMessage;
 use super::apply::{Delivered, Projector, Verdict};
 use crate::bus::Nats;
 use crate::store::Store;
 use entity::outbox;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use std::time::Duration;
 
 /// Rows moved per round.
@@ -100,21 +101,18 @@ async fn hand_over(projector: &Projector, rows: &[outbox::Model]) -> Result<Vec<
     let mut batch = Vec::with_capacity(rows.len());
     let mut ids = Vec::with_capacity(rows.len());
     for row in rows {
-        match EntryMessage::decode(row.payload.as_bytes()) {
-            Ok(message) => {
+        match projector
+            .decode_or_park(&row.id, 0, row.payload.as_bytes())
+            .await?
+        {
+            Some(message) => {
                 batch.push(Delivered {
                     message,
                     position: 0,
                 });
                 ids.push(row.id.clone());
             }
-            Err(e) => {
-                let reason = format!("undecodable: {e}");
-                projector
-                    .park(&row.id, 0, row.payload.as_bytes(), &reason)
-                    .await?;
-                done.push(row.id.clone());
-            }
+            None => done.push(row.id.clone()),
         }
     }
     if batch.is_empty() {
@@ -132,6 +130,5 @@ async fn hand_over(projector: &Projector, rows: &[outbox::Model]) -> Result<Vec<
 
 /// Outbox rows not yet moved.
 pub async fn backlog(store: &Store) -> Result<u64, DbErr> {
-    use sea_orm::PaginatorTrait;
     outbox::Entity::find().count(store.conn()).await
 }

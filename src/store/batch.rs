@@ -82,8 +82,7 @@ impl Store {
             for event in &received.events {
                 event.clone().into_active_model().insert(&txn).await?;
             }
-            EntryMessage::new(&received, now_micros())
-                .outbox_row()
+            EntryMessage::outbox_row(&received, now_micros())
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?
                 .into_active_model()
                 .insert(&txn)
@@ -258,7 +257,7 @@ async fn write(db: &impl ConnectionTrait, plan: &Plan, now: i64) -> Result<(), D
         .outcomes
         .iter()
         .filter_map(|o| match o {
-            Outcome::Recorded(record) => Some(EntryMessage::new(record, now).outbox_row()),
+            Outcome::Recorded(record) => Some(EntryMessage::outbox_row(record, now)),
             _ => None,
         })
         .collect::<Result<Vec<_>, _>>()

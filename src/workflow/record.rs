@@ -22,6 +22,11 @@ impl EntryRecord {
             .unwrap_or(EntryState::Received)
     }
 
+    /// The seq of the last transition recorded (0: only `received`).
+    pub fn last_seq(&self) -> i32 {
+        self.events.last().map_or(0, |e| e.seq)
+    }
+
     fn terminal(&self) -> Option<&entry_event::Model> {
         self.events.last().filter(|_| self.state().is_terminal())
     }
