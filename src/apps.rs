@@ -5,9 +5,11 @@
 //! database and a stolen database yields no usable key. The lookup is by a hash the caller
 //! cannot steer, and the hash found is compared in constant time.
 //!
-//! An app may hold several keys: `rotate` adds one, `revoke` ends one or all. Keys are
-//! checked against the database on every request, so a revoked key is refused from the
-//! next request on, on every instance. Only the app's catalog is cached (for `CACHE_TTL`).
+//! An app may hold several keys: `rotate` adds one, `revoke` ends one or all. Every request's
+//! key is checked against the database before the request is served (a read endpoint
+//! checks it itself; a sync write's batch checks all its keys in one query), so a revoked
+//! key is refused from the next request on, on every instance. Which app a key belongs to
+//! is remembered; the app's catalog is cached for `CACHE_TTL`.
 
 use crate::store::{Store, StoreError};
 use crate::time::now_micros;
@@ -65,6 +67,18 @@ pub struct Apps {
     catalog: Catalog,
     /// By app id.
     cache: RwLock<HashMap<Uuid, (Arc<App>, Instant)>>,
+    /// Keys seen unrevoked, by hash: (key id, app id). Revocation is not cached: see
+    /// [`Apps::identify`].
+    keys: RwLock<HashMap<String, (Uuid, Uuid)>>,
+}
+
+/// A request's app, identified by its API key.
+#[derive(Debug, Clone)]
+pub struct Identified {
+    pub app: Arc<App>,
+    pub key_id: Uuid,
+    /// Found unrevoked in the database by this call (not from memory).
+    pub checked: bool,
 }
 
 pub fn hash_key(key: &str) -> String {
@@ -91,6 +105,7 @@ impl Apps {
             store,
             catalog,
             cache: RwLock::new(HashMap::new()),
+            keys: RwLock::new(HashMap::new()),
         }
     }
 
@@ -216,27 +231,59 @@ impl Apps {
         Ok(catalog)
     }
 
-    /// The app whose key this is, or `None` for an unknown or revoked key.
-    pub async fn authenticate(&self, key: &str) -> Result<Option<Arc<App>>, AppError> {
+    /// The app and key id of `key`, or `None` for an unknown key or one found revoked.
+    ///
+    /// A key seen before is identified from memory, without a query, so the answer says
+    /// whether it was `checked` against the database now. An unchecked key must still be
+    /// checked for revocation before it is trusted: by [`Apps::key_live`], or by the write
+    /// batch, which checks all its requests' keys in one query.
+    pub async fn identify(&self, key: &str) -> Result<Option<Identified>, AppError> {
         let hash = hash_key(key);
-        let found = api_key::Entity::find()
-            .filter(api_key::Column::KeyHash.eq(hash.as_str()))
-            .filter(api_key::Column::RevokedAt.is_null())
-            .one(self.store.conn())
-            .await?;
-        let Some(row) = found else {
+        let known = self.keys.read().ok().and_then(|k| k.get(&hash).copied());
+        let (key_id, app_id, checked) = match known {
+            Some((key_id, app_id)) => (key_id, app_id, false),
+            None => {
+                let found = api_key::Entity::find()
+                    .filter(api_key::Column::KeyHash.eq(hash.as_str()))
+                    .filter(api_key::Column::RevokedAt.is_null())
+                    .one(self.store.conn())
+                    .await?;
+                let Some(row) = found else {
+                    return Ok(None);
+                };
+                if !bool::from(row.key_hash.as_bytes().ct_eq(hash.as_bytes())) {
+                    return Ok(None);
+                }
+                if let Ok(mut keys) = self.keys.write() {
+                    keys.insert(hash, (row.id, row.app_id));
+                }
+                (row.id, row.app_id, true)
+            }
+        };
+        let Some(app) = self.app(app_id).await? else {
             return Ok(None);
         };
-        if !bool::from(row.key_hash.as_bytes().ct_eq(hash.as_bytes())) {
-            return Ok(None);
-        }
+        Ok(Some(Identified {
+            app,
+            key_id,
+            checked,
+        }))
+    }
+
+    /// Whether `key_id` is still unrevoked (one primary-key read).
+    pub async fn key_live(&self, key_id: Uuid) -> Result<bool, AppError> {
+        Ok(self.store.live_keys(&[key_id]).await?.contains(&key_id))
+    }
+
+    /// An app with its catalog, from the cache while it is younger than `CACHE_TTL`.
+    async fn app(&self, app_id: Uuid) -> Result<Option<Arc<App>>, AppError> {
         if let Ok(cache) = self.cache.read()
-            && let Some((app, at)) = cache.get(&row.app_id)
+            && let Some((app, at)) = cache.get(&app_id)
             && at.elapsed() < CACHE_TTL
         {
             return Ok(Some(app.clone()));
         }
-        let Some(model) = app::Entity::find_by_id(row.app_id)
+        let Some(model) = app::Entity::find_by_id(app_id)
             .one(self.store.conn())
             .await?
         else {

@@ -5,6 +5,7 @@ mod common;
 
 use common::{Backend, TestApp};
 use ledgerflow::config::Config;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
 on_both_backends!(rotate_then_revoke_the_old_key_then_all);
@@ -66,5 +67,25 @@ async fn rotate_then_revoke_the_old_key_then_all(backend: Backend) {
         let r = instance.get_now(&new_key, "/v1/accounts/k").await;
         assert_eq!(r.status, 401);
         assert_eq!(r.body["code"], "unauthorized");
+        // Writes too, sync (the key is remembered from its earlier use, and the write
+        // batch checks it) and async; nothing is recorded and no nonce is taken.
+        for (nonce, headers) in [("k2", &[][..]), ("k3", &[("Prefer", "respond-async")][..])] {
+            let r = instance
+                .post_with(
+                    &new_key,
+                    json!({"operation": "CREDIT_ADD", "owner_id": "k", "nonce": nonce,
+                           "amount": "1.00"}),
+                    headers,
+                )
+                .await;
+            assert_eq!(r.status, 401, "{nonce}: {:?}", r.body);
+            assert_eq!(r.body["code"], "unauthorized");
+        }
     }
+    let recorded = entity::entry::Entity::find()
+        .filter(entity::entry::Column::Nonce.is_in(["k1", "k2", "k3"]))
+        .count(app.ctx.store.conn())
+        .await
+        .expect("count entries");
+    assert_eq!(recorded, 1, "only k1 was recorded");
 }

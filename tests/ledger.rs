@@ -173,10 +173,11 @@ async fn a_restart_resumes_unfinished_async_entries(backend: Backend) {
     let app = first
         .ctx
         .apps
-        .authenticate(&first.key)
+        .identify(&first.key)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .app;
     // Store an entry as received, as the async path does, without letting it finish:
     // what a crash between the 202 and the workflow leaves behind.
     let request = ledgerflow::workflow::EntryRequest {
@@ -313,10 +314,11 @@ async fn an_app_catalog_extends_the_base(backend: Backend) {
 async fn app_name(app: &TestApp) -> String {
     app.ctx
         .apps
-        .authenticate(&app.key)
+        .identify(&app.key)
         .await
         .unwrap()
         .unwrap()
+        .app
         .name
         .clone()
 }

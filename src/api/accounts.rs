@@ -86,7 +86,7 @@ impl AccountsApi {
         /// reads the event store).
         min_version: Query<Option<i64>>,
     ) -> Result<Json<AccountBalance>, ApiProblem> {
-        let app = auth.app()?;
+        let app = auth.app(&self.ctx).await?;
         check_owner(&owner_id)?;
         let asset = asset.0.unwrap_or_else(|| "CREDIT".to_owned());
         let scale = scale_of(app, &asset)?;
@@ -135,7 +135,7 @@ impl AccountsApi {
         /// Wait until the owner's CREDIT account has at least this version.
         min_version: Query<Option<i64>>,
     ) -> Result<Json<EntryList>, ApiProblem> {
-        let app = auth.app()?;
+        let app = auth.app(&self.ctx).await?;
         check_owner(&owner_id)?;
         let limit = limit.0.unwrap_or(50);
         if !(1..=MAX_PAGE).contains(&limit) {

@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use super::problem::ApiProblem;
-use crate::apps::App;
+use crate::apps::{App, Identified};
 use poem::Request;
 use poem::http::StatusCode;
 use poem_openapi::SecurityScheme;
@@ -22,13 +22,13 @@ pub struct AppKey(Authenticated);
 /// What the key check found. A failing store is not a wrong key: it must not turn into a
 /// 401, so it travels to the handler, which answers 503.
 pub enum Authenticated {
-    App(Arc<App>),
+    App(Identified),
     Unavailable,
 }
 
 async fn check_key(req: &Request, bearer: Bearer) -> Option<Authenticated> {
     let ctx = req.data::<Arc<Ctx>>()?;
-    match ctx.apps.authenticate(&bearer.token).await {
+    match ctx.apps.identify(&bearer.token).await {
         Ok(Some(app)) => Some(Authenticated::App(app)),
         Ok(None) => None,
         Err(e) => {
@@ -39,14 +39,40 @@ async fn check_key(req: &Request, bearer: Bearer) -> Option<Authenticated> {
 }
 
 impl AppKey {
-    pub fn app(&self) -> Result<&Arc<App>, ApiProblem> {
+    /// The request's app, its key checked against revocation now.
+    pub async fn app(&self, ctx: &Ctx) -> Result<&Arc<App>, ApiProblem> {
+        let found = self.identified()?;
+        if !found.checked {
+            match ctx.apps.key_live(found.key_id).await {
+                Ok(true) => {}
+                Ok(false) => return Err(ApiProblem::unauthorized()),
+                Err(e) => {
+                    tracing::error!(error = %e, "API key check failed");
+                    return Err(unavailable());
+                }
+            }
+        }
+        Ok(&found.app)
+    }
+
+    /// The request's app and key, the key not yet checked against revocation: only for a
+    /// sync write, whose batch checks it (`Command::key_id`).
+    pub fn unchecked(&self) -> Result<&Identified, ApiProblem> {
+        self.identified()
+    }
+
+    fn identified(&self) -> Result<&Identified, ApiProblem> {
         match &self.0 {
-            Authenticated::App(app) => Ok(app),
-            Authenticated::Unavailable => Err(ApiProblem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "apps_unavailable",
-                "the API key could not be checked; retry later",
-            )),
+            Authenticated::App(found) => Ok(found),
+            Authenticated::Unavailable => Err(unavailable()),
         }
     }
+}
+
+fn unavailable() -> ApiProblem {
+    ApiProblem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "apps_unavailable",
+        "the API key could not be checked; retry later",
+    )
 }

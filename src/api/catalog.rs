@@ -22,7 +22,7 @@ impl CatalogApi {
     /// app's own, with overrides applied.
     #[oai(path = "/v1/operations", method = "get")]
     async fn operations(&self, auth: AppKey) -> Result<Json<Vec<OperationView>>, ApiProblem> {
-        let app = auth.app()?;
+        let app = auth.app(&self.ctx).await?;
         Ok(Json(
             app.catalog
                 .operations()

@@ -68,7 +68,6 @@ impl EntriesApi {
         prefer: Header<Option<String>>,
         body: Json<NewEntry>,
     ) -> Result<PostEntryResponse, ApiProblem> {
-        let app = auth.app()?;
         let is_async = prefer.0.as_deref().is_some_and(|p| {
             p.split([',', ';'])
                 .any(|t| t.trim().eq_ignore_ascii_case("respond-async"))
@@ -82,9 +81,9 @@ impl EntriesApi {
             counterparty_id: body.counterparty_id.map(|c| c.0),
             metadata: body.metadata,
         };
-        let cmd = request.validate(app.id, &app.catalog, now_micros(), is_async)?;
-
         if is_async {
+            let app = auth.app(&self.ctx).await?;
+            let cmd = request.validate(app.id, &app.catalog, now_micros(), true)?;
             return match self.ctx.store.receive(&cmd).await? {
                 Received::Stored => {
                     let received = cmd.received_record();
@@ -105,10 +104,14 @@ impl EntriesApi {
             };
         }
 
+        let key = auth.unchecked()?;
+        let mut cmd = request.validate(key.app.id, &key.app.catalog, now_micros(), false)?;
+        cmd.key_id = Some(key.key_id);
         match self.ctx.workflow.submit(cmd).await? {
             Settled::Recorded(record) => answer(&record, false),
             Settled::Replay(record) => answer(&record, true),
             Settled::NonceReused(entry_id) => Err(ApiProblem::nonce_reused(entry_id)),
+            Settled::KeyRevoked => Err(ApiProblem::unauthorized()),
         }
     }
 
@@ -119,7 +122,7 @@ impl EntriesApi {
     /// id a write answered is never a 404.
     #[oai(path = "/entries/:id", method = "get")]
     async fn get(&self, auth: AppKey, id: Path<Uuid>) -> Result<Json<Entry>, ApiProblem> {
-        let app = auth.app()?;
+        let app = auth.app(&self.ctx).await?;
         let record = match self.ctx.read.entry(app.id, id.0).await? {
             Some(record) => Some(record),
             None => self.ctx.store.entry(app.id, id.0).await?,

@@ -114,6 +114,15 @@ impl ApiProblem {
         ApiProblem::Conflict(Json(body))
     }
 
+    /// The answer to a missing, unknown or revoked API key.
+    pub fn unauthorized() -> ApiProblem {
+        ApiProblem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            UNAUTHORIZED_DETAIL,
+        )
+    }
+
     pub fn not_found(what: &str) -> ApiProblem {
         ApiProblem::new(
             StatusCode::NOT_FOUND,
@@ -186,6 +195,8 @@ impl From<AppError> for ApiProblem {
     }
 }
 
+const UNAUTHORIZED_DETAIL: &str = "send the app's API key as `Authorization: Bearer <key>`";
+
 /// Turns any error that did not come from a handler (body parsing, authentication, unknown
 /// route, body too large, …) into a problem with a stable code.
 pub async fn any_error(err: poem::Error) -> Response {
@@ -205,7 +216,7 @@ pub async fn any_error(err: poem::Error) -> Response {
         _ => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
     };
     let detail = match code {
-        "unauthorized" => "send the app's API key as `Authorization: Bearer <key>`".to_owned(),
+        "unauthorized" => UNAUTHORIZED_DETAIL.to_owned(),
         _ => err.to_string(),
     };
     if code == "unavailable" {

@@ -8,8 +8,8 @@ use crate::workflow::{Command, Outcome, account_id, usage_keys};
 use entity::{account, entry, entry_event, outbox, pending_entry, posting, usage};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, Statement,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -140,7 +140,7 @@ async fn load(
 ) -> Result<Loaded, StoreError> {
     let mut loaded = Loaded::default();
 
-    let mut nonces: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
+    let mut nonces: Vec<(Uuid, &str)> = Vec::new();
     let mut accounts = BTreeSet::new();
     let mut usage_wanted: BTreeMap<(Uuid, String, String), Vec<String>> = BTreeMap::new();
     let mut stored = Vec::new();
@@ -148,7 +148,7 @@ async fn load(
         if cmd.stored {
             stored.push(cmd.entry_id);
         } else {
-            nonces.entry(cmd.app_id).or_default().push(&cmd.nonce);
+            nonces.push((cmd.app_id, &cmd.nonce));
         }
         accounts.insert(account_id(cmd.app_id, &cmd.owner_id, &cmd.operation.asset));
         accounts.insert(account_id(
@@ -164,30 +164,8 @@ async fn load(
         }
     }
 
-    if !nonces.is_empty() {
-        let mut any = Condition::any();
-        for (app, list) in nonces {
-            any = any.add(
-                Condition::all()
-                    .add(entry::Column::AppId.eq(app))
-                    .add(entry::Column::Nonce.is_in(list)),
-            );
-        }
-        let rows: Vec<(Uuid, Uuid, String, String)> = entry::Entity::find()
-            .select_only()
-            .columns([
-                entry::Column::Id,
-                entry::Column::AppId,
-                entry::Column::Nonce,
-                entry::Column::RequestHash,
-            ])
-            .filter(any)
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (id, app, nonce, hash) in rows {
-            loaded.nonces.insert((app, nonce), (id, hash));
-        }
+    for (id, app, nonce, hash) in claimed_nonces(db, &nonces).await? {
+        loaded.nonces.insert((app, nonce), (id, hash));
     }
 
     for a in account::Entity::find()
@@ -292,4 +270,81 @@ async fn write(db: &impl ConnectionTrait, plan: &Plan, now: i64) -> Result<(), D
             .await?;
     }
     Ok(())
+}
+
+/// The entries that hold any of `nonces` (app, nonce): `(id, app, nonce, request hash)`.
+///
+/// On PostgreSQL every key is one probe of the unique `(app_id, nonce)` index. Written as
+/// `app_id = $1 AND nonce IN (…)` the planner, on a young table without statistics, chose
+/// an index on `app_id` alone and filtered every entry of the app: a batch cost grew with
+/// the ledger. The `LATERAL … LIMIT 1` keeps the lookup a per-key probe whatever the
+/// statistics say.
+async fn claimed_nonces(
+    db: &impl ConnectionTrait,
+    nonces: &[(Uuid, &str)],
+) -> Result<Vec<(Uuid, Uuid, String, String)>, DbErr> {
+    if nonces.is_empty() {
+        return Ok(Vec::new());
+    }
+    if db.get_database_backend() == DbBackend::Postgres {
+        #[derive(serde::Serialize)]
+        struct Key<'a> {
+            app_id: Uuid,
+            nonce: &'a str,
+        }
+        let keys: Vec<Key> = nonces
+            .iter()
+            .map(|&(app_id, nonce)| Key { app_id, nonce })
+            .collect();
+        let keys = serde_json::to_string(&keys).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let sql = r#"SELECT e.id, e.app_id, e.nonce, e.request_hash
+            FROM json_to_recordset($1::json) AS k(app_id uuid, nonce text)
+            CROSS JOIN LATERAL (
+                SELECT id, app_id, nonce, request_hash FROM entries
+                WHERE entries.app_id = k.app_id AND entries.nonce = k.nonce
+                LIMIT 1
+            ) AS e"#;
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                [keys.into()],
+            ))
+            .await?;
+        return rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("", "id")?,
+                    r.try_get("", "app_id")?,
+                    r.try_get("", "nonce")?,
+                    r.try_get("", "request_hash")?,
+                ))
+            })
+            .collect();
+    }
+    let mut by_app: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
+    for &(app, nonce) in nonces {
+        by_app.entry(app).or_default().push(nonce);
+    }
+    let mut any = Condition::any();
+    for (app, list) in by_app {
+        any = any.add(
+            Condition::all()
+                .add(entry::Column::AppId.eq(app))
+                .add(entry::Column::Nonce.is_in(list)),
+        );
+    }
+    entry::Entity::find()
+        .select_only()
+        .columns([
+            entry::Column::Id,
+            entry::Column::AppId,
+            entry::Column::Nonce,
+            entry::Column::RequestHash,
+        ])
+        .filter(any)
+        .into_tuple()
+        .all(db)
+        .await
 }

@@ -4,10 +4,10 @@
 use super::{Store, StoreError};
 use crate::workflow::apply::stored_decimal;
 use crate::workflow::{EntryRecord, account_id};
-use entity::{entry, entry_event, posting};
+use entity::{api_key, entry, entry_event, posting};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// A balance and the version of the posting that produced it (0: no posting yet).
@@ -18,6 +18,21 @@ pub struct Balance {
 }
 
 impl Store {
+    /// Which of these API keys are not revoked.
+    pub async fn live_keys(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
+        let ids: HashSet<Uuid> = ids.iter().copied().collect();
+        Ok(api_key::Entity::find()
+            .select_only()
+            .column(api_key::Column::Id)
+            .filter(api_key::Column::Id.is_in(ids))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .into_tuple()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     /// An app's entry, or `None` if it does not exist or belongs to another app.
     pub async fn entry(&self, app_id: Uuid, id: Uuid) -> Result<Option<EntryRecord>, StoreError> {
         let mut found = self.entries(&[id]).await?;

@@ -29,6 +29,9 @@ pub struct Command {
     /// The entry row and its `received` event are already stored (an async entry that the
     /// workflow now finishes); its nonce is claimed by that row.
     pub stored: bool,
+    /// The API key the request came with, when the workflow must still check it has not
+    /// been revoked (the sync path checks it once per batch instead of once per request).
+    pub key_id: Option<Uuid>,
 }
 
 impl Command {
@@ -114,6 +117,7 @@ impl Command {
             is_async: row.is_async,
             received_at: row.created_at,
             stored: true,
+            key_id: None,
         })
     }
 }

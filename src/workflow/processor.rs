@@ -41,6 +41,8 @@ pub enum Settled {
     Replay(EntryRecord),
     /// The nonce belongs to another request's entry.
     NonceReused(Uuid),
+    /// The request's API key was revoked before its batch ran; nothing was recorded.
+    KeyRevoked,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,9 +94,55 @@ async fn run(store: Store, mut queue: mpsc::Receiver<(Command, Reply)>, config: 
                 }
             }
         }
-        let (commands, replies): (Vec<Command>, Vec<Reply>) = batch.drain(..).unzip();
-        settle_batch(&store, commands, replies).await;
+        let (commands, replies) = refuse_revoked(&store, batch.drain(..)).await;
+        if !commands.is_empty() {
+            settle_batch(&store, commands, replies).await;
+        }
     }
+}
+
+/// Answers the commands whose API key is revoked (or cannot be checked) and returns the
+/// rest. One query per batch stands for one per request: a key revoked before a request
+/// arrived is refused, as on every other endpoint, which check it as they are called.
+async fn refuse_revoked(
+    store: &Store,
+    batch: impl Iterator<Item = (Command, Reply)>,
+) -> (Vec<Command>, Vec<Reply>) {
+    let (commands, replies): (Vec<Command>, Vec<Reply>) = batch.unzip();
+    let keys: Vec<Uuid> = commands.iter().filter_map(|c| c.key_id).collect();
+    if keys.is_empty() {
+        return (commands, replies);
+    }
+    let live = match store.live_keys(&keys).await {
+        Ok(live) => live,
+        Err(e) => {
+            tracing::error!(error = %e, "API key check failed");
+            let e = Arc::new(e);
+            let mut kept = (Vec::new(), Vec::new());
+            for (cmd, reply) in commands.into_iter().zip(replies) {
+                if cmd.key_id.is_some() {
+                    let _ = reply.send(Err(WorkflowError::Store(e.clone())));
+                } else {
+                    kept.0.push(cmd);
+                    kept.1.push(reply);
+                }
+            }
+            return kept;
+        }
+    };
+    let mut kept = (Vec::new(), Vec::new());
+    for (cmd, reply) in commands.into_iter().zip(replies) {
+        match cmd.key_id {
+            Some(key) if !live.contains(&key) => {
+                let _ = reply.send(Ok(Settled::KeyRevoked));
+            }
+            _ => {
+                kept.0.push(cmd);
+                kept.1.push(reply);
+            }
+        }
+    }
+    kept
 }
 
 /// Runs one batch and answers each of its callers. If the batch fails as a whole, its

@@ -154,6 +154,7 @@ impl EntryRequest {
             is_async,
             received_at,
             stored: false,
+            key_id: None,
         })
     }
 
