@@ -6,6 +6,7 @@
 //! Publishes carry `Nats-Msg-Id`, so the stream drops a re-publish within its duplicate
 //! window; past it, the projector's own idempotence makes a duplicate harmless.
 
+use crate::projection::EntryMessage;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::stream::{RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, message::PublishMessage};
@@ -110,37 +111,48 @@ impl Nats {
             .map_err(BusError::new)
     }
 
-    /// Publishes outbox rows and waits for the stream's acknowledgements. Returns the ids of
-    /// the rows the stream has (stored now, or recognised as duplicates); the rest stay in
-    /// the outbox for the next round.
+    /// Publishes the messages of outbox rows, one bus message each, and waits for the
+    /// stream's acknowledgements. Returns the ids of the rows whose every message the stream
+    /// has (stored now, or recognised as duplicates); the rest stay in the outbox for the
+    /// next round.
     pub async fn publish(&self, rows: &[outbox::Model]) -> Vec<String> {
         let subject = format!("{}.entries", self.config.subject);
-        let mut pending = Vec::with_capacity(rows.len());
-        for row in rows {
-            let message = PublishMessage::build()
-                .payload(row.payload.clone().into())
-                .message_id(&row.id);
-            match self.js.send_publish(subject.clone(), message).await {
-                Ok(ack) => pending.push((row.id.clone(), ack)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "publish failed; the outbox keeps the rest");
-                    break;
+        let messages: Vec<Vec<(&str, &str)>> = rows.iter().map(EntryMessage::split).collect();
+        let mut pending = Vec::new();
+        'rows: for (r, row) in messages.iter().enumerate() {
+            for &(id, body) in row {
+                let message = PublishMessage::build()
+                    .payload(body.to_owned().into())
+                    .message_id(id);
+                match self.js.send_publish(subject.clone(), message).await {
+                    Ok(ack) => pending.push((r, id, ack)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "publish failed; the outbox keeps the rest");
+                        break 'rows;
+                    }
                 }
             }
         }
         // Awaited together: each ack's timeout starts when it is awaited, so awaiting them
         // one by one after a lost connection would stall the relay for N timeouts.
-        let (ids, acks): (Vec<String>, Vec<_>) = pending.into_iter().unzip();
+        let (sent, acks): (Vec<(usize, &str)>, Vec<_>) = pending
+            .into_iter()
+            .map(|(r, id, ack)| ((r, id), ack))
+            .unzip();
         let results =
             futures::future::join_all(acks.into_iter().map(IntoFuture::into_future)).await;
-        let mut acked = Vec::with_capacity(ids.len());
-        for (id, result) in ids.into_iter().zip(results) {
+        let mut acked = vec![0; rows.len()];
+        for ((r, id), result) in sent.into_iter().zip(results) {
             match result {
-                Ok(_) => acked.push(id),
+                Ok(_) => acked[r] += 1,
                 Err(e) => tracing::warn!(%id, error = %e, "no publish ack; the outbox keeps it"),
             }
         }
-        acked
+        rows.iter()
+            .zip(messages.iter().zip(acked))
+            .filter(|(_, (messages, acked))| messages.len() == *acked)
+            .map(|(row, _)| row.id.clone())
+            .collect()
     }
 
     /// Messages of the consumer not yet delivered plus those delivered and not acknowledged.

@@ -1,8 +1,9 @@
 use sea_orm::entity::prelude::*;
 
-/// A message waiting to be published: written in the same transaction as the events it
-/// carries, deleted by the relay once the bus has acknowledged it. The id is the message's
-/// `Nats-Msg-Id` (`<entry id>.<last event seq>`), so a re-publish is recognised as the same.
+/// Messages waiting to be published: written in the same transaction as the events they
+/// carry, deleted by the relay once the bus has acknowledged all of them. The payload holds
+/// one line per message, `<Nats-Msg-Id>\t<message JSON>` (see
+/// `ledgerflow::projection::message`); the id is its first message's id.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "outbox")]
 pub struct Model {
@@ -11,6 +12,8 @@ pub struct Model {
     /// The message body (JSON of an entry and what it wrote).
     pub payload: String,
     pub created_at: i64,
+    /// How many messages the payload holds.
+    pub messages: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

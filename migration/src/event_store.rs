@@ -124,6 +124,16 @@ pub fn steps() -> Vec<Step> {
              SELECT id, id, key_hash, created_at, revoked_at FROM apps",
             "DELETE FROM api_keys WHERE id IN (SELECT id FROM apps)",
         ),
+        // An outbox row carries a batch's messages; rows written before held one each.
+        Step::add_column(
+            "m20261121_000022_add_outbox_messages",
+            Outbox::Table,
+            ColumnDef::new(Outbox::Messages)
+                .integer()
+                .not_null()
+                .default(1)
+                .to_owned(),
+        ),
     ]
 }
 
@@ -343,6 +353,7 @@ enum Outbox {
     Id,
     Payload,
     CreatedAt,
+    Messages,
 }
 
 fn outbox() -> TableCreateStatement {

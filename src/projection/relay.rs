@@ -5,17 +5,16 @@
 //! finds already applied. Several instances may relay the same rows at once for the same
 //! reason. With the in-process bus, "the bus has it" means the projector applied it.
 
+use super::EntryMessage;
 use super::apply::{Delivered, Projector, Verdict};
 use crate::bus::Nats;
 use crate::store::Store;
 use entity::outbox;
-use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::time::Duration;
 
-/// Rows moved per round.
-const ROUND: u64 = 512;
+/// Rows moved per round (each carries up to `MESSAGES_PER_ROW` messages).
+const ROUND: u64 = 16;
 
 /// How long the relay sleeps when there is nothing it can move; a commit wakes it sooner.
 const IDLE: Duration = Duration::from_millis(250);
@@ -94,41 +93,46 @@ pub async fn oldest(store: &Store, limit: u64) -> Result<Vec<outbox::Model>, DbE
         .await
 }
 
-/// The in-process bus: the projector applies the rows directly. Returns the ids of the rows
-/// it applied or parked.
+/// The in-process bus: the projector applies the rows' messages directly. Returns the ids
+/// of the rows whose every message it applied or parked; a row with a message that must
+/// wait is handed over again later (applying a message twice changes nothing).
 async fn hand_over(projector: &Projector, rows: &[outbox::Model]) -> Result<Vec<String>, DbErr> {
-    let mut done = Vec::new();
-    let mut batch = Vec::with_capacity(rows.len());
-    let mut ids = Vec::with_capacity(rows.len());
-    for row in rows {
-        match projector
-            .decode_or_park(&row.id, 0, row.payload.as_bytes())
-            .await?
-        {
-            Some(message) => {
+    let mut batch = Vec::new();
+    // Per row: whether every message so far is done (applied or parked).
+    let mut done = vec![true; rows.len()];
+    let mut row_of = Vec::new();
+    for (r, row) in rows.iter().enumerate() {
+        for (id, body) in EntryMessage::split(row) {
+            if let Some(message) = projector.decode_or_park(id, 0, body.as_bytes()).await? {
                 batch.push(Delivered {
                     message,
                     position: 0,
                 });
-                ids.push(row.id.clone());
+                row_of.push(r);
             }
-            None => done.push(row.id.clone()),
         }
     }
-    if batch.is_empty() {
-        return Ok(done);
+    if !batch.is_empty() {
+        for (r, verdict) in row_of.into_iter().zip(projector.apply(&batch).await?) {
+            done[r] &= verdict == Verdict::Applied;
+        }
     }
-    let verdicts = projector.apply(&batch).await?;
-    done.extend(
-        ids.into_iter()
-            .zip(verdicts)
-            .filter(|(_, v)| *v == Verdict::Applied)
-            .map(|(id, _)| id),
-    );
-    Ok(done)
+    Ok(rows
+        .iter()
+        .zip(done)
+        .filter(|(_, done)| *done)
+        .map(|(row, _)| row.id.clone())
+        .collect())
 }
 
-/// Outbox rows not yet moved.
+/// Messages in the outbox, not yet moved.
 pub async fn backlog(store: &Store) -> Result<u64, DbErr> {
-    outbox::Entity::find().count(store.conn()).await
+    let messages: Option<i64> = outbox::Entity::find()
+        .select_only()
+        .column_as(outbox::Column::Messages.sum(), "messages")
+        .into_tuple()
+        .one(store.conn())
+        .await?
+        .flatten();
+    Ok(messages.unwrap_or(0).max(0) as u64)
 }

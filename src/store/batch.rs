@@ -82,11 +82,9 @@ impl Store {
             for event in &received.events {
                 event.clone().into_active_model().insert(&txn).await?;
             }
-            EntryMessage::outbox_row(&received, now_micros())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?
-                .into_active_model()
-                .insert(&txn)
-                .await?;
+            let rows = EntryMessage::outbox_rows([&received], now_micros())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            insert_all::<outbox::Entity, _>(&txn, &rows, None).await?;
             pending_entry::Model {
                 entry_id: cmd.entry_id,
                 app_id: cmd.app_id,
@@ -231,14 +229,11 @@ async fn write(db: &impl ConnectionTrait, plan: &Plan, now: i64) -> Result<(), D
     insert_all::<entry::Entity, _>(db, &plan.entries, None).await?;
     insert_all::<entry_event::Entity, _>(db, &plan.events, None).await?;
     insert_all::<posting::Entity, _>(db, &plan.postings, None).await?;
-    let messages = plan
-        .outcomes
-        .iter()
-        .filter_map(|o| match o {
-            Outcome::Recorded(record) => Some(EntryMessage::outbox_row(record, now)),
-            _ => None,
-        })
-        .collect::<Result<Vec<_>, _>>()
+    let recorded = plan.outcomes.iter().filter_map(|o| match o {
+        Outcome::Recorded(record) => Some(&**record),
+        _ => None,
+    });
+    let messages = EntryMessage::outbox_rows(recorded, now)
         .map_err(|e| DbErr::Custom(format!("cannot encode an outbox message: {e}")))?;
     insert_all::<outbox::Entity, _>(db, &messages, None).await?;
     let heads = OnConflict::column(account::Column::Id)
