@@ -134,6 +134,20 @@ pub fn steps() -> Vec<Step> {
                 .default(1)
                 .to_owned(),
         ),
+        // Owner history is read from the read model since it exists; on the event store these
+        // two indexes only cost every entry two index insertions, and PostgreSQL's generic
+        // plan for the nonce probe picked the (app_id, …) one of them over the unique index
+        // while the table was young, then kept it.
+        Step::sql(
+            "m20261121_000023_drop_entries_owner_index",
+            "DROP INDEX IF EXISTS ix_entries_owner",
+            "CREATE INDEX ix_entries_owner ON entries (app_id, owner_id, created_at)",
+        ),
+        Step::sql(
+            "m20261121_000024_drop_entries_counterparty_index",
+            "DROP INDEX IF EXISTS ix_entries_counterparty",
+            "CREATE INDEX ix_entries_counterparty ON entries (app_id, counterparty_id, created_at)",
+        ),
     ]
 }
 

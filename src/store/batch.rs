@@ -269,11 +269,11 @@ async fn write(db: &impl ConnectionTrait, plan: &Plan, now: i64) -> Result<(), D
 
 /// The entries that hold any of `nonces` (app, nonce): `(id, app, nonce, request hash)`.
 ///
-/// On PostgreSQL every key is one probe of the unique `(app_id, nonce)` index. Written as
-/// `app_id = $1 AND nonce IN (…)` the planner, on a young table without statistics, chose
-/// an index on `app_id` alone and filtered every entry of the app: a batch cost grew with
-/// the ledger. The `LATERAL … LIMIT 1` keeps the lookup a per-key probe whatever the
-/// statistics say.
+/// On PostgreSQL every key is one probe of the unique `(app_id, nonce)` index, the only
+/// index of `entries` that starts with `app_id` (migration 000023 dropped the others: the
+/// planner, on a young table, chose one of them and filtered every entry of the app, so a
+/// batch cost grew with the ledger). The `LATERAL … LIMIT 1` keeps the lookup a per-key
+/// probe whatever the statistics say, and the statement text does not vary with the batch.
 async fn claimed_nonces(
     db: &impl ConnectionTrait,
     nonces: &[(Uuid, &str)],
