@@ -94,7 +94,13 @@ pub async fn context(config: &Config) -> Result<Arc<Ctx>, StartError> {
     if config.projector {
         projection.start();
     }
-    let workflow = Workflow::start(store.clone(), config.batch());
+    // With the in-process bus and the read model in the event store's database, each batch
+    // is projected in its own transaction; the outbox carries only what must wait.
+    let inline = match (config.projector, &config.read_model_url) {
+        (true, None) => projection.in_process(),
+        _ => None,
+    };
+    let workflow = Workflow::start(store.clone(), config.batch(), inline);
     let ctx = Arc::new(Ctx {
         store,
         read,

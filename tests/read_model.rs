@@ -8,16 +8,90 @@ use common::bus::TestBus;
 use common::{Backend, TestApp, TestDb, assert_read_model_equals_store};
 use entity::read;
 use indicatif::ProgressBar;
-use ledgerflow::projection::{rebuild, verify};
+use ledgerflow::projection::{Projector, rebuild, relay, verify};
+use ledgerflow::time::now_micros;
+use ledgerflow::workflow::EntryRequest;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::json;
 use std::sync::Arc;
 
 on_both_backends!(
+    embedded_writes_are_projected_in_their_own_transaction,
     min_version_reads_your_write,
     a_read_model_that_stays_behind_answers_503,
     rebuild_repairs_what_verify_finds,
 );
+
+/// With the read model in the event store's database and no NATS, a batch projects its
+/// entries in its own transaction: readable the moment the write answers. An entry whose
+/// account has an earlier message still in the outbox goes to the outbox after it.
+async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend) {
+    let db = Arc::new(TestDb::new(backend).await);
+    // The service's own writes through HTTP leave the outbox alone here (no projector), as
+    // a projector that fell behind, or an upgrade from before inline projection, leaves it.
+    let app = TestApp::spawn_on(db, |c| c.projector = false).await;
+    let store = &app.ctx.store;
+    let projector = Projector::new(app.ctx.read.clone(), app.ctx.metrics.clone(), "in-process");
+    let found = app
+        .ctx
+        .apps
+        .identify(&app.key)
+        .await
+        .expect("apps")
+        .expect("the key");
+    let command = |owner: &str, nonce: &str| {
+        EntryRequest {
+            operation: "CREDIT_ADD".into(),
+            owner_id: owner.into(),
+            nonce: nonce.into(),
+            amount: Some("1.00".into()),
+            ..Default::default()
+        }
+        .validate(found.app.id, &found.app.catalog, now_micros(), false)
+        .expect("a valid request")
+    };
+    let read = app.ctx.read.clone();
+    let app_id = found.app.id;
+    let version = |owner: &'static str| {
+        let read = read.clone();
+        async move {
+            let balance = read.balance(app_id, owner, "CREDIT").await;
+            balance.expect("read model").version
+        }
+    };
+
+    // Projected with the write; nothing goes to the outbox.
+    store
+        .run_batch(&[command("fresh", "f1")], Some(&projector))
+        .await
+        .expect("batch");
+    assert_eq!(version("fresh").await, 1);
+    assert_eq!(relay::backlog(store).await.expect("backlog"), 0);
+
+    for i in 0..3 {
+        let body = json!({"operation": "CREDIT_ADD", "owner_id": "behind",
+                          "nonce": format!("b{i}"), "amount": "1.00"});
+        assert_eq!(app.post(body).await.status, 201);
+    }
+    assert_eq!(relay::backlog(store).await.expect("backlog"), 3);
+
+    // Versions 1..3 of `behind` (and of the system account both entries debit) are still
+    // in the outbox: this entry must wait, behind them.
+    store
+        .run_batch(&[command("behind", "b3")], Some(&projector))
+        .await
+        .expect("batch");
+    assert_eq!(version("behind").await, 0);
+    assert_eq!(relay::backlog(store).await.expect("backlog"), 4);
+
+    // The relay moves the outbox in order and the read model ends equal to the store.
+    let sink = relay::Sink::InProcess(projector);
+    while relay::backlog(store).await.expect("backlog") > 0 {
+        relay::relay_once(store, &sink).await.expect("relay");
+    }
+    assert_eq!(version("behind").await, 4);
+    assert_read_model_equals_store(&app).await;
+}
 
 async fn min_version_reads_your_write(backend: Backend) {
     let app = TestApp::spawn(backend).await;

@@ -64,6 +64,22 @@ impl Projector {
     /// Applies what can be applied of `batch` in one read-model transaction and says, per
     /// message, whether it is in the read model now or must wait for an earlier one.
     pub async fn apply(&self, batch: &[Delivered]) -> Result<Vec<Verdict>, DbErr> {
+        let txn = self.read.conn().begin().await?;
+        let verdicts = self.apply_in(&txn, batch).await?;
+        txn.commit().await?;
+        self.observe(batch, &verdicts);
+        Ok(verdicts)
+    }
+
+    /// [`Projector::apply`] inside the caller's transaction `db`, which must be on the read
+    /// model's database; the caller commits, then calls [`Projector::observe`]. The write
+    /// path uses it when the read model shares the event store's database, so an entry and
+    /// its projection commit together.
+    pub async fn apply_in(
+        &self,
+        db: &impl ConnectionTrait,
+        batch: &[Delivered],
+    ) -> Result<Vec<Verdict>, DbErr> {
         let accounts: BTreeSet<Uuid> = batch
             .iter()
             .flat_map(|d| d.message.record.postings.iter().map(|p| p.account_id))
@@ -73,7 +89,7 @@ impl Projector {
             .columns([account::Column::Id, account::Column::Version])
             .filter(account::Column::Id.is_in(accounts))
             .into_tuple()
-            .all(self.read.conn())
+            .all(db)
             .await?
             .into_iter()
             .collect();
@@ -98,19 +114,24 @@ impl Projector {
         let position = applied().map(|d| d.position).max().unwrap_or(0);
         let newest = applied().map(|d| d.message.committed_at).max().unwrap_or(0);
 
-        let txn = self.read.conn().begin().await?;
-        write_entries(&txn, &rows.entries.into_values().collect::<Vec<_>>()).await?;
-        write_postings(&txn, &rows.postings.into_values().collect::<Vec<_>>()).await?;
-        advance_checkpoint(&txn, &self.name, position as i64, newest).await?;
-        txn.commit().await?;
+        write_entries(db, &rows.entries.into_values().collect::<Vec<_>>()).await?;
+        write_postings(db, &rows.postings.into_values().collect::<Vec<_>>()).await?;
+        advance_checkpoint(db, &self.name, position as i64, newest).await?;
+        Ok(verdicts)
+    }
 
+    /// Counts the applied messages of a committed batch and their projection lag.
+    pub fn observe(&self, batch: &[Delivered], verdicts: &[Verdict]) {
         let now = now_micros();
-        for d in applied() {
+        for (d, _) in batch
+            .iter()
+            .zip(verdicts)
+            .filter(|(_, v)| **v == Verdict::Applied)
+        {
             self.metrics.projected.inc();
             let lag = Ord::max(now - d.message.committed_at, 0) as f64 / 1e6;
             self.metrics.projection_lag.observe(lag);
         }
-        Ok(verdicts)
     }
 
     /// Decodes a delivered payload, or parks it when it is not a message of this version

@@ -95,6 +95,11 @@ impl Projection {
         }
     }
 
+    /// The projector, when it runs in this process (no NATS).
+    pub fn in_process(&self) -> Option<Projector> {
+        self.nats.is_none().then(|| self.projector.clone())
+    }
+
     /// Measures the backlog now and records it in the metrics. The outbox is counted
     /// before the consumer is asked, so an empty result means every entry committed before
     /// the call is in the read model.

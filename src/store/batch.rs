@@ -1,8 +1,9 @@
 //! The write path: one transaction per batch of commands, retried whole on conflict.
 
 use super::{Store, StoreError, insert_all, is_retryable};
-use crate::projection::EntryMessage;
+use crate::projection::{Delivered, EntryMessage, Projector, Verdict};
 use crate::time::now_micros;
+use crate::workflow::EntryRecord;
 use crate::workflow::apply::{Head, Loaded, Plan, Usage, UsageKey, apply, stored_decimal};
 use crate::workflow::{Command, Outcome, account_id, usage_keys};
 use entity::{account, entry, entry_event, outbox, pending_entry, posting, usage};
@@ -34,17 +35,32 @@ impl Store {
     /// Runs the workflow for `commands` in one transaction and returns what it decided and
     /// wrote. A conflict with another writer (SQLSTATE 40001, a unique violation, SQLite
     /// busy) rolls back and runs the whole batch again on fresh reads.
-    pub async fn run_batch(&self, commands: &[Command]) -> Result<Plan, StoreError> {
-        retrying(|| self.try_batch(commands)).await
+    ///
+    /// With `inline`, a projector whose read model is in this database, the recorded
+    /// entries are projected in the same transaction instead of going through the outbox.
+    pub async fn run_batch(
+        &self,
+        commands: &[Command],
+        inline: Option<&Projector>,
+    ) -> Result<Plan, StoreError> {
+        retrying(|| self.try_batch(commands, inline)).await
     }
 
-    async fn try_batch(&self, commands: &[Command]) -> Result<Plan, StoreError> {
+    async fn try_batch(
+        &self,
+        commands: &[Command],
+        inline: Option<&Projector>,
+    ) -> Result<Plan, StoreError> {
         let txn = self.begin_write().await?;
         let now = now_micros();
         let loaded = load(&txn, commands, now).await?;
         let plan = apply(commands, loaded, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        write(&txn, &plan, now_micros()).await?;
+        write(&txn, &plan).await?;
+        let projected = forward(&txn, &plan, now_micros(), inline).await?;
         txn.commit().await?;
+        if let (Some(projector), Some((delivered, verdicts))) = (inline, projected) {
+            projector.observe(&delivered, &verdicts);
+        }
         self.wake_relay();
         Ok(plan)
     }
@@ -82,9 +98,7 @@ impl Store {
             for event in &received.events {
                 event.clone().into_active_model().insert(&txn).await?;
             }
-            let rows = EntryMessage::outbox_rows([&received], now_micros())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            insert_all::<outbox::Entity, _>(&txn, &rows, None).await?;
+            write_outbox(&txn, [&received], now_micros()).await?;
             pending_entry::Model {
                 entry_id: cmd.entry_id,
                 app_id: cmd.app_id,
@@ -217,25 +231,65 @@ async fn load(
     Ok(loaded)
 }
 
-/// Writes a plan with multi-row statements: appends entries, events and postings and the
-/// outbox messages that carry them, upserts the touched account heads and usage rows, and
-/// clears finished pending entries.
+/// Sends a plan's recorded entries on to the read model. Into the outbox, or, with an
+/// inline projector, straight into the read model in this transaction; a message that must
+/// wait for an earlier one (still in the outbox) goes to the outbox after it, so the
+/// projector's order per account holds either way. Returns what was projected here.
+async fn forward(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    committed_at: i64,
+    inline: Option<&Projector>,
+) -> Result<Option<(Vec<Delivered>, Vec<Verdict>)>, DbErr> {
+    let recorded = plan.outcomes.iter().filter_map(|o| match o {
+        Outcome::Recorded(record) => Some(&**record),
+        _ => None,
+    });
+    let Some(projector) = inline else {
+        write_outbox(db, recorded, committed_at).await?;
+        return Ok(None);
+    };
+    let delivered: Vec<Delivered> = recorded
+        .map(|record| Delivered {
+            message: EntryMessage {
+                committed_at,
+                record: record.clone(),
+            },
+            position: 0,
+        })
+        .collect();
+    let verdicts = projector.apply_in(db, &delivered).await?;
+    let waiting = delivered
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| **v == Verdict::Waiting)
+        .map(|(d, _)| &d.message.record);
+    write_outbox(db, waiting, committed_at).await?;
+    Ok(Some((delivered, verdicts)))
+}
+
+/// Writes the outbox rows that carry `records`' messages.
+async fn write_outbox<'a>(
+    db: &impl ConnectionTrait,
+    records: impl IntoIterator<Item = &'a EntryRecord>,
+    committed_at: i64,
+) -> Result<(), DbErr> {
+    let rows = EntryMessage::outbox_rows(records, committed_at)
+        .map_err(|e| DbErr::Custom(format!("cannot encode an outbox message: {e}")))?;
+    insert_all::<outbox::Entity, _>(db, &rows, None).await
+}
+
+/// Writes a plan with multi-row statements: appends entries, events and postings, upserts
+/// the touched account heads and usage rows, and clears finished pending entries.
 ///
 /// Heads are upserted without a version check: the `(account_id, version)` primary key of
 /// the postings inserted in the same transaction is the check. A writer that read a stale
 /// head appends a version that exists and fails with a unique violation (or, on PostgreSQL
 /// and CockroachDB, a serialization failure first), and its whole batch runs again.
-async fn write(db: &impl ConnectionTrait, plan: &Plan, now: i64) -> Result<(), DbErr> {
+async fn write(db: &impl ConnectionTrait, plan: &Plan) -> Result<(), DbErr> {
     insert_all::<entry::Entity, _>(db, &plan.entries, None).await?;
     insert_all::<entry_event::Entity, _>(db, &plan.events, None).await?;
     insert_all::<posting::Entity, _>(db, &plan.postings, None).await?;
-    let recorded = plan.outcomes.iter().filter_map(|o| match o {
-        Outcome::Recorded(record) => Some(&**record),
-        _ => None,
-    });
-    let messages = EntryMessage::outbox_rows(recorded, now)
-        .map_err(|e| DbErr::Custom(format!("cannot encode an outbox message: {e}")))?;
-    insert_all::<outbox::Entity, _>(db, &messages, None).await?;
     let heads = OnConflict::column(account::Column::Id)
         .update_columns([
             account::Column::Balance,

@@ -7,6 +7,7 @@
 
 use super::command::{Command, Outcome};
 use super::record::EntryRecord;
+use crate::projection::Projector;
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,10 +64,11 @@ pub struct Workflow {
 }
 
 impl Workflow {
-    /// Starts the processor task on `store`.
-    pub fn start(store: Store, config: BatchConfig) -> Workflow {
+    /// Starts the processor task on `store`. `inline`: a projector whose read model is in
+    /// the store's database, to project each batch in its own transaction.
+    pub fn start(store: Store, config: BatchConfig, inline: Option<Projector>) -> Workflow {
         let (queue, commands) = mpsc::channel(config.max_size * 8);
-        tokio::spawn(run(store, commands, config));
+        tokio::spawn(run(Writer { store, inline }, commands, config));
         Workflow { queue }
     }
 
@@ -81,7 +83,13 @@ impl Workflow {
     }
 }
 
-async fn run(store: Store, mut queue: mpsc::Receiver<(Command, Reply)>, config: BatchConfig) {
+/// Where batches are written.
+struct Writer {
+    store: Store,
+    inline: Option<Projector>,
+}
+
+async fn run(writer: Writer, mut queue: mpsc::Receiver<(Command, Reply)>, config: BatchConfig) {
     let mut batch = Vec::with_capacity(config.max_size);
     while queue.recv_many(&mut batch, config.max_size).await > 0 {
         if batch.len() < config.max_size && !config.max_wait.is_zero() {
@@ -94,9 +102,9 @@ async fn run(store: Store, mut queue: mpsc::Receiver<(Command, Reply)>, config: 
                 }
             }
         }
-        let (commands, replies) = refuse_revoked(&store, batch.drain(..)).await;
+        let (commands, replies) = refuse_revoked(&writer.store, batch.drain(..)).await;
         if !commands.is_empty() {
-            settle_batch(&store, commands, replies).await;
+            settle_batch(&writer, commands, replies).await;
         }
     }
 }
@@ -147,8 +155,8 @@ async fn refuse_revoked(
 
 /// Runs one batch and answers each of its callers. If the batch fails as a whole, its
 /// commands run again one by one, so that one bad command never fails its neighbours.
-async fn settle_batch(store: &Store, commands: Vec<Command>, replies: Vec<Reply>) {
-    match settle(store, &commands).await {
+async fn settle_batch(writer: &Writer, commands: Vec<Command>, replies: Vec<Reply>) {
+    match settle(writer, &commands).await {
         Ok(results) => {
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(Ok(result));
@@ -157,7 +165,7 @@ async fn settle_batch(store: &Store, commands: Vec<Command>, replies: Vec<Reply>
         Err(e) if commands.len() > 1 => {
             tracing::warn!(error = %e, size = commands.len(), "batch failed; running its commands one by one");
             for (cmd, reply) in commands.into_iter().zip(replies) {
-                let one = settle(store, std::slice::from_ref(&cmd)).await;
+                let one = settle(writer, std::slice::from_ref(&cmd)).await;
                 let _ = reply.send(one.map(|mut r| r.remove(0)).map_err(|e| Arc::new(e).into()));
             }
         }
@@ -171,8 +179,9 @@ async fn settle_batch(store: &Store, commands: Vec<Command>, replies: Vec<Reply>
     }
 }
 
-async fn settle(store: &Store, commands: &[Command]) -> Result<Vec<Settled>, StoreError> {
-    let plan = store.run_batch(commands).await?;
+async fn settle(writer: &Writer, commands: &[Command]) -> Result<Vec<Settled>, StoreError> {
+    let store = &writer.store;
+    let plan = store.run_batch(commands, writer.inline.as_ref()).await?;
     // Replays of entries recorded in this same batch are answered from the plan; only
     // earlier entries are read back.
     let in_batch = |id: &Uuid| {
