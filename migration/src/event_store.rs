@@ -148,6 +148,13 @@ pub fn steps() -> Vec<Step> {
             "DROP INDEX IF EXISTS ix_entries_counterparty",
             "CREATE INDEX ix_entries_counterparty ON entries (app_id, counterparty_id, created_at)",
         ),
+        // An outbox row lives for milliseconds: compressing its payload (TOAST's default for
+        // long values) cost PostgreSQL more than storing it as it is.
+        Step::postgres_only(
+            "m20261121_000025_outbox_payload_uncompressed",
+            "ALTER TABLE outbox ALTER COLUMN payload SET STORAGE EXTERNAL",
+            "ALTER TABLE outbox ALTER COLUMN payload SET STORAGE EXTENDED",
+        ),
     ]
 }
 

@@ -1,8 +1,9 @@
 //! One migration step: exactly one DDL statement, with its inverse.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{DbBackend, Statement};
 
-/// A migration that runs one `CREATE TABLE` or `CREATE INDEX`.
+/// A migration of one statement (a table, an index, a column, some SQL), with its inverse.
 pub struct Step {
     name: String,
     ddl: Ddl,
@@ -15,6 +16,12 @@ enum Ddl {
     Column(DynIden, Box<ColumnDef>),
     /// A data migration in SQL that all three databases accept, and its inverse.
     Sql {
+        up: String,
+        down: String,
+    },
+    /// A tuning statement only PostgreSQL itself has (not CockroachDB, not SQLite), and its
+    /// inverse; elsewhere the step does nothing.
+    PostgresOnly {
         up: String,
         down: String,
     },
@@ -58,6 +65,45 @@ impl Step {
     }
 }
 
+impl Step {
+    pub fn postgres_only(name: &str, up: &str, down: &str) -> Step {
+        Step {
+            name: name.to_owned(),
+            ddl: Ddl::PostgresOnly {
+                up: up.to_owned(),
+                down: down.to_owned(),
+            },
+        }
+    }
+}
+
+/// PostgreSQL itself: CockroachDB speaks its protocol too, and says so in `version()`.
+async fn is_postgres(manager: &SchemaManager<'_>) -> Result<bool, DbErr> {
+    let db = manager.get_connection();
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(false);
+    }
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT version() AS v",
+        ))
+        .await?;
+    let version: String = match row {
+        Some(row) => row.try_get("", "v")?,
+        None => String::new(),
+    };
+    Ok(!version.contains("CockroachDB"))
+}
+
+async fn run_sql(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    manager
+        .get_connection()
+        .execute_unprepared(sql)
+        .await
+        .map(drop)
+}
+
 impl MigrationName for Step {
     fn name(&self) -> &str {
         &self.name
@@ -77,11 +123,11 @@ impl MigrationTrait for Step {
                     .to_owned();
                 manager.alter_table(alter).await
             }
-            Ddl::Sql { up, .. } => manager
-                .get_connection()
-                .execute_unprepared(up)
-                .await
-                .map(drop),
+            Ddl::Sql { up, .. } => run_sql(manager, up).await,
+            Ddl::PostgresOnly { up, .. } if is_postgres(manager).await? => {
+                run_sql(manager, up).await
+            }
+            Ddl::PostgresOnly { .. } => Ok(()),
         }
     }
 
@@ -114,11 +160,11 @@ impl MigrationTrait for Step {
                     .to_owned();
                 manager.alter_table(alter).await
             }
-            Ddl::Sql { down, .. } => manager
-                .get_connection()
-                .execute_unprepared(down)
-                .await
-                .map(drop),
+            Ddl::Sql { down, .. } => run_sql(manager, down).await,
+            Ddl::PostgresOnly { down, .. } if is_postgres(manager).await? => {
+                run_sql(manager, down).await
+            }
+            Ddl::PostgresOnly { .. } => Ok(()),
         }
     }
 }

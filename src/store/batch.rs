@@ -1,6 +1,6 @@
 //! The write path: one transaction per batch of commands, retried whole on conflict.
 
-use super::{Store, StoreError, insert_all, is_retryable};
+use super::{Inserts, Store, StoreError, is_retryable};
 use crate::projection::{Delivered, EntryMessage, Projector, Verdict};
 use crate::time::now_micros;
 use crate::workflow::EntryRecord;
@@ -55,8 +55,16 @@ impl Store {
         let now = now_micros();
         let loaded = load(&txn, commands, now).await?;
         let plan = apply(commands, loaded, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        write(&txn, &plan).await?;
-        let projected = forward(&txn, &plan, now_micros(), inline).await?;
+        let mut inserts = Inserts::new(self.backend());
+        write(&mut inserts, &plan)?;
+        let projected = forward(&txn, &mut inserts, &plan, now_micros(), inline).await?;
+        inserts.run(&txn).await?;
+        if !plan.finished_pending.is_empty() {
+            pending_entry::Entity::delete_many()
+                .filter(pending_entry::Column::EntryId.is_in(plan.finished_pending.clone()))
+                .exec(&txn)
+                .await?;
+        }
         txn.commit().await?;
         if let (Some(projector), Some((delivered, verdicts))) = (inline, projected) {
             projector.observe(&delivered, &verdicts);
@@ -98,7 +106,9 @@ impl Store {
             for event in &received.events {
                 event.clone().into_active_model().insert(&txn).await?;
             }
-            write_outbox(&txn, [&received], now_micros()).await?;
+            let mut inserts = Inserts::new(self.backend());
+            add_outbox(&mut inserts, [&received], now_micros())?;
+            inserts.run(&txn).await?;
             pending_entry::Model {
                 entry_id: cmd.entry_id,
                 app_id: cmd.app_id,
@@ -237,6 +247,7 @@ async fn load(
 /// projector's order per account holds either way. Returns what was projected here.
 async fn forward(
     db: &impl ConnectionTrait,
+    inserts: &mut Inserts,
     plan: &Plan,
     committed_at: i64,
     inline: Option<&Projector>,
@@ -246,7 +257,7 @@ async fn forward(
         _ => None,
     });
     let Some(projector) = inline else {
-        write_outbox(db, recorded, committed_at).await?;
+        add_outbox(inserts, recorded, committed_at)?;
         return Ok(None);
     };
     let delivered: Vec<Delivered> = recorded
@@ -264,19 +275,20 @@ async fn forward(
         .zip(&verdicts)
         .filter(|(_, v)| **v == Verdict::Waiting)
         .map(|(d, _)| &d.message.record);
-    write_outbox(db, waiting, committed_at).await?;
+    add_outbox(inserts, waiting, committed_at)?;
     Ok(Some((delivered, verdicts)))
 }
 
-/// Writes the outbox rows that carry `records`' messages.
-async fn write_outbox<'a>(
-    db: &impl ConnectionTrait,
+/// Adds the outbox rows that carry `records`' messages.
+fn add_outbox<'a>(
+    inserts: &mut Inserts,
     records: impl IntoIterator<Item = &'a EntryRecord>,
     committed_at: i64,
 ) -> Result<(), DbErr> {
     let rows = EntryMessage::outbox_rows(records, committed_at)
         .map_err(|e| DbErr::Custom(format!("cannot encode an outbox message: {e}")))?;
-    insert_all::<outbox::Entity, _>(db, &rows, None).await
+    inserts.add::<outbox::Entity, _>(&rows, None)?;
+    Ok(())
 }
 
 /// Writes a plan with multi-row statements: appends entries, events and postings, upserts
@@ -286,10 +298,11 @@ async fn write_outbox<'a>(
 /// the postings inserted in the same transaction is the check. A writer that read a stale
 /// head appends a version that exists and fails with a unique violation (or, on PostgreSQL
 /// and CockroachDB, a serialization failure first), and its whole batch runs again.
-async fn write(db: &impl ConnectionTrait, plan: &Plan) -> Result<(), DbErr> {
-    insert_all::<entry::Entity, _>(db, &plan.entries, None).await?;
-    insert_all::<entry_event::Entity, _>(db, &plan.events, None).await?;
-    insert_all::<posting::Entity, _>(db, &plan.postings, None).await?;
+fn write(inserts: &mut Inserts, plan: &Plan) -> Result<(), DbErr> {
+    inserts
+        .add::<entry::Entity, _>(&plan.entries, None)?
+        .add::<entry_event::Entity, _>(&plan.events, None)?
+        .add::<posting::Entity, _>(&plan.postings, None)?;
     let heads = OnConflict::column(account::Column::Id)
         .update_columns([
             account::Column::Balance,
@@ -298,7 +311,7 @@ async fn write(db: &impl ConnectionTrait, plan: &Plan) -> Result<(), DbErr> {
             account::Column::Hash,
         ])
         .to_owned();
-    insert_all::<account::Entity, _>(db, &plan.heads, Some(heads)).await?;
+    inserts.add::<account::Entity, _>(&plan.heads, Some(heads))?;
     let usage = OnConflict::columns([
         usage::Column::AppId,
         usage::Column::OwnerId,
@@ -311,13 +324,7 @@ async fn write(db: &impl ConnectionTrait, plan: &Plan) -> Result<(), DbErr> {
         usage::Column::LastAt,
     ])
     .to_owned();
-    insert_all::<usage::Entity, _>(db, &plan.usage, Some(usage)).await?;
-    if !plan.finished_pending.is_empty() {
-        pending_entry::Entity::delete_many()
-            .filter(pending_entry::Column::EntryId.is_in(plan.finished_pending.clone()))
-            .exec(db)
-            .await?;
-    }
+    inserts.add::<usage::Entity, _>(&plan.usage, Some(usage))?;
     Ok(())
 }
 

@@ -1,15 +1,16 @@
 //! Multi-row inserts, shared by the event store's batch write and the projector.
 //!
-//! On PostgreSQL (and CockroachDB) a batch of rows travels as one JSON array bound to one
-//! parameter and is expanded by `json_populate_recordset`. The statement's text then
-//! depends only on the table, never on the number of rows, so it is parsed and planned
-//! once per connection and reused, and the service builds one string instead of a bind
-//! value per cell. SQLite, in process, takes multi-row `VALUES` statements.
+//! On PostgreSQL (and CockroachDB) the rows of a table travel as one JSON array bound to
+//! one parameter and expanded by `json_populate_recordset`: the statement's text depends
+//! only on the table, never on the number of rows, so it is planned once per connection,
+//! and the service builds one string instead of a bind value per cell. A single row is
+//! bound as itself (no JSON escaping of a long payload). The inserts of one batch go as
+//! one statement ([`Inserts`]). SQLite, in process, takes multi-row `VALUES` statements.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, InsertStatement, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, IntoActiveModel,
-    Iterable, ModelTrait, Value,
+    Iterable, ModelTrait, QueryTrait, Statement, StatementBuilder, Value,
 };
 use std::io::Write as _;
 
@@ -27,48 +28,118 @@ where
     M: ModelTrait<Entity = E> + IntoActiveModel<E::ActiveModel> + Clone,
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
-    if rows.is_empty() {
-        return Ok(());
+    let mut inserts = Inserts::new(db.get_database_backend());
+    inserts.add::<E, M>(rows, on_conflict)?;
+    inserts.run(db).await
+}
+
+/// Inserts into several tables, sent together: on PostgreSQL as one statement (each
+/// table's insert a data-modifying `WITH` part; the tables must differ), so a batch costs
+/// one round trip instead of one per table; on SQLite, in process, one after another.
+pub struct Inserts {
+    backend: DbBackend,
+    statements: Vec<Statement>,
+}
+
+impl Inserts {
+    pub fn new(backend: DbBackend) -> Inserts {
+        Inserts {
+            backend,
+            statements: Vec::new(),
+        }
     }
-    match db.get_database_backend() {
-        DbBackend::Postgres => insert_json::<E, M>(db, rows, on_conflict).await,
-        _ => insert_values::<E, M>(db, rows, on_conflict).await,
+
+    /// Adds the insert of `rows` (nothing when there are none).
+    pub fn add<E, M>(
+        &mut self,
+        rows: &[M],
+        on_conflict: Option<OnConflict>,
+    ) -> Result<&mut Inserts, DbErr>
+    where
+        E: EntityTrait,
+        M: ModelTrait<Entity = E> + IntoActiveModel<E::ActiveModel> + Clone,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    {
+        if rows.is_empty() {
+            return Ok(self);
+        }
+        // One row (an outbox row, say, whose payload is one long string) is cheaper bound
+        // as itself than escaped into JSON and unescaped again; its statement text is fixed
+        // too.
+        if self.backend == DbBackend::Postgres && rows.len() > 1 {
+            self.statements.push(StatementBuilder::build(
+                &json_insert::<E, M>(rows, on_conflict)?,
+                &self.backend,
+            ));
+            return Ok(self);
+        }
+        let per_statement = (MAX_PARAMS / E::Column::iter().count()).max(1);
+        for chunk in rows.chunks(per_statement) {
+            let mut insert = E::insert_many(
+                chunk
+                    .iter()
+                    .cloned()
+                    .map(IntoActiveModel::into_active_model),
+            );
+            if let Some(on_conflict) = &on_conflict {
+                insert = insert.on_conflict(on_conflict.clone());
+            }
+            self.statements.push(insert.build(self.backend));
+        }
+        Ok(self)
+    }
+
+    pub async fn run(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        if self.backend != DbBackend::Postgres || self.statements.len() < 2 {
+            for statement in self.statements {
+                db.execute_raw(statement).await?;
+            }
+            return Ok(());
+        }
+        // Every part numbers its parameters from $1; they are shifted past the parts before
+        // it. `WITH` parts all run, whether or not the main statement reads them.
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        let last = self.statements.len() - 1;
+        for (i, statement) in self.statements.into_iter().enumerate() {
+            let part = shift_parameters(&statement.sql, values.len());
+            if i < last {
+                sql.push_str(if i == 0 { "WITH " } else { ", " });
+                sql.push_str(&format!("w{i} AS ({part})"));
+            } else {
+                sql.push(' ');
+                sql.push_str(&part);
+            }
+            values.extend(statement.values.map(|v| v.0).unwrap_or_default());
+        }
+        db.execute_raw(Statement::from_sql_and_values(self.backend, sql, values))
+            .await?;
+        Ok(())
     }
 }
 
-async fn insert_values<E, M>(
-    db: &impl ConnectionTrait,
-    rows: &[M],
-    on_conflict: Option<OnConflict>,
-) -> Result<(), DbErr>
-where
-    E: EntityTrait,
-    M: IntoActiveModel<E::ActiveModel> + Clone,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-{
-    let per_statement = (MAX_PARAMS / E::Column::iter().count()).max(1);
-    for chunk in rows.chunks(per_statement) {
-        let mut insert = E::insert_many(
-            chunk
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        );
-        if let Some(on_conflict) = &on_conflict {
-            insert = insert.on_conflict(on_conflict.clone());
+/// `sql` with every `$n` made `$(n + by)`. The statements built here hold no `$` but in
+/// their placeholders: identifiers are the entities' own and every value is bound.
+fn shift_parameters(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + by).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
         }
-        insert.exec_without_returning(db).await?;
+        rest = &rest[digits..];
     }
-    Ok(())
+    out.push_str(rest);
+    out
 }
 
 /// `INSERT INTO t (c…) SELECT c… FROM json_populate_recordset(NULL::t, $1::json) [ON CONFLICT …]`.
 /// The JSON keys are the column names, so the table's column order does not matter.
-async fn insert_json<E, M>(
-    db: &impl ConnectionTrait,
-    rows: &[M],
-    on_conflict: Option<OnConflict>,
-) -> Result<(), DbErr>
+fn json_insert<E, M>(rows: &[M], on_conflict: Option<OnConflict>) -> Result<InsertStatement, DbErr>
 where
     E: EntityTrait,
     M: ModelTrait<Entity = E>,
@@ -91,8 +162,7 @@ where
     if let Some(on_conflict) = on_conflict {
         insert.on_conflict(on_conflict);
     }
-    db.execute(&insert).await?;
-    Ok(())
+    Ok(insert)
 }
 
 /// The rows as a JSON array of objects keyed by column name.
@@ -139,5 +209,19 @@ fn push_json_value(json: &mut Vec<u8>, value: Value) -> Result<(), std::io::Erro
         other => Err(std::io::Error::other(format!(
             "{other:?} is a type this encoder does not carry"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shift_parameters;
+
+    #[test]
+    fn parameters_shift_past_the_parts_before() {
+        assert_eq!(
+            shift_parameters("INSERT INTO t VALUES ($1, $2, $10)", 3),
+            "INSERT INTO t VALUES ($4, $5, $13)"
+        );
+        assert_eq!(shift_parameters("SELECT 1", 5), "SELECT 1");
     }
 }

@@ -6,7 +6,7 @@ mod read;
 mod retry;
 
 pub use batch::Received;
-pub use insert::insert_all;
+pub use insert::{Inserts, insert_all};
 pub use read::Balance;
 pub use retry::{is_retryable, sqlstate};
 
