@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-/// One workflow transition of an entry; `seq` orders them. The terminal event (`completed`
-/// or `failed`) carries the failure code and detail.
+/// A workflow transition of an entry, stored once per write with the transitions before it
+/// in `earlier`; `seq` orders them. The terminal event (`completed` or `failed`) carries the
+/// failure code and detail.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "entry_events")]
 pub struct Model {
@@ -13,6 +14,10 @@ pub struct Model {
     pub at: i64,
     pub failure_code: Option<String>,
     pub failure_detail: Option<String>,
+    /// The transitions the same write made before this one, as JSON; see
+    /// `ledgerflow::store::events`. Empty in memory and on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

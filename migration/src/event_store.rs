@@ -155,6 +155,14 @@ pub fn steps() -> Vec<Step> {
             "ALTER TABLE outbox ALTER COLUMN payload SET STORAGE EXTERNAL",
             "ALTER TABLE outbox ALTER COLUMN payload SET STORAGE EXTENDED",
         ),
+        Step::add_column(
+            "m20261121_000026_add_entry_events_earlier",
+            EntryEvents::Table,
+            ColumnDef::new(EntryEvents::Earlier)
+                .text()
+                .null()
+                .to_owned(),
+        ),
     ]
 }
 
@@ -291,6 +299,7 @@ enum EntryEvents {
     At,
     FailureCode,
     FailureDetail,
+    Earlier,
 }
 
 fn entry_events() -> TableCreateStatement {

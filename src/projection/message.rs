@@ -121,6 +121,7 @@ mod tests {
                 at: 1,
                 failure_code: None,
                 failure_detail: None,
+                earlier: None,
             }],
             postings: vec![],
         }

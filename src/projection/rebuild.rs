@@ -6,7 +6,7 @@
 
 use super::apply::{advance_checkpoint, entry_row, write_entries, write_postings};
 use crate::query::ReadModel;
-use crate::store::Store;
+use crate::store::{Store, events};
 use crate::time::now_micros;
 use crate::workflow::EntryRecord;
 use entity::{entry, entry_event, posting};
@@ -65,12 +65,11 @@ async fn copy_entries(
         after = last.id;
         let ids: Vec<Uuid> = rows.iter().map(|e| e.id).collect();
         let mut events: HashMap<Uuid, Vec<entry_event::Model>> = HashMap::new();
-        for event in entry_event::Entity::find()
+        let stored = entry_event::Entity::find()
             .filter(entry_event::Column::EntryId.is_in(ids))
-            .order_by_asc(entry_event::Column::Seq)
             .all(store.conn())
-            .await?
-        {
+            .await?;
+        for event in events::unfold(stored)? {
             events.entry(event.entry_id).or_default().push(event);
         }
         let mut written = Vec::with_capacity(rows.len());

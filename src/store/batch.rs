@@ -1,6 +1,6 @@
 //! The write path: one transaction per batch of commands, retried whole on conflict.
 
-use super::{Inserts, Store, StoreError, is_retryable};
+use super::{Inserts, Store, StoreError, events, is_retryable};
 use crate::projection::{Delivered, EntryMessage, Projector, Verdict};
 use crate::time::now_micros;
 use crate::workflow::EntryRecord;
@@ -301,7 +301,7 @@ fn add_outbox<'a>(
 fn write(inserts: &mut Inserts, plan: &Plan) -> Result<(), DbErr> {
     inserts
         .add::<entry::Entity, _>(&plan.entries, None)?
-        .add::<entry_event::Entity, _>(&plan.events, None)?
+        .add::<entry_event::Entity, _>(&events::fold(&plan.events)?, None)?
         .add::<posting::Entity, _>(&plan.postings, None)?;
     let heads = OnConflict::column(account::Column::Id)
         .update_columns([

@@ -1,6 +1,7 @@
 //! The event store: connection, migrations, the batch write and the reads.
 
 mod batch;
+pub mod events;
 mod insert;
 mod read;
 mod retry;

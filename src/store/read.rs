@@ -1,7 +1,7 @@
 //! The reads of the event store: entries (for replays) and balances in the past. Current
 //! balances and history are read from the read model (`crate::query`).
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, events};
 use crate::workflow::apply::stored_decimal;
 use crate::workflow::{EntryRecord, account_id};
 use entity::{api_key, entry, entry_event, posting};
@@ -48,11 +48,12 @@ impl Store {
             .filter(entry::Column::Id.is_in(ids.to_vec()))
             .all(self.conn())
             .await?;
-        let events = entry_event::Entity::find()
-            .filter(entry_event::Column::EntryId.is_in(ids.to_vec()))
-            .order_by_asc(entry_event::Column::Seq)
-            .all(self.conn())
-            .await?;
+        let events = events::unfold(
+            entry_event::Entity::find()
+                .filter(entry_event::Column::EntryId.is_in(ids.to_vec()))
+                .all(self.conn())
+                .await?,
+        )?;
         let postings = posting::Entity::find()
             .filter(posting::Column::EntryId.is_in(ids.to_vec()))
             .all(self.conn())

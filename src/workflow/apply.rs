@@ -396,6 +396,7 @@ fn event_rows(
                 at: *at,
                 failure_code: code,
                 failure_detail: detail,
+                earlier: None,
             }
         })
         .collect()

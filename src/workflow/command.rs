@@ -66,6 +66,7 @@ impl Command {
                 at: self.received_at,
                 failure_code: None,
                 failure_detail: None,
+                earlier: None,
             }],
             postings: Vec::new(),
         }

@@ -1,0 +1,140 @@
+//! How an entry's transitions are stored: one `entry_events` row per write, not per
+//! transition.
+//!
+//! A sync entry goes through six states in one transaction; storing each as a row made
+//! transitions most of the rows a write inserted. A write now stores its last transition
+//! as the row (with the failure, if it failed) and the ones before it, in order, in the
+//! row's `earlier` column. Reading expands rows back into the transitions, so everything
+//! above the store sees one `entry_event::Model` per transition, as before. Rows written
+//! before this (one per transition, `earlier` empty) read the same.
+
+use entity::entry_event;
+use sea_orm::DbErr;
+use serde::{Deserialize, Serialize};
+
+/// A transition folded into a later one's row. Only the last transition of a write carries
+/// a failure, so these never do.
+#[derive(Serialize, Deserialize)]
+struct Earlier {
+    seq: i32,
+    state: String,
+    at: i64,
+}
+
+/// The rows that store `events` (each entry's transitions of this write, in order).
+pub fn fold(events: &[entry_event::Model]) -> Result<Vec<entry_event::Model>, DbErr> {
+    let mut rows = Vec::new();
+    for write in events.chunk_by(|a, b| a.entry_id == b.entry_id) {
+        let (last, before) = match write.split_last() {
+            Some(split) => split,
+            None => continue,
+        };
+        // A transition with a failure before the last would lose it if folded: stored as
+        // its own row instead (the workflow does not write one).
+        let (folded, own): (Vec<_>, Vec<_>) = before
+            .iter()
+            .partition(|e| e.failure_code.is_none() && e.failure_detail.is_none());
+        rows.extend(own.into_iter().cloned());
+        let mut row = last.clone();
+        if !folded.is_empty() {
+            let earlier: Vec<Earlier> = folded
+                .iter()
+                .map(|e| Earlier {
+                    seq: e.seq,
+                    state: e.state.clone(),
+                    at: e.at,
+                })
+                .collect();
+            row.earlier =
+                Some(serde_json::to_string(&earlier).map_err(|e| DbErr::Custom(e.to_string()))?);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The transitions stored in `rows`, one model each (`earlier` empty), ordered by entry as
+/// the rows are and by `seq` within an entry.
+pub fn unfold(rows: Vec<entry_event::Model>) -> Result<Vec<entry_event::Model>, DbErr> {
+    let mut events = Vec::with_capacity(rows.len() * 6);
+    for mut row in rows {
+        if let Some(text) = row.earlier.take() {
+            let earlier: Vec<Earlier> = serde_json::from_str(&text).map_err(|e| {
+                DbErr::Custom(format!(
+                    "entry {} event {}: unreadable earlier transitions: {e}",
+                    row.entry_id, row.seq
+                ))
+            })?;
+            events.extend(earlier.into_iter().map(|e| entry_event::Model {
+                entry_id: row.entry_id,
+                seq: e.seq,
+                state: e.state,
+                at: e.at,
+                failure_code: None,
+                failure_detail: None,
+                earlier: None,
+            }));
+        }
+        events.push(row);
+    }
+    events.sort_by_key(|e| (e.entry_id, e.seq));
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn event(entry_id: Uuid, seq: i32, state: &str, failure: Option<&str>) -> entry_event::Model {
+        entry_event::Model {
+            entry_id,
+            seq,
+            state: state.into(),
+            at: 100 + seq as i64,
+            failure_code: failure.map(Into::into),
+            failure_detail: failure.map(|f| format!("{f} detail")),
+            earlier: None,
+        }
+    }
+
+    #[test]
+    fn a_write_is_one_row_and_reads_back_as_its_transitions() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let states = [
+            "received",
+            "validating",
+            "nonce_check",
+            "balance_check",
+            "processing",
+        ];
+        let mut events: Vec<_> = states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| event(a, i as i32, s, None))
+            .collect();
+        events.push(event(a, 5, "completed", None));
+        events.push(event(b, 1, "validating", None));
+        events.push(event(b, 2, "failed", Some("insufficient_funds")));
+
+        let rows = fold(&events).expect("fold");
+        assert_eq!(rows.len(), 2, "one row per entry written");
+        assert_eq!((rows[0].seq, rows[0].state.as_str()), (5, "completed"));
+        assert_eq!(rows[1].failure_code.as_deref(), Some("insufficient_funds"));
+
+        let mut expected = events.clone();
+        expected.sort_by_key(|e| (e.entry_id, e.seq));
+        assert_eq!(unfold(rows).expect("unfold"), expected);
+    }
+
+    #[test]
+    fn rows_of_one_transition_each_read_as_they_are() {
+        let a = Uuid::now_v7();
+        let rows = vec![
+            event(a, 0, "received", None),
+            event(a, 1, "validating", None),
+        ];
+        assert_eq!(unfold(rows.clone()).expect("unfold"), rows);
+        assert_eq!(fold(&rows[..1]).expect("fold"), rows[..1].to_vec());
+    }
+}
