@@ -2,14 +2,15 @@
 //!
 //! Event store (append-only: rows are inserted, never updated or deleted):
 //! - [`entry`]: one row per recorded entry, the request as it was accepted;
-//! - [`entry_event`]: the workflow transitions of an entry, in order;
+//! - [`entry_event`]: the workflow transitions of an entry, one row per write;
 //! - [`posting`]: one row per account event `(account, version)`, with `balance_after`.
 //!
 //! Bookkeeping beside the events, derivable from them:
 //! - [`account`]: the head of each account (balance and version of its last posting);
 //! - [`usage`]: per-owner, per-operation counters for limits and cooldowns;
 //! - [`pending_entry`]: entries accepted asynchronously that have not finished yet;
-//! - [`outbox`]: messages written with the events they carry, until the bus has them;
+//! - [`outbox`]: messages written with the events they carry (a row per batch), until the
+//!   bus has them;
 //! - [`app`]: the apps and their catalogs; [`api_key`]: their hashed API keys.
 //!
 //! The read model ([`read`]) is separate: built by the projector, dropped and rebuilt at will.
