@@ -20,7 +20,7 @@ pub struct Metrics {
     pub projected: Counter,
     /// Messages that can never be applied, kept in `rm_parked`.
     pub parked: Counter,
-    /// Outbox rows not yet acknowledged by the bus (refreshed when scraped).
+    /// Messages in the outbox, not yet acknowledged by the bus (refreshed when scraped).
     pub outbox_backlog: Gauge,
     /// Messages of the durable consumer not yet delivered or not yet acknowledged
     /// (refreshed when scraped; 0 with the in-process bus).
@@ -52,7 +52,7 @@ impl Default for Metrics {
         );
         registry.register(
             "outbox_backlog",
-            "Outbox rows not yet acknowledged by the bus",
+            "Messages in the outbox, not yet acknowledged by the bus",
             outbox_backlog.clone(),
         );
         registry.register(

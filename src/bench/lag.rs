@@ -13,7 +13,7 @@ pub struct Lag {
 #[derive(Debug, Clone, Default)]
 pub struct Scrape {
     pub lag: Lag,
-    /// Outbox rows plus consumer messages not yet applied.
+    /// Outbox messages plus consumer messages not yet applied.
     pub backlog: u64,
 }
 

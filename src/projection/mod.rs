@@ -5,7 +5,10 @@
 //! ```
 //! - [`relay`]: publishes outbox rows, waits for the bus's ack, then deletes them.
 //! - bus: NATS JetStream (`crate::bus`) when `LEDGERFLOW_NATS_URL` is set, else in process:
-//!   the relay hands rows straight to the projector and deletes them once applied.
+//!   the relay hands rows straight to the projector and deletes them once applied. In
+//!   process with the read model in the event store's database, the write path projects
+//!   each batch itself, in its transaction (`Projector::apply_in`); the outbox then carries
+//!   only what must wait for an earlier message.
 //! - [`consumer`]: the JetStream side of the projector (durable pull consumer).
 //! - [`apply`]: the projector itself, the same code for both buses.
 //! - [`rebuild`] and [`verify`]: drop and rebuild the read model; compare it with the store.
@@ -32,7 +35,7 @@ use tokio::time::Instant;
 /// What is still on its way to the read model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backlog {
-    /// Outbox rows not yet on the bus.
+    /// Messages in the outbox, not yet on the bus.
     pub outbox: u64,
     /// Messages of the consumer not yet applied (always 0 with the in-process bus, where
     /// a row leaves the outbox only once applied).
