@@ -14,7 +14,7 @@
 use super::EntryMessage;
 use crate::metrics::Metrics;
 use crate::query::ReadModel;
-use crate::store::insert_all;
+use crate::store::Inserts;
 use crate::time::now_micros;
 use crate::workflow::EntryRecord;
 use entity::read::{account, checkpoint, entry, parked, posting};
@@ -65,19 +65,23 @@ impl Projector {
     /// message, whether it is in the read model now or must wait for an earlier one.
     pub async fn apply(&self, batch: &[Delivered]) -> Result<Vec<Verdict>, DbErr> {
         let txn = self.read.conn().begin().await?;
-        let verdicts = self.apply_in(&txn, batch).await?;
+        let mut inserts = Inserts::new(txn.get_database_backend());
+        let verdicts = self.apply_in(&txn, &mut inserts, batch).await?;
+        inserts.run(&txn).await?;
         txn.commit().await?;
         self.observe(batch, &verdicts);
         Ok(verdicts)
     }
 
     /// [`Projector::apply`] inside the caller's transaction `db`, which must be on the read
-    /// model's database; the caller commits, then calls [`Projector::observe`]. The write
-    /// path uses it when the read model shares the event store's database, so an entry and
-    /// its projection commit together.
+    /// model's database: reads there, and adds its writes to `inserts`, which the caller
+    /// runs in `db` and commits, then calls [`Projector::observe`]. The write path uses it
+    /// when the read model shares the event store's database, so an entry and its
+    /// projection commit together, in one statement.
     pub async fn apply_in(
         &self,
         db: &impl ConnectionTrait,
+        inserts: &mut Inserts,
         batch: &[Delivered],
     ) -> Result<Vec<Verdict>, DbErr> {
         let accounts: BTreeSet<Uuid> = batch
@@ -114,9 +118,9 @@ impl Projector {
         let position = applied().map(|d| d.position).max().unwrap_or(0);
         let newest = applied().map(|d| d.message.committed_at).max().unwrap_or(0);
 
-        write_entries(db, &rows.entries.into_values().collect::<Vec<_>>()).await?;
-        write_postings(db, &rows.postings.into_values().collect::<Vec<_>>()).await?;
-        advance_checkpoint(db, &self.name, position as i64, newest).await?;
+        add_entries(inserts, &rows.entries.into_values().collect::<Vec<_>>())?;
+        add_postings(inserts, &rows.postings.into_values().collect::<Vec<_>>())?;
+        add_checkpoint(inserts, &self.name, position as i64, newest)?;
         Ok(verdicts)
     }
 
@@ -277,7 +281,7 @@ pub fn entry_row(record: &EntryRecord) -> Result<entry::Model, DbErr> {
 }
 
 /// Upserts entries; a row only moves to a later transition (`last_seq`).
-pub async fn write_entries(db: &impl ConnectionTrait, rows: &[entry::Model]) -> Result<(), DbErr> {
+pub fn add_entries(inserts: &mut Inserts, rows: &[entry::Model]) -> Result<(), DbErr> {
     let newer = OnConflict::column(entry::Column::Id)
         .update_columns([
             entry::Column::State,
@@ -289,20 +293,18 @@ pub async fn write_entries(db: &impl ConnectionTrait, rows: &[entry::Model]) -> 
                 .lt(Expr::col((Alias::new("excluded"), entry::Column::LastSeq))),
         )
         .to_owned();
-    insert_all::<entry::Entity, _>(db, rows, Some(newer)).await
+    inserts.add::<entry::Entity, _>(rows, Some(newer))?;
+    Ok(())
 }
 
 /// Inserts postings that are not there yet and moves each touched account forward to the
 /// newest of them. `rows` must hold, per account, the versions right after the ones the
 /// read model had when they were chosen (see the module's invariant).
-pub async fn write_postings(
-    db: &impl ConnectionTrait,
-    rows: &[posting::Model],
-) -> Result<(), DbErr> {
+pub fn add_postings(inserts: &mut Inserts, rows: &[posting::Model]) -> Result<(), DbErr> {
     let absent = OnConflict::columns([posting::Column::AccountId, posting::Column::Version])
         .do_nothing()
         .to_owned();
-    insert_all::<posting::Entity, _>(db, rows, Some(absent)).await?;
+    inserts.add::<posting::Entity, _>(rows, Some(absent))?;
 
     let mut heads: HashMap<Uuid, account::Model> = HashMap::new();
     for p in rows {
@@ -336,12 +338,13 @@ pub async fn write_postings(
         )
         .to_owned();
     let heads: Vec<account::Model> = heads.into_values().collect();
-    insert_all::<account::Entity, _>(db, &heads, Some(forward)).await
+    inserts.add::<account::Entity, _>(&heads, Some(forward))?;
+    Ok(())
 }
 
 /// Records how far projector `name` has come; the position only moves forward.
-pub async fn advance_checkpoint(
-    db: &impl ConnectionTrait,
+pub fn add_checkpoint(
+    inserts: &mut Inserts,
     name: &str,
     position: i64,
     last_committed_at: i64,
@@ -365,5 +368,6 @@ pub async fn advance_checkpoint(
             ))),
         )
         .to_owned();
-    insert_all::<checkpoint::Entity, _>(db, &[row], Some(forward)).await
+    inserts.add::<checkpoint::Entity, _>(&[row], Some(forward))?;
+    Ok(())
 }

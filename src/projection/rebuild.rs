@@ -4,9 +4,9 @@
 //! of its account, so while the rebuild refills an account they wait, and what either side
 //! writes twice is written the same.
 
-use super::apply::{advance_checkpoint, entry_row, write_entries, write_postings};
+use super::apply::{add_checkpoint, add_entries, add_postings, entry_row};
 use crate::query::ReadModel;
-use crate::store::{Store, events};
+use crate::store::{Inserts, Store, events};
 use crate::time::now_micros;
 use crate::workflow::EntryRecord;
 use entity::{entry, entry_event, posting};
@@ -40,7 +40,9 @@ pub async fn rebuild(
     progress.set_length(total);
     let entries = copy_entries(store, read, progress).await?;
     let postings = copy_postings(store, read, progress).await?;
-    advance_checkpoint(read.conn(), "rebuild", 0, now_micros()).await?;
+    let mut inserts = Inserts::new(read.conn().get_database_backend());
+    add_checkpoint(&mut inserts, "rebuild", 0, now_micros())?;
+    inserts.run(read.conn()).await?;
     progress.finish();
     Ok(Rebuilt { entries, postings })
 }
@@ -81,7 +83,9 @@ async fn copy_entries(
             };
             written.push(entry_row(&record)?);
         }
-        write_entries(read.conn(), &written).await?;
+        let mut inserts = Inserts::new(read.conn().get_database_backend());
+        add_entries(&mut inserts, &written)?;
+        inserts.run(read.conn()).await?;
         copied += written.len() as u64;
         progress.inc(written.len() as u64);
     }
@@ -104,8 +108,10 @@ async fn copy_postings(
         after = Some((last.account_id, last.version));
         let n = rows.len() as u64;
         let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
+        let mut inserts = Inserts::new(read.conn().get_database_backend());
+        add_postings(&mut inserts, &rows)?;
         let txn = read.conn().begin().await?;
-        write_postings(&txn, &rows).await?;
+        inserts.run(&txn).await?;
         txn.commit().await?;
         copied += n;
         progress.inc(n);

@@ -269,7 +269,7 @@ async fn forward(
             position: 0,
         })
         .collect();
-    let verdicts = projector.apply_in(db, &delivered).await?;
+    let verdicts = projector.apply_in(db, inserts, &delivered).await?;
     let waiting = delivered
         .iter()
         .zip(&verdicts)
