@@ -121,30 +121,22 @@ async fn refuse_revoked(
     if keys.is_empty() {
         return (commands, replies);
     }
-    let live = match store.live_keys(&keys).await {
-        Ok(live) => live,
-        Err(e) => {
-            tracing::error!(error = %e, "API key check failed");
-            let e = Arc::new(e);
-            let mut kept = (Vec::new(), Vec::new());
-            for (cmd, reply) in commands.into_iter().zip(replies) {
-                if cmd.key_id.is_some() {
-                    let _ = reply.send(Err(WorkflowError::Store(e.clone())));
-                } else {
-                    kept.0.push(cmd);
-                    kept.1.push(reply);
-                }
-            }
-            return kept;
-        }
-    };
+    let live = store.live_keys(&keys).await.map_err(|e| {
+        tracing::error!(error = %e, "API key check failed");
+        Arc::new(e)
+    });
     let mut kept = (Vec::new(), Vec::new());
     for (cmd, reply) in commands.into_iter().zip(replies) {
-        match cmd.key_id {
-            Some(key) if !live.contains(&key) => {
-                let _ = reply.send(Ok(Settled::KeyRevoked));
+        let refusal = match (cmd.key_id, &live) {
+            (Some(_), Err(e)) => Some(Err(WorkflowError::Store(e.clone()))),
+            (Some(key), Ok(live)) if !live.contains(&key) => Some(Ok(Settled::KeyRevoked)),
+            _ => None,
+        };
+        match refusal {
+            Some(answer) => {
+                let _ = reply.send(answer);
             }
-            _ => {
+            None => {
                 kept.0.push(cmd);
                 kept.1.push(reply);
             }
