@@ -69,11 +69,16 @@ async fn rotate_then_revoke_the_old_key_then_all(backend: Backend) {
         assert_eq!(r.body["code"], "unauthorized");
         // Writes too, sync (the key is remembered from its earlier use, and the write
         // batch checks it) and async; nothing is recorded and no nonce is taken.
-        for (nonce, headers) in [("k2", &[][..]), ("k3", &[("Prefer", "respond-async")][..])] {
+        // And a request the workflow would refuse (unknown operation) says nothing either.
+        for (nonce, operation, headers) in [
+            ("k2", "CREDIT_ADD", &[][..]),
+            ("k3", "CREDIT_ADD", &[("Prefer", "respond-async")][..]),
+            ("k4", "NO_SUCH_OPERATION", &[][..]),
+        ] {
             let r = instance
                 .post_with(
                     &new_key,
-                    json!({"operation": "CREDIT_ADD", "owner_id": "k", "nonce": nonce,
+                    json!({"operation": operation, "owner_id": "k", "nonce": nonce,
                            "amount": "1.00"}),
                     headers,
                 )
@@ -83,7 +88,7 @@ async fn rotate_then_revoke_the_old_key_then_all(backend: Backend) {
         }
     }
     let recorded = entity::entry::Entity::find()
-        .filter(entity::entry::Column::Nonce.is_in(["k1", "k2", "k3"]))
+        .filter(entity::entry::Column::Nonce.is_in(["k1", "k2", "k3", "k4"]))
         .count(app.ctx.store.conn())
         .await
         .expect("count entries");

@@ -105,7 +105,15 @@ impl EntriesApi {
         }
 
         let key = auth.unchecked()?;
-        let mut cmd = request.validate(key.app.id, &key.app.catalog, now_micros(), false)?;
+        let mut cmd = match request.validate(key.app.id, &key.app.catalog, now_micros(), false) {
+            Ok(cmd) => cmd,
+            // A refused request reaches no batch, so no batch checks its key: checked here,
+            // so that a revoked key learns nothing, not even what the catalog holds.
+            Err(refused) => {
+                auth.app(&self.ctx).await?;
+                return Err(refused.into());
+            }
+        };
         cmd.key_id = Some(key.key_id);
         match self.ctx.workflow.submit(cmd).await? {
             Settled::Recorded(record) => answer(&record, false),
