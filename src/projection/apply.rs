@@ -36,11 +36,24 @@ pub enum Verdict {
     Waiting,
 }
 
-/// A message with its place on the bus (the stream sequence; 0 for the in-process bus).
-#[derive(Debug, Clone)]
-pub struct Delivered {
-    pub message: EntryMessage,
+/// A message as the projector reads it, borrowed from whoever holds it (the consumer's held
+/// messages, the write path's records), with its place on the bus (the stream sequence; 0
+/// for the in-process bus).
+#[derive(Debug, Clone, Copy)]
+pub struct Delivered<'a> {
+    pub record: &'a EntryRecord,
+    pub committed_at: i64,
     pub position: u64,
+}
+
+impl<'a> Delivered<'a> {
+    pub fn of(message: &'a EntryMessage, position: u64) -> Delivered<'a> {
+        Delivered {
+            record: &message.record,
+            committed_at: message.committed_at,
+            position,
+        }
+    }
 }
 
 /// Applies messages to one read model. Cheap to clone.
@@ -63,7 +76,7 @@ impl Projector {
 
     /// Applies what can be applied of `batch` in one read-model transaction and says, per
     /// message, whether it is in the read model now or must wait for an earlier one.
-    pub async fn apply(&self, batch: &[Delivered]) -> Result<Vec<Verdict>, DbErr> {
+    pub async fn apply(&self, batch: &[Delivered<'_>]) -> Result<Vec<Verdict>, DbErr> {
         let txn = self.read.conn().begin().await?;
         let mut inserts = Inserts::new(txn.get_database_backend());
         let verdicts = self.apply_in(&txn, &mut inserts, batch).await?;
@@ -82,11 +95,11 @@ impl Projector {
         &self,
         db: &impl ConnectionTrait,
         inserts: &mut Inserts,
-        batch: &[Delivered],
+        batch: &[Delivered<'_>],
     ) -> Result<Vec<Verdict>, DbErr> {
         let accounts: BTreeSet<Uuid> = batch
             .iter()
-            .flat_map(|d| d.message.record.postings.iter().map(|p| p.account_id))
+            .flat_map(|d| d.record.postings.iter().map(|p| p.account_id))
             .collect();
         let before: HashMap<Uuid, i64> = account::Entity::find()
             .select_only()
@@ -105,7 +118,7 @@ impl Projector {
         let mut rows = Rows::default();
         for (d, verdict) in batch.iter().zip(&verdicts) {
             if *verdict == Verdict::Applied {
-                rows.add(&d.message, &before)?;
+                rows.add(d.record, &before)?;
             }
         }
         let applied = || {
@@ -116,7 +129,7 @@ impl Projector {
                 .map(|(d, _)| d)
         };
         let position = applied().map(|d| d.position).max().unwrap_or(0);
-        let newest = applied().map(|d| d.message.committed_at).max().unwrap_or(0);
+        let newest = applied().map(|d| d.committed_at).max().unwrap_or(0);
 
         add_entries(inserts, &rows.entries.into_values().collect::<Vec<_>>())?;
         add_postings(inserts, &rows.postings.into_values().collect::<Vec<_>>())?;
@@ -125,7 +138,7 @@ impl Projector {
     }
 
     /// Counts the applied messages of a committed batch and their projection lag.
-    pub fn observe(&self, batch: &[Delivered], verdicts: &[Verdict]) {
+    pub fn observe(&self, batch: &[Delivered<'_>], verdicts: &[Verdict]) {
         let now = now_micros();
         for (d, _) in batch
             .iter()
@@ -133,7 +146,7 @@ impl Projector {
             .filter(|(_, v)| **v == Verdict::Applied)
         {
             self.metrics.projected.inc();
-            let lag = Ord::max(now - d.message.committed_at, 0) as f64 / 1e6;
+            let lag = Ord::max(now - d.committed_at, 0) as f64 / 1e6;
             self.metrics.projection_lag.observe(lag);
         }
     }
@@ -194,7 +207,7 @@ impl Projector {
 /// Decides in memory, in passes, which messages can be applied: a message is ready when
 /// each of its postings is either applied already or the next version of its account.
 /// Passes repeat while they make progress, so a batch that holds v2 before v1 applies both.
-fn decide(batch: &[Delivered], before: &HashMap<Uuid, i64>) -> Vec<Verdict> {
+fn decide(batch: &[Delivered<'_>], before: &HashMap<Uuid, i64>) -> Vec<Verdict> {
     let mut applied = before.clone();
     let mut verdicts = vec![Verdict::Waiting; batch.len()];
     let mut progress = true;
@@ -204,7 +217,7 @@ fn decide(batch: &[Delivered], before: &HashMap<Uuid, i64>) -> Vec<Verdict> {
             if *verdict == Verdict::Applied {
                 continue;
             }
-            let mut postings: Vec<_> = d.message.record.postings.iter().collect();
+            let mut postings: Vec<_> = d.record.postings.iter().collect();
             postings.sort_by_key(|p| p.version);
             let mut trial = BTreeMap::new();
             let ready = postings.iter().all(|p| {
@@ -238,15 +251,15 @@ struct Rows {
 }
 
 impl Rows {
-    fn add(&mut self, message: &EntryMessage, before: &HashMap<Uuid, i64>) -> Result<(), DbErr> {
-        let row = entry_row(&message.record)?;
+    fn add(&mut self, record: &EntryRecord, before: &HashMap<Uuid, i64>) -> Result<(), DbErr> {
+        let row = entry_row(record)?;
         match self.entries.get(&row.id) {
             Some(kept) if kept.last_seq >= row.last_seq => {}
             _ => {
                 self.entries.insert(row.id, row);
             }
         }
-        for p in &message.record.postings {
+        for p in &record.postings {
             if p.version > before.get(&p.account_id).copied().unwrap_or(0) {
                 self.postings
                     .insert((p.account_id, p.version), p.clone().into());

@@ -1,6 +1,7 @@
 //! The projector's side of JetStream: a durable pull consumer, batches of messages applied
 //! in one read-model transaction, each message acknowledged only after that commit.
 
+use super::EntryMessage;
 use super::apply::{Delivered, Projector, Verdict};
 use crate::bus::{BusError, Nats};
 use async_nats::jetstream::{AckKind, Message};
@@ -33,7 +34,8 @@ const RECHECK: Duration = Duration::from_millis(25);
 /// A message waiting for an earlier version of one of its accounts.
 struct Held {
     carrier: Message,
-    delivered: Delivered,
+    message: EntryMessage,
+    position: u64,
     since: Instant,
 }
 
@@ -98,7 +100,8 @@ async fn handle(projector: &Projector, held: Vec<Held>, fresh: Vec<Message>) -> 
         {
             Ok(Some(message)) => pending.push(Held {
                 carrier: m,
-                delivered: Delivered { message, position },
+                message,
+                position,
                 since: now,
             }),
             Ok(None) => answer(&m, AckKind::Ack).await,
@@ -111,7 +114,10 @@ async fn handle(projector: &Projector, held: Vec<Held>, fresh: Vec<Message>) -> 
     if pending.is_empty() {
         return pending;
     }
-    let batch: Vec<Delivered> = pending.iter().map(|h| h.delivered.clone()).collect();
+    let batch: Vec<Delivered> = pending
+        .iter()
+        .map(|h| Delivered::of(&h.message, h.position))
+        .collect();
     let verdicts = match projector.apply(&batch).await {
         Ok(verdicts) => verdicts,
         Err(e) => {

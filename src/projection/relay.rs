@@ -97,21 +97,19 @@ pub async fn oldest(store: &Store, limit: u64) -> Result<Vec<outbox::Model>, DbE
 /// of the rows whose every message it applied or parked; a row with a message that must
 /// wait is handed over again later (applying a message twice changes nothing).
 async fn hand_over(projector: &Projector, rows: &[outbox::Model]) -> Result<Vec<String>, DbErr> {
-    let mut batch = Vec::new();
+    let mut messages = Vec::new();
     // Per row: whether every message so far is done (applied or parked).
     let mut done = vec![true; rows.len()];
     let mut row_of = Vec::new();
     for (r, row) in rows.iter().enumerate() {
         for (id, body) in EntryMessage::split(row) {
             if let Some(message) = projector.decode_or_park(id, 0, body.as_bytes()).await? {
-                batch.push(Delivered {
-                    message,
-                    position: 0,
-                });
+                messages.push(message);
                 row_of.push(r);
             }
         }
     }
+    let batch: Vec<Delivered> = messages.iter().map(|m| Delivered::of(m, 0)).collect();
     if !batch.is_empty() {
         for (r, verdict) in row_of.into_iter().zip(projector.apply(&batch).await?) {
             done[r] &= verdict == Verdict::Applied;

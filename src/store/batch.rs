@@ -245,13 +245,13 @@ async fn load(
 /// inline projector, straight into the read model in this transaction; a message that must
 /// wait for an earlier one (still in the outbox) goes to the outbox after it, so the
 /// projector's order per account holds either way. Returns what was projected here.
-async fn forward(
+async fn forward<'p>(
     db: &impl ConnectionTrait,
     inserts: &mut Inserts,
-    plan: &Plan,
+    plan: &'p Plan,
     committed_at: i64,
     inline: Option<&Projector>,
-) -> Result<Option<(Vec<Delivered>, Vec<Verdict>)>, DbErr> {
+) -> Result<Option<(Vec<Delivered<'p>>, Vec<Verdict>)>, DbErr> {
     let recorded = plan.outcomes.iter().filter_map(|o| match o {
         Outcome::Recorded(record) => Some(&**record),
         _ => None,
@@ -262,10 +262,8 @@ async fn forward(
     };
     let delivered: Vec<Delivered> = recorded
         .map(|record| Delivered {
-            message: EntryMessage {
-                committed_at,
-                record: record.clone(),
-            },
+            record,
+            committed_at,
             position: 0,
         })
         .collect();
@@ -274,7 +272,7 @@ async fn forward(
         .iter()
         .zip(&verdicts)
         .filter(|(_, v)| **v == Verdict::Waiting)
-        .map(|(d, _)| &d.message.record);
+        .map(|(d, _)| d.record);
     add_outbox(inserts, waiting, committed_at)?;
     Ok(Some((delivered, verdicts)))
 }

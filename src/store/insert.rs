@@ -170,22 +170,21 @@ fn json_rows<M: ModelTrait>(
     rows: &[M],
     columns: &[<M::Entity as EntityTrait>::Column],
 ) -> Result<String, DbErr> {
+    // Column names are the entities' own snake_case identifiers: nothing to escape.
+    let keys: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(j, c)| format!("{}\"{}\":", if j == 0 { "" } else { "," }, c.as_str()))
+        .collect();
     let mut json = Vec::with_capacity(rows.len() * 64 * columns.len());
     json.push(b'[');
     for (i, row) in rows.iter().enumerate() {
         json.extend_from_slice(if i == 0 { b"{" } else { b",{" });
-        for (j, column) in columns.iter().enumerate() {
-            if j > 0 {
-                json.push(b',');
-            }
-            push_json_value(&mut json, Value::from(column.as_str()))
-                .and_then(|()| {
-                    json.push(b':');
-                    push_json_value(&mut json, row.get(*column))
-                })
-                .map_err(|e| {
-                    DbErr::Custom(format!("cannot send column {}: {e}", column.as_str()))
-                })?;
+        for (column, key) in columns.iter().zip(&keys) {
+            json.extend_from_slice(key.as_bytes());
+            push_json_value(&mut json, row.get(*column)).map_err(|e| {
+                DbErr::Custom(format!("cannot send column {}: {e}", column.as_str()))
+            })?;
         }
         json.push(b'}');
     }
