@@ -25,6 +25,8 @@ pub enum StartError {
     #[error("read model: {0}")]
     ReadModel(DbErr),
     #[error(transparent)]
+    Workflow(#[from] crate::store::StoreError),
+    #[error(transparent)]
     Bus(#[from] BusError),
     #[error("operation catalog: {0}")]
     Catalog(#[from] CatalogError),
@@ -100,7 +102,7 @@ pub async fn context(config: &Config) -> Result<Arc<Ctx>, StartError> {
         (true, None) => projection.in_process(),
         _ => None,
     };
-    let workflow = Workflow::start(store.clone(), config.batch(), inline);
+    let workflow = Workflow::start(&store, config.batch(), inline).await?;
     let ctx = Arc::new(Ctx {
         store,
         read,

