@@ -24,6 +24,22 @@ on_both_backends!(
     an_app_catalog_extends_the_base,
 );
 
+/// The batch writer's pool starts transactions SERIALIZABLE by the connection's default
+/// (one `BEGIN`, no `SET TRANSACTION`); any other pool's write transactions ask for it.
+#[tokio::test]
+async fn write_transactions_are_serializable_on_postgres() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let db = common::TestDb::new(Backend::Postgres).await;
+    let store = ledgerflow::store::Store::connect(&db.url).await.unwrap();
+    for store in [store.writer_pool().await.unwrap(), store] {
+        let txn = store.begin_write().await.unwrap();
+        let show = Statement::from_string(DbBackend::Postgres, "SHOW transaction_isolation");
+        let row = txn.query_one_raw(show).await.unwrap().unwrap();
+        let level: String = row.try_get("", "transaction_isolation").unwrap();
+        assert_eq!(level, "serializable");
+    }
+}
+
 const BIG_OP: &str = r#"
 [operations.BIG_GRANT]
 direction = "credit"

@@ -40,8 +40,10 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
-    /// To open another pool ([`Store::own_pool`]).
+    /// To open another pool ([`Store::writer_pool`]).
     url: Arc<str>,
+    /// Whether the pool's connections start transactions SERIALIZABLE by themselves.
+    serializable: bool,
     /// Woken after every commit that wrote outbox rows, so the relay need not poll for them.
     outbox_written: Arc<Notify>,
 }
@@ -49,6 +51,12 @@ pub struct Store {
 /// Connects to `url`: `sqlite://FILE` (created if missing) or `postgres://…` (PostgreSQL or
 /// CockroachDB). Used for the event store and for a read model in its own database.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_pool(url, false).await
+}
+
+/// [`connect`]; with `serializable`, every PostgreSQL or CockroachDB connection of the pool
+/// starts its transactions SERIALIZABLE by default, so that `BEGIN` alone opens one.
+async fn connect_pool(url: &str, serializable: bool) -> Result<DatabaseConnection, DbErr> {
     let mut url = url.to_owned();
     let sqlite = url.starts_with("sqlite:");
     if sqlite && !url.contains("mode=") {
@@ -74,6 +82,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         });
     } else {
         options.max_connections(16).min_connections(1);
+        if serializable {
+            options.map_sqlx_postgres_pool_opts(|pool| {
+                pool.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        use sea_orm::sqlx::Executor as _;
+                        conn.execute("SET default_transaction_isolation = 'serializable'")
+                            .await
+                            .map(drop)
+                    })
+                })
+            });
+        }
     }
     Database::connect(options).await
 }
@@ -83,16 +103,19 @@ impl Store {
         Ok(Store {
             db: connect(url).await?,
             url: url.into(),
+            serializable: false,
             outbox_written: Arc::new(Notify::new()),
         })
     }
 
-    /// The same store through a pool of its own, whose connections belong to the calling
-    /// runtime (the batch writer's).
-    pub async fn own_pool(&self) -> Result<Store, DbErr> {
+    /// The same store through a pool of its own, for the batch writer: its connections
+    /// belong to the calling runtime (the writer's), and their transactions are SERIALIZABLE
+    /// by default, which saves each batch the round trip of a `SET TRANSACTION`.
+    pub async fn writer_pool(&self) -> Result<Store, DbErr> {
         Ok(Store {
-            db: connect(&self.url).await?,
+            db: connect_pool(&self.url, true).await?,
             url: self.url.clone(),
+            serializable: true,
             outbox_written: self.outbox_written.clone(),
         })
     }
@@ -135,6 +158,7 @@ impl Store {
     /// first write when another writer got there first.
     pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
         let options = match self.backend() {
+            DbBackend::Postgres if self.serializable => return self.db.begin().await,
             DbBackend::Sqlite => TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()

@@ -92,7 +92,7 @@ impl Workflow {
                 Err(e) => return drop(ready.send(Err(e))),
             };
             runtime.block_on(async move {
-                match store.own_pool().await {
+                match store.writer_pool().await {
                     Ok(store) => {
                         let _ = ready.send(Ok(()));
                         run(Writer { store, inline }, commands, config).await;
