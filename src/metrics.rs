@@ -3,12 +3,17 @@
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 /// Bucket bounds of the projection lag, in seconds: 1 ms to 1 min.
 const LAG_BUCKETS: [f64; 15] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// Bucket bounds of a batch's duration, in seconds: 0.5 ms to 1 s.
+const BATCH_SECONDS_BUCKETS: [f64; 11] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 ];
 
 /// The service's metrics. Handles are cheap clones of shared atomics.
@@ -18,6 +23,11 @@ pub struct Metrics {
     pub projection_lag: Histogram,
     /// Messages applied to the read model (including ones found already applied).
     pub projected: Counter,
+    /// Commands per batch of the group commit.
+    pub batch_commands: Histogram,
+    /// From a batch's start to its answers: the writer's time per batch, its round trips
+    /// to the event store included.
+    pub batch_seconds: Histogram,
     /// Messages that can never be applied, kept in `rm_parked`.
     pub parked: Counter,
     /// Messages in the outbox, not yet acknowledged by the bus (refreshed when scraped).
@@ -32,6 +42,8 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("ledgerflow");
         let projection_lag = Histogram::new(LAG_BUCKETS);
         let projected = Counter::default();
+        let batch_commands = Histogram::new(exponential_buckets(1.0, 2.0, 10));
+        let batch_seconds = Histogram::new(BATCH_SECONDS_BUCKETS);
         let parked = Counter::default();
         let outbox_backlog = Gauge::default();
         let consumer_pending = Gauge::default();
@@ -44,6 +56,16 @@ impl Default for Metrics {
             "projected_messages",
             "Messages applied to the read model",
             projected.clone(),
+        );
+        registry.register(
+            "batch_commands",
+            "Commands per batch of the group commit",
+            batch_commands.clone(),
+        );
+        registry.register(
+            "batch_seconds",
+            "Seconds from a batch's start to its answers",
+            batch_seconds.clone(),
         );
         registry.register(
             "parked_messages",
@@ -64,6 +86,8 @@ impl Default for Metrics {
             registry,
             projection_lag,
             projected,
+            batch_commands,
+            batch_seconds,
             parked,
             outbox_backlog,
             consumer_pending,

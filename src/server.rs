@@ -102,7 +102,7 @@ pub async fn context(config: &Config) -> Result<Arc<Ctx>, StartError> {
         (true, None) => projection.in_process(),
         _ => None,
     };
-    let workflow = Workflow::start(&store, config.batch(), inline).await?;
+    let workflow = Workflow::start(&store, config.batch(), inline, metrics.clone()).await?;
     let ctx = Arc::new(Ctx {
         store,
         read,

@@ -209,7 +209,7 @@ async fn rebuild_repairs_what_verify_finds(backend: Backend) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_expose_lag_backlog_and_pending() {
+async fn metrics_expose_lag_backlog_pending_and_batches() {
     let bus = TestBus::new().await;
     let db = Arc::new(TestDb::new(Backend::Postgres).await);
     let app = TestApp::spawn_on(db, |c| bus.configure(c, &bus.url.clone())).await;
@@ -241,6 +241,10 @@ async fn metrics_expose_lag_backlog_and_pending() {
     assert_eq!(value("ledgerflow_outbox_backlog"), "0");
     assert_eq!(value("ledgerflow_consumer_pending"), "0");
     assert_eq!(value("ledgerflow_parked_messages_total"), "0");
+    // One request at a time: twenty batches of one command each.
+    assert_eq!(value("ledgerflow_batch_commands_count"), "20");
+    assert_eq!(value("ledgerflow_batch_commands_sum"), "20.0");
+    assert_eq!(value("ledgerflow_batch_seconds_count"), "20");
     assert!(
         text.contains("ledgerflow_projection_lag_seconds_bucket{le=\"0.1\"}"),
         "{text}"

@@ -15,6 +15,16 @@ pub struct Scrape {
     pub lag: Lag,
     /// Outbox messages plus consumer messages not yet applied.
     pub backlog: u64,
+    /// `ledgerflow_batch_commands`: (sum, count) of commands per batch.
+    pub batches: (f64, f64),
+}
+
+impl Scrape {
+    /// Mean commands per batch since `earlier`; `None` if no batch ran.
+    pub fn mean_batch_since(&self, earlier: &Scrape) -> Option<f64> {
+        let count = self.batches.1 - earlier.batches.1;
+        (count > 0.0).then(|| (self.batches.0 - earlier.batches.0) / count)
+    }
 }
 
 impl Lag {
@@ -80,6 +90,10 @@ pub fn parse(text: &str) -> Scrape {
             scrape.lag.buckets.push((le, value as u64));
         } else if name == "ledgerflow_outbox_backlog" || name == "ledgerflow_consumer_pending" {
             scrape.backlog += value as u64;
+        } else if name == "ledgerflow_batch_commands_sum" {
+            scrape.batches.0 = value;
+        } else if name == "ledgerflow_batch_commands_count" {
+            scrape.batches.1 = value;
         }
     }
     scrape
@@ -121,12 +135,21 @@ ledgerflow_projection_lag_seconds_bucket{le=\"0.1\"} 90
 ledgerflow_projection_lag_seconds_bucket{le=\"+Inf\"} 100
 ledgerflow_outbox_backlog 3
 ledgerflow_consumer_pending 4
+ledgerflow_batch_commands_sum 640
+ledgerflow_batch_commands_count 20
 ";
 
     #[test]
     fn quantiles_interpolate_inside_their_bucket() {
         let s = parse(TEXT);
         assert_eq!(s.backlog, 7);
+        let fewer = parse(
+            &TEXT
+                .replace("sum 640", "sum 40")
+                .replace("count 20", "count 10"),
+        );
+        assert_eq!(s.mean_batch_since(&fewer), Some(60.0));
+        assert_eq!(s.mean_batch_since(&s), None);
         assert_eq!(s.lag.count(), 100);
         let p50 = s.lag.quantile(0.5).unwrap();
         assert!((p50 - 0.01).abs() < 1e-9, "{p50}");

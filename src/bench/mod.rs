@@ -68,7 +68,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let run_id = uuid::Uuid::new_v4().simple().to_string();
-    let lag_before = lag::scrape(&client, &args.target).await?.lag;
+    let before = lag::scrape(&client, &args.target).await?;
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let per_client = args.count.map(|c| c.div_ceil(args.clients as u64));
     let started = Instant::now();
@@ -99,11 +99,13 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let elapsed = started.elapsed().as_secs_f64();
     let (after, drain) = lag::settle(&client, &args.target, Duration::from_secs(120)).await?;
     let projection = Projection {
-        lag: after.lag.since(&lag_before),
+        lag: after.lag.since(&before.lag),
         drain,
         backlog: after.backlog,
     };
-    report(&args, &total, elapsed, &projection);
+    // The service's group commit during the run (other clients' requests included).
+    let mean_batch = after.mean_batch_since(&before);
+    report(&args, &total, elapsed, &projection, mean_batch);
     Ok(())
 }
 
@@ -201,7 +203,13 @@ struct Projection {
     backlog: u64,
 }
 
-fn report(args: &BenchArgs, t: &Tally, elapsed: f64, projection: &Projection) {
+fn report(
+    args: &BenchArgs,
+    t: &Tally,
+    elapsed: f64,
+    projection: &Projection,
+    mean_batch: Option<f64>,
+) {
     let h = t.latency_us.as_ref();
     let q = |p: f64| h.map_or(0.0, |h| h.value_at_quantile(p) as f64 / 1000.0);
     let max = h.map_or(0.0, |h| h.max() as f64 / 1000.0);
@@ -223,6 +231,7 @@ fn report(args: &BenchArgs, t: &Tally, elapsed: f64, projection: &Projection) {
         "requests_per_second": (t.requests as f64 / elapsed).round(),
         "latency_ms": {"p50": q(0.50), "p90": q(0.90), "p99": q(0.99), "max": max},
         "errors": t.errors,
+        "mean_batch": mean_batch.map(|b| (b * 10.0).round() / 10.0),
         "service_peak_rss_mib": rss.map(|k| (k as f64 / 1024.0 * 10.0).round() / 10.0),
         "projection": {
             "observed": projection.lag.count(),
@@ -254,6 +263,9 @@ fn report(args: &BenchArgs, t: &Tally, elapsed: f64, projection: &Projection) {
     println!("{:<24}{:>9.2} ms", "latency p90", q(0.90));
     println!("{:<24}{:>9.2} ms", "latency p99", q(0.99));
     println!("{:<24}{:>9.2} ms", "latency max", max);
+    if let Some(b) = mean_batch {
+        println!("{:<24}{:>12.1}", "entries per batch", b);
+    }
     for (code, n) in &t.errors {
         println!("{:<24}{:>12}", format!("error {code}"), n);
     }

@@ -13,8 +13,10 @@
 
 use super::command::{Command, Outcome};
 use super::record::EntryRecord;
+use crate::metrics::Metrics;
 use crate::projection::Projector;
 use crate::store::{Store, StoreError};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -78,6 +80,7 @@ impl Workflow {
         store: &Store,
         config: BatchConfig,
         inline: Option<Projector>,
+        metrics: Arc<Metrics>,
     ) -> Result<Workflow, StoreError> {
         let (queue, commands) = mpsc::channel(config.max_size * 8);
         let (ready, started) = oneshot::channel();
@@ -95,7 +98,12 @@ impl Workflow {
                 match store.writer_pool().await {
                     Ok(store) => {
                         let _ = ready.send(Ok(()));
-                        run(Writer { store, inline }, commands, config).await;
+                        let writer = Writer {
+                            store,
+                            inline,
+                            metrics,
+                        };
+                        run(writer, commands, config).await;
                     }
                     Err(e) => drop(ready.send(Err(e.into()))),
                 }
@@ -126,6 +134,7 @@ impl Workflow {
 struct Writer {
     store: Store,
     inline: Option<Projector>,
+    metrics: Arc<Metrics>,
 }
 
 async fn run(writer: Writer, mut queue: mpsc::Receiver<(Command, Reply)>, config: BatchConfig) {
@@ -141,10 +150,14 @@ async fn run(writer: Writer, mut queue: mpsc::Receiver<(Command, Reply)>, config
                 }
             }
         }
+        let started = std::time::Instant::now();
+        writer.metrics.batch_commands.observe(batch.len() as f64);
         let (commands, replies) = refuse_revoked(&writer.store, batch.drain(..)).await;
         if !commands.is_empty() {
             settle_batch(&writer, commands, replies).await;
         }
+        let elapsed = started.elapsed().as_secs_f64();
+        writer.metrics.batch_seconds.observe(elapsed);
     }
 }
 
@@ -213,37 +226,46 @@ async fn settle_batch(writer: &Writer, commands: Vec<Command>, replies: Vec<Repl
 async fn settle(writer: &Writer, commands: &[Command]) -> Result<Vec<Settled>, StoreError> {
     let store = &writer.store;
     let plan = store.run_batch(commands, writer.inline.as_ref()).await?;
-    // Replays of entries recorded in this same batch are answered from the plan; only
-    // earlier entries are read back.
-    let in_batch = |id: &Uuid| {
-        plan.outcomes.iter().find_map(|o| match o {
-            Outcome::Recorded(r) if r.entry.id == *id => Some((**r).clone()),
+    // A replay is answered with the entry its nonce holds: one recorded in this same batch
+    // (from the plan), or an earlier one (read back).
+    let recorded: HashMap<Uuid, &EntryRecord> = plan
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Recorded(r) => Some((r.entry.id, &**r)),
             _ => None,
         })
-    };
+        .collect();
     let earlier_ids: Vec<Uuid> = plan
         .outcomes
         .iter()
         .filter_map(|o| match o {
-            Outcome::Replay(id) if in_batch(id).is_none() => Some(*id),
+            Outcome::Replay(id) if !recorded.contains_key(id) => Some(*id),
             _ => None,
         })
         .collect();
-    let earlier = store.entries(&earlier_ids).await?;
-    let replay = |id: Uuid| {
-        in_batch(&id)
-            .or_else(|| earlier.get(&id).cloned())
-            .map(Settled::Replay)
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("entry {id} holds a nonce but cannot be read"))
-            })
-    };
+    let mut replays = store.entries(&earlier_ids).await?;
+    for o in &plan.outcomes {
+        if let Outcome::Replay(id) = o
+            && let Some(r) = recorded.get(id)
+        {
+            replays.insert(*id, (*r).clone());
+        }
+    }
     plan.outcomes
-        .iter()
+        .into_iter()
         .map(|outcome| match outcome {
-            Outcome::Recorded(r) => Ok(Settled::Recorded((**r).clone())),
-            Outcome::NonceReused(id) => Ok(Settled::NonceReused(*id)),
-            Outcome::Replay(id) => replay(*id),
+            Outcome::Recorded(r) => Ok(Settled::Recorded(*r)),
+            Outcome::NonceReused(id) => Ok(Settled::NonceReused(id)),
+            Outcome::Replay(id) => {
+                replays
+                    .get(&id)
+                    .cloned()
+                    .map(Settled::Replay)
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("entry {id} holds a nonce but cannot be read"))
+                    })
+            }
         })
         .collect()
 }
