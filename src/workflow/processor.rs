@@ -9,7 +9,7 @@
 //! critical path of every entry. On PostgreSQL the writer therefore runs on a thread and
 //! runtime of its own, with a connection pool made there: on the shared runtime, each answer
 //! from the database waited for a worker busy with HTTP before the batch could go on (a
-//! batch of 32 took 9.9 ms; on its own thread 7.2 ms). SQLite's work already runs on sqlx's
+//! batch of 32 took 9.2 ms; on its own thread 7.2 ms). SQLite's work already runs on sqlx's
 //! worker threads, and there a thread of its own measured 5 % slower: its writer stays a
 //! task on the shared runtime.
 
