@@ -54,9 +54,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_pool(url, false).await
 }
 
-/// [`connect`]; with `serializable`, every PostgreSQL or CockroachDB connection of the pool
-/// starts its transactions SERIALIZABLE by default, so that `BEGIN` alone opens one.
-async fn connect_pool(url: &str, serializable: bool) -> Result<DatabaseConnection, DbErr> {
+/// [`connect`]; with `for_writer`, a PostgreSQL or CockroachDB pool for the batch writer:
+/// every connection starts its transactions SERIALIZABLE by default, so that `BEGIN` alone
+/// opens one, and there are at most two (the writer runs one batch at a time).
+async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection, DbErr> {
     let mut url = url.to_owned();
     let sqlite = url.starts_with("sqlite:");
     if sqlite && !url.contains("mode=") {
@@ -82,7 +83,8 @@ async fn connect_pool(url: &str, serializable: bool) -> Result<DatabaseConnectio
         });
     } else {
         options.max_connections(16).min_connections(1);
-        if serializable {
+        if for_writer {
+            options.max_connections(2);
             options.map_sqlx_postgres_pool_opts(|pool| {
                 pool.after_connect(|conn, _| {
                     Box::pin(async move {
