@@ -1,6 +1,7 @@
 //! The write path: one transaction per batch of commands, retried whole on conflict.
 
-use super::{Inserts, Store, StoreError, events, is_retryable};
+use super::retry::retrying;
+use super::{Inserts, Store, StoreError, events};
 use crate::projection::{Delivered, EntryMessage, Projector, Verdict};
 use crate::time::now_micros;
 use crate::workflow::EntryRecord;
@@ -13,11 +14,7 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QuerySelect, Statement,
 };
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 use uuid::Uuid;
-
-/// How often a batch is tried before its callers are told the store is contended.
-const MAX_ATTEMPTS: u32 = 12;
 
 /// What storing an async entry's `received` state found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,34 +119,6 @@ impl Store {
             Ok(Received::Stored)
         })
         .await
-    }
-}
-
-/// Runs `attempt` until it succeeds, fails for good, or conflicts `MAX_ATTEMPTS` times.
-async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, StoreError>>,
-{
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match attempt().await {
-            Err(StoreError::Db(e)) if is_retryable(&e) => {
-                if tries >= MAX_ATTEMPTS {
-                    return Err(StoreError::Contended {
-                        attempts: tries,
-                        last: e,
-                    });
-                }
-                tracing::debug!(tries, error = %e, "retrying a conflicting transaction");
-                // Jittered exponential backoff, so that two conflicting writers part ways.
-                let ceiling = 1u64 << tries.min(7);
-                let wait = rand::random_range(ceiling / 2..=ceiling);
-                tokio::time::sleep(Duration::from_millis(wait)).await;
-            }
-            other => return other,
-        }
     }
 }
 

@@ -1,6 +1,39 @@
-//! Which database errors mean "try the whole transaction again".
+//! Which database errors mean "try the whole transaction again", and the loop that does.
 
+use super::StoreError;
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use std::time::Duration;
+
+/// How often a transaction is tried before its callers are told the store is contended.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// Runs `attempt` until it succeeds, fails for good, or conflicts `MAX_ATTEMPTS` times.
+pub(super) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(StoreError::Db(e)) if is_retryable(&e) => {
+                if tries >= MAX_ATTEMPTS {
+                    return Err(StoreError::Contended {
+                        attempts: tries,
+                        last: e,
+                    });
+                }
+                tracing::debug!(tries, error = %e, "retrying a conflicting transaction");
+                // Jittered exponential backoff, so that two conflicting writers part ways.
+                let ceiling = 1u64 << tries.min(7);
+                let wait = rand::random_range(ceiling / 2..=ceiling);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            other => return other,
+        }
+    }
+}
 
 /// The SQLSTATE (PostgreSQL, CockroachDB) or extended result code (SQLite) of an error.
 pub fn sqlstate(e: &DbErr) -> Option<String> {
