@@ -6,11 +6,16 @@
 //! instead of one per cell. A single row is bound as itself. The inserts of one batch go as
 //! one statement ([`Inserts`]). SQLite, in process, takes multi-row `VALUES` statements.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, InsertStatement, OnConflict, Query};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic,
-    IntoActiveModel, Iterable, ModelTrait, QueryTrait, Statement, StatementBuilder, Value,
+use sea_orm::sea_query::value::postgres_array::NotU8;
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Func, InsertStatement, OnConflict, Query, ValueType,
 };
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ColumnType, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    IdenStatic, IntoActiveModel, Iterable, ModelTrait, QueryTrait, Statement, StatementBuilder,
+    Value,
+};
+use uuid::Uuid;
 
 /// Bind parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_PARAMS: usize = 30_000;
@@ -151,18 +156,20 @@ where
 {
     let table = E::default().table_name().to_owned();
     let columns: Vec<E::Column> = E::Column::iter().collect();
+    let cast = |value: Value, sql_type: &str| Expr::val(value).cast_as(Alias::new(sql_type));
     let mut select = Query::select();
     for column in &columns {
         let cells = rows.iter().map(|row| row.get(*column));
-        let cast = |value: Value, sql_type: &str| Expr::val(value).cast_as(Alias::new(sql_type));
-        let expr = if column.def().is_null() {
-            Func::cust("json_array_elements_text").arg(cast(json_array(cells)?.into(), "json"))
+        let def = column.def();
+        let expr = if def.is_null() {
+            json_array(cells)
+                .map(|json| Func::cust("json_array_elements_text").arg(cast(json.into(), "json")))
         } else {
-            let (array, sql_type) = typed_array(cells).map_err(|e| {
-                DbErr::Custom(format!("cannot send column {}: {e}", column.as_str()))
-            })?;
-            Func::cust("unnest").arg(cast(array, sql_type))
+            typed_array(def.get_column_type(), cells)
+                .map(|(array, sql_type)| Func::cust("unnest").arg(cast(array, sql_type)))
         };
+        let expr = expr
+            .map_err(|e| DbErr::Custom(format!("cannot send column {}: {e}", column.as_str())))?;
         select.expr(expr);
     }
     let mut insert = Query::insert();
@@ -177,54 +184,40 @@ where
     Ok(insert)
 }
 
-/// The cells of a NOT NULL column as one typed array value, and its SQL type.
-fn typed_array(mut cells: impl Iterator<Item = Value>) -> Result<(Value, &'static str), String> {
-    // Every cell must be of the first cell's type: the binder panics on a mixed array.
-    macro_rules! array_of {
-        ($variant:ident, $first:expr, $sql_type:literal) => {{
-            let mut out = vec![$first];
-            for cell in cells {
-                match cell {
-                    Value::$variant(Some(x)) => out.push(x),
-                    other => return Err(format!("{other:?} among {} cells", $sql_type)),
-                }
-            }
-            (out.into(), $sql_type)
-        }};
+/// The cells of a NOT NULL column as one typed array value, and its SQL type. The type is
+/// the column's declared one, and every cell must be of it: the binder panics on a mixed
+/// array, so a NULL or a stray type is an error here.
+fn typed_array(
+    column_type: &ColumnType,
+    cells: impl Iterator<Item = Value>,
+) -> Result<(Value, &'static str), String> {
+    fn array_of<T>(cells: impl Iterator<Item = Value>) -> Result<Value, String>
+    where
+        T: ValueType + NotU8 + Into<Value>,
+    {
+        let cells: Vec<T> = cells
+            .map(<T as ValueType>::try_from)
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("a NULL or a cell that is not {}", T::type_name()))?;
+        Ok(cells.into())
     }
-    Ok(match cells.next().ok_or("no rows")? {
-        Value::Uuid(Some(u)) => array_of!(Uuid, u, "uuid[]"),
-        Value::String(Some(s)) => array_of!(String, s, "text[]"),
-        Value::BigInt(Some(n)) => array_of!(BigInt, n, "int8[]"),
-        Value::Int(Some(n)) => array_of!(Int, n, "int4[]"),
-        Value::Bool(Some(b)) => array_of!(Bool, b, "bool[]"),
+    Ok(match column_type {
+        ColumnType::Uuid => (array_of::<Uuid>(cells)?, "uuid[]"),
+        ColumnType::String(_) | ColumnType::Text => (array_of::<String>(cells)?, "text[]"),
+        ColumnType::BigInteger => (array_of::<i64>(cells)?, "int8[]"),
+        ColumnType::Integer => (array_of::<i32>(cells)?, "int4[]"),
+        ColumnType::Boolean => (array_of::<bool>(cells)?, "bool[]"),
         other => return Err(format!("{other:?} is a type this encoder does not carry")),
     })
 }
 
 /// The cells of a nullable text column as a JSON array of strings and nulls.
-fn json_array(cells: impl Iterator<Item = Value>) -> Result<String, DbErr> {
-    let mut json = Vec::with_capacity(64);
-    json.push(b'[');
-    for (i, cell) in cells.enumerate() {
-        if i > 0 {
-            json.push(b',');
-        }
-        match cell {
-            // serde_json escapes exactly what JSON requires.
-            Value::String(Some(s)) => {
-                serde_json::to_writer(&mut json, &s).map_err(|e| DbErr::Custom(e.to_string()))?
-            }
-            Value::String(None) => json.extend_from_slice(b"null"),
-            other => {
-                return Err(DbErr::Custom(format!(
-                    "{other:?} in a nullable column: only text columns may be nullable"
-                )));
-            }
-        }
-    }
-    json.push(b']');
-    String::from_utf8(json).map_err(|e| DbErr::Custom(e.to_string()))
+fn json_array(cells: impl Iterator<Item = Value>) -> Result<String, String> {
+    let cells: Vec<Option<String>> = cells
+        .map(<Option<String> as ValueType>::try_from)
+        .collect::<Result<_, _>>()
+        .map_err(|_| "only text columns may be nullable".to_owned())?;
+    serde_json::to_string(&cells).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -82,9 +82,9 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
                 .busy_timeout(Duration::from_secs(10))
         });
     } else {
-        options.max_connections(16).min_connections(1);
+        let most = if for_writer { 2 } else { 16 };
+        options.max_connections(most).min_connections(1);
         if for_writer {
-            options.max_connections(2);
             options.map_sqlx_postgres_pool_opts(|pool| {
                 pool.after_connect(|conn, _| {
                     Box::pin(async move {

@@ -86,44 +86,19 @@ impl Workflow {
         metrics: Arc<Metrics>,
     ) -> Result<Workflow, StoreError> {
         let (queue, commands) = mpsc::channel(config.max_size * 8);
-        let store = store.clone();
+        let writer = Writer {
+            store: store.clone(),
+            inline,
+            metrics,
+        };
         if store.backend() == DbBackend::Sqlite {
-            let writer = Writer {
-                store,
-                inline,
-                metrics,
-            };
             tokio::spawn(run(writer, commands, config));
             return Ok(Workflow { queue });
         }
         let (ready, started) = oneshot::channel();
-        let writer = move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| StoreError::Writer(e.to_string()));
-            let runtime = match runtime {
-                Ok(runtime) => runtime,
-                Err(e) => return drop(ready.send(Err(e))),
-            };
-            runtime.block_on(async move {
-                match store.writer_pool().await {
-                    Ok(store) => {
-                        let _ = ready.send(Ok(()));
-                        let writer = Writer {
-                            store,
-                            inline,
-                            metrics,
-                        };
-                        run(writer, commands, config).await;
-                    }
-                    Err(e) => drop(ready.send(Err(e.into()))),
-                }
-            });
-        };
         std::thread::Builder::new()
             .name("ledgerflow-writer".into())
-            .spawn(writer)
+            .spawn(move || writer.on_own_thread(commands, config, ready))
             .map_err(|e| StoreError::Writer(e.to_string()))?;
         started
             .await
@@ -149,6 +124,33 @@ struct Writer {
     metrics: Arc<Metrics>,
 }
 
+impl Writer {
+    /// The body of the writer's thread: a runtime, the writer's own pool made on it (`ready`
+    /// says whether that worked), then the batches.
+    fn on_own_thread(
+        mut self,
+        commands: mpsc::Receiver<(Command, Reply)>,
+        config: BatchConfig,
+        ready: oneshot::Sender<Result<(), StoreError>>,
+    ) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => return drop(ready.send(Err(StoreError::Writer(e.to_string())))),
+        };
+        runtime.block_on(async move {
+            match self.store.writer_pool().await {
+                Ok(pool) => self.store = pool,
+                Err(e) => return drop(ready.send(Err(e.into()))),
+            }
+            let _ = ready.send(Ok(()));
+            run(self, commands, config).await;
+        });
+    }
+}
+
 async fn run(writer: Writer, mut queue: mpsc::Receiver<(Command, Reply)>, config: BatchConfig) {
     let mut batch = Vec::with_capacity(config.max_size);
     while queue.recv_many(&mut batch, config.max_size).await > 0 {
@@ -168,8 +170,10 @@ async fn run(writer: Writer, mut queue: mpsc::Receiver<(Command, Reply)>, config
         if !commands.is_empty() {
             settle_batch(&writer, commands, replies).await;
         }
-        let elapsed = started.elapsed().as_secs_f64();
-        writer.metrics.batch_seconds.observe(elapsed);
+        writer
+            .metrics
+            .batch_seconds
+            .observe(started.elapsed().as_secs_f64());
     }
 }
 
