@@ -7,21 +7,23 @@
 //!
 //! An app may hold several keys: `rotate` adds one, `revoke` ends one or all. Every request's
 //! key is checked against the database before the request is served (a read endpoint
-//! checks it itself; a sync write's batch checks all its keys in one query), so a revoked
-//! key is refused from the next request on, on every instance. Which app a key belongs to
-//! is remembered; the app's catalog is cached for `CACHE_TTL`.
+//! checks it itself through [`Apps::key_live`]; a sync write's batch checks all its keys in
+//! one query, [`live_keys`]), so a revoked key is refused from the next request on, on every
+//! instance. Which app a key belongs to is remembered; the app's catalog is cached for
+//! `CACHE_TTL`. Keys are checked here and nowhere else.
 
 use crate::store::{Store, StoreError};
 use crate::time::now_micros;
 use entity::{api_key, app};
 use operations::{Catalog, CatalogError};
+use sea_orm::QuerySelect;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
     TransactionTrait,
 };
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
@@ -83,6 +85,23 @@ pub struct Identified {
 
 pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Which of these API keys are not revoked, read through `store` (the batch writer passes
+/// its own pool).
+pub async fn live_keys(store: &Store, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
+    let ids: HashSet<Uuid> = ids.iter().copied().collect();
+    Ok(api_key::Entity::find()
+        .select_only()
+        .column(api_key::Column::Id)
+        .filter(api_key::Column::Id.is_in(ids))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .into_tuple()
+        .all(store.conn())
+        .await
+        .map_err(StoreError::Db)?
+        .into_iter()
+        .collect())
 }
 
 fn new_key() -> String {
@@ -260,7 +279,7 @@ impl Apps {
                 (row.id, row.app_id, true)
             }
         };
-        let Some(app) = self.app(app_id).await? else {
+        let Some(app) = self.by_id(app_id).await? else {
             return Ok(None);
         };
         Ok(Some(Identified {
@@ -272,11 +291,11 @@ impl Apps {
 
     /// Whether `key_id` is still unrevoked (one primary-key read).
     pub async fn key_live(&self, key_id: Uuid) -> Result<bool, AppError> {
-        Ok(self.store.live_keys(&[key_id]).await?.contains(&key_id))
+        Ok(live_keys(&self.store, &[key_id]).await?.contains(&key_id))
     }
 
     /// An app with its catalog, from the cache while it is younger than `CACHE_TTL`.
-    async fn app(&self, app_id: Uuid) -> Result<Option<Arc<App>>, AppError> {
+    pub async fn by_id(&self, app_id: Uuid) -> Result<Option<Arc<App>>, AppError> {
         if let Ok(cache) = self.cache.read()
             && let Some((app, at)) = cache.get(&app_id)
             && at.elapsed() < CACHE_TTL

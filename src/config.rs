@@ -14,17 +14,17 @@ pub struct Cli {
     pub config: Config,
     /// What to do; `serve` when left out.
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<CliCommand>,
 }
 
+/// The sub-commands of the `ledgerflow` binary (not to be confused with
+/// `workflow::Command`, a request on its way through the workflow).
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum CliCommand {
     /// Serve the HTTP API (the default).
     Serve,
     /// Bring the schemas of the event store and the read model up to date and exit.
     Migrate,
-    /// Drive a running service's HTTP API and report entries/s and latency.
-    Bench(crate::bench::BenchArgs),
     /// Drop the read model and rebuild it from the event store.
     Rebuild,
     /// Compare the read model with the event store; exit 1 on any difference.

@@ -1,17 +1,24 @@
 //! ledgerflow: a credit ledger service.
 //!
-//! A newcomer's map: `workflow/` is the entry state machine and the batching processor,
-//! `store/` the event store, `projection/` the outbox relay and the projector that build
-//! the read model, `bus` the NATS JetStream connection between them, `query/` the reads of
-//! the read model, `api/` the HTTP layer, `apps` the tenants and their keys, `server` wires
-//! them together. The catalog types live in the `operations` crate and the
-//! tables in `entity` and `migration`.
+//! A newcomer's map, from the top down (each module imports only ones below it):
+//! - `server` wires everything together; `config` is the command line.
+//! - `api/`: HTTP only. Writes go through `workflow::Workflow`, reads through `query`.
+//! - `workflow/`: the entry state machine, the codes, the pure batch decision, and the one
+//!   write path (group commit, then load → decide → write → commit).
+//! - `projection/`: the outbox relay and the projector that build the read model, and the
+//!   read model's rebuild and verify. `query/`: the API's reads.
+//! - `apps`: the tenants, their API keys and catalogs.
+//! - `store/`: the event store: persistence only. `bus/`: the messages between the event
+//!   store and the projector, and NATS JetStream.
+//! - `decimal`, `time`, `metrics`: money as stored, times, Prometheus metrics.
+//!
+//! The catalog types live in the `operations` crate, the tables in `entity` and `migration`.
 
 pub mod api;
 pub mod apps;
-pub mod bench;
 pub mod bus;
 pub mod config;
+pub mod decimal;
 pub mod metrics;
 pub mod projection;
 pub mod query;

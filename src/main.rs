@@ -1,6 +1,6 @@
 use clap::Parser;
 use ledgerflow::apps::Apps;
-use ledgerflow::config::{AppsCommand, Cli, Command};
+use ledgerflow::config::{AppsCommand, Cli, CliCommand};
 use ledgerflow::{projection, server};
 use std::process::ExitCode;
 
@@ -25,10 +25,9 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let config = cli.config;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Bench(args) => Ok(ledgerflow::bench::run(args).await?),
-        Command::Serve => Ok(server::serve(&config).await?),
-        Command::Migrate => {
+    match cli.command.unwrap_or(CliCommand::Serve) {
+        CliCommand::Serve => Ok(server::serve(&config).await?),
+        CliCommand::Migrate => {
             let (store, _) = server::open(&config).await?;
             server::open_read_model(&config, &store).await?;
             println!(
@@ -37,7 +36,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             );
             Ok(())
         }
-        Command::Rebuild => {
+        CliCommand::Rebuild => {
             let (store, _) = server::open(&config).await?;
             let read = server::open_read_model(&config, &store).await?;
             let bar =
@@ -51,7 +50,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             );
             Ok(())
         }
-        Command::Verify => {
+        CliCommand::Verify => {
             let (store, _) = server::open(&config).await?;
             let read = server::open_read_model(&config, &store).await?;
             let report = projection::verify::verify(&store, &read).await?;
@@ -70,7 +69,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             );
             Ok(())
         }
-        Command::Apps { command } => {
+        CliCommand::Apps { command } => {
             let (_, apps) = server::open(&config).await?;
             apps_command(&apps, command).await
         }

@@ -1,4 +1,5 @@
-//! Start-up: connect, migrate, load the catalogs, resume unfinished entries, serve.
+//! Wiring: open the stores, start the projection and the workflow, resume unfinished
+//! entries, serve. Nothing here decides anything.
 
 use crate::api::{self, Ctx};
 use crate::apps::{AppError, Apps};
@@ -6,14 +7,13 @@ use crate::bus::{BusError, Nats};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::projection::Projection;
-use crate::query::ReadModel;
-use crate::store::Store;
-use crate::workflow::{Command, Workflow};
-use entity::{app, entry, pending_entry};
+use crate::query::{Queries, ReadModel};
+use crate::store::{Store, StoreError};
+use crate::workflow::{Workflow, WorkflowError};
 use operations::{Catalog, CatalogError};
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use sea_orm::{DbErr, EntityTrait};
+use sea_orm::DbErr;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +25,9 @@ pub enum StartError {
     #[error("read model: {0}")]
     ReadModel(DbErr),
     #[error(transparent)]
-    Workflow(#[from] crate::store::StoreError),
+    Writer(#[from] StoreError),
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
     #[error(transparent)]
     Bus(#[from] BusError),
     #[error("operation catalog: {0}")]
@@ -65,7 +67,7 @@ pub async fn open_read_model(config: &Config, store: &Store) -> Result<ReadModel
         Some(url) => ReadModel::connect(url)
             .await
             .map_err(StartError::ReadModel)?,
-        None => ReadModel::on(store.conn().clone()),
+        None => ReadModel::sharing(store),
     };
     read.migrate().await.map_err(StartError::ReadModel)?;
     Ok(read)
@@ -86,9 +88,17 @@ pub async fn projection(
     Ok(Projection::new(store.clone(), read.clone(), nats, metrics))
 }
 
+/// The running parts of one service instance: what the HTTP API is given ([`Ctx`]), and
+/// the stores behind them, for the tools and tests that look underneath.
+pub struct Service {
+    pub ctx: Arc<Ctx>,
+    pub store: Store,
+    pub read: ReadModel,
+}
+
 /// Everything the HTTP API needs, with the workflow and (unless turned off) the projection
 /// running, and unfinished entries resumed.
-pub async fn context(config: &Config) -> Result<Arc<Ctx>, StartError> {
+pub async fn start(config: &Config) -> Result<Service, StartError> {
     let (store, apps) = open(config).await?;
     let read = open_read_model(config, &store).await?;
     let metrics = Arc::new(Metrics::default());
@@ -103,58 +113,20 @@ pub async fn context(config: &Config) -> Result<Arc<Ctx>, StartError> {
         _ => None,
     };
     let workflow = Workflow::start(&store, config.batch(), inline, metrics.clone()).await?;
+    workflow.resume(&apps).await?;
     let ctx = Arc::new(Ctx {
-        store,
-        read,
         workflow,
-        apps,
+        queries: Queries::new(read.clone(), store.clone(), config.read_wait()),
+        apps: Arc::new(apps),
         projection,
         metrics,
-        read_wait: config.read_wait(),
     });
-    resume_pending(&ctx).await?;
-    Ok(ctx)
-}
-
-/// Hands every entry left `received` by an earlier run (async entries in flight at a crash
-/// or a stop) to the workflow again.
-async fn resume_pending(ctx: &Ctx) -> Result<(), StartError> {
-    let pending = pending_entry::Entity::find().all(ctx.store.conn()).await?;
-    if pending.is_empty() {
-        return Ok(());
-    }
-    tracing::info!(count = pending.len(), "resuming unfinished async entries");
-    for p in pending {
-        let row = entry::Entity::find_by_id(p.entry_id)
-            .one(ctx.store.conn())
-            .await?;
-        let app = app::Entity::find_by_id(p.app_id)
-            .one(ctx.store.conn())
-            .await?;
-        let (Some(row), Some(app)) = (row, app) else {
-            tracing::error!(entry_id = %p.entry_id, "pending entry without its entry or app row");
-            continue;
-        };
-        let catalog = ctx.apps.catalog_of(&app)?;
-        match catalog.get(&row.operation).cloned() {
-            Some(op) => match Command::resume(row, op) {
-                Ok(cmd) => ctx.finish_async(cmd),
-                Err(e) => tracing::error!(entry_id = %p.entry_id, error = %e, "cannot resume"),
-            },
-            // Left pending, not dropped: it resumes once the operation is back.
-            None => tracing::error!(
-                entry_id = %p.entry_id,
-                operation = %row.operation,
-                "pending entry's operation is no longer in the app's catalog; left pending"
-            ),
-        }
-    }
-    Ok(())
+    Ok(Service { ctx, store, read })
 }
 
 /// Binds `config.listen` and serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: &Config) -> Result<(), StartError> {
-    let ctx = context(config).await?;
+    let ctx = start(config).await?.ctx;
     let acceptor = bind(&config.listen).await?;
     tracing::info!(addr = ?acceptor.local_addr(), "ledgerflow listening; Swagger UI at /docs");
     Server::new_with_acceptor(acceptor)
@@ -167,8 +139,8 @@ pub async fn serve(config: &Config) -> Result<(), StartError> {
 }
 
 /// Serves `config` on an ephemeral port in the background (for tests and the benchmark).
-pub async fn spawn(config: &Config) -> Result<(SocketAddr, Arc<Ctx>), StartError> {
-    let ctx = context(config).await?;
+pub async fn spawn(config: &Config) -> Result<(SocketAddr, Service), StartError> {
+    let service = start(config).await?;
     let acceptor = bind("127.0.0.1:0").await?;
     let addr = acceptor
         .local_addr()
@@ -178,9 +150,9 @@ pub async fn spawn(config: &Config) -> Result<(SocketAddr, Arc<Ctx>), StartError
             addr: "127.0.0.1:0".to_owned(),
             source: std::io::Error::other("no local address"),
         })?;
-    let routes = api::routes(ctx.clone());
+    let routes = api::routes(service.ctx.clone());
     tokio::spawn(async move { Server::new_with_acceptor(acceptor).run(routes).await });
-    Ok((addr, ctx))
+    Ok((addr, service))
 }
 
 async fn bind(addr: &str) -> Result<impl Acceptor + use<>, StartError> {

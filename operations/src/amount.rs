@@ -14,7 +14,8 @@ pub enum AmountRule {
     },
 }
 
-/// Why a requested amount does not fit an operation. Each has a stable code for the API.
+/// Why a requested amount does not fit an operation. (The service's table of codes gives
+/// each its stable code for the API.)
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
     #[error("this operation takes its amount from the request, and none was given")]
@@ -29,21 +30,6 @@ pub enum AmountError {
     AboveMaximum { max: Decimal },
     #[error("this operation has the fixed amount {fixed}; the request asked for {requested}")]
     FixedMismatch { fixed: Decimal, requested: Decimal },
-}
-
-impl AmountError {
-    /// The stable machine code of this error.
-    pub fn code(&self) -> &'static str {
-        match self {
-            AmountError::Required => "amount_required",
-            AmountError::NotPositive => "amount_not_positive",
-            AmountError::TooPrecise { .. } => "amount_too_precise",
-            AmountError::BelowMinimum { .. } | AmountError::AboveMaximum { .. } => {
-                "amount_out_of_range"
-            }
-            AmountError::FixedMismatch { .. } => "amount_fixed_mismatch",
-        }
-    }
 }
 
 impl AmountRule {
@@ -181,8 +167,8 @@ mod tests {
             Err(AmountError::BelowMinimum { min: d("1") })
         );
         assert_eq!(
-            rule.resolve(Some(d("5.01")), 2, false).unwrap_err().code(),
-            "amount_out_of_range"
+            rule.resolve(Some(d("5.01")), 2, false),
+            Err(AmountError::AboveMaximum { max: d("5") })
         );
     }
 }

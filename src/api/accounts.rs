@@ -6,10 +6,9 @@ use super::model::{AccountBalance, Entry, EntryList};
 use super::problem::ApiProblem;
 use crate::apps::App;
 use crate::query::PageCursor;
-use crate::store::Balance;
 use crate::time::{parse_rfc3339, to_rfc3339};
-use crate::workflow::request::MAX_ID_LEN;
-use poem::http::StatusCode;
+use crate::workflow::Code;
+use crate::workflow::command::OwnerId;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -22,46 +21,19 @@ pub struct AccountsApi {
 /// Largest page of entries.
 pub const MAX_PAGE: u64 = 200;
 
-fn check_owner(owner: &str) -> Result<(), ApiProblem> {
-    if owner.is_empty() || owner.len() > MAX_ID_LEN || owner.chars().any(char::is_control) {
-        return Err(ApiProblem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_id",
-            format!("owner_id must be 1 to {MAX_ID_LEN} bytes without control characters"),
-        ));
-    }
-    Ok(())
+/// The path's owner; a system account (`@system:…`) may be read too.
+fn owner(path: String) -> Result<OwnerId, ApiProblem> {
+    Ok(OwnerId::parse("owner_id", path)?)
 }
 
 /// The asset's scale in the app's catalog, or `unknown_asset`.
 fn scale_of(app: &App, asset: &str) -> Result<u32, ApiProblem> {
     app.catalog.asset(asset).map(|a| a.scale).ok_or_else(|| {
         ApiProblem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_asset",
+            Code::UnknownAsset,
             format!("this app's catalog has no asset {asset:?}"),
         )
     })
-}
-
-impl AccountsApi {
-    /// The projected balance, once it has `min_version` if one is asked for.
-    async fn current(
-        &self,
-        app: &App,
-        owner: &str,
-        asset: &str,
-        min_version: Option<i64>,
-    ) -> Result<Balance, ApiProblem> {
-        let read = &self.ctx.read;
-        Ok(match min_version {
-            None => read.balance(app.id, owner, asset).await?,
-            Some(v) => {
-                read.balance_at_least(app.id, owner, asset, v, self.ctx.read_wait)
-                    .await?
-            }
-        })
-    }
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "super::Tag::Accounts")]
@@ -87,32 +59,35 @@ impl AccountsApi {
         min_version: Query<Option<i64>>,
     ) -> Result<Json<AccountBalance>, ApiProblem> {
         let app = auth.app(&self.ctx).await?;
-        check_owner(&owner_id)?;
+        let owner = owner(owner_id.0)?;
         let asset = asset.0.unwrap_or_else(|| "CREDIT".to_owned());
         let scale = scale_of(app, &asset)?;
         let at = match at.0.as_deref() {
             None => None,
             Some(text) => Some(parse_rfc3339(text).ok_or_else(|| {
                 ApiProblem::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_time",
+                    Code::InvalidTime,
                     "at must be an RFC 3339 time such as 2026-11-21T12:00:00Z",
                 )
             })?),
         };
+        let queries = &self.ctx.queries;
         let found = match at {
-            None => self.current(app, &owner_id, &asset, min_version.0).await?,
+            None => {
+                queries
+                    .balance(app.id, owner.as_str(), &asset, min_version.0)
+                    .await?
+            }
             Some(at) => {
-                self.ctx
-                    .store
-                    .balance_at(app.id, &owner_id, &asset, at)
+                queries
+                    .balance_at(app.id, owner.as_str(), &asset, at)
                     .await?
             }
         };
         let mut balance = found.balance;
         balance.rescale(scale);
         Ok(Json(AccountBalance {
-            owner_id: owner_id.0,
+            owner_id: owner.as_str().to_owned(),
             asset,
             balance: balance.to_string(),
             version: found.version,
@@ -136,12 +111,11 @@ impl AccountsApi {
         min_version: Query<Option<i64>>,
     ) -> Result<Json<EntryList>, ApiProblem> {
         let app = auth.app(&self.ctx).await?;
-        check_owner(&owner_id)?;
+        let owner = owner(owner_id.0)?;
         let limit = limit.0.unwrap_or(50);
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(ApiProblem::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_limit",
+                Code::InvalidLimit,
                 format!("limit must be between 1 and {MAX_PAGE}"),
             ));
         }
@@ -149,18 +123,19 @@ impl AccountsApi {
             None => None,
             Some(text) => Some(text.parse::<PageCursor>().map_err(|_| {
                 ApiProblem::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_cursor",
+                    Code::InvalidCursor,
                     "cursor must be a next_cursor value from a previous page",
                 )
             })?),
         };
-        self.current(app, &owner_id, "CREDIT", min_version.0)
-            .await?;
-        let page = self
-            .ctx
-            .read
-            .owner_entries(app.id, &owner_id, after, limit)
+        let queries = &self.ctx.queries;
+        if min_version.0.is_some() {
+            queries
+                .balance(app.id, owner.as_str(), "CREDIT", min_version.0)
+                .await?;
+        }
+        let page = queries
+            .owner_entries(app.id, owner.as_str(), after, limit)
             .await?;
         Ok(Json(EntryList {
             entries: page.entries.iter().map(Entry::from).collect(),

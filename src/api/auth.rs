@@ -4,8 +4,8 @@
 use super::Ctx;
 use super::problem::ApiProblem;
 use crate::apps::{App, Identified};
+use crate::workflow::Code;
 use poem::Request;
-use poem::http::StatusCode;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 use std::sync::Arc;
@@ -71,8 +71,7 @@ impl AppKey {
 
 fn unavailable() -> ApiProblem {
     ApiProblem::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "apps_unavailable",
+        Code::AppsUnavailable,
         "the API key could not be checked; retry later",
     )
 }

@@ -4,7 +4,6 @@ use super::Ctx;
 use super::auth::AppKey;
 use super::model::{Entry, NewEntry};
 use super::problem::ApiProblem;
-use crate::store::Received;
 use crate::time::now_micros;
 use crate::workflow::{EntryRecord, EntryRequest, EntryState, Settled};
 use poem_openapi::param::{Header, Path};
@@ -81,41 +80,27 @@ impl EntriesApi {
             counterparty_id: body.counterparty_id.map(|c| c.0),
             metadata: body.metadata,
         };
-        if is_async {
+        let settled = if is_async {
             let app = auth.app(&self.ctx).await?;
             let cmd = request.validate(app.id, &app.catalog, now_micros(), true)?;
-            return match self.ctx.store.receive(&cmd).await? {
-                Received::Stored => {
-                    let received = cmd.received_record();
-                    self.ctx.finish_async(cmd);
-                    answer(&received, false)
+            self.ctx.workflow.receive(cmd).await?
+        } else {
+            let key = auth.unchecked()?;
+            let mut cmd = match request.validate(key.app.id, &key.app.catalog, now_micros(), false)
+            {
+                Ok(cmd) => cmd,
+                // A refused request reaches no batch, so no batch checks its key:
+                // checked here, so that a revoked key learns nothing, not even what the
+                // catalog holds.
+                Err(refused) => {
+                    auth.app(&self.ctx).await?;
+                    return Err(refused.into());
                 }
-                Received::Existing {
-                    entry_id,
-                    request_hash,
-                } if request_hash == cmd.request_hash => {
-                    let record = self.ctx.store.entry(app.id, entry_id).await?;
-                    answer(
-                        &record.ok_or_else(|| ApiProblem::not_found("the entry"))?,
-                        true,
-                    )
-                }
-                Received::Existing { entry_id, .. } => Err(ApiProblem::nonce_reused(entry_id)),
             };
-        }
-
-        let key = auth.unchecked()?;
-        let mut cmd = match request.validate(key.app.id, &key.app.catalog, now_micros(), false) {
-            Ok(cmd) => cmd,
-            // A refused request reaches no batch, so no batch checks its key: checked here,
-            // so that a revoked key learns nothing, not even what the catalog holds.
-            Err(refused) => {
-                auth.app(&self.ctx).await?;
-                return Err(refused.into());
-            }
+            cmd.key_id = Some(key.key_id);
+            self.ctx.workflow.submit(cmd).await?
         };
-        cmd.key_id = Some(key.key_id);
-        match self.ctx.workflow.submit(cmd).await? {
+        match settled {
             Settled::Recorded(record) => answer(&record, false),
             Settled::Replay(record) => answer(&record, true),
             Settled::NonceReused(entry_id) => Err(ApiProblem::nonce_reused(entry_id)),
@@ -131,10 +116,7 @@ impl EntriesApi {
     #[oai(path = "/entries/:id", method = "get")]
     async fn get(&self, auth: AppKey, id: Path<Uuid>) -> Result<Json<Entry>, ApiProblem> {
         let app = auth.app(&self.ctx).await?;
-        let record = match self.ctx.read.entry(app.id, id.0).await? {
-            Some(record) => Some(record),
-            None => self.ctx.store.entry(app.id, id.0).await?,
-        };
+        let record = self.ctx.queries.entry(app.id, id.0).await?;
         // Another app's entry is as absent as one that does not exist.
         let record = record.ok_or_else(|| ApiProblem::not_found("the entry"))?;
         Ok(Json(Entry::from(&record)))

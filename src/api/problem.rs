@@ -1,16 +1,31 @@
-//! Errors as RFC 9457 problem details, mapped from the library's errors in this one place.
+//! Errors as RFC 9457 problem details. The one place where a code becomes an HTTP status
+//! ([`status`]) and where the library's errors become problems.
 
 use super::model::Entry;
 use crate::apps::AppError;
 use crate::query::QueryError;
-use crate::store::StoreError;
-use crate::workflow::{EntryRecord, Rejection, WorkflowError};
+use crate::workflow::{Class, Code, EntryRecord, Refusal, WorkflowError};
 use poem::Response;
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::types::ToJSON;
 use poem_openapi::{ApiResponse, Object};
 use uuid::Uuid;
+
+/// The HTTP status of every code of a class.
+pub fn status(class: Class) -> StatusCode {
+    match class {
+        Class::Malformed => StatusCode::BAD_REQUEST,
+        Class::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Class::NotFound => StatusCode::NOT_FOUND,
+        Class::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        Class::Conflict => StatusCode::CONFLICT,
+        Class::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Class::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Class::Refused | Class::Failed => StatusCode::UNPROCESSABLE_ENTITY,
+        Class::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
 
 /// An error: `code` is stable for machines, `detail` is for people.
 #[derive(Debug, Object)]
@@ -43,6 +58,9 @@ pub enum ApiProblem {
     /// No such resource for this app.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// The route has no such method.
+    #[oai(status = 405, content_type = "application/problem+json")]
+    MethodNotAllowed(Json<Problem>),
     /// The nonce belongs to a different request.
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
@@ -65,7 +83,8 @@ pub enum ApiProblem {
     Unavailable(Json<Problem>),
 }
 
-pub fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
+/// The body of a problem with `code`, at `status`.
+fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
     Problem {
         type_: format!("urn:ledgerflow:problem:{code}"),
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -78,24 +97,30 @@ pub fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Pro
 }
 
 impl ApiProblem {
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> ApiProblem {
-        let body = Json(problem(status, code, detail));
-        match status {
-            StatusCode::BAD_REQUEST => ApiProblem::BadRequest(body),
-            StatusCode::UNAUTHORIZED => ApiProblem::Unauthorized(body),
-            StatusCode::NOT_FOUND => ApiProblem::NotFound(body),
-            StatusCode::CONFLICT => ApiProblem::Conflict(body),
-            StatusCode::PAYLOAD_TOO_LARGE => ApiProblem::PayloadTooLarge(body),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiProblem::UnsupportedMediaType(body),
-            StatusCode::UNPROCESSABLE_ENTITY => ApiProblem::Unprocessable(body, None),
-            _ => ApiProblem::Unavailable(body),
+    pub fn new(code: Code, detail: impl Into<String>) -> ApiProblem {
+        let class = code.class();
+        ApiProblem::of_class(class, problem(status(class), code.as_str(), detail))
+    }
+
+    fn of_class(class: Class, body: Problem) -> ApiProblem {
+        let body = Json(body);
+        match class {
+            Class::Malformed => ApiProblem::BadRequest(body),
+            Class::Unauthenticated => ApiProblem::Unauthorized(body),
+            Class::NotFound => ApiProblem::NotFound(body),
+            Class::MethodNotAllowed => ApiProblem::MethodNotAllowed(body),
+            Class::Conflict => ApiProblem::Conflict(body),
+            Class::TooLarge => ApiProblem::PayloadTooLarge(body),
+            Class::UnsupportedMediaType => ApiProblem::UnsupportedMediaType(body),
+            Class::Refused | Class::Failed => ApiProblem::Unprocessable(body, None),
+            Class::Unavailable => ApiProblem::Unavailable(body),
         }
     }
 
-    /// A recorded entry that failed: 422 with its code, its id and the entry itself.
+    /// A recorded entry that failed: its stored code, its id and the entry itself.
     pub fn failed_entry(record: &EntryRecord, replay: bool) -> ApiProblem {
         let mut body = problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            status(Class::Failed),
             record.failure_code().unwrap_or("failed"),
             record.failure_detail().unwrap_or("the entry failed"),
         );
@@ -105,70 +130,56 @@ impl ApiProblem {
     }
 
     pub fn nonce_reused(entry_id: Uuid) -> ApiProblem {
+        let code = Code::NonceReused;
         let mut body = problem(
-            StatusCode::CONFLICT,
-            "nonce_reused",
+            status(code.class()),
+            code.as_str(),
             "this nonce was used for a different request; use a new nonce for a new entry",
         );
         body.entry_id = Some(entry_id);
-        ApiProblem::Conflict(Json(body))
+        ApiProblem::of_class(code.class(), body)
     }
 
     /// The answer to a missing, unknown or revoked API key.
     pub fn unauthorized() -> ApiProblem {
-        ApiProblem::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            UNAUTHORIZED_DETAIL,
-        )
+        ApiProblem::new(Code::Unauthorized, UNAUTHORIZED_DETAIL)
     }
 
     pub fn not_found(what: &str) -> ApiProblem {
-        ApiProblem::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} was not found"),
-        )
+        ApiProblem::new(Code::NotFound, format!("{what} was not found"))
     }
 }
 
-impl From<Rejection> for ApiProblem {
-    fn from(r: Rejection) -> Self {
-        let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
-        ApiProblem::new(status, r.code, r.detail)
+impl From<Refusal> for ApiProblem {
+    fn from(r: Refusal) -> Self {
+        ApiProblem::new(r.code, r.detail)
     }
 }
 
 /// A 503: the caller may retry (with the same nonce, for entries).
-fn unavailable(error: &dyn std::fmt::Display, code: &str, detail: &str) -> ApiProblem {
-    tracing::error!(error = %error, code, "service unavailable");
-    ApiProblem::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
-}
-
-impl From<StoreError> for ApiProblem {
-    fn from(e: StoreError) -> Self {
-        unavailable(
-            &e,
-            "store_unavailable",
-            "the event store is unavailable; retry with the same nonce",
-        )
-    }
+fn unavailable(error: &dyn std::fmt::Display, code: Code, detail: &str) -> ApiProblem {
+    tracing::error!(error = %error, %code, "service unavailable");
+    ApiProblem::new(code, detail)
 }
 
 impl From<QueryError> for ApiProblem {
     fn from(e: QueryError) -> Self {
         match e {
             QueryError::Behind { want, have } => ApiProblem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "read_model_behind",
+                Code::ReadModelBehind,
                 format!(
                     "the read model has version {have} of this account, not yet {want}; \
                      retry shortly"
                 ),
             ),
+            QueryError::Store(e) => unavailable(
+                &e,
+                Code::StoreUnavailable,
+                "the event store is unavailable; retry with the same nonce",
+            ),
             other => unavailable(
                 &other,
-                "read_model_unavailable",
+                Code::ReadModelUnavailable,
                 "the read model is unavailable; retry later",
             ),
         }
@@ -179,7 +190,7 @@ impl From<WorkflowError> for ApiProblem {
     fn from(e: WorkflowError) -> Self {
         unavailable(
             &e,
-            "store_unavailable",
+            Code::StoreUnavailable,
             "the entry could not be stored; retry with the same nonce",
         )
     }
@@ -189,13 +200,29 @@ impl From<AppError> for ApiProblem {
     fn from(e: AppError) -> Self {
         unavailable(
             &e,
-            "apps_unavailable",
+            Code::AppsUnavailable,
             "the app could not be loaded; retry later",
         )
     }
 }
 
 const UNAUTHORIZED_DETAIL: &str = "send the app's API key as `Authorization: Bearer <key>`";
+
+/// The code of an error the HTTP layer raised itself, by its status. A client error this
+/// table does not name keeps its status, with `invalid_request`; a server error is a 503.
+fn framework_code(status: StatusCode) -> (StatusCode, Code) {
+    let code = match status {
+        StatusCode::BAD_REQUEST => Code::InvalidRequest,
+        StatusCode::UNAUTHORIZED => Code::Unauthorized,
+        StatusCode::NOT_FOUND => Code::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+        s if s.is_client_error() => return (s, Code::InvalidRequest),
+        _ => Code::Unavailable,
+    };
+    (self::status(code.class()), code)
+}
 
 /// Turns any error that did not come from a handler (body parsing, authentication, unknown
 /// route, body too large, …) into a problem with a stable code.
@@ -204,26 +231,67 @@ pub async fn any_error(err: poem::Error) -> Response {
         // A handler's own answer (an `ApiProblem`), already a problem body.
         return err.into_response();
     }
-    let status = err.status();
-    let (status, code) = match status {
-        StatusCode::BAD_REQUEST => (status, "invalid_request"),
-        StatusCode::UNAUTHORIZED => (status, "unauthorized"),
-        StatusCode::NOT_FOUND => (status, "not_found"),
-        StatusCode::METHOD_NOT_ALLOWED => (status, "method_not_allowed"),
-        StatusCode::PAYLOAD_TOO_LARGE => (status, "payload_too_large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (status, "unsupported_media_type"),
-        s if s.is_client_error() => (s, "invalid_request"),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-    };
+    let (status, code) = framework_code(err.status());
     let detail = match code {
-        "unauthorized" => UNAUTHORIZED_DETAIL.to_owned(),
+        Code::Unauthorized => UNAUTHORIZED_DETAIL.to_owned(),
         _ => err.to_string(),
     };
-    if code == "unavailable" {
+    if code == Code::Unavailable {
         tracing::error!(error = %err, "unexpected error");
     }
     Response::builder()
         .status(status)
         .content_type("application/problem+json")
-        .body(problem(status, code, detail).to_json_string())
+        .body(problem(status, code.as_str(), detail).to_json_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem::IntoResponse;
+
+    /// Every code answers with its class's status, and the body says the same status and
+    /// code: a code with no place here fails this test instead of turning into a 503.
+    #[test]
+    fn every_code_becomes_its_classs_status() {
+        for &code in Code::ALL {
+            let response = ApiProblem::new(code, "x").into_response();
+            assert_eq!(response.status(), status(code.class()), "{code}");
+            let expected = match code.class() {
+                Class::Malformed => 400,
+                Class::Unauthenticated => 401,
+                Class::NotFound => 404,
+                Class::MethodNotAllowed => 405,
+                Class::Conflict => 409,
+                Class::TooLarge => 413,
+                Class::UnsupportedMediaType => 415,
+                Class::Refused | Class::Failed => 422,
+                Class::Unavailable => 503,
+            };
+            assert_eq!(response.status().as_u16(), expected, "{code}");
+        }
+    }
+
+    #[test]
+    fn framework_errors_get_codes_and_only_server_errors_become_503() {
+        for (status, code) in [
+            (StatusCode::BAD_REQUEST, Code::InvalidRequest),
+            (StatusCode::METHOD_NOT_ALLOWED, Code::MethodNotAllowed),
+            (StatusCode::PAYLOAD_TOO_LARGE, Code::PayloadTooLarge),
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Code::UnsupportedMediaType,
+            ),
+        ] {
+            assert_eq!(framework_code(status), (status, code));
+        }
+        assert_eq!(
+            framework_code(StatusCode::NOT_ACCEPTABLE),
+            (StatusCode::NOT_ACCEPTABLE, Code::InvalidRequest)
+        );
+        assert_eq!(
+            framework_code(StatusCode::INTERNAL_SERVER_ERROR),
+            (StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable)
+        );
+    }
 }

@@ -5,6 +5,7 @@
 //! which would round `12345678901234567.89`. These types take strings only; anything else
 //! is a 400, and an amount never passes through a float.
 
+use crate::workflow::command::Amount;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
@@ -64,8 +65,8 @@ json_string!(
     "string(decimal)",
     MetaSchema {
         format: Some("decimal"),
-        pattern: Some(r"^-?[0-9]+(\.[0-9]+)?$".to_owned()),
-        max_length: Some(40),
+        pattern: Some(Amount::PATTERN.to_owned()),
+        max_length: Some(Amount::MAX_TEXT_LEN),
         example: Some(Value::String("12.50".to_owned())),
         ..MetaSchema::new("string")
     },
@@ -76,7 +77,8 @@ json_string!(
     /// A name or id as a string: an operation, an owner, a nonce.
     Text,
     "string",
-    // No maxLength: the limit is in bytes (`MAX_ID_LEN`), which JSON Schema cannot say.
+    // No maxLength: the limit is in bytes (`command::MAX_ID_LEN`), which JSON Schema cannot
+    // say.
     MetaSchema::new("string"),
     "this field must be a JSON string"
 );

@@ -1,9 +1,8 @@
 //! The projector's side of JetStream: a durable pull consumer, batches of messages applied
 //! in one read-model transaction, each message acknowledged only after that commit.
 
-use super::EntryMessage;
-use super::apply::{Delivered, Projector, Verdict};
-use crate::bus::{BusError, Nats};
+use super::projector::{Delivered, Projector, Verdict};
+use crate::bus::{BusError, EntryMessage, Nats};
 use async_nats::jetstream::{AckKind, Message};
 use futures::{FutureExt, StreamExt};
 use std::time::Duration;

@@ -10,18 +10,16 @@
 //!   each batch itself, in its transaction (`Projector::apply_in`); the outbox then carries
 //!   only what must wait for an earlier message.
 //! - [`consumer`]: the JetStream side of the projector (durable pull consumer).
-//! - [`apply`]: the projector itself, the same code for both buses.
+//! - [`projector`]: the projector itself, the same code for both buses.
 //! - [`rebuild`] and [`verify`]: drop and rebuild the read model; compare it with the store.
 
-pub mod apply;
 mod consumer;
-mod message;
+pub mod projector;
 pub mod rebuild;
 pub mod relay;
 pub mod verify;
 
-pub use apply::{Delivered, Projector, Verdict};
-pub use message::EntryMessage;
+pub use projector::{Delivered, Projector, Verdict};
 
 use crate::bus::{BusError, Nats};
 use crate::metrics::Metrics;

@@ -4,11 +4,11 @@
 //! of its account, so while the rebuild refills an account they wait, and what either side
 //! writes twice is written the same.
 
-use super::apply::{add_checkpoint, add_entries, add_postings, entry_row};
+use super::projector::{add_checkpoint, add_entries, add_postings, entry_row};
 use crate::query::ReadModel;
 use crate::store::{Inserts, Store, events};
 use crate::time::now_micros;
-use crate::workflow::EntryRecord;
+use crate::workflow::record::EntryRecord;
 use entity::{entry, entry_event, posting};
 use indicatif::ProgressBar;
 use sea_orm::{

@@ -5,9 +5,8 @@
 //! finds already applied. Several instances may relay the same rows at once for the same
 //! reason. With the in-process bus, "the bus has it" means the projector applied it.
 
-use super::EntryMessage;
-use super::apply::{Delivered, Projector, Verdict};
-use crate::bus::Nats;
+use super::projector::{Delivered, Projector, Verdict};
+use crate::bus::{EntryMessage, Nats};
 use crate::store::Store;
 use entity::outbox;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -68,7 +67,7 @@ pub struct Round {
 pub async fn relay_once(store: &Store, sink: &Sink) -> Result<Round, DbErr> {
     let rows = oldest(store, ROUND).await?;
     let done = match sink {
-        Sink::Nats(nats) => nats.publish(&rows).await,
+        Sink::Nats(nats) => publish(nats, &rows).await,
         Sink::InProcess(projector) => hand_over(projector, &rows).await?,
     };
     if !done.is_empty() {
@@ -91,6 +90,24 @@ pub async fn oldest(store: &Store, limit: u64) -> Result<Vec<outbox::Model>, DbE
         .limit(limit)
         .all(store.conn())
         .await
+}
+
+/// Publishes the rows' messages, one bus message each. Returns the ids of the rows whose
+/// every message the bus has; the rest stay in the outbox for the next round.
+async fn publish(nats: &Nats, rows: &[outbox::Model]) -> Vec<String> {
+    let per_row: Vec<Vec<(&str, &str)>> = rows.iter().map(EntryMessage::split).collect();
+    let messages: Vec<(&str, &str)> = per_row.iter().flatten().copied().collect();
+    let acked = nats.publish(&messages).await;
+    let mut done = Vec::new();
+    let mut first = 0;
+    for (row, messages) in rows.iter().zip(&per_row) {
+        let next = first + messages.len();
+        if acked[first..next].iter().all(|a| *a) {
+            done.push(row.id.clone());
+        }
+        first = next;
+    }
+    done
 }
 
 /// The in-process bus: the projector applies the rows' messages directly. Returns the ids

@@ -10,9 +10,9 @@
 //!   version, and the read model has no other account;
 //! - entries, completed and failed entries, and postings are as many in both.
 
+use crate::decimal::stored_decimal;
 use crate::query::ReadModel;
 use crate::store::Store;
-use crate::workflow::apply::stored_decimal;
 use crate::workflow::chain;
 use entity::{account, entry, entry_event, read};
 use rust_decimal::Decimal;
@@ -191,9 +191,9 @@ async fn replay_postings(
     }
 }
 
-/// An account's head, as either side has it.
+/// An account's balance and version, as either side lists it.
 #[derive(Debug)]
-struct Head {
+struct Listed {
     app: Uuid,
     asset: String,
     owner: String,
@@ -203,16 +203,16 @@ struct Head {
     hash: String,
 }
 
-impl Head {
+impl Listed {
     fn new(
         app: Uuid,
         asset: String,
         owner: String,
         balance: &str,
         version: i64,
-    ) -> Result<Head, DbErr> {
+    ) -> Result<Listed, DbErr> {
         let balance = stored_decimal(balance).map_err(DbErr::Custom)?;
-        Ok(Head {
+        Ok(Listed {
             app,
             asset,
             owner,
@@ -223,9 +223,9 @@ impl Head {
     }
 }
 
-impl std::fmt::Display for Head {
+impl std::fmt::Display for Listed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Head {
+        let Listed {
             app,
             asset,
             owner,
@@ -240,16 +240,16 @@ impl std::fmt::Display for Head {
     }
 }
 
-type Heads = BTreeMap<Uuid, Head>;
+type Accounts = BTreeMap<Uuid, Listed>;
 
-async fn store_heads(store: &Store) -> Result<Heads, DbErr> {
+async fn store_heads(store: &Store) -> Result<Accounts, DbErr> {
     let rows = account::Entity::find().all(store.conn()).await?;
     rows.into_iter()
         .map(|a| {
-            let head = Head::new(a.app_id, a.asset, a.owner_id, &a.balance, a.version)?;
+            let head = Listed::new(a.app_id, a.asset, a.owner_id, &a.balance, a.version)?;
             Ok((
                 a.id,
-                Head {
+                Listed {
                     hash: a.hash,
                     ..head
                 },
@@ -258,18 +258,18 @@ async fn store_heads(store: &Store) -> Result<Heads, DbErr> {
         .collect()
 }
 
-async fn read_heads(read: &ReadModel) -> Result<Heads, DbErr> {
+async fn read_heads(read: &ReadModel) -> Result<Accounts, DbErr> {
     let rows = read::account::Entity::find().all(read.conn()).await?;
     rows.into_iter()
         .map(|a| {
-            let head = Head::new(a.app_id, a.asset, a.owner_id, &a.balance, a.version)?;
+            let head = Listed::new(a.app_id, a.asset, a.owner_id, &a.balance, a.version)?;
             Ok((a.id, head))
         })
         .collect()
 }
 
 /// Reports each (app, asset) whose balances do not sum to zero.
-fn books<'a>(side: &str, heads: impl Iterator<Item = &'a Head>, report: &mut Report) {
+fn books<'a>(side: &str, heads: impl Iterator<Item = &'a Listed>, report: &mut Report) {
     let mut sums: BTreeMap<(Uuid, &str), Decimal> = BTreeMap::new();
     for head in heads {
         *sums.entry((head.app, head.asset.as_str())).or_default() += head.balance;

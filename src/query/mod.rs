@@ -1,13 +1,22 @@
-//! The read model as the query endpoints see it: current balances, entries and owners'
-//! histories, as far as the projector has applied them. Time travel (`?at=`) reads the
-//! event store instead, where every posting is.
+//! The reads behind the API's queries. Current balances, entries and owners' histories come
+//! from the read model, as far as the projector has applied them. Two answers only the
+//! event store has: a balance at a past time (`?at=`, where every posting is), and an entry
+//! recorded but not projected yet (so that an id a write answered is never a 404).
+//!
+//! - [`Queries`] (here): what the API asks, each question sent where its answer is.
+//! - [`ReadModel`] (here): the read model's database; [`balance`] and [`entries`] read it.
 
-mod read;
+mod balance;
+mod entries;
 
-pub use read::{EntryPage, PageCursor};
+pub use entries::{EntryPage, PageCursor};
 
+use crate::store::{Balance, Store, StoreError};
+use crate::workflow::record::EntryRecord;
 use migration::{MigratorTrait, ReadModelMigrator};
 use sea_orm::{DatabaseConnection, DbErr};
+use std::time::Duration;
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -18,6 +27,9 @@ pub enum QueryError {
     /// The read model did not reach the version asked for within the wait.
     #[error("the read model has version {have} of the account, not yet {want}")]
     Behind { want: i64, have: i64 },
+    /// A read that only the event store can answer failed there.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// A handle to the read model database (cheap to clone: a connection pool).
@@ -29,12 +41,16 @@ pub struct ReadModel {
 impl ReadModel {
     /// The read model in its own database, at `url`.
     pub async fn connect(url: &str) -> Result<ReadModel, DbErr> {
-        Ok(ReadModel::on(crate::store::connect(url).await?))
+        Ok(ReadModel {
+            db: crate::store::connect(url).await?,
+        })
     }
 
-    /// The read model in an already open database (the event store's, by default).
-    pub fn on(db: DatabaseConnection) -> ReadModel {
-        ReadModel { db }
+    /// The read model in the event store's database, through the store's pool.
+    pub fn sharing(store: &Store) -> ReadModel {
+        ReadModel {
+            db: store.conn().clone(),
+        }
     }
 
     /// Brings the read model's tables up to date.
@@ -48,7 +64,80 @@ impl ReadModel {
         ReadModelMigrator::refresh(&self.db).await
     }
 
-    pub fn conn(&self) -> &DatabaseConnection {
+    /// The connection, for the modules that own SQL on the read model (here and
+    /// `projection/`).
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
         &self.db
+    }
+}
+
+/// The API's reads. Cheap to clone.
+#[derive(Clone)]
+pub struct Queries {
+    read: ReadModel,
+    store: Store,
+    /// Longest a read with `min_version` waits for the read model.
+    wait: Duration,
+}
+
+impl Queries {
+    pub fn new(read: ReadModel, store: Store, wait: Duration) -> Queries {
+        Queries { read, store, wait }
+    }
+
+    /// The balance of `(app, owner, asset)` as projected; with `min_version`, once the read
+    /// model has that version of the account (read-your-writes), waiting up to the
+    /// configured wait for it.
+    pub async fn balance(
+        &self,
+        app_id: Uuid,
+        owner: &str,
+        asset: &str,
+        min_version: Option<i64>,
+    ) -> Result<Balance, QueryError> {
+        match min_version {
+            None => self.read.balance(app_id, owner, asset).await,
+            Some(v) => {
+                self.read
+                    .balance_at_least(app_id, owner, asset, v, self.wait)
+                    .await
+            }
+        }
+    }
+
+    /// The balance at time `at` (µs since the epoch), from the event store.
+    pub async fn balance_at(
+        &self,
+        app_id: Uuid,
+        owner: &str,
+        asset: &str,
+        at: i64,
+    ) -> Result<Balance, QueryError> {
+        Ok(self.store.balance_at(app_id, owner, asset, at).await?)
+    }
+
+    /// An app's entry: from the read model, or from the event store when it is not
+    /// projected yet. `None` if it does not exist or belongs to another app.
+    pub async fn entry(&self, app_id: Uuid, id: Uuid) -> Result<Option<EntryRecord>, QueryError> {
+        if let Some(record) = self.read.entry(app_id, id).await? {
+            return Ok(Some(record));
+        }
+        Ok(self.store.entry(app_id, id).await?)
+    }
+
+    /// An owner's entries (as owner or as counterparty), newest first.
+    pub async fn owner_entries(
+        &self,
+        app_id: Uuid,
+        owner: &str,
+        after: Option<PageCursor>,
+        limit: u64,
+    ) -> Result<EntryPage, QueryError> {
+        self.read.owner_entries(app_id, owner, after, limit).await
+    }
+
+    /// Whether the event store answers.
+    pub async fn ping(&self) -> Result<(), QueryError> {
+        Ok(self.store.ping().await?)
     }
 }

@@ -20,22 +20,6 @@ use uuid::Uuid;
 /// Bind parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_PARAMS: usize = 30_000;
 
-/// Inserts `rows` in as few statements as the backend allows.
-pub async fn insert_all<E, M>(
-    db: &impl ConnectionTrait,
-    rows: &[M],
-    on_conflict: Option<OnConflict>,
-) -> Result<(), DbErr>
-where
-    E: EntityTrait,
-    M: ModelTrait<Entity = E> + IntoActiveModel<E::ActiveModel> + Clone,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-{
-    let mut inserts = Inserts::new(db.get_database_backend());
-    inserts.add::<E, M>(rows, on_conflict)?;
-    inserts.run(db).await
-}
-
 /// Inserts into several tables, sent together: on PostgreSQL as one statement (each
 /// table's insert a data-modifying `WITH` part; the tables must differ), so a batch costs
 /// one round trip instead of one per table; on SQLite, in process, one after another.

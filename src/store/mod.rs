@@ -1,15 +1,27 @@
-//! The event store: connection, migrations, the batch write and the reads.
+//! The event store: persistence only. It loads what the workflow asks for, writes the rows
+//! the workflow decided, and reads entries and balances back; it decides nothing, and of the
+//! workflow it knows only the data types. SQL on the event store's tables is written here,
+//! in `projection/` (relay, rebuild, verify), `query/` and `apps` (its own tables): the
+//! connection ([`Store::conn`]) is visible inside the crate only.
+//!
+//! - [`write`]: a batch's write transaction ([`Write`]) and an async entry's claim.
+//! - [`load`]: what a batch reads before it is decided.
+//! - [`read`]: entries, postings in order, balances at a time, pending entries.
+//! - [`insert`]: multi-row inserts, one statement per batch where the database allows.
+//! - [`events`]: how transitions are stored (one row per write).
+//! - [`retry`]: which errors mean "run the transaction again", and the loop that does.
 
-mod batch;
 pub mod events;
 mod insert;
+mod load;
 mod read;
 mod retry;
+mod write;
 
-pub use batch::Received;
-pub use insert::{Inserts, insert_all};
+pub use insert::Inserts;
 pub use read::Balance;
-pub use retry::{is_retryable, sqlstate};
+pub use retry::{is_retryable, retrying, sqlstate};
+pub use write::{Claimed, Write};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -137,8 +149,16 @@ impl Store {
         Migrator::up(&self.db, None).await
     }
 
-    pub fn conn(&self) -> &DatabaseConnection {
+    /// The connection, for the modules that own SQL (see the module docs).
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Whether the event store answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        use sea_orm::ConnectionTrait;
+        self.db.execute_unprepared("SELECT 1").await?;
+        Ok(())
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -148,7 +168,7 @@ impl Store {
     /// Opens a transaction whose writes contend only on unique keys: the database's own
     /// isolation on PostgreSQL (READ COMMITTED; CockroachDB is always SERIALIZABLE), and on
     /// SQLite an IMMEDIATE one.
-    pub async fn begin_claim(&self) -> Result<DatabaseTransaction, DbErr> {
+    async fn begin_claim(&self) -> Result<DatabaseTransaction, DbErr> {
         match self.backend() {
             DbBackend::Sqlite => self.begin_write().await,
             _ => self.db.begin().await,
@@ -158,7 +178,7 @@ impl Store {
     /// Opens a write transaction: SERIALIZABLE on PostgreSQL and CockroachDB; on SQLite an
     /// IMMEDIATE one, which takes the single write lock up front instead of failing at the
     /// first write when another writer got there first.
-    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+    async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
         let options = match self.backend() {
             DbBackend::Postgres if self.serializable => return self.db.begin().await,
             DbBackend::Sqlite => TransactionOptions {
@@ -172,5 +192,30 @@ impl Store {
             },
         };
         self.db.begin_with_options(options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ConnectionTrait, Statement};
+
+    /// The batch writer's pool starts transactions SERIALIZABLE by the connection's default
+    /// (one `BEGIN`, no `SET TRANSACTION`); any other pool's write transactions ask for it.
+    #[tokio::test]
+    async fn write_transactions_are_serializable_on_postgres() {
+        let url = std::env::var("LEDGERFLOW_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let store = Store::connect(&url).await.unwrap_or_else(|e| {
+            panic!("this test needs PostgreSQL at {url} (LEDGERFLOW_TEST_POSTGRES): {e}")
+        });
+        let writer = store.writer_pool().await.expect("the writer's pool");
+        for store in [writer, store] {
+            let txn = store.begin_write().await.expect("a write transaction");
+            let show = Statement::from_string(DbBackend::Postgres, "SHOW transaction_isolation");
+            let row = txn.query_one_raw(show).await.expect("SHOW").expect("a row");
+            let level: String = row.try_get("", "transaction_isolation").expect("a level");
+            assert_eq!(level, "serializable");
+        }
     }
 }

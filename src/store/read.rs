@@ -1,13 +1,15 @@
-//! The reads of the event store: entries (for replays) and balances in the past. Current
-//! balances and history are read from the read model (`crate::query`).
+//! The reads of the event store: entries (for replays and for entries not projected yet),
+//! postings in order (for rebuild and verify), balances in the past, and the async entries
+//! left pending. Current balances and history are read from the read model (`crate::query`).
 
 use super::{Store, StoreError, events};
-use crate::workflow::apply::stored_decimal;
-use crate::workflow::{EntryRecord, account_id};
-use entity::{api_key, entry, entry_event, posting};
+use crate::decimal::stored_decimal;
+use crate::workflow::command::account_id;
+use crate::workflow::record::EntryRecord;
+use entity::{entry, entry_event, pending_entry, posting};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// A balance and the version of the posting that produced it (0: no posting yet).
@@ -18,21 +20,6 @@ pub struct Balance {
 }
 
 impl Store {
-    /// Which of these API keys are not revoked.
-    pub async fn live_keys(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
-        let ids: HashSet<Uuid> = ids.iter().copied().collect();
-        Ok(api_key::Entity::find()
-            .select_only()
-            .column(api_key::Column::Id)
-            .filter(api_key::Column::Id.is_in(ids))
-            .filter(api_key::Column::RevokedAt.is_null())
-            .into_tuple()
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .collect())
-    }
-
     /// An app's entry, or `None` if it does not exist or belongs to another app.
     pub async fn entry(&self, app_id: Uuid, id: Uuid) -> Result<Option<EntryRecord>, StoreError> {
         let mut found = self.entries(&[id]).await?;
@@ -135,5 +122,31 @@ impl Store {
             }),
             None => Ok(Balance::default()),
         }
+    }
+
+    /// The rows of the async entries that are still `received` (pending), oldest first.
+    pub async fn pending_entries(&self) -> Result<Vec<entry::Model>, StoreError> {
+        let ids: Vec<Uuid> = pending_entry::Entity::find()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|p| p.entry_id)
+            .collect();
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(1_000) {
+            let found = entry::Entity::find()
+                .filter(entry::Column::Id.is_in(chunk.to_vec()))
+                .all(self.conn())
+                .await?;
+            if found.len() < chunk.len() {
+                tracing::error!(
+                    missing = chunk.len() - found.len(),
+                    "pending entries without their entry row"
+                );
+            }
+            rows.extend(found);
+        }
+        rows.sort_by_key(|r| (r.created_at, r.id));
+        Ok(rows)
     }
 }

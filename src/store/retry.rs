@@ -8,7 +8,7 @@ use std::time::Duration;
 const MAX_ATTEMPTS: u32 = 12;
 
 /// Runs `attempt` until it succeeds, fails for good, or conflicts `MAX_ATTEMPTS` times.
-pub(super) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,

@@ -1,12 +1,126 @@
-//! What the workflow is asked to do, and what it answers.
+//! What the workflow is asked to do, and what it answers. A [`Command`] holds only values
+//! that passed their checks: [`Nonce`], [`OwnerId`] and [`Amount`] can only be made by
+//! parsing, so code that holds one never checks it again.
 
+use super::codes::{Code, Refusal};
 use super::record::EntryRecord;
 use super::state::EntryState;
+use crate::decimal::stored_decimal;
 use entity::{entry, entry_event};
 use operations::Operation;
 use rust_decimal::Decimal;
+use std::fmt;
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// Longest owner id, counterparty id and nonce, in bytes.
+pub const MAX_ID_LEN: usize = 128;
+
+/// An id chosen by the app: 1 to [`MAX_ID_LEN`] bytes, no control characters.
+fn check_id(field: &str, text: &str) -> Result<(), Refusal> {
+    if text.is_empty() || text.len() > MAX_ID_LEN {
+        return Err(Refusal::new(
+            Code::InvalidId,
+            format!("{field} must be 1 to {MAX_ID_LEN} bytes long"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Refusal::new(
+            Code::InvalidId,
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A request's idempotency key, unique per app.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Nonce(String);
+
+impl Nonce {
+    pub fn parse(text: String) -> Result<Nonce, Refusal> {
+        check_id("nonce", &text)?;
+        Ok(Nonce(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The owner of accounts, as the app names it. System accounts (`@system:…`) are owners
+/// too; a request may not post for one (`workflow::request` refuses it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OwnerId(String);
+
+impl OwnerId {
+    /// `field` names the id in the refusal (`owner_id`, `counterparty_id`).
+    pub fn parse(field: &str, text: String) -> Result<OwnerId, Refusal> {
+        check_id(field, &text)?;
+        Ok(OwnerId(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OwnerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An entry's amount: resolved by its operation's amount rule, positive (or zero where the
+/// operation allows it), at its asset's scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount(Decimal);
+
+impl Amount {
+    /// The grammar of an amount on the wire, as the OpenAPI schema states it; [`Amount::parse_text`]
+    /// is that grammar.
+    pub const PATTERN: &'static str = r"^-?[0-9]+(\.[0-9]+)?$";
+    /// Longest amount text.
+    pub const MAX_TEXT_LEN: usize = 40;
+
+    /// Parses an amount string (`"12.50"`): optional minus, digits, optionally a point and
+    /// digits; no exponent, no sign `+`, no spaces. Amounts are strings on the wire so that
+    /// they never pass through a float. The sign is checked later, by the operation's rule.
+    pub fn parse_text(text: &str) -> Result<Decimal, Refusal> {
+        let bad = || {
+            Refusal::new(
+                Code::InvalidAmount,
+                format!(
+                    "amount must be a decimal string such as \"12.50\", at most 28 significant digits; got {:?}",
+                    text.chars().take(40).collect::<String>()
+                ),
+            )
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let unsigned = text.strip_prefix('-').unwrap_or(text);
+        let well_formed = text.len() <= Amount::MAX_TEXT_LEN
+            && unsigned
+                .split_once('.')
+                .map_or(digits(unsigned), |(i, f)| digits(i) && digits(f));
+        if !well_formed {
+            return Err(bad());
+        }
+        Decimal::from_str_exact(text).map_err(|_| bad())
+    }
+
+    /// `requested` (if the request gave one) as `operation`'s rule resolves it at `scale`.
+    pub fn resolve(
+        operation: &Operation,
+        requested: Option<Decimal>,
+        scale: u32,
+    ) -> Result<Amount, Refusal> {
+        Ok(Amount(operation.resolve_amount(requested, scale)?))
+    }
+
+    pub fn get(self) -> Decimal {
+        self.0
+    }
+}
 
 /// A request that passed the stateless checks (operation known and enabled, amount fitting
 /// the operation, owner and counterparty well-formed). Everything else is the workflow's.
@@ -14,14 +128,13 @@ use uuid::Uuid;
 pub struct Command {
     pub entry_id: Uuid,
     pub app_id: Uuid,
-    pub nonce: String,
+    pub nonce: Nonce,
     /// SHA-256 of the canonical request; equal hashes mean the same request.
     pub request_hash: String,
     pub operation: Arc<Operation>,
-    pub owner_id: String,
-    pub counterparty_id: Option<String>,
-    /// Already resolved by the operation's amount rule and rescaled to the asset's scale.
-    pub amount: Decimal,
+    pub owner_id: OwnerId,
+    pub counterparty_id: Option<OwnerId>,
+    pub amount: Amount,
     /// Canonical JSON text.
     pub metadata: Option<String>,
     pub is_async: bool,
@@ -41,13 +154,13 @@ impl Command {
         entry::Model {
             id: self.entry_id,
             app_id: self.app_id,
-            nonce: self.nonce.clone(),
+            nonce: self.nonce.as_str().to_owned(),
             request_hash: self.request_hash.clone(),
             operation: self.operation.name.clone(),
-            owner_id: self.owner_id.clone(),
-            counterparty_id: self.counterparty_id.clone(),
+            owner_id: self.owner_id.as_str().to_owned(),
+            counterparty_id: self.counterparty_id.as_ref().map(|c| c.as_str().to_owned()),
             asset: self.operation.asset.clone(),
-            amount: self.amount.to_string(),
+            amount: self.amount.get().to_string(),
             metadata: self.metadata.clone(),
             is_async: self.is_async,
             created_at: self.received_at,
@@ -78,8 +191,33 @@ impl Command {
         self.operation
             .counter_account
             .as_deref()
-            .or(self.counterparty_id.as_deref())
+            .or(self.counterparty_id.as_ref().map(OwnerId::as_str))
             .unwrap_or_default()
+    }
+
+    /// The command that finishes a stored async entry, from its row and its operation. The
+    /// row's values were checked when it was stored; one that no longer parses is corrupt.
+    pub fn resume(row: entry::Model, operation: Operation) -> Result<Command, String> {
+        let corrupt = |r: Refusal| format!("stored entry {}: {r}", row.id);
+        let amount = Amount(stored_decimal(&row.amount)?);
+        Ok(Command {
+            entry_id: row.id,
+            app_id: row.app_id,
+            nonce: Nonce::parse(row.nonce.clone()).map_err(corrupt)?,
+            request_hash: row.request_hash.clone(),
+            owner_id: OwnerId::parse("owner_id", row.owner_id.clone()).map_err(corrupt)?,
+            counterparty_id: match row.counterparty_id.clone() {
+                Some(c) => Some(OwnerId::parse("counterparty_id", c).map_err(corrupt)?),
+                None => None,
+            },
+            operation: Arc::new(operation),
+            amount,
+            metadata: row.metadata,
+            is_async: row.is_async,
+            received_at: row.created_at,
+            stored: true,
+            key_id: None,
+        })
     }
 }
 
@@ -90,7 +228,7 @@ pub fn account_id(app_id: Uuid, owner_id: &str, asset: &str) -> Uuid {
     Uuid::new_v5(&app_id, name.as_bytes())
 }
 
-/// What the workflow did with one command.
+/// What the batch decision did with one command.
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// Recorded now, completed or failed.
@@ -101,24 +239,53 @@ pub enum Outcome {
     NonceReused(Uuid),
 }
 
-impl Command {
-    /// The command that finishes a stored async entry, from its row and its operation.
-    pub fn resume(row: entry::Model, operation: Operation) -> Result<Command, String> {
-        let amount = super::apply::stored_decimal(&row.amount)?;
-        Ok(Command {
-            entry_id: row.id,
-            app_id: row.app_id,
-            nonce: row.nonce,
-            request_hash: row.request_hash,
-            operation: Arc::new(operation),
-            owner_id: row.owner_id,
-            counterparty_id: row.counterparty_id,
-            amount,
-            metadata: row.metadata,
-            is_async: row.is_async,
-            received_at: row.created_at,
-            stored: true,
-            key_id: None,
-        })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_parse_only_as_plain_decimal_strings() {
+        assert_eq!(
+            Amount::parse_text("12345678901234567.89")
+                .expect("an amount")
+                .to_string(),
+            "12345678901234567.89"
+        );
+        for bad in [
+            "",
+            "1e5",
+            "1.",
+            ".5",
+            "+1",
+            "0x10",
+            "1,5",
+            " 1",
+            "NaN",
+            &"9".repeat(41),
+        ] {
+            assert_eq!(
+                Amount::parse_text(bad).expect_err(bad).code,
+                Code::InvalidAmount,
+                "{bad:?}"
+            );
+        }
+        // Parses; the operation's rule refuses it later as not positive.
+        assert!(Amount::parse_text("-5").is_ok());
+    }
+
+    #[test]
+    fn ids_are_bounded_and_free_of_control_characters() {
+        assert!(OwnerId::parse("owner_id", "ünïcødé ✓".into()).is_ok());
+        assert!(OwnerId::parse("owner_id", "@system:rewards".into()).is_ok());
+        for bad in ["".to_owned(), "a\u{0}b".to_owned(), "x".repeat(129)] {
+            assert_eq!(
+                Nonce::parse(bad.clone()).expect_err("refused").code,
+                Code::InvalidId
+            );
+            assert_eq!(
+                OwnerId::parse("owner_id", bad).expect_err("refused").code,
+                Code::InvalidId
+            );
+        }
     }
 }

@@ -1,24 +1,143 @@
 //! The entry workflow: `received → validating → nonce_check → balance_check → processing →
-//! completed | failed`.
+//! completed | failed`. A pure core and the one write path.
 //!
+//! The pure core (no I/O):
+//! - [`state`]: the state machine, one enum and its one transition function.
+//! - [`codes`]: every refusal and failure code, with its class.
 //! - [`request`]: the stateless half of validating (operation, amount, ids); a refusal
-//!   there is a 4xx and records nothing.
-//! - [`apply`]: everything that depends on the ledger's state, decided in memory for a
-//!   batch of commands in order.
+//!   there records nothing. [`command`]: what passed it, in checked types.
+//! - [`decide`]: everything that depends on the ledger's state, decided in memory for a
+//!   batch of commands in order; [`limits`]: cooldowns and caps.
+//! - [`chain`]: the postings' hash chain. [`record`]: an entry as stored.
+//!
+//! The write path:
+//! - [`Workflow`] (here): the handle the API writes through: submit (sync), receive (async),
+//!   resume (after a restart).
 //! - [`processor`]: group commit: commands that arrive while a batch commits form the next.
-//! - [`state`]: the state machine itself.
+//! - [`transaction`]: one batch: load → decide → write → outbox or inline projection →
+//!   commit, retried whole.
 
-pub mod apply;
 pub mod chain;
-mod command;
-pub mod processor;
-mod record;
+pub mod codes;
+pub mod command;
+pub mod decide;
+pub mod limits;
+mod processor;
+pub mod record;
 pub mod request;
 pub mod state;
+pub mod transaction;
 
-pub use apply::usage_keys;
-pub use command::{Command, Outcome, account_id};
-pub use processor::{BatchConfig, Settled, Workflow, WorkflowError};
+pub use codes::{Class, Code, Refusal};
+pub use command::{Command, account_id};
+pub use processor::{BatchConfig, Settled, WorkflowError};
 pub use record::EntryRecord;
-pub use request::{EntryRequest, Rejection};
+pub use request::EntryRequest;
 pub use state::EntryState;
+
+use crate::apps::Apps;
+use crate::bus::EntryMessage;
+use crate::metrics::Metrics;
+use crate::projection::projector::Projector;
+use crate::store::{Claimed, Store, StoreError};
+use crate::time::now_micros;
+use std::sync::Arc;
+
+/// The handle through which entries are written. Cheap to clone.
+#[derive(Clone)]
+pub struct Workflow {
+    queue: processor::Queue,
+    store: Store,
+}
+
+impl Workflow {
+    /// Starts the batching processor (see [`processor`]). The processor ends when every
+    /// handle to the workflow is dropped.
+    pub async fn start(
+        store: &Store,
+        config: BatchConfig,
+        inline: Option<Projector>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Workflow, StoreError> {
+        Ok(Workflow {
+            queue: processor::start(store, config, inline, metrics).await?,
+            store: store.clone(),
+        })
+    }
+
+    /// Runs a request through the workflow and waits for its outcome (sync entries).
+    pub async fn submit(&self, cmd: Command) -> Result<Settled, WorkflowError> {
+        processor::submit(&self.queue, cmd).await
+    }
+
+    /// Stores an async request durably as `received` and finishes it in the background;
+    /// its nonce is claimed now, so a repeat is a replay (or `nonce_reused`) at once.
+    pub async fn receive(&self, mut cmd: Command) -> Result<Settled, WorkflowError> {
+        let received = cmd.received_record();
+        let outbox = EntryMessage::outbox_rows([&received], now_micros())
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode an outbox message: {e}")))?;
+        match self.store.receive(&received, &outbox).await? {
+            Claimed::Stored => {
+                cmd.stored = true;
+                self.finish_in_background(cmd);
+                Ok(Settled::Recorded(received))
+            }
+            Claimed::Existing {
+                entry_id,
+                request_hash,
+            } if request_hash == cmd.request_hash => {
+                let mut found = self.store.entries(&[entry_id]).await?;
+                let record = found.remove(&entry_id).ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "entry {entry_id} holds a nonce but cannot be read"
+                    ))
+                })?;
+                Ok(Settled::Replay(record))
+            }
+            Claimed::Existing { entry_id, .. } => Ok(Settled::NonceReused(entry_id)),
+        }
+    }
+
+    /// Hands every entry an earlier run left `received` (async entries in flight at a
+    /// crash or a stop) to the workflow again; returns how many.
+    pub async fn resume(&self, apps: &Apps) -> Result<usize, WorkflowError> {
+        let pending = self.store.pending_entries().await?;
+        if !pending.is_empty() {
+            tracing::info!(count = pending.len(), "resuming unfinished async entries");
+        }
+        let mut resumed = 0;
+        for row in pending {
+            let (id, operation) = (row.id, row.operation.clone());
+            let Some(app) = apps.by_id(row.app_id).await? else {
+                tracing::error!(entry_id = %id, "pending entry of an app that does not exist");
+                continue;
+            };
+            // Left pending, not dropped, when its operation is gone: it resumes once the
+            // operation is back.
+            let Some(op) = app.catalog.get(&operation).cloned() else {
+                tracing::error!(entry_id = %id, %operation, "pending entry's operation is no longer in the app's catalog; left pending");
+                continue;
+            };
+            match Command::resume(row, op) {
+                Ok(cmd) => {
+                    self.finish_in_background(cmd);
+                    resumed += 1;
+                }
+                Err(e) => tracing::error!(entry_id = %id, error = %e, "cannot resume"),
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Finishes a stored async entry. If this does not get through, the entry stays
+    /// pending and is resumed at the next start.
+    fn finish_in_background(&self, cmd: Command) {
+        let queue = self.queue.clone();
+        tokio::spawn(async move {
+            let id = cmd.entry_id;
+            if let Err(e) = processor::submit(&queue, cmd).await {
+                tracing::warn!(entry_id = %id, error = %e, "async entry left pending");
+            }
+        });
+    }
+}

@@ -15,14 +15,18 @@
 
 use super::command::{Command, Outcome};
 use super::record::EntryRecord;
+use super::transaction;
+use crate::apps::{self, AppError};
 use crate::metrics::Metrics;
-use crate::projection::Projector;
+use crate::projection::projector::Projector;
 use crate::store::{Store, StoreError};
 use sea_orm::DbBackend;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Bounds of a batch.
@@ -47,9 +51,9 @@ impl Default for BatchConfig {
 /// How a command settled.
 #[derive(Debug, Clone)]
 pub enum Settled {
-    /// Recorded now.
+    /// Recorded now: completed or failed (sync), or stored as `received` (async).
     Recorded(EntryRecord),
-    /// The nonce was this same request's already: the entry recorded then.
+    /// The nonce was this same request's already: the entry recorded then, as it is now.
     Replay(EntryRecord),
     /// The nonce belongs to another request's entry.
     NonceReused(Uuid),
@@ -62,59 +66,61 @@ pub enum WorkflowError {
     /// Shared by every caller of the failed batch.
     #[error(transparent)]
     Store(#[from] Arc<StoreError>),
+    #[error(transparent)]
+    Apps(#[from] AppError),
     #[error("the workflow has stopped")]
     Stopped,
 }
 
-type Reply = oneshot::Sender<Result<Settled, WorkflowError>>;
-
-/// The handle through which requests reach the batching processor.
-#[derive(Clone)]
-pub struct Workflow {
-    queue: mpsc::Sender<(Command, Reply)>,
+impl From<StoreError> for WorkflowError {
+    fn from(e: StoreError) -> Self {
+        WorkflowError::Store(Arc::new(e))
+    }
 }
 
-impl Workflow {
-    /// Starts the processor: on PostgreSQL on a thread of its own, writing to `store`
-    /// through a pool of its own; on SQLite as a task (see the module docs). `inline`: a
-    /// projector whose read model is in the store's database, to project each batch in its
-    /// own transaction. The processor ends when every handle to the workflow is dropped.
-    pub async fn start(
-        store: &Store,
-        config: BatchConfig,
-        inline: Option<Projector>,
-        metrics: Arc<Metrics>,
-    ) -> Result<Workflow, StoreError> {
-        let (queue, commands) = mpsc::channel(config.max_size * 8);
-        let writer = Writer {
-            store: store.clone(),
-            inline,
-            metrics,
-        };
-        if store.backend() == DbBackend::Sqlite {
-            tokio::spawn(run(writer, commands, config));
-            return Ok(Workflow { queue });
-        }
-        let (ready, started) = oneshot::channel();
-        std::thread::Builder::new()
-            .name("ledgerflow-writer".into())
-            .spawn(move || writer.on_own_thread(commands, config, ready))
-            .map_err(|e| StoreError::Writer(e.to_string()))?;
-        started
-            .await
-            .map_err(|_| StoreError::Writer("the writer thread ended at start".into()))??;
-        Ok(Workflow { queue })
-    }
+type Reply = oneshot::Sender<Result<Settled, WorkflowError>>;
 
-    /// Runs one command through the workflow and waits for its outcome.
-    pub async fn submit(&self, cmd: Command) -> Result<Settled, WorkflowError> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((cmd, reply))
-            .await
-            .map_err(|_| WorkflowError::Stopped)?;
-        answer.await.map_err(|_| WorkflowError::Stopped)?
+pub(super) type Queue = mpsc::Sender<(Command, Reply)>;
+
+/// Starts the processor: on PostgreSQL on a thread of its own, writing to `store` through
+/// a pool of its own; on SQLite as a task (see the module docs). `inline`: a projector
+/// whose read model is in the store's database, to project each batch in its own
+/// transaction. The processor ends when every sender of its queue is dropped.
+pub(super) async fn start(
+    store: &Store,
+    config: BatchConfig,
+    inline: Option<Projector>,
+    metrics: Arc<Metrics>,
+) -> Result<Queue, StoreError> {
+    let (queue, commands) = mpsc::channel(config.max_size * 8);
+    let writer = Writer {
+        store: store.clone(),
+        inline,
+        metrics,
+    };
+    if store.backend() == DbBackend::Sqlite {
+        tokio::spawn(run(writer, commands, config));
+        return Ok(queue);
     }
+    let (ready, started) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("ledgerflow-writer".into())
+        .spawn(move || writer.on_own_thread(commands, config, ready))
+        .map_err(|e| StoreError::Writer(e.to_string()))?;
+    started
+        .await
+        .map_err(|_| StoreError::Writer("the writer thread ended at start".into()))??;
+    Ok(queue)
+}
+
+/// Runs one command through the processor and waits for its outcome.
+pub(super) async fn submit(queue: &Queue, cmd: Command) -> Result<Settled, WorkflowError> {
+    let (reply, answer) = oneshot::channel();
+    queue
+        .send((cmd, reply))
+        .await
+        .map_err(|_| WorkflowError::Stopped)?;
+    answer.await.map_err(|_| WorkflowError::Stopped)?
 }
 
 /// Where batches are written.
@@ -164,17 +170,28 @@ async fn run(writer: Writer, mut queue: mpsc::Receiver<(Command, Reply)>, config
                 }
             }
         }
-        let started = std::time::Instant::now();
-        writer.metrics.batch_commands.observe(batch.len() as f64);
-        let (commands, replies) = refuse_revoked(&writer.store, batch.drain(..)).await;
-        if !commands.is_empty() {
-            settle_batch(&writer, commands, replies).await;
-        }
-        writer
-            .metrics
-            .batch_seconds
-            .observe(started.elapsed().as_secs_f64());
+        let span = tracing::info_span!("batch", id = next_batch_id(), size = batch.len());
+        run_batch(&writer, &mut batch).instrument(span).await;
     }
+}
+
+/// Numbers the batches of this process, for their log lines.
+fn next_batch_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+async fn run_batch(writer: &Writer, batch: &mut Vec<(Command, Reply)>) {
+    let started = std::time::Instant::now();
+    writer.metrics.batch_commands.observe(batch.len() as f64);
+    let (commands, replies) = refuse_revoked(&writer.store, batch.drain(..)).await;
+    if !commands.is_empty() {
+        settle_batch(writer, commands, replies).await;
+    }
+    writer
+        .metrics
+        .batch_seconds
+        .observe(started.elapsed().as_secs_f64());
 }
 
 /// Answers the commands whose API key is revoked (or cannot be checked) and returns the
@@ -189,7 +206,7 @@ async fn refuse_revoked(
     if keys.is_empty() {
         return (commands, replies);
     }
-    let live = store.live_keys(&keys).await.map_err(|e| {
+    let live = apps::live_keys(store, &keys).await.map_err(|e| {
         tracing::error!(error = %e, "API key check failed");
         Arc::new(e)
     });
@@ -241,7 +258,7 @@ async fn settle_batch(writer: &Writer, commands: Vec<Command>, replies: Vec<Repl
 
 async fn settle(writer: &Writer, commands: &[Command]) -> Result<Vec<Settled>, StoreError> {
     let store = &writer.store;
-    let plan = store.run_batch(commands, writer.inline.as_ref()).await?;
+    let plan = transaction::run(store, commands, writer.inline.as_ref()).await?;
     // A replay is answered with the entry its nonce holds: one recorded in this same batch
     // (from the plan), or an earlier one (read back).
     let recorded: HashMap<Uuid, &EntryRecord> = plan

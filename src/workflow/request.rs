@@ -1,16 +1,15 @@
 //! The first, stateless half of `validating`: is this a request the app's catalog accepts?
-//! A refusal here is a 4xx, records nothing and leaves the nonce unused.
+//! A refusal here records nothing and leaves the nonce unused.
 
-use super::command::Command;
-use operations::{Catalog, Direction, SYSTEM_ACCOUNT_PREFIX};
+use super::codes::{Code, Refusal};
+use super::command::{Amount, Command, Nonce, OwnerId};
+use operations::{Catalog, Direction, Operation, SYSTEM_ACCOUNT_PREFIX};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Longest owner id, counterparty id and nonce, in bytes.
-pub const MAX_ID_LEN: usize = 128;
 /// Largest metadata object, as canonical JSON, in bytes.
 pub const MAX_METADATA_BYTES: usize = 4096;
 /// Deepest nesting of metadata objects and arrays.
@@ -27,32 +26,6 @@ pub struct EntryRequest {
     pub metadata: Option<Value>,
 }
 
-/// Why a request was refused before anything was recorded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {detail}")]
-pub struct Rejection {
-    /// 400 for a malformed request, 422 for a well-formed one the catalog refuses.
-    pub status: u16,
-    pub code: &'static str,
-    pub detail: String,
-}
-
-fn malformed(code: &'static str, detail: impl Into<String>) -> Rejection {
-    Rejection {
-        status: 400,
-        code,
-        detail: detail.into(),
-    }
-}
-
-fn refused(code: &'static str, detail: impl Into<String>) -> Rejection {
-    Rejection {
-        status: 422,
-        code,
-        detail: detail.into(),
-    }
-}
-
 impl EntryRequest {
     /// Checks the request against the app's catalog and turns it into a workflow command.
     pub fn validate(
@@ -61,94 +34,31 @@ impl EntryRequest {
         catalog: &Catalog,
         received_at: i64,
         is_async: bool,
-    ) -> Result<Command, Rejection> {
-        check_id("nonce", &self.nonce)?;
-        check_id("owner_id", &self.owner_id)?;
-        if let Some(c) = &self.counterparty_id {
-            check_id("counterparty_id", c)?;
-        }
-        let requested = match &self.amount {
-            Some(text) => Some(parse_amount(text)?),
+    ) -> Result<Command, Refusal> {
+        let nonce = Nonce::parse(self.nonce.clone())?;
+        let owner_id = posting_owner("owner_id", &self.owner_id)?;
+        let counterparty_id = match &self.counterparty_id {
+            Some(c) => Some(posting_owner("counterparty_id", c)?),
             None => None,
         };
-        let metadata = match &self.metadata {
-            None | Some(Value::Null) => None,
-            Some(v @ Value::Object(_)) => {
-                if depth(v) > MAX_METADATA_DEPTH {
-                    return Err(refused(
-                        "metadata_too_deep",
-                        format!("metadata nests deeper than {MAX_METADATA_DEPTH} levels"),
-                    ));
-                }
-                let text = canonical_json(v);
-                if text.len() > MAX_METADATA_BYTES {
-                    return Err(refused(
-                        "metadata_too_large",
-                        format!("metadata is larger than {MAX_METADATA_BYTES} bytes"),
-                    ));
-                }
-                Some(text)
-            }
-            Some(_) => {
-                return Err(malformed(
-                    "invalid_metadata",
-                    "metadata must be a JSON object",
-                ));
-            }
+        let requested = match &self.amount {
+            Some(text) => Some(Amount::parse_text(text)?),
+            None => None,
         };
-
-        let op = catalog.get(&self.operation).ok_or_else(|| {
-            refused(
-                "unknown_operation",
-                format!("this app's catalog has no operation {:?}", self.operation),
-            )
-        })?;
-        if !op.enabled {
-            return Err(refused(
-                "operation_disabled",
-                format!("operation {} is disabled in this app's catalog", op.name),
-            ));
-        }
-        match (op.direction, &self.counterparty_id) {
-            (Direction::Transfer, None) => {
-                return Err(refused(
-                    "counterparty_required",
-                    format!(
-                        "{} moves credits to another owner: counterparty_id is required",
-                        op.name
-                    ),
-                ));
-            }
-            (Direction::Transfer, Some(c)) if *c == self.owner_id => {
-                return Err(refused(
-                    "invalid_counterparty",
-                    "an owner cannot transfer to itself",
-                ));
-            }
-            (Direction::Credit | Direction::Debit, Some(_)) => {
-                return Err(refused(
-                    "counterparty_not_allowed",
-                    format!(
-                        "{} is not a transfer: counterparty_id must be left out",
-                        op.name
-                    ),
-                ));
-            }
-            _ => {}
-        }
+        let metadata = canonical_metadata(self.metadata.as_ref())?;
+        let op = operation(catalog, &self.operation)?;
+        check_counterparty(op, &owner_id, counterparty_id.as_ref())?;
         let scale = catalog.asset(&op.asset).map_or(0, |a| a.scale);
-        let amount = op
-            .resolve_amount(requested, scale)
-            .map_err(|e| refused(e.code(), e.to_string()))?;
+        let amount = Amount::resolve(op, requested, scale)?;
 
         Ok(Command {
             entry_id: Uuid::now_v7(),
             app_id,
-            nonce: self.nonce.clone(),
             request_hash: self.hash(requested, metadata.as_deref()),
+            nonce,
             operation: Arc::new(op.clone()),
-            owner_id: self.owner_id.clone(),
-            counterparty_id: self.counterparty_id.clone(),
+            owner_id,
+            counterparty_id,
             amount,
             metadata,
             is_async,
@@ -173,64 +83,89 @@ impl EntryRequest {
     }
 }
 
-/// Parses a decimal amount string. Amounts are strings on the wire so that they never pass
-/// through a float.
-pub fn parse_amount(text: &str) -> Result<Decimal, Rejection> {
-    let bad = || {
-        malformed(
-            "invalid_amount",
-            format!(
-                "amount must be a decimal string such as \"12.50\", at most 28 significant digits; got {:?}",
-                truncate(text)
-            ),
-        )
-    };
-    let well_formed = text.len() <= 40
-        && !text.is_empty()
-        && text
-            .strip_prefix('-')
-            .unwrap_or(text)
-            .split_once('.')
-            .map_or(
-                is_digits(text.strip_prefix('-').unwrap_or(text)),
-                |(i, f)| is_digits(i) && is_digits(f),
-            );
-    if !well_formed {
-        return Err(bad());
-    }
-    Decimal::from_str_exact(text).map_err(|_| bad())
-}
-
-fn is_digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn truncate(text: &str) -> String {
-    text.chars().take(40).collect()
-}
-
-/// Ids and nonces: 1 to 128 bytes, no control characters; owners may not take the names
-/// of system accounts.
-fn check_id(field: &'static str, value: &str) -> Result<(), Rejection> {
-    if value.is_empty() || value.len() > MAX_ID_LEN {
-        return Err(refused(
-            "invalid_id",
-            format!("{field} must be 1 to {MAX_ID_LEN} bytes long"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(refused(
-            "invalid_id",
-            format!("{field} must not contain control characters"),
-        ));
-    }
-    if field != "nonce" && value.starts_with(SYSTEM_ACCOUNT_PREFIX) {
-        return Err(refused(
-            "invalid_id",
+/// An owner a request may post for: a well-formed id that is not a system account's name.
+fn posting_owner(field: &str, text: &str) -> Result<OwnerId, Refusal> {
+    let owner = OwnerId::parse(field, text.to_owned())?;
+    if owner.as_str().starts_with(SYSTEM_ACCOUNT_PREFIX) {
+        return Err(Refusal::new(
+            Code::InvalidId,
             format!("{field} must not start with @: those names belong to system accounts"),
         ));
     }
-    Ok(())
+    Ok(owner)
+}
+
+/// Metadata as canonical JSON text: an object (or nothing), bounded in depth and size.
+fn canonical_metadata(metadata: Option<&Value>) -> Result<Option<String>, Refusal> {
+    match metadata {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Object(_)) => {
+            if depth(v) > MAX_METADATA_DEPTH {
+                return Err(Refusal::new(
+                    Code::MetadataTooDeep,
+                    format!("metadata nests deeper than {MAX_METADATA_DEPTH} levels"),
+                ));
+            }
+            let text = canonical_json(v);
+            if text.len() > MAX_METADATA_BYTES {
+                return Err(Refusal::new(
+                    Code::MetadataTooLarge,
+                    format!("metadata is larger than {MAX_METADATA_BYTES} bytes"),
+                ));
+            }
+            Ok(Some(text))
+        }
+        Some(_) => Err(Refusal::new(
+            Code::InvalidMetadata,
+            "metadata must be a JSON object",
+        )),
+    }
+}
+
+/// The catalog's operation `name`, if it is there and enabled.
+fn operation<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c Operation, Refusal> {
+    let op = catalog.get(name).ok_or_else(|| {
+        Refusal::new(
+            Code::UnknownOperation,
+            format!("this app's catalog has no operation {name:?}"),
+        )
+    })?;
+    if !op.enabled {
+        return Err(Refusal::new(
+            Code::OperationDisabled,
+            format!("operation {} is disabled in this app's catalog", op.name),
+        ));
+    }
+    Ok(op)
+}
+
+/// A transfer names its receiver, another owner; nothing else names one.
+fn check_counterparty(
+    op: &Operation,
+    owner: &OwnerId,
+    counterparty: Option<&OwnerId>,
+) -> Result<(), Refusal> {
+    match (op.direction, counterparty) {
+        (Direction::Transfer, None) => Err(Refusal::new(
+            Code::CounterpartyRequired,
+            format!(
+                "{} moves credits to another owner: counterparty_id is required",
+                op.name
+            ),
+        )),
+        (Direction::Transfer, Some(c)) if c == owner => Err(Refusal::new(
+            Code::InvalidCounterparty,
+            "an owner cannot transfer to itself",
+        )),
+        (Direction::Credit | Direction::Debit, Some(_)) => Err(Refusal::new(
+            Code::CounterpartyNotAllowed,
+            format!(
+                "{} is not a transfer: counterparty_id must be left out",
+                op.name
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn depth(v: &Value) -> usize {
@@ -279,30 +214,12 @@ mod tests {
         r.validate(Uuid::nil(), &Catalog::base(), 0, false)
             .unwrap_err()
             .code
+            .as_str()
     }
 
     #[test]
-    fn amounts_parse_only_as_plain_decimal_strings() {
-        assert_eq!(
-            parse_amount("12345678901234567.89").unwrap().to_string(),
-            "12345678901234567.89"
-        );
-        for bad in [
-            "",
-            "1e5",
-            "1.",
-            ".5",
-            "+1",
-            "0x10",
-            "1,5",
-            " 1",
-            "NaN",
-            &"9".repeat(41),
-        ] {
-            assert_eq!(parse_amount(bad).unwrap_err().status, 400, "{bad:?}");
-        }
-        // Parses, but is refused later as not positive.
-        assert!(parse_amount("-5").is_ok());
+    fn a_negative_amount_parses_and_is_refused_as_not_positive() {
+        assert_eq!(code(&request("CREDIT_ADD", Some("1e5"))), "invalid_amount");
         assert_eq!(
             code(&request("CREDIT_ADD", Some("-5"))),
             "amount_not_positive"
@@ -348,7 +265,7 @@ mod tests {
             r.validate(Uuid::nil(), &catalog, 0, false)
                 .unwrap_err()
                 .code,
-            "operation_disabled"
+            Code::OperationDisabled
         );
     }
 

@@ -3,9 +3,7 @@
 //! problem (never a 5xx) and the service must keep serving; an app never reaches another
 //! app's data. Most cases are tables: see `expect_bodies` and `expect_requests`.
 
-mod common;
-
-use common::{Backend, Reply, TestApp};
+use crate::common::{Backend, Reply, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::io::{Read, Write};

@@ -1,9 +1,7 @@
 //! The postings of each account form a hash chain, and `verify` finds the first broken link
 //! when a stored posting is edited behind the ledger's back.
 
-mod common;
-
-use common::{Backend, TestApp, assert_ledger_consistent};
+use crate::common::{Backend, TestApp, assert_ledger_consistent};
 use entity::posting;
 use ledgerflow::projection::verify::verify;
 use ledgerflow::workflow::chain;
@@ -42,13 +40,13 @@ async fn postings_of(app: &TestApp, owner: &str) -> Vec<posting::Model> {
     posting::Entity::find()
         .filter(posting::Column::OwnerId.eq(owner))
         .order_by_asc(posting::Column::Version)
-        .all(app.ctx.store.conn())
+        .all(&app.store_sql)
         .await
         .expect("postings")
 }
 
 async fn broken_links(app: &TestApp) -> Vec<String> {
-    let report = verify(&app.ctx.store, &app.ctx.read).await.expect("verify");
+    let report = verify(&app.store, &app.read).await.expect("verify");
     report
         .differences
         .into_iter()
@@ -82,7 +80,7 @@ async fn an_edited_posting_breaks_the_chain_at_that_version(backend: Backend) {
     let third = postings_of(&app, "a").await.remove(2);
     let mut edit = third.clone().into_active_model();
     edit.recorded_at = Set(third.recorded_at - 3_600_000_000);
-    edit.update(app.ctx.store.conn()).await.expect("edit");
+    edit.update(&app.store_sql).await.expect("edit");
 
     let broken = broken_links(&app).await;
     assert_eq!(broken.len(), 1, "{broken:?}");
@@ -104,7 +102,7 @@ async fn a_rehashed_edit_breaks_the_next_link(backend: Backend) {
     let mut edit = second.clone().into_active_model();
     edit.entry_id = Set(second.entry_id);
     edit.hash = Set(second.hash.clone());
-    edit.update(app.ctx.store.conn()).await.expect("edit");
+    edit.update(&app.store_sql).await.expect("edit");
 
     let broken = broken_links(&app).await;
     assert_eq!(broken.len(), 1, "{broken:?}");

@@ -1,6 +1,9 @@
-//! The batch decisions, without a database.
+//! The batch decisions, without a database: given the loaded state, when a batch is
+//! decided, then these outcomes and rows.
 
 use super::*;
+use crate::decimal::stored_decimal;
+use crate::workflow::limits::usage_keys;
 use crate::workflow::request::EntryRequest;
 use operations::Catalog;
 
@@ -36,7 +39,7 @@ fn duplicates_inside_one_batch_behave_as_across_batches() {
     let first = cmd("CREDIT_ADD", "amy", "n1", Some("5"));
     let same = cmd("CREDIT_ADD", "amy", "n1", Some("5.00"));
     let different = cmd("CREDIT_ADD", "amy", "n1", Some("6"));
-    let plan = apply(&[first.clone(), same, different], Loaded::default(), NOW).unwrap();
+    let plan = decide(&[first.clone(), same, different], Loaded::default(), NOW).unwrap();
     assert_eq!(states(&plan), ["completed", "replay", "nonce_reused"]);
     assert_eq!(plan.entries.len(), 1);
     match &plan.outcomes[1] {
@@ -55,7 +58,7 @@ fn a_batch_applies_in_order_against_the_running_balance() {
         cmd("DAILY_REWARD", "amy", "d1", None),
         cmd("DAILY_REWARD", "amy", "d2", None),
     ];
-    let plan = apply(&batch, Loaded::default(), NOW).unwrap();
+    let plan = decide(&batch, Loaded::default(), NOW).unwrap();
     assert_eq!(
         states(&plan),
         [
@@ -115,7 +118,7 @@ fn loaded_state_decides_replays_heads_and_limits() {
         );
     }
     let batch = [replayed, cmd("CREDIT_SPEND", "bo", "s", Some("3")), reward];
-    let plan = apply(&batch, loaded, NOW).unwrap();
+    let plan = decide(&batch, loaded, NOW).unwrap();
     assert_eq!(states(&plan), ["replay", "completed", "limit_exceeded"]);
     let posting = &plan.postings[0];
     assert_eq!(
@@ -132,7 +135,7 @@ fn transfers_credit_the_counterparty() {
         cmd("CREDIT_ADD", "cy", "a", Some("5")),
         cmd("TRANSFER", "cy", "t", Some("2")),
     ];
-    let plan = apply(&batch, Loaded::default(), NOW).unwrap();
+    let plan = decide(&batch, Loaded::default(), NOW).unwrap();
     let zed = plan.heads.iter().find(|h| h.owner_id == "zed").unwrap();
     assert_eq!((zed.balance.as_str(), zed.version), ("2.00", 1));
 }

@@ -1,8 +1,6 @@
 //! The `ledgerflow` binary: app creation, catalog errors at start-up, verify and rebuild.
 
-mod common;
-
-use common::{Backend, TestApp, TestDb};
+use crate::common::{Backend, TestApp, TestDb};
 use sea_orm::ConnectionTrait;
 use std::process::Command;
 use std::sync::Arc;
@@ -104,9 +102,7 @@ async fn verify_exits_non_zero_on_a_difference_and_rebuild_repairs_it() {
         "{text}"
     );
 
-    app.ctx
-        .read
-        .conn()
+    app.read_sql
         .execute_unprepared("UPDATE rm_accounts SET version = 9 WHERE owner_id = 'v'")
         .await
         .unwrap();

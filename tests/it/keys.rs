@@ -1,9 +1,7 @@
 //! API keys: several per app, rotation without downtime, revocation refused from the next
 //! request on every instance.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use ledgerflow::config::Config;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
@@ -89,7 +87,7 @@ async fn rotate_then_revoke_the_old_key_then_all(backend: Backend) {
     }
     let recorded = entity::entry::Entity::find()
         .filter(entity::entry::Column::Nonce.is_in(["k1", "k2", "k3", "k4"]))
-        .count(app.ctx.store.conn())
+        .count(&app.store_sql)
         .await
         .expect("count entries");
     assert_eq!(recorded, 1, "only k1 was recorded");

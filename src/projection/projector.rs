@@ -11,12 +11,12 @@
 //! - an account row only moves forward (`WHERE version < excluded.version`), so a
 //!   concurrent projector that applied more wins, and a late one is a no-op.
 
-use super::EntryMessage;
+use crate::bus::EntryMessage;
 use crate::metrics::Metrics;
 use crate::query::ReadModel;
 use crate::store::Inserts;
 use crate::time::now_micros;
-use crate::workflow::EntryRecord;
+use crate::workflow::record::EntryRecord;
 use entity::read::{account, checkpoint, entry, parked, posting};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, OnConflict};
 use sea_orm::{

@@ -1,8 +1,6 @@
 //! Group commit decides exactly what one-at-a-time processing decides.
 
-mod common;
-
-use common::{Backend, TestApp, assert_ledger_consistent};
+use crate::common::{Backend, TestApp, assert_ledger_consistent};
 use futures::stream::{self, StreamExt};
 use serde_json::{Value, json};
 
@@ -58,7 +56,7 @@ async fn concurrent_batches_end_where_one_at_a_time_ends(backend: Backend) {
     assert_eq!(originals.len(), 900, "each nonce recorded once");
 
     let single = TestApp::spawn_on(
-        std::sync::Arc::new(common::TestDb::new(backend).await),
+        std::sync::Arc::new(crate::common::TestDb::new(backend).await),
         |c| c.batch_max = 1,
     )
     .await;

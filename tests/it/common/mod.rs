@@ -1,15 +1,16 @@
 //! The test harness: a fresh database per test (a SQLite file in a temporary directory, or a
 //! new PostgreSQL database), the service spawned in-process on a random port, and an app
 //! with its API key.
-#![allow(dead_code)]
 
 pub mod bus;
-
+pub mod process;
 use ledgerflow::api::Ctx;
 use ledgerflow::config::Config;
+use ledgerflow::query::ReadModel;
 use ledgerflow::server;
+use ledgerflow::store::Store;
 use reqwest::{Client, StatusCode};
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -110,7 +111,15 @@ impl TestDb {
 /// A running service with one app.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// What the service's HTTP API works with.
     pub ctx: Arc<Ctx>,
+    /// The service's event store and read model.
+    pub store: Store,
+    pub read: ReadModel,
+    /// Connections of the test's own to the event store's and the read model's databases,
+    /// for reading (and tampering with) their tables.
+    pub store_sql: DatabaseConnection,
+    pub read_sql: DatabaseConnection,
     /// The app's name and key.
     pub name: String,
     pub key: String,
@@ -136,29 +145,42 @@ impl TestApp {
     pub async fn spawn_on(db: Arc<TestDb>, configure: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = Config::with_store(&db.url);
         configure(&mut config);
-        let (addr, ctx) = server::spawn(&config).await.expect("the service starts");
         let name = format!("app-{}", uuid::Uuid::new_v4().simple());
-        let (_, key) = ctx.apps.create(&name).await.expect("an app");
-        TestApp {
-            addr,
-            ctx,
-            name,
-            key,
-            client: Client::new(),
-            db,
-        }
+        let mut app = TestApp::start(&config, name, String::new(), db).await;
+        app.key = app.ctx.apps.create(&app.name).await.expect("an app").1;
+        app
     }
 
     /// Another instance of the same service (same databases, same bus), with `key`.
     pub async fn another_instance(&self, key: &str, config: &Config) -> TestApp {
-        let (addr, ctx) = server::spawn(config).await.expect("the service starts");
+        TestApp::start(config, self.name.clone(), key.to_owned(), self.db.clone()).await
+    }
+
+    async fn start(config: &Config, name: String, key: String, db: Arc<TestDb>) -> TestApp {
+        let (addr, service) = server::spawn(config).await.expect("the service starts");
+        let read_url = config
+            .read_model_url
+            .as_deref()
+            .unwrap_or(&config.event_store_url);
+        let connect = |url: &str| {
+            let url = url.to_owned();
+            async move {
+                ledgerflow::store::connect(&url)
+                    .await
+                    .expect("a connection of the test's own")
+            }
+        };
         TestApp {
             addr,
-            ctx,
-            name: self.name.clone(),
-            key: key.to_owned(),
+            ctx: service.ctx,
+            store: service.store,
+            read: service.read,
+            store_sql: connect(&config.event_store_url).await,
+            read_sql: connect(read_url).await,
+            name,
+            key,
             client: Client::new(),
-            db: self.db.clone(),
+            db,
         }
     }
 
@@ -276,7 +298,7 @@ pub async fn assert_ledger_consistent(
     use std::collections::{BTreeMap, HashMap};
     use std::str::FromStr;
 
-    let conn = app.ctx.store.conn();
+    let conn = &app.store_sql;
     let postings = posting::Entity::find()
         .order_by_asc(posting::Column::Version)
         .all(conn)
@@ -317,10 +339,8 @@ pub async fn assert_ledger_consistent(
 /// the event store.
 pub async fn assert_read_model_equals_store(app: &TestApp) {
     app.projected().await;
-    let report = ledgerflow::projection::verify::verify(&app.ctx.store, &app.ctx.read)
+    let report = ledgerflow::projection::verify::verify(&app.store, &app.read)
         .await
         .expect("verify runs");
     assert!(report.is_clean(), "verify: {:#?}", report.differences);
 }
-
-pub mod process;

@@ -1,9 +1,7 @@
 //! Ledger-wide properties: exact money, the books' zero sum, time travel, async entries and
 //! restarts, two instances on one store, and per-app catalogs.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use entity::{account, posting};
 use futures::future::join_all;
 use rust_decimal::Decimal;
@@ -23,22 +21,6 @@ on_both_backends!(
     two_instances_on_one_store_never_overdraw,
     an_app_catalog_extends_the_base,
 );
-
-/// The batch writer's pool starts transactions SERIALIZABLE by the connection's default
-/// (one `BEGIN`, no `SET TRANSACTION`); any other pool's write transactions ask for it.
-#[tokio::test]
-async fn write_transactions_are_serializable_on_postgres() {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
-    let db = common::TestDb::new(Backend::Postgres).await;
-    let store = ledgerflow::store::Store::connect(&db.url).await.unwrap();
-    for store in [store.writer_pool().await.unwrap(), store] {
-        let txn = store.begin_write().await.unwrap();
-        let show = Statement::from_string(DbBackend::Postgres, "SHOW transaction_isolation");
-        let row = txn.query_one_raw(show).await.unwrap().unwrap();
-        let level: String = row.try_get("", "transaction_isolation").unwrap();
-        assert_eq!(level, "serializable");
-    }
-}
 
 const BIG_OP: &str = r#"
 [operations.BIG_GRANT]
@@ -84,10 +66,7 @@ async fn books_sum_to_zero_and_heads_match_the_postings(backend: Backend) {
     }
     join_all(requests.into_iter().map(|r| app.post(r))).await;
 
-    let heads = account::Entity::find()
-        .all(app.ctx.store.conn())
-        .await
-        .unwrap();
+    let heads = account::Entity::find().all(&app.store_sql).await.unwrap();
     let total: Decimal = heads
         .iter()
         .map(|a| Decimal::from_str(&a.balance).unwrap())
@@ -98,7 +77,7 @@ async fn books_sum_to_zero_and_heads_match_the_postings(backend: Backend) {
     // Replaying the postings gives every head, with no version gap.
     let postings = posting::Entity::find()
         .order_by_asc(posting::Column::Version)
-        .all(app.ctx.store.conn())
+        .all(&app.store_sql)
         .await
         .unwrap();
     let mut replayed: HashMap<uuid::Uuid, (Decimal, i64)> = HashMap::new();
@@ -206,7 +185,11 @@ async fn a_restart_resumes_unfinished_async_entries(backend: Backend) {
     let cmd = request
         .validate(app.id, &app.catalog, ledgerflow::time::now_micros(), true)
         .unwrap();
-    first.ctx.store.receive(&cmd).await.unwrap();
+    let received = cmd.received_record();
+    let outbox =
+        ledgerflow::bus::EntryMessage::outbox_rows([&received], ledgerflow::time::now_micros())
+            .unwrap();
+    first.store.receive(&received, &outbox).await.unwrap();
     let id = cmd.entry_id.to_string();
     assert_eq!(
         first.get(&format!("/v1/entries/{id}")).await.body["state"],
@@ -273,7 +256,7 @@ async fn two_instances_on_one_store_never_overdraw(backend: Backend) {
 async fn an_app_catalog_extends_the_base(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let name = app_name(&app).await;
-    let example = include_str!("../operations/catalog/examples/content-app.toml");
+    let example = include_str!("../../operations/catalog/examples/content-app.toml");
     app.ctx
         .apps
         .set_operations(&name, "content-app.toml", example)

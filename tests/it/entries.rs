@@ -1,8 +1,6 @@
 //! The entry workflow over HTTP, on SQLite and on PostgreSQL.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use futures::future::join_all;
 use serde_json::json;
 use std::collections::HashSet;

@@ -1,10 +1,11 @@
-//! `ledgerflow bench`: drives a running service's HTTP API with concurrent clients and
-//! reports completed entries per second, latency percentiles, errors by code and the
-//! projection lag of the run's entries.
+//! `ledgerflow-bench`: the load generator. It drives a running ledgerflow service's HTTP
+//! API with concurrent clients and reports completed entries per second, latency
+//! percentiles, errors by code and the projection lag of the run's entries. It is a crate
+//! of its own so that the service carries neither its HTTP client nor its histograms.
 
 mod lag;
 
-use clap::{Args, ValueEnum};
+use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -22,7 +23,12 @@ pub enum Workload {
     Dupes,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "ledgerflow-bench",
+    version,
+    about = "Drive a running ledgerflow service's HTTP API and report entries/s and latency"
+)]
 pub struct BenchArgs {
     /// Base URL of the service.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -61,8 +67,19 @@ struct Tally {
     errors: BTreeMap<String, u64>,
 }
 
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run(BenchArgs::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ledgerflow-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the benchmark and prints its report.
-pub async fn run(args: BenchArgs) -> Result<(), String> {
+async fn run(args: BenchArgs) -> Result<(), String> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients)
         .build()

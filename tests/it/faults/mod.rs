@@ -33,12 +33,9 @@
 //! never below zero, two postings summing to zero per completed entry, books at zero; and
 //! that the tables hold exactly the entries answered ([`Stored::assert_holds_exactly`]).
 
-#[path = "../common/mod.rs"]
-mod common;
-
-use common::bus::TestBus;
-use common::process::{Env, NatsServer, PgCluster, Service};
-use common::{Backend, TestDb};
+use crate::common::bus::TestBus;
+use crate::common::process::{Env, NatsServer, PgCluster, Service};
+use crate::common::{Backend, TestDb};
 use entity::{account, entry, outbox, pending_entry, posting};
 use futures::StreamExt;
 use rust_decimal::Decimal;

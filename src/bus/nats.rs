@@ -1,16 +1,13 @@
 //! NATS JetStream: the bus between the outbox relay and the projector in the distributed
-//! mode. (Without `LEDGERFLOW_NATS_URL` the relay hands messages to the projector in
-//! process; see `projection`.)
+//! mode. It knows messages as `(Nats-Msg-Id, body)` pairs, not outbox rows.
 //!
 //! Stream `<stream>` holds subjects `<subject>.>`; entry messages go to `<subject>.entries`.
 //! Publishes carry `Nats-Msg-Id`, so the stream drops a re-publish within its duplicate
 //! window; past it, the projector's own idempotence makes a duplicate harmless.
 
-use crate::projection::EntryMessage;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::stream::{RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, message::PublishMessage};
-use entity::outbox;
 use std::time::Duration;
 
 /// How long the stream keeps messages. The event store is the record; the stream only
@@ -111,48 +108,39 @@ impl Nats {
             .map_err(BusError::new)
     }
 
-    /// Publishes the messages of outbox rows, one bus message each, and waits for the
-    /// stream's acknowledgements. Returns the ids of the rows whose every message the stream
-    /// has (stored now, or recognised as duplicates); the rest stay in the outbox for the
-    /// next round.
-    pub async fn publish(&self, rows: &[outbox::Model]) -> Vec<String> {
+    /// Publishes `messages` (`(Nats-Msg-Id, body)`, in order) and waits for the stream's
+    /// acknowledgements. Returns, per message, whether the stream has it (stored now, or
+    /// recognised as a duplicate). After a failed publish the rest are not sent.
+    pub async fn publish(&self, messages: &[(&str, &str)]) -> Vec<bool> {
         let subject = format!("{}.entries", self.config.subject);
-        let messages: Vec<Vec<(&str, &str)>> = rows.iter().map(EntryMessage::split).collect();
         let mut pending = Vec::new();
-        'rows: for (r, row) in messages.iter().enumerate() {
-            for &(id, body) in row {
-                let message = PublishMessage::build()
-                    .payload(body.to_owned().into())
-                    .message_id(id);
-                match self.js.send_publish(subject.clone(), message).await {
-                    Ok(ack) => pending.push((r, id, ack)),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "publish failed; the outbox keeps the rest");
-                        break 'rows;
-                    }
+        for (i, &(id, body)) in messages.iter().enumerate() {
+            let message = PublishMessage::build()
+                .payload(body.to_owned().into())
+                .message_id(id);
+            match self.js.send_publish(subject.clone(), message).await {
+                Ok(ack) => pending.push((i, ack)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "publish failed; the outbox keeps the rest");
+                    break;
                 }
             }
         }
         // Awaited together: each ack's timeout starts when it is awaited, so awaiting them
         // one by one after a lost connection would stall the relay for N timeouts.
-        let (sent, acks): (Vec<(usize, &str)>, Vec<_>) = pending
-            .into_iter()
-            .map(|(r, id, ack)| ((r, id), ack))
-            .unzip();
+        let (sent, acks): (Vec<usize>, Vec<_>) = pending.into_iter().unzip();
         let results =
             futures::future::join_all(acks.into_iter().map(IntoFuture::into_future)).await;
-        let mut acked = vec![0; rows.len()];
-        for ((r, id), result) in sent.into_iter().zip(results) {
+        let mut acked = vec![false; messages.len()];
+        for (i, result) in sent.into_iter().zip(results) {
             match result {
-                Ok(_) => acked[r] += 1,
-                Err(e) => tracing::warn!(%id, error = %e, "no publish ack; the outbox keeps it"),
+                Ok(_) => acked[i] = true,
+                Err(e) => {
+                    tracing::warn!(id = %messages[i].0, error = %e, "no publish ack; the outbox keeps it")
+                }
             }
         }
-        rows.iter()
-            .zip(messages.iter().zip(acked))
-            .filter(|(_, (messages, acked))| messages.len() == *acked)
-            .map(|(row, _)| row.id.clone())
-            .collect()
+        acked
     }
 
     /// Messages of the consumer not yet delivered plus those delivered and not acknowledged.

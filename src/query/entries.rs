@@ -1,21 +1,14 @@
-//! Reads of the read model.
+//! Entries as projected: one by id, and an owner's history, newest first, in pages.
 
 use super::{QueryError, ReadModel};
-use crate::store::Balance;
-use crate::workflow::apply::stored_decimal;
-use crate::workflow::{EntryRecord, account_id};
+use crate::workflow::record::EntryRecord;
 use entity::entry;
-use entity::read::{account, entry as rm_entry, posting as rm_posting};
+use entity::read::{entry as rm_entry, posting as rm_posting};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
-use tokio::time::Instant;
 use uuid::Uuid;
-
-/// How often a read that waits for a version looks again.
-const WAIT_STEP: Duration = Duration::from_millis(10);
 
 /// Where a page of an owner's entries starts: after `(created_at, id)`, newest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,54 +43,13 @@ pub struct EntryPage {
 }
 
 impl ReadModel {
-    /// The balance and version of account `(app, owner, asset)` as projected.
-    pub async fn balance(
-        &self,
-        app_id: Uuid,
-        owner: &str,
-        asset: &str,
-    ) -> Result<Balance, QueryError> {
-        let row = account::Entity::find_by_id(account_id(app_id, owner, asset))
-            .one(self.conn())
-            .await?;
-        Ok(match row {
-            Some(a) => Balance {
-                balance: stored_decimal(&a.balance).map_err(QueryError::Corrupt)?,
-                version: a.version,
-            },
-            None => Balance::default(),
-        })
-    }
-
-    /// The balance once the read model has applied at least `min_version` of the account,
-    /// waiting up to `wait` for it (read-your-writes: pass the version a write answered).
-    pub async fn balance_at_least(
-        &self,
-        app_id: Uuid,
-        owner: &str,
-        asset: &str,
-        min_version: i64,
-        wait: Duration,
-    ) -> Result<Balance, QueryError> {
-        let deadline = Instant::now() + wait;
-        loop {
-            let found = self.balance(app_id, owner, asset).await?;
-            if found.version >= min_version {
-                return Ok(found);
-            }
-            if Instant::now() + WAIT_STEP > deadline {
-                return Err(QueryError::Behind {
-                    want: min_version,
-                    have: found.version,
-                });
-            }
-            tokio::time::sleep(WAIT_STEP).await;
-        }
-    }
-
     /// An app's entry as projected, or `None` if the read model does not have it (yet) or
     /// it belongs to another app.
-    pub async fn entry(&self, app_id: Uuid, id: Uuid) -> Result<Option<EntryRecord>, QueryError> {
+    pub(super) async fn entry(
+        &self,
+        app_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<EntryRecord>, QueryError> {
         let mut found = self.entries(&[id]).await?;
         Ok(found.remove(&id).filter(|r| r.entry.app_id == app_id))
     }
@@ -148,7 +100,7 @@ impl ReadModel {
     }
 
     /// An owner's entries (as owner or as counterparty), newest first.
-    pub async fn owner_entries(
+    pub(super) async fn owner_entries(
         &self,
         app_id: Uuid,
         owner: &str,

@@ -2,18 +2,19 @@
 //! it is behind, `/metrics`, parked messages, and `rebuild` and `verify` on a damaged read
 //! model.
 
-mod common;
-
-use common::bus::TestBus;
-use common::{Backend, TestApp, TestDb, assert_read_model_equals_store};
+use crate::common::bus::TestBus;
+use crate::common::{Backend, TestApp, TestDb, assert_read_model_equals_store};
 use entity::read;
 use indicatif::ProgressBar;
 use ledgerflow::projection::{Projector, rebuild, relay, verify};
+use ledgerflow::query::Queries;
 use ledgerflow::time::now_micros;
 use ledgerflow::workflow::EntryRequest;
+use ledgerflow::workflow::transaction;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::json;
 use std::sync::Arc;
+use std::time::Duration;
 
 on_both_backends!(
     embedded_writes_are_projected_in_their_own_transaction,
@@ -30,8 +31,8 @@ async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend
     // The service's own writes through HTTP leave the outbox alone here (no projector), as
     // a projector that fell behind, or an upgrade from before inline projection, leaves it.
     let app = TestApp::spawn_on(db, |c| c.projector = false).await;
-    let store = &app.ctx.store;
-    let projector = Projector::new(app.ctx.read.clone(), app.ctx.metrics.clone(), "in-process");
+    let store = &app.store;
+    let projector = Projector::new(app.read.clone(), app.ctx.metrics.clone(), "in-process");
     let found = app
         .ctx
         .apps
@@ -50,19 +51,18 @@ async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend
         .validate(found.app.id, &found.app.catalog, now_micros(), false)
         .expect("a valid request")
     };
-    let read = app.ctx.read.clone();
+    let read = Queries::new(app.read.clone(), store.clone(), Duration::ZERO);
     let app_id = found.app.id;
     let version = |owner: &'static str| {
         let read = read.clone();
         async move {
-            let balance = read.balance(app_id, owner, "CREDIT").await;
+            let balance = read.balance(app_id, owner, "CREDIT", None).await;
             balance.expect("read model").version
         }
     };
 
     // Projected with the write; nothing goes to the outbox.
-    store
-        .run_batch(&[command("fresh", "f1")], Some(&projector))
+    transaction::run(store, &[command("fresh", "f1")], Some(&projector))
         .await
         .expect("batch");
     assert_eq!(version("fresh").await, 1);
@@ -77,8 +77,7 @@ async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend
 
     // Versions 1..3 of `behind` (and of the system account both entries debit) are still
     // in the outbox: this entry must wait, behind them.
-    store
-        .run_batch(&[command("behind", "b3")], Some(&projector))
+    transaction::run(store, &[command("behind", "b3")], Some(&projector))
         .await
         .expect("batch");
     assert_eq!(version("behind").await, 0);
@@ -170,7 +169,7 @@ async fn rebuild_repairs_what_verify_finds(backend: Backend) {
     assert_read_model_equals_store(&app).await;
 
     // Damage the read model: a wrong balance and a lost entry.
-    let conn = app.ctx.read.conn();
+    let conn = &app.read_sql;
     conn.execute_unprepared("UPDATE rm_accounts SET balance = '999.00' WHERE owner_id = 'o1'")
         .await
         .expect("update");
@@ -184,9 +183,7 @@ async fn rebuild_repairs_what_verify_finds(backend: Backend) {
         .await
         .expect("delete");
 
-    let report = verify::verify(&app.ctx.store, &app.ctx.read)
-        .await
-        .expect("verify");
+    let report = verify::verify(&app.store, &app.read).await.expect("verify");
     assert!(!report.is_clean());
     let text = report.differences.join("\n");
     assert!(text.contains("\"o1\"") && text.contains("999"), "{text}");
@@ -195,7 +192,7 @@ async fn rebuild_repairs_what_verify_finds(backend: Backend) {
         "{text}"
     );
 
-    let done = rebuild::rebuild(&app.ctx.store, &app.ctx.read, &ProgressBar::hidden())
+    let done = rebuild::rebuild(&app.store, &app.read, &ProgressBar::hidden())
         .await
         .expect("rebuild");
     assert_eq!((done.entries, done.postings), (30, 60));
@@ -274,7 +271,7 @@ async fn a_message_that_can_never_be_applied_is_parked_not_dropped_and_not_block
     app.projected().await;
 
     let parked = read::parked::Entity::find()
-        .all(app.ctx.read.conn())
+        .all(&app.read_sql)
         .await
         .expect("parked");
     assert_eq!(parked.len(), 1);

@@ -1,0 +1,61 @@
+//! Balances as projected, optionally once the read model has reached a version.
+
+use super::{QueryError, ReadModel};
+use crate::decimal::stored_decimal;
+use crate::store::Balance;
+use crate::workflow::command::account_id;
+use entity::read::account;
+use sea_orm::EntityTrait;
+use std::time::Duration;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+/// How often a read that waits for a version looks again.
+const WAIT_STEP: Duration = Duration::from_millis(10);
+
+impl ReadModel {
+    /// The balance and version of account `(app, owner, asset)` as projected.
+    pub(super) async fn balance(
+        &self,
+        app_id: Uuid,
+        owner: &str,
+        asset: &str,
+    ) -> Result<Balance, QueryError> {
+        let row = account::Entity::find_by_id(account_id(app_id, owner, asset))
+            .one(self.conn())
+            .await?;
+        Ok(match row {
+            Some(a) => Balance {
+                balance: stored_decimal(&a.balance).map_err(QueryError::Corrupt)?,
+                version: a.version,
+            },
+            None => Balance::default(),
+        })
+    }
+
+    /// The balance once the read model has applied at least `min_version` of the account,
+    /// waiting up to `wait` for it (read-your-writes: pass the version a write answered).
+    pub(super) async fn balance_at_least(
+        &self,
+        app_id: Uuid,
+        owner: &str,
+        asset: &str,
+        min_version: i64,
+        wait: Duration,
+    ) -> Result<Balance, QueryError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let found = self.balance(app_id, owner, asset).await?;
+            if found.version >= min_version {
+                return Ok(found);
+            }
+            if Instant::now() + WAIT_STEP > deadline {
+                return Err(QueryError::Behind {
+                    want: min_version,
+                    have: found.version,
+                });
+            }
+            tokio::time::sleep(WAIT_STEP).await;
+        }
+    }
+}

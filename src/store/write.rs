@@ -1,0 +1,173 @@
+//! Writing: a batch's transaction ([`Write`]) and the claim of an async entry's nonce.
+//!
+//! Heads are upserted without a version check: the `(account_id, version)` primary key of
+//! the postings inserted in the same transaction is the check. A writer that read a stale
+//! head appends a version that exists and fails with a unique violation (or, on PostgreSQL
+//! and CockroachDB, a serialization failure first), and the workflow runs its whole batch
+//! again (`store::retrying`).
+
+use super::{Inserts, Store, StoreError, events};
+use crate::workflow::decide::Plan;
+use crate::workflow::record::EntryRecord;
+use entity::{account, entry, entry_event, outbox, pending_entry, posting, usage};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use uuid::Uuid;
+
+/// A batch's write transaction: SERIALIZABLE on PostgreSQL and CockroachDB, IMMEDIATE on
+/// SQLite. Rows added to it are sent together at [`Write::commit`].
+pub struct Write<'s> {
+    store: &'s Store,
+    pub(super) txn: DatabaseTransaction,
+    inserts: Inserts,
+}
+
+impl Store {
+    /// Opens a batch's write transaction.
+    pub async fn begin_batch(&self) -> Result<Write<'_>, StoreError> {
+        Ok(Write {
+            store: self,
+            txn: self.begin_write().await?,
+            inserts: Inserts::new(self.backend()),
+        })
+    }
+}
+
+impl Write<'_> {
+    /// Adds a plan's rows: entries, transitions and postings appended, the touched account
+    /// heads and usage windows upserted.
+    pub fn plan(&mut self, plan: &Plan) -> Result<(), StoreError> {
+        self.inserts
+            .add::<entry::Entity, _>(&plan.entries, None)?
+            .add::<entry_event::Entity, _>(&events::fold(&plan.events)?, None)?
+            .add::<posting::Entity, _>(&plan.postings, None)?;
+        let heads = OnConflict::column(account::Column::Id)
+            .update_columns([
+                account::Column::Balance,
+                account::Column::Version,
+                account::Column::UpdatedAt,
+                account::Column::Hash,
+            ])
+            .to_owned();
+        self.inserts
+            .add::<account::Entity, _>(&plan.heads, Some(heads))?;
+        let usage = OnConflict::columns([
+            usage::Column::AppId,
+            usage::Column::OwnerId,
+            usage::Column::Operation,
+            usage::Column::Window,
+        ])
+        .update_columns([
+            usage::Column::Count,
+            usage::Column::Total,
+            usage::Column::LastAt,
+        ])
+        .to_owned();
+        self.inserts
+            .add::<usage::Entity, _>(&plan.usage, Some(usage))?;
+        Ok(())
+    }
+
+    /// Adds outbox rows.
+    pub fn outbox(&mut self, rows: &[outbox::Model]) -> Result<(), StoreError> {
+        self.inserts.add::<outbox::Entity, _>(rows, None)?;
+        Ok(())
+    }
+
+    /// The transaction and the rows added so far, for a projector whose read model is in
+    /// the event store's database: it reads in this transaction and adds its own rows.
+    pub(crate) fn parts(&mut self) -> (&DatabaseTransaction, &mut Inserts) {
+        (&self.txn, &mut self.inserts)
+    }
+
+    /// Sends the rows, removes the pending rows of the async entries this batch finished,
+    /// and commits; then wakes the outbox relay.
+    pub async fn commit(self, finished_pending: &[Uuid]) -> Result<(), StoreError> {
+        self.inserts.run(&self.txn).await?;
+        if !finished_pending.is_empty() {
+            pending_entry::Entity::delete_many()
+                .filter(pending_entry::Column::EntryId.is_in(finished_pending.to_vec()))
+                .exec(&self.txn)
+                .await?;
+        }
+        self.txn.commit().await?;
+        self.store.wake_relay();
+        Ok(())
+    }
+}
+
+/// What claiming an async entry's nonce found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// Stored now, as `received`; the workflow will finish it.
+    Stored,
+    /// The nonce already belongs to this entry, with this request hash.
+    Existing {
+        entry_id: Uuid,
+        request_hash: String,
+    },
+}
+
+impl Store {
+    /// Durably stores an async entry as `received` (its row, its first transition, its
+    /// outbox rows and a pending row), unless its nonce is already taken.
+    pub async fn receive(
+        &self,
+        received: &EntryRecord,
+        outbox: &[outbox::Model],
+    ) -> Result<Claimed, StoreError> {
+        super::retrying(|| async {
+            // The nonce is all that is contended here, and the unique index on
+            // (app_id, nonce) decides it: no SERIALIZABLE read is needed (under many
+            // concurrent receives it only produced serialization failures).
+            let txn = self.begin_claim().await?;
+            let row = &received.entry;
+            let nonce = OnConflict::columns([entry::Column::AppId, entry::Column::Nonce])
+                .do_nothing()
+                .to_owned();
+            let claimed = entry::Entity::insert(row.clone().into_active_model())
+                .on_conflict(nonce)
+                .exec_without_returning(&txn)
+                .await?;
+            if claimed == 0 {
+                return existing(&txn, row).await;
+            }
+            for event in &received.events {
+                event.clone().into_active_model().insert(&txn).await?;
+            }
+            let mut inserts = Inserts::new(self.backend());
+            inserts.add::<outbox::Entity, _>(outbox, None)?;
+            inserts.run(&txn).await?;
+            pending_entry::Model {
+                entry_id: row.id,
+                app_id: row.app_id,
+                received_at: row.created_at,
+            }
+            .into_active_model()
+            .insert(&txn)
+            .await?;
+            txn.commit().await?;
+            self.wake_relay();
+            Ok(Claimed::Stored)
+        })
+        .await
+    }
+}
+
+/// The entry that holds `row`'s nonce.
+async fn existing(txn: &DatabaseTransaction, row: &entry::Model) -> Result<Claimed, StoreError> {
+    let existing = entry::Entity::find()
+        .filter(entry::Column::AppId.eq(row.app_id))
+        .filter(entry::Column::Nonce.eq(row.nonce.as_str()))
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("nonce {:?} is taken by no entry", row.nonce))
+        })?;
+    Ok(Claimed::Existing {
+        entry_id: existing.id,
+        request_hash: existing.request_hash,
+    })
+}

@@ -1,0 +1,393 @@
+//! The ledger's decisions for a batch of commands, in memory, in order, against the state
+//! loaded for it. No I/O: the write path (`workflow::transaction`) asks the store for what
+//! the batch needs ([`Wanted`] → [`Loaded`]), this module decides every command's fate and
+//! produces the rows to write ([`Plan`]), and the store writes them in one transaction.
+//!
+//! Invariants enforced here:
+//! - **One entry per nonce**: a nonce is claimed as its command is decided, so a duplicate
+//!   inside one batch is answered exactly as a duplicate across batches ([`claim`]).
+//! - **No overdraw**: a debit may take the owner to zero, never below ([`check_balance`]),
+//!   against the balance left by the batch's earlier commands.
+//! - **Books sum to zero**: every completed entry posts two legs of opposite sign ([`post`]).
+//! - **Batching changes nothing**: commands are decided one after another against the
+//!   running state, so a batch ends where the same commands one at a time would end.
+
+use super::chain;
+use super::codes::{Code, Refusal};
+use super::command::{Command, Outcome, account_id};
+use super::limits::{Usage, UsageKey, check_limits, count_usage, usage_keys};
+use super::record::EntryRecord;
+use super::state::{EntryState, IllegalTransition, Transitions};
+use entity::{account, entry, entry_event, posting, usage};
+use operations::Direction;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use uuid::Uuid;
+
+/// The head of an account as the batch sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub app_id: Uuid,
+    pub owner_id: String,
+    pub asset: String,
+    pub balance: Decimal,
+    pub version: i64,
+    pub updated_at: i64,
+    /// Of the last posting; the next one chains to it.
+    pub hash: String,
+}
+
+/// What a batch needs to know of the stored state before it can be decided.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Wanted {
+    /// `(app, nonce)` of each command not stored yet: who holds them already?
+    pub nonces: Vec<(Uuid, String)>,
+    /// Every account a command may post to.
+    pub accounts: BTreeSet<Uuid>,
+    /// Usage windows, as `(app, operation, window key)` → owners.
+    pub usage: BTreeMap<(Uuid, String, String), Vec<String>>,
+    /// Stored (async) entries: which of them are still pending?
+    pub stored: Vec<Uuid>,
+}
+
+impl Wanted {
+    /// What deciding `commands` at `now` reads.
+    pub fn of(commands: &[Command], now: i64) -> Wanted {
+        let mut wanted = Wanted::default();
+        for cmd in commands {
+            if cmd.stored {
+                wanted.stored.push(cmd.entry_id);
+            } else {
+                wanted
+                    .nonces
+                    .push((cmd.app_id, cmd.nonce.as_str().to_owned()));
+            }
+            let asset = &cmd.operation.asset;
+            for owner in [cmd.owner_id.as_str(), cmd.other_owner()] {
+                wanted.accounts.insert(account_id(cmd.app_id, owner, asset));
+            }
+            for (app, owner, op, window) in usage_keys(cmd, now) {
+                wanted
+                    .usage
+                    .entry((app, op, window))
+                    .or_default()
+                    .push(owner);
+            }
+        }
+        wanted
+    }
+}
+
+/// The stored state a batch depends on.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Claimed nonces: `(app, nonce)` → (entry id, request hash).
+    pub nonces: HashMap<(Uuid, String), (Uuid, String)>,
+    pub heads: HashMap<Uuid, Head>,
+    pub usage: HashMap<UsageKey, Usage>,
+    /// Of the batch's stored (async) entries, those not finished yet.
+    pub pending: HashSet<Uuid>,
+}
+
+/// The rows a batch writes, and each command's outcome (in command order).
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub entries: Vec<entry::Model>,
+    pub events: Vec<entry_event::Model>,
+    pub postings: Vec<posting::Model>,
+    pub heads: Vec<account::Model>,
+    pub usage: Vec<usage::Model>,
+    pub finished_pending: Vec<Uuid>,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Plan {
+    /// The entries this plan records, in command order.
+    pub fn recorded(&self) -> impl Iterator<Item = &EntryRecord> {
+        self.outcomes.iter().filter_map(|o| match o {
+            Outcome::Recorded(record) => Some(&**record),
+            _ => None,
+        })
+    }
+}
+
+/// Keys in the order they were first touched, each once.
+struct Touched<K> {
+    order: Vec<K>,
+    seen: HashSet<K>,
+}
+
+impl<K: Clone + Eq + std::hash::Hash> Touched<K> {
+    fn new() -> Self {
+        Touched {
+            order: Vec::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    fn touch(&mut self, key: &K) {
+        if self.seen.insert(key.clone()) {
+            self.order.push(key.clone());
+        }
+    }
+}
+
+/// The running state of a batch being decided.
+struct Batch {
+    loaded: Loaded,
+    plan: Plan,
+    heads: Touched<Uuid>,
+    usage: Touched<UsageKey>,
+    now: i64,
+}
+
+/// Decides `commands` in order at time `now` (µs since the epoch).
+pub fn decide(commands: &[Command], loaded: Loaded, now: i64) -> Result<Plan, IllegalTransition> {
+    let mut batch = Batch {
+        loaded,
+        plan: Plan::default(),
+        heads: Touched::new(),
+        usage: Touched::new(),
+        now,
+    };
+    for cmd in commands {
+        match claim(cmd, &mut batch.loaded) {
+            Some(answer) => batch.plan.outcomes.push(answer),
+            None => batch.record(cmd)?,
+        }
+    }
+    Ok(batch.finish())
+}
+
+/// The nonce check: `None` when `cmd` now holds its nonce (its entry is recorded by this
+/// batch), else the answer for a nonce held by an earlier entry.
+fn claim(cmd: &Command, loaded: &mut Loaded) -> Option<Outcome> {
+    let key = (cmd.app_id, cmd.nonce.as_str().to_owned());
+    if cmd.stored {
+        // Another instance may have finished this async entry since it was queued here.
+        if !loaded.pending.remove(&cmd.entry_id) {
+            return Some(Outcome::Replay(cmd.entry_id));
+        }
+    } else if let Some((entry_id, hash)) = loaded.nonces.get(&key) {
+        return Some(if *hash == cmd.request_hash {
+            Outcome::Replay(*entry_id)
+        } else {
+            Outcome::NonceReused(*entry_id)
+        });
+    }
+    // From here on the nonce is this entry's, in this batch as in later ones.
+    loaded
+        .nonces
+        .insert(key, (cmd.entry_id, cmd.request_hash.clone()));
+    None
+}
+
+impl Batch {
+    /// Walks `cmd`'s entry through the workflow's states and adds its rows.
+    fn record(&mut self, cmd: &Command) -> Result<(), IllegalTransition> {
+        let now = self.now;
+        let mut transitions = Transitions::received(cmd.received_at);
+        transitions.advance(EntryState::Validating, now)?;
+        // The nonce check passed in `claim`; the balance check follows it.
+        let failure = match check_limits(cmd, &self.loaded.usage, now) {
+            Some(refusal) => Some((EntryState::Validating, refusal)),
+            None => check_balance(cmd, &self.loaded.heads).map(|r| (EntryState::BalanceCheck, r)),
+        };
+        let mut postings = Vec::new();
+        let failure = match failure {
+            Some((at, refusal)) => {
+                advance_to(&mut transitions, at, now)?;
+                transitions.advance(EntryState::Failed, now)?;
+                Some(refusal)
+            }
+            None => {
+                advance_to(&mut transitions, EntryState::Processing, now)?;
+                postings = post(cmd, &mut self.loaded.heads, &mut self.heads, now);
+                for key in count_usage(cmd, &mut self.loaded.usage, now) {
+                    self.usage.touch(&key);
+                }
+                transitions.advance(EntryState::Completed, now)?;
+                None
+            }
+        };
+
+        let events = event_rows(cmd.entry_id, &transitions, failure);
+        let entry = cmd.entry_row();
+        if cmd.stored {
+            // The stored `received` event (seq 0) is already there.
+            self.plan.events.extend(events.iter().skip(1).cloned());
+            self.plan.finished_pending.push(cmd.entry_id);
+        } else {
+            self.plan.entries.push(entry.clone());
+            self.plan.events.extend(events.iter().cloned());
+        }
+        self.plan.postings.extend(postings.iter().cloned());
+        let record = EntryRecord {
+            entry,
+            events,
+            postings,
+        };
+        self.plan.outcomes.push(Outcome::Recorded(Box::new(record)));
+        Ok(())
+    }
+
+    /// The plan, with a row for every head and usage window the batch touched.
+    fn finish(mut self) -> Plan {
+        for id in self.heads.order {
+            let head = &self.loaded.heads[&id];
+            self.plan.heads.push(account::Model {
+                id,
+                app_id: head.app_id,
+                owner_id: head.owner_id.clone(),
+                asset: head.asset.clone(),
+                balance: head.balance.to_string(),
+                version: head.version,
+                updated_at: head.updated_at,
+                hash: head.hash.clone(),
+            });
+        }
+        for key in self.usage.order {
+            let u = &self.loaded.usage[&key];
+            let (app_id, owner_id, operation, window) = key;
+            self.plan.usage.push(usage::Model {
+                app_id,
+                owner_id,
+                operation,
+                window,
+                count: u.count,
+                total: u.total.to_string(),
+                last_at: u.last_at,
+            });
+        }
+        self.plan
+    }
+}
+
+/// Walks on from `validating` through the checking states until `target`.
+fn advance_to(
+    transitions: &mut Transitions,
+    target: EntryState,
+    now: i64,
+) -> Result<(), IllegalTransition> {
+    for state in [
+        EntryState::NonceCheck,
+        EntryState::BalanceCheck,
+        EntryState::Processing,
+    ] {
+        if transitions.current() == target {
+            break;
+        }
+        transitions.advance(state, now)?;
+    }
+    Ok(())
+}
+
+/// Why the owner's balance cannot carry this entry, if it cannot.
+fn check_balance(cmd: &Command, heads: &HashMap<Uuid, Head>) -> Option<Refusal> {
+    let op = &cmd.operation;
+    if op.direction == Direction::Credit || op.overdraft {
+        return None;
+    }
+    let id = account_id(cmd.app_id, cmd.owner_id.as_str(), &op.asset);
+    let balance = heads.get(&id).map_or(Decimal::ZERO, |h| h.balance);
+    let amount = cmd.amount.get();
+    // The floor is zero: a debit may take the balance to zero but never below it.
+    (balance - amount < Decimal::ZERO).then(|| {
+        Refusal::new(
+            Code::InsufficientBalance,
+            format!(
+                "the balance of {} is {balance}; {} needs {amount}",
+                cmd.owner_id, op.name
+            ),
+        )
+    })
+}
+
+/// Appends the entry's two postings: the owner's leg, then the other side's.
+fn post(
+    cmd: &Command,
+    heads: &mut HashMap<Uuid, Head>,
+    touched: &mut Touched<Uuid>,
+    now: i64,
+) -> Vec<posting::Model> {
+    let owner_delta = match cmd.operation.direction {
+        Direction::Credit => cmd.amount.get(),
+        Direction::Debit | Direction::Transfer => -cmd.amount.get(),
+    };
+    let asset = &cmd.operation.asset;
+    [
+        (cmd.owner_id.as_str(), owner_delta),
+        (cmd.other_owner(), -owner_delta),
+    ]
+    .into_iter()
+    .map(|(owner_id, delta)| {
+        let id = account_id(cmd.app_id, owner_id, asset);
+        touched.touch(&id);
+        let head = heads.entry(id).or_insert_with(|| Head {
+            app_id: cmd.app_id,
+            owner_id: owner_id.to_owned(),
+            asset: asset.clone(),
+            balance: Decimal::ZERO,
+            version: 0,
+            updated_at: 0,
+            hash: chain::GENESIS.to_owned(),
+        });
+        head.version += 1;
+        head.balance += delta;
+        // Per account, recorded_at never goes back, so "balance at T" is one index lookup
+        // even when instances' clocks differ a little.
+        head.updated_at = head.updated_at.max(now);
+        let mut posting = posting::Model {
+            account_id: id,
+            version: head.version,
+            entry_id: cmd.entry_id,
+            app_id: cmd.app_id,
+            owner_id: owner_id.to_owned(),
+            asset: asset.clone(),
+            amount: delta.to_string(),
+            balance_after: head.balance.to_string(),
+            recorded_at: head.updated_at,
+            prev_hash: std::mem::take(&mut head.hash),
+            hash: String::new(),
+        };
+        posting.hash = chain::hash(&posting);
+        head.hash = posting.hash.clone();
+        posting
+    })
+    .collect()
+}
+
+fn event_rows(
+    entry_id: Uuid,
+    transitions: &Transitions,
+    failure: Option<Refusal>,
+) -> Vec<entry_event::Model> {
+    let last = transitions.steps().len() - 1;
+    let mut failure = failure;
+    transitions
+        .steps()
+        .iter()
+        .enumerate()
+        .map(|(seq, (state, at))| {
+            let (code, detail) = if seq == last {
+                failure.take().map_or((None, None), |r| {
+                    (Some(r.code.as_str().to_owned()), Some(r.detail))
+                })
+            } else {
+                (None, None)
+            };
+            entry_event::Model {
+                entry_id,
+                seq: seq as i32,
+                state: state.as_str().to_owned(),
+                at: *at,
+                failure_code: code,
+                failure_detail: detail,
+                earlier: None,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,17 @@
+//! The integration tests: one binary, a module per area. They drive the service over HTTP
+//! (in process, or as real processes in `faults` and `cli`) against real PostgreSQL and
+//! NATS JetStream, each test on databases and a stream of its own; `common` is the harness.
+
+#[macro_use]
+mod common;
+
+mod audit;
+mod batching;
+mod cli;
+mod entries;
+mod faults;
+mod hostile;
+mod keys;
+mod ledger;
+mod projection;
+mod read_model;
