@@ -18,7 +18,7 @@ pub struct Cli {
 }
 
 /// The sub-commands of the `ledgerflow` binary (not to be confused with
-/// `workflow::Command`, a request on its way through the workflow).
+/// `ledger::Command`, a request on its way through the workflow).
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
     /// Serve the HTTP API (the default).

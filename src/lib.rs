@@ -3,13 +3,14 @@
 //! A newcomer's map, from the top down (each module imports only ones below it):
 //! - `server` wires everything together; `config` is the command line.
 //! - `api/`: HTTP only. Writes go through `workflow::Workflow`, reads through `query`.
-//! - `workflow/`: the entry state machine, the codes, the pure batch decision, and the one
-//!   write path (group commit, then load → decide → write → commit).
+//! - `workflow/`: the one write path: group commit, then load → decide → write → commit.
 //! - `projection/`: the outbox relay and the projector that build the read model, and the
 //!   read model's rebuild and verify. `query/`: the API's reads.
 //! - `apps`: the tenants, their API keys and catalogs.
 //! - `store/`: the event store: persistence only. `bus/`: the messages between the event
 //!   store and the projector, and NATS JetStream.
+//! - `ledger/`: the pure core: the entry state machine, the codes, request checks, the
+//!   batch decision, the hash chain. No I/O; everything above uses its types.
 //! - `decimal`, `time`, `metrics`: money as stored, times, Prometheus metrics.
 //!
 //! The catalog types live in the `operations` crate, the tables in `entity` and `migration`.
@@ -19,6 +20,7 @@ pub mod apps;
 pub mod bus;
 pub mod config;
 pub mod decimal;
+pub mod ledger;
 pub mod metrics;
 pub mod projection;
 pub mod query;

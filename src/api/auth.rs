@@ -4,7 +4,7 @@
 use super::Ctx;
 use super::problem::ApiProblem;
 use crate::apps::{App, Identified};
-use crate::workflow::Code;
+use crate::ledger::Code;
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;

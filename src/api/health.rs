@@ -3,7 +3,7 @@
 use super::Ctx;
 use super::model::Health;
 use super::problem::ApiProblem;
-use crate::workflow::Code;
+use crate::ledger::Code;
 use poem_openapi::OpenApi;
 use poem_openapi::payload::Json;
 use std::sync::Arc;

@@ -3,8 +3,8 @@
 //! where a property that may be `null` would have to say so).
 
 use super::text::{AmountText, Text};
+use crate::ledger::EntryRecord;
 use crate::time::to_rfc3339;
-use crate::workflow::EntryRecord;
 use operations::{AmountRule, Catalog, Operation};
 use poem_openapi::Object;
 use uuid::Uuid;

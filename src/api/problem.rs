@@ -3,8 +3,9 @@
 
 use super::model::Entry;
 use crate::apps::AppError;
+use crate::ledger::{Class, Code, EntryRecord, Refusal};
 use crate::query::QueryError;
-use crate::workflow::{Class, Code, EntryRecord, Refusal, WorkflowError};
+use crate::workflow::WorkflowError;
 use poem::Response;
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;

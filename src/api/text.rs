@@ -5,7 +5,7 @@
 //! which would round `12345678901234567.89`. These types take strings only; anything else
 //! is a 400, and an amount never passes through a float.
 
-use crate::workflow::command::Amount;
+use crate::ledger::command::Amount;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;

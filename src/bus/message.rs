@@ -1,7 +1,7 @@
 //! The message that carries one entry from the event store to the read model, and the
 //! outbox rows that hold messages until the bus has them.
 
-use crate::workflow::record::EntryRecord;
+use crate::ledger::record::EntryRecord;
 use entity::outbox;
 use serde::{Deserialize, Serialize};
 

@@ -12,11 +12,11 @@
 //!   concurrent projector that applied more wins, and a late one is a no-op.
 
 use crate::bus::EntryMessage;
+use crate::ledger::record::EntryRecord;
 use crate::metrics::Metrics;
 use crate::query::ReadModel;
 use crate::store::Inserts;
 use crate::time::now_micros;
-use crate::workflow::record::EntryRecord;
 use entity::read::{account, checkpoint, entry, parked, posting};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
@@ -384,3 +384,6 @@ pub fn add_checkpoint(
     inserts.add::<checkpoint::Entity, _>(&[row], Some(forward))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

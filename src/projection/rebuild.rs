@@ -5,10 +5,10 @@
 //! writes twice is written the same.
 
 use super::projector::{add_checkpoint, add_entries, add_postings, entry_row};
+use crate::ledger::record::EntryRecord;
 use crate::query::ReadModel;
 use crate::store::{Inserts, Store, events};
 use crate::time::now_micros;
-use crate::workflow::record::EntryRecord;
 use entity::{entry, entry_event, posting};
 use indicatif::ProgressBar;
 use sea_orm::{

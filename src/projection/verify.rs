@@ -3,7 +3,7 @@
 //!
 //! - every account's postings have versions 1..=v without a gap, each `balance_after` is
 //!   the previous one plus the amount, each links to the previous one's hash and hashes to
-//!   its own (`workflow::chain`; the first broken link of an account is reported), and the
+//!   its own (`ledger::chain`; the first broken link of an account is reported), and the
 //!   head is the last posting;
 //! - the books of each (app, asset) sum to zero, in the event store and in the read model;
 //! - every account of the event store is in the read model with the same balance and
@@ -11,9 +11,9 @@
 //! - entries, completed and failed entries, and postings are as many in both.
 
 use crate::decimal::stored_decimal;
+use crate::ledger::chain;
 use crate::query::ReadModel;
 use crate::store::Store;
-use crate::workflow::chain;
 use entity::{account, entry, entry_event, read};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};

@@ -2,8 +2,8 @@
 
 use super::{QueryError, ReadModel};
 use crate::decimal::stored_decimal;
+use crate::ledger::command::account_id;
 use crate::store::Balance;
-use crate::workflow::command::account_id;
 use entity::read::account;
 use sea_orm::EntityTrait;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Entries as projected: one by id, and an owner's history, newest first, in pages.
 
 use super::{QueryError, ReadModel};
-use crate::workflow::record::EntryRecord;
+use crate::ledger::record::EntryRecord;
 use entity::entry;
 use entity::read::{entry as rm_entry, posting as rm_posting};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};

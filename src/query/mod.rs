@@ -11,8 +11,8 @@ mod entries;
 
 pub use entries::{EntryPage, PageCursor};
 
+use crate::ledger::record::EntryRecord;
 use crate::store::{Balance, Store, StoreError};
-use crate::workflow::record::EntryRecord;
 use migration::{MigratorTrait, ReadModelMigrator};
 use sea_orm::{DatabaseConnection, DbErr};
 use std::time::Duration;

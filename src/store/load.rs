@@ -5,8 +5,8 @@
 
 use super::{StoreError, Write};
 use crate::decimal::stored_decimal;
-use crate::workflow::decide::{Head, Loaded, Wanted};
-use crate::workflow::limits::{Usage, UsageKey};
+use crate::ledger::decide::{Head, Loaded, Wanted};
+use crate::ledger::limits::{Usage, UsageKey};
 use entity::{account, entry, pending_entry, usage};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,

@@ -4,8 +4,8 @@
 
 use super::{Store, StoreError, events};
 use crate::decimal::stored_decimal;
-use crate::workflow::command::account_id;
-use crate::workflow::record::EntryRecord;
+use crate::ledger::command::account_id;
+use crate::ledger::record::EntryRecord;
 use entity::{entry, entry_event, pending_entry, posting};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};

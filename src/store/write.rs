@@ -7,8 +7,8 @@
 //! again (`store::retrying`).
 
 use super::{Inserts, Store, StoreError, events};
-use crate::workflow::decide::Plan;
-use crate::workflow::record::EntryRecord;
+use crate::ledger::decide::Plan;
+use crate::ledger::record::EntryRecord;
 use entity::{account, entry, entry_event, outbox, pending_entry, posting, usage};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{

@@ -1,42 +1,21 @@
-//! The entry workflow: `received → validating → nonce_check → balance_check → processing →
-//! completed | failed`. A pure core and the one write path.
+//! The entry workflow: how an entry runs through `received → validating → nonce_check →
+//! balance_check → processing → completed | failed`, with the ledger's pure core
+//! (`crate::ledger`) deciding and the store (`crate::store`) persisting.
 //!
-//! The pure core (no I/O):
-//! - [`state`]: the state machine, one enum and its one transition function.
-//! - [`codes`]: every refusal and failure code, with its class.
-//! - [`request`]: the stateless half of validating (operation, amount, ids); a refusal
-//!   there records nothing. [`command`]: what passed it, in checked types.
-//! - [`decide`]: everything that depends on the ledger's state, decided in memory for a
-//!   batch of commands in order; [`limits`]: cooldowns and caps.
-//! - [`chain`]: the postings' hash chain. [`record`]: an entry as stored.
-//!
-//! The write path:
 //! - [`Workflow`] (here): the handle the API writes through: submit (sync), receive (async),
 //!   resume (after a restart).
 //! - [`processor`]: group commit: commands that arrive while a batch commits form the next.
 //! - [`transaction`]: one batch: load → decide → write → outbox or inline projection →
 //!   commit, retried whole.
 
-pub mod chain;
-pub mod codes;
-pub mod command;
-pub mod decide;
-pub mod limits;
 mod processor;
-pub mod record;
-pub mod request;
-pub mod state;
 pub mod transaction;
 
-pub use codes::{Class, Code, Refusal};
-pub use command::{Command, account_id};
 pub use processor::{BatchConfig, Settled, WorkflowError};
-pub use record::EntryRecord;
-pub use request::EntryRequest;
-pub use state::EntryState;
 
 use crate::apps::Apps;
 use crate::bus::EntryMessage;
+use crate::ledger::command::Command;
 use crate::metrics::Metrics;
 use crate::projection::projector::Projector;
 use crate::store::{Claimed, Store, StoreError};

@@ -13,10 +13,10 @@
 //! worker threads, and there a thread of its own measured 5 % slower: its writer stays a
 //! task on the shared runtime.
 
-use super::command::{Command, Outcome};
-use super::record::EntryRecord;
 use super::transaction;
 use crate::apps::{self, AppError};
+use crate::ledger::command::{Command, Outcome};
+use crate::ledger::record::EntryRecord;
 use crate::metrics::Metrics;
 use crate::projection::projector::Projector;
 use crate::store::{Store, StoreError};

@@ -6,10 +6,10 @@
 //! transaction that records it, or, with an inline projector (the read model in the event
 //! store's database, the bus in process), its read-model rows are.
 
-use super::command::Command;
-use super::decide::{Plan, Wanted, decide};
-use super::record::EntryRecord;
 use crate::bus::EntryMessage;
+use crate::ledger::command::Command;
+use crate::ledger::decide::{Plan, Wanted, decide};
+use crate::ledger::record::EntryRecord;
 use crate::projection::projector::{Delivered, Projector, Verdict};
 use crate::store::{Store, StoreError, Write, retrying};
 use crate::time::now_micros;

@@ -3,8 +3,8 @@
 
 use crate::common::{Backend, TestApp, assert_ledger_consistent};
 use entity::posting;
+use ledgerflow::ledger::chain;
 use ledgerflow::projection::verify::verify;
-use ledgerflow::workflow::chain;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };

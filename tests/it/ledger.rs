@@ -175,7 +175,7 @@ async fn a_restart_resumes_unfinished_async_entries(backend: Backend) {
         .app;
     // Store an entry as received, as the async path does, without letting it finish:
     // what a crash between the 202 and the workflow leaves behind.
-    let request = ledgerflow::workflow::EntryRequest {
+    let request = ledgerflow::ledger::EntryRequest {
         operation: "CREDIT_ADD".into(),
         owner_id: "q".into(),
         nonce: "left-behind".into(),

@@ -390,4 +390,6 @@ fn event_rows(
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

@@ -62,7 +62,7 @@ macro_rules! codes {
 }
 
 codes! {
-    // Request checks (`workflow::request`, `workflow::command`).
+    // Request checks (`ledger::request`, `ledger::command`).
     /// An owner id, counterparty id or nonce is empty, too long, has control characters, or
     /// takes a system account's name.
     InvalidId = "invalid_id", Refused;
@@ -83,7 +83,7 @@ codes! {
     AmountOutOfRange = "amount_out_of_range", Refused;
     AmountFixedMismatch = "amount_fixed_mismatch", Refused;
 
-    // The ledger's decisions (`workflow::decide`): recorded as failed entries.
+    // The ledger's decisions (`ledger::decide`): recorded as failed entries.
     LimitExceeded = "limit_exceeded", Failed;
     InsufficientBalance = "insufficient_balance", Failed;
     NonceReused = "nonce_reused", Conflict;

@@ -56,7 +56,9 @@ mod tests {
         let base = hash(&posting());
         assert_eq!(base.len(), 64);
         assert_eq!(hash(&posting()), base, "deterministic");
-        let changes: [fn(&mut posting::Model); 8] = [
+        let changes: [fn(&mut posting::Model); 10] = [
+            |p| p.account_id = Uuid::from_u128(8),
+            |p| p.app_id = Uuid::from_u128(10),
             |p| p.version = 2,
             |p| p.owner_id = "bob".to_owned(),
             |p| p.amount = "10.0".to_owned(),

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::decimal::stored_decimal;
-use crate::workflow::limits::usage_keys;
-use crate::workflow::request::EntryRequest;
+use crate::ledger::limits::usage_keys;
+use crate::ledger::request::EntryRequest;
 use operations::Catalog;
 
 const APP: Uuid = Uuid::from_u128(7);

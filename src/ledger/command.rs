@@ -49,7 +49,7 @@ impl Nonce {
 }
 
 /// The owner of accounts, as the app names it. System accounts (`@system:…`) are owners
-/// too; a request may not post for one (`workflow::request` refuses it).
+/// too; a request may not post for one (`ledger::request` refuses it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OwnerId(String);
 

@@ -1,0 +1,206 @@
+//! Properties of the batch decision, over random command sequences (with duplicate nonces,
+//! the same request again and a different one under a used nonce) cut into random batches:
+//! - the books of every asset sum to zero;
+//! - no owner's balance ever goes below its floor (zero: the base catalog has no overdraft);
+//! - every head equals its postings replayed (version, balance, hash chain);
+//! - any batching ends where one command at a time ends: the same answers, heads and
+//!   postings.
+//!
+//! Each batch is decided against a store kept in memory here, loaded as the event store
+//! loads it (`Wanted` → `Loaded`) and written back as the batch transaction writes.
+
+use super::*;
+use crate::ledger::request::EntryRequest;
+use operations::Catalog;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+const APP: Uuid = Uuid::from_u128(7);
+const NOW: i64 = 1_795_305_600_000_000;
+const OWNERS: [&str; 3] = ["amy", "bo", "cy"];
+
+/// What a generated step asks for: operation, owner, counterparty offset, amount, nonce.
+type Step = (usize, usize, usize, u32, u8);
+
+fn command((op, owner, offset, amount, nonce): Step) -> Command {
+    let operation = [
+        "CREDIT_ADD",
+        "CREDIT_SPEND",
+        "TRANSFER",
+        "DAILY_REWARD",
+        "SIGNUP_CREDIT",
+    ][op];
+    let fixed = matches!(operation, "DAILY_REWARD" | "SIGNUP_CREDIT");
+    EntryRequest {
+        operation: operation.into(),
+        owner_id: OWNERS[owner].into(),
+        nonce: format!("n{nonce}"),
+        amount: (!fixed).then(|| amount.to_string()),
+        counterparty_id: (operation == "TRANSFER").then(|| OWNERS[(owner + offset) % 3].into()),
+        metadata: None,
+    }
+    .validate(APP, &Catalog::base(), NOW, false)
+    .expect("a valid request")
+}
+
+/// The event store's rows, as far as a batch reads and writes them.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Stored {
+    nonces: HashMap<(Uuid, String), (Uuid, String)>,
+    heads: BTreeMap<Uuid, account::Model>,
+    usage: HashMap<UsageKey, Usage>,
+    postings: BTreeMap<(Uuid, i64), posting::Model>,
+}
+
+impl Stored {
+    fn load(&self, wanted: &Wanted) -> Loaded {
+        let mut loaded = Loaded::default();
+        for key in &wanted.nonces {
+            if let Some(found) = self.nonces.get(key) {
+                loaded.nonces.insert(key.clone(), found.clone());
+            }
+        }
+        for id in &wanted.accounts {
+            if let Some(a) = self.heads.get(id) {
+                let head = Head {
+                    app_id: a.app_id,
+                    owner_id: a.owner_id.clone(),
+                    asset: a.asset.clone(),
+                    balance: a.balance.parse().expect("a stored balance"),
+                    version: a.version,
+                    updated_at: a.updated_at,
+                    hash: a.hash.clone(),
+                };
+                loaded.heads.insert(*id, head);
+            }
+        }
+        for ((app, op, window), owners) in &wanted.usage {
+            for owner in owners {
+                let key = (*app, owner.clone(), op.clone(), window.clone());
+                if let Some(u) = self.usage.get(&key) {
+                    loaded.usage.insert(key, u.clone());
+                }
+            }
+        }
+        loaded
+    }
+
+    fn write(&mut self, plan: &Plan) {
+        for e in &plan.entries {
+            let key = (e.app_id, e.nonce.clone());
+            assert!(
+                self.nonces
+                    .insert(key, (e.id, e.request_hash.clone()))
+                    .is_none()
+            );
+        }
+        for p in &plan.postings {
+            let at = (p.account_id, p.version);
+            assert!(
+                self.postings.insert(at, p.clone()).is_none(),
+                "version {at:?} twice"
+            );
+        }
+        for h in &plan.heads {
+            self.heads.insert(h.id, h.clone());
+        }
+        for u in &plan.usage {
+            let key = (
+                u.app_id,
+                u.owner_id.clone(),
+                u.operation.clone(),
+                u.window.clone(),
+            );
+            let total = u.total.parse().expect("a stored total");
+            let (count, last_at) = (u.count, u.last_at);
+            self.usage.insert(
+                key,
+                Usage {
+                    count,
+                    total,
+                    last_at,
+                },
+            );
+        }
+    }
+}
+
+/// What a command was answered: its entry's state and failure, a replay or a conflict.
+fn answers(plan: &Plan) -> Vec<String> {
+    plan.outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Recorded(r) => format!("{} {}", r.state(), r.failure_code().unwrap_or("")),
+            Outcome::Replay(id) => format!("replay {id}"),
+            Outcome::NonceReused(id) => format!("nonce_reused {id}"),
+        })
+        .collect()
+}
+
+/// Runs `commands` in batches that end where `cuts` says; returns the store and answers.
+fn run(commands: &[Command], cuts: &[bool]) -> (Stored, Vec<String>) {
+    let mut stored = Stored::default();
+    let mut answered = Vec::new();
+    let mut batch = Vec::new();
+    for (i, cmd) in commands.iter().enumerate() {
+        batch.push(cmd.clone());
+        if cuts[i] || i + 1 == commands.len() {
+            let plan = decide(&batch, stored.load(&Wanted::of(&batch, NOW)), NOW)
+                .expect("legal transitions");
+            stored.write(&plan);
+            answered.extend(answers(&plan));
+            batch.clear();
+        }
+    }
+    (stored, answered)
+}
+
+fn assert_invariants(stored: &Stored) {
+    let mut books: BTreeMap<&str, Decimal> = BTreeMap::new();
+    let mut replayed: HashMap<Uuid, (Decimal, i64, String)> = HashMap::new();
+    for p in stored.postings.values() {
+        let (balance, version, hash) =
+            replayed
+                .entry(p.account_id)
+                .or_insert((Decimal::ZERO, 0, chain::GENESIS.to_owned()));
+        let after: Decimal = p.balance_after.parse().expect("a balance");
+        assert_eq!(p.version, *version + 1, "no gap");
+        assert_eq!(
+            *balance + p.amount.parse::<Decimal>().expect("an amount"),
+            after
+        );
+        assert_eq!((&p.prev_hash, chain::hash(p)), (&*hash, p.hash.clone()));
+        if !p.owner_id.starts_with('@') {
+            assert!(after >= Decimal::ZERO, "{} went below zero", p.owner_id);
+        }
+        (*balance, *version, *hash) = (after, p.version, p.hash.clone());
+    }
+    for (id, head) in &stored.heads {
+        let balance: Decimal = head.balance.parse().expect("a balance");
+        assert_eq!(
+            replayed.get(id),
+            Some(&(balance, head.version, head.hash.clone())),
+            "the head of {} is its postings replayed",
+            head.owner_id
+        );
+        *books.entry(head.asset.as_str()).or_default() += balance;
+    }
+    assert_eq!(replayed.len(), stored.heads.len());
+    assert!(books.values().all(Decimal::is_zero), "books: {books:?}");
+}
+
+proptest! {
+    #[test]
+    fn any_batching_keeps_the_books_and_ends_where_one_at_a_time_ends(
+        steps in prop::collection::vec((0..5usize, 0..3usize, 1..3usize, 1..30u32, 0..12u8), 1..40),
+        cuts in prop::collection::vec(any::<bool>(), 40),
+    ) {
+        let commands: Vec<Command> = steps.into_iter().map(command).collect();
+        let (batched, batched_answers) = run(&commands, &cuts);
+        let (single, single_answers) = run(&commands, &[true; 40]);
+        assert_invariants(&batched);
+        prop_assert_eq!(batched_answers, single_answers);
+        prop_assert_eq!(batched.heads, single.heads);
+        prop_assert_eq!(batched.postings, single.postings);
+    }
+}

@@ -1,0 +1,29 @@
+//! The ledger's pure core: what an entry is, how it moves through its states, and what the
+//! ledger decides for a batch of them. No I/O, no clock of its own: everything here is a
+//! function of its arguments, tested given/when/then without a database.
+//!
+//! - [`state`]: the state machine, one enum and its one transition function.
+//! - [`codes`]: every refusal and failure code, with its class.
+//! - [`request`]: the stateless half of validating (operation, amount, ids); a refusal there
+//!   records nothing. [`command`]: what passed it, in checked types.
+//! - [`decide`]: everything that depends on the ledger's state, decided in memory for a
+//!   batch of commands in order; [`limits`]: cooldowns and caps.
+//! - [`chain`]: the postings' hash chain. [`record`]: an entry as stored.
+//!
+//! Everything that runs an entry (the batching processor, the transaction, the handle the
+//! API writes through) is `crate::workflow`, above this and the store.
+
+pub mod chain;
+pub mod codes;
+pub mod command;
+pub mod decide;
+pub mod limits;
+pub mod record;
+pub mod request;
+pub mod state;
+
+pub use codes::{Class, Code, Refusal};
+pub use command::{Command, account_id};
+pub use record::EntryRecord;
+pub use request::EntryRequest;
+pub use state::EntryState;
