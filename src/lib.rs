@@ -28,3 +28,6 @@ pub mod server;
 pub mod store;
 pub mod time;
 pub mod workflow;
+
+#[cfg(test)]
+mod test_log;

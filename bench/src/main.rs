@@ -259,49 +259,66 @@ fn report(
     });
     if args.json {
         println!("{report}");
-        return;
+    } else {
+        print_table(&report);
     }
+}
+
+/// The report as a table for people.
+fn print_table(r: &Value) {
+    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
     println!(
         "workload {} · {} clients · {:.1} s",
-        report["workload"].as_str().unwrap_or(""),
-        args.clients,
-        elapsed
+        r["workload"].as_str().unwrap_or(""),
+        f(&r["clients"]),
+        f(&r["seconds"])
     );
-    println!("{:<24}{:>12}", "requests", t.requests);
-    println!("{:<24}{:>12}", "completed entries", t.completed);
-    println!("{:<24}{:>12}", "replays", t.replays);
-    println!(
-        "{:<24}{:>12.0}",
-        "completed entries/s",
-        t.completed as f64 / elapsed
-    );
-    println!("{:<24}{:>12.0}", "requests/s", t.requests as f64 / elapsed);
-    println!("{:<24}{:>9.2} ms", "latency p50", q(0.50));
-    println!("{:<24}{:>9.2} ms", "latency p90", q(0.90));
-    println!("{:<24}{:>9.2} ms", "latency p99", q(0.99));
-    println!("{:<24}{:>9.2} ms", "latency max", max);
-    if let Some(b) = mean_batch {
+    for (label, key) in [
+        ("requests", "requests"),
+        ("completed entries", "completed"),
+        ("replays", "replays"),
+        ("completed entries/s", "completed_per_second"),
+        ("requests/s", "requests_per_second"),
+    ] {
+        println!("{label:<24}{:>12.0}", f(&r[key]));
+    }
+    for p in ["p50", "p90", "p99", "max"] {
+        println!(
+            "{:<24}{:>9.2} ms",
+            format!("latency {p}"),
+            f(&r["latency_ms"][p])
+        );
+    }
+    if let Some(b) = r["mean_batch"].as_f64() {
         println!("{:<24}{:>12.1}", "entries per batch", b);
     }
-    for (code, n) in &t.errors {
-        println!("{:<24}{:>12}", format!("error {code}"), n);
+    if let Some(errors) = r["errors"].as_object() {
+        for (code, n) in errors {
+            println!(
+                "{:<24}{:>12}",
+                format!("error {code}"),
+                n.as_u64().unwrap_or(0)
+            );
+        }
     }
-    if let (Some(p50), Some(p99)) = (lag_ms(0.5), lag_ms(0.99)) {
+    let projection = &r["projection"];
+    if let (Some(p50), Some(p99)) = (
+        projection["lag_ms"]["p50"].as_f64(),
+        projection["lag_ms"]["p99"].as_f64(),
+    ) {
         println!("{:<24}{:>9.2} ms", "projection lag p50", p50);
         println!("{:<24}{:>9.2} ms", "projection lag p99", p99);
         println!(
-            "{:<24}{:>9} ms",
+            "{:<24}{:>9.0} ms",
             "projection drained in",
-            projection.drain.as_millis()
+            f(&projection["drained_after_load_ms"])
         );
     }
-    if projection.backlog > 0 {
-        println!(
-            "{:<24}{:>12}",
-            "projection backlog left", projection.backlog
-        );
+    let backlog = projection["backlog_left"].as_u64().unwrap_or(0);
+    if backlog > 0 {
+        println!("{:<24}{:>12}", "projection backlog left", backlog);
     }
-    if let Some(k) = rss {
-        println!("{:<24}{:>9.1} MiB", "service peak RSS", k as f64 / 1024.0);
+    if let Some(mib) = r["service_peak_rss_mib"].as_f64() {
+        println!("{:<24}{:>9.1} MiB", "service peak RSS", mib);
     }
 }

@@ -51,3 +51,52 @@ pub async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<
     req.set_body(body);
     Ok(next.call(req).await?.into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem::{EndpointExt, Route, handler};
+
+    #[handler]
+    fn logs() -> &'static str {
+        tracing::warn!("inside the handler");
+        "ok"
+    }
+
+    #[test]
+    fn a_requests_log_lines_name_the_request() {
+        let text = crate::test_log::capture(tracing::Level::INFO, async {
+            let app = Route::new()
+                .at("/owners/:id", poem::get(logs))
+                .around(in_span);
+            for owner in ["x", "y"] {
+                let req = Request::builder()
+                    .uri_str(format!("/owners/{owner}"))
+                    .finish();
+                let response = app.call(req).await.expect("an answer");
+                assert_eq!(response.status(), StatusCode::OK);
+            }
+        });
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        for (line, owner) in lines.iter().zip(["x", "y"]) {
+            assert!(
+                line.contains("request{id=")
+                    && line.contains(&format!("method=GET path=/owners/{owner}}}: ")),
+                "{line}"
+            );
+            assert!(line.ends_with("inside the handler"), "{line}");
+        }
+        assert_ne!(
+            lines[0]
+                .split("request{id=")
+                .nth(1)
+                .and_then(|r| r.split(' ').next()),
+            lines[1]
+                .split("request{id=")
+                .nth(1)
+                .and_then(|r| r.split(' ').next()),
+            "each request has an id of its own"
+        );
+    }
+}

@@ -95,49 +95,62 @@ async fn claimed_nonces(
     db: &impl ConnectionTrait,
     nonces: &[(Uuid, String)],
 ) -> Result<Vec<(Uuid, Uuid, String, String)>, DbErr> {
-    if nonces.is_empty() {
-        return Ok(Vec::new());
+    match db.get_database_backend() {
+        _ if nonces.is_empty() => Ok(Vec::new()),
+        DbBackend::Postgres => probe_each(db, nonces).await,
+        _ => in_lists(db, nonces).await,
     }
-    if db.get_database_backend() == DbBackend::Postgres {
-        #[derive(serde::Serialize)]
-        struct Key<'a> {
-            app_id: Uuid,
-            nonce: &'a str,
-        }
-        let keys: Vec<Key> = nonces
-            .iter()
-            .map(|(app_id, nonce)| Key {
-                app_id: *app_id,
-                nonce,
-            })
-            .collect();
-        let keys = serde_json::to_string(&keys).map_err(|e| DbErr::Custom(e.to_string()))?;
-        let sql = r#"SELECT e.id, e.app_id, e.nonce, e.request_hash
-            FROM json_to_recordset($1::json) AS k(app_id uuid, nonce text)
-            CROSS JOIN LATERAL (
-                SELECT id, app_id, nonce, request_hash FROM entries
-                WHERE entries.app_id = k.app_id AND entries.nonce = k.nonce
-                LIMIT 1
-            ) AS e"#;
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                sql,
-                [keys.into()],
+}
+
+/// PostgreSQL: one `LATERAL … LIMIT 1` probe of the unique index per key.
+async fn probe_each(
+    db: &impl ConnectionTrait,
+    nonces: &[(Uuid, String)],
+) -> Result<Vec<(Uuid, Uuid, String, String)>, DbErr> {
+    #[derive(serde::Serialize)]
+    struct Key<'a> {
+        app_id: Uuid,
+        nonce: &'a str,
+    }
+    let keys: Vec<Key> = nonces
+        .iter()
+        .map(|(app_id, nonce)| Key {
+            app_id: *app_id,
+            nonce,
+        })
+        .collect();
+    let keys = serde_json::to_string(&keys).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let sql = r#"SELECT e.id, e.app_id, e.nonce, e.request_hash
+        FROM json_to_recordset($1::json) AS k(app_id uuid, nonce text)
+        CROSS JOIN LATERAL (
+            SELECT id, app_id, nonce, request_hash FROM entries
+            WHERE entries.app_id = k.app_id AND entries.nonce = k.nonce
+            LIMIT 1
+        ) AS e"#;
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [keys.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "id")?,
+                r.try_get("", "app_id")?,
+                r.try_get("", "nonce")?,
+                r.try_get("", "request_hash")?,
             ))
-            .await?;
-        return rows
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("", "id")?,
-                    r.try_get("", "app_id")?,
-                    r.try_get("", "nonce")?,
-                    r.try_get("", "request_hash")?,
-                ))
-            })
-            .collect();
-    }
+        })
+        .collect()
+}
+
+/// SQLite: `app_id = ? AND nonce IN (…)` per app.
+async fn in_lists(
+    db: &impl ConnectionTrait,
+    nonces: &[(Uuid, String)],
+) -> Result<Vec<(Uuid, Uuid, String, String)>, DbErr> {
     let mut by_app: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
     for (app, nonce) in nonces {
         by_app.entry(*app).or_default().push(nonce);

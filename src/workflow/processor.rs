@@ -188,10 +188,9 @@ async fn run_batch(writer: &Writer, batch: &mut Vec<(Command, Reply)>) {
     if !commands.is_empty() {
         settle_batch(writer, commands, replies).await;
     }
-    writer
-        .metrics
-        .batch_seconds
-        .observe(started.elapsed().as_secs_f64());
+    let seconds = started.elapsed().as_secs_f64();
+    writer.metrics.batch_seconds.observe(seconds);
+    tracing::debug!(seconds, "batch settled");
 }
 
 /// Answers the commands whose API key is revoked (or cannot be checked) and returns the
@@ -301,4 +300,44 @@ async fn settle(writer: &Writer, commands: &[Command]) -> Result<Vec<Settled>, S
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::EntryRequest;
+    use operations::Catalog;
+
+    #[test]
+    fn a_batchs_log_lines_name_the_batch() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let url = format!("sqlite://{}/ledger.db", dir.path().display());
+        let text = crate::test_log::capture(tracing::Level::DEBUG, async move {
+            let store = Store::connect(&url).await.expect("a store");
+            store.migrate().await.expect("migrated");
+            let metrics = Arc::new(Metrics::default());
+            let queue = start(&store, BatchConfig::default(), None, metrics)
+                .await
+                .expect("the processor");
+            let request = EntryRequest {
+                operation: "CREDIT_ADD".into(),
+                owner_id: "amy".into(),
+                nonce: "n1".into(),
+                amount: Some("5".into()),
+                ..EntryRequest::default()
+            };
+            let now = crate::time::now_micros();
+            let cmd = request
+                .validate(Uuid::nil(), &Catalog::base(), now, false)
+                .expect("a valid request");
+            let settled = submit(&queue, cmd).await.expect("settled");
+            assert!(matches!(settled, Settled::Recorded(_)), "{settled:?}");
+        });
+        assert!(
+            text.lines().any(|l| l.contains("batch{id=")
+                && l.contains(" size=1}: ")
+                && l.contains("batch settled")),
+            "{text}"
+        );
+    }
 }
