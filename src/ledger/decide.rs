@@ -133,7 +133,7 @@ impl<K: Clone + Eq + std::hash::Hash> Touched<K> {
 }
 
 /// The running state of a batch being decided.
-struct Batch {
+struct Deciding {
     loaded: Loaded,
     plan: Plan,
     heads: Touched<Uuid>,
@@ -143,7 +143,7 @@ struct Batch {
 
 /// Decides `commands` in order at time `now` (µs since the epoch).
 pub fn decide(commands: &[Command], loaded: Loaded, now: i64) -> Result<Plan, IllegalTransition> {
-    let mut batch = Batch {
+    let mut batch = Deciding {
         loaded,
         plan: Plan::default(),
         heads: Touched::new(),
@@ -182,7 +182,7 @@ fn claim(cmd: &Command, loaded: &mut Loaded) -> Option<Outcome> {
     None
 }
 
-impl Batch {
+impl Deciding {
     /// Walks `cmd`'s entry through the workflow's states and adds its rows.
     fn record(&mut self, cmd: &Command) -> Result<(), IllegalTransition> {
         let now = self.now;

@@ -3,7 +3,7 @@
 //! still pending. Read inside the batch's transaction, so that the decision and its rows
 //! commit or retry together.
 
-use super::{StoreError, Write};
+use super::{BatchWrite, StoreError};
 use crate::decimal::stored_decimal;
 use crate::ledger::decide::{Head, Loaded, Wanted};
 use crate::ledger::limits::{Usage, UsageKey};
@@ -15,7 +15,7 @@ use sea_orm::{
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-impl Write<'_> {
+impl BatchWrite<'_> {
     /// Reads what `wanted` names.
     pub async fn load(&self, wanted: &Wanted) -> Result<Loaded, StoreError> {
         let db = &self.txn;

@@ -4,7 +4,7 @@
 //! in `projection/` (relay, rebuild, verify), `query/` and `apps` (its own tables): the
 //! connection ([`Store::conn`]) is visible inside the crate only.
 //!
-//! - [`write`]: a batch's write transaction ([`Write`]) and an async entry's claim.
+//! - [`write`]: a batch's write transaction ([`BatchWrite`]) and an async entry's claim.
 //! - [`load`]: what a batch reads before it is decided.
 //! - [`read`]: entries, postings in order, balances at a time, pending entries.
 //! - [`insert`]: multi-row inserts, one statement per batch where the database allows.
@@ -21,7 +21,7 @@ mod write;
 pub use insert::Inserts;
 pub use read::Balance;
 pub use retry::{is_retryable, retrying, sqlstate};
-pub use write::{Claimed, Write};
+pub use write::{BatchWrite, Claimed};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{

@@ -1,4 +1,4 @@
-//! Writing: a batch's transaction ([`Write`]) and the claim of an async entry's nonce.
+//! Writing: a batch's transaction ([`BatchWrite`]) and the claim of an async entry's nonce.
 //!
 //! Heads are upserted without a version check: the `(account_id, version)` primary key of
 //! the postings inserted in the same transaction is the check. A writer that read a stale
@@ -17,8 +17,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// A batch's write transaction: SERIALIZABLE on PostgreSQL and CockroachDB, IMMEDIATE on
-/// SQLite. Rows added to it are sent together at [`Write::commit`].
-pub struct Write<'s> {
+/// SQLite. Rows added to it are sent together at [`BatchWrite::commit`].
+pub struct BatchWrite<'s> {
     store: &'s Store,
     pub(super) txn: DatabaseTransaction,
     inserts: Inserts,
@@ -26,8 +26,8 @@ pub struct Write<'s> {
 
 impl Store {
     /// Opens a batch's write transaction.
-    pub async fn begin_batch(&self) -> Result<Write<'_>, StoreError> {
-        Ok(Write {
+    pub async fn begin_batch(&self) -> Result<BatchWrite<'_>, StoreError> {
+        Ok(BatchWrite {
             store: self,
             txn: self.begin_write().await?,
             inserts: Inserts::new(self.backend()),
@@ -35,7 +35,7 @@ impl Store {
     }
 }
 
-impl Write<'_> {
+impl BatchWrite<'_> {
     /// Adds a plan's rows: entries, transitions and postings appended, the touched account
     /// heads and usage windows upserted.
     pub fn plan(&mut self, plan: &Plan) -> Result<(), StoreError> {

@@ -11,7 +11,7 @@ use crate::ledger::command::Command;
 use crate::ledger::decide::{Plan, Wanted, decide};
 use crate::ledger::record::EntryRecord;
 use crate::projection::projector::{Delivered, Projector, Verdict};
-use crate::store::{Store, StoreError, Write, retrying};
+use crate::store::{BatchWrite, Store, StoreError, retrying};
 use crate::time::now_micros;
 use sea_orm::DbErr;
 
@@ -54,7 +54,7 @@ async fn once(
 /// for an earlier one still in the outbox (a read model that fell behind) goes to the
 /// outbox after it, so the projector's order per account holds either way.
 async fn project<'p>(
-    write: &mut Write<'_>,
+    write: &mut BatchWrite<'_>,
     projector: &Projector,
     plan: &'p Plan,
     committed_at: i64,
