@@ -8,10 +8,10 @@
 //! The batches are written one after another, so every round trip of the writer is on the
 //! critical path of every entry. On PostgreSQL the writer therefore runs on a thread and
 //! runtime of its own, with a connection pool made there: on the shared runtime, each answer
-//! from the database waited for a worker busy with HTTP before the batch could go on (a
-//! batch of 32 took 9.2 ms; on its own thread 7.2 ms). SQLite's work already runs on sqlx's
-//! worker threads, and there a thread of its own measured 5 % slower: its writer stays a
-//! task on the shared runtime.
+//! from the database waited for a worker busy with HTTP before the batch could go on.
+//! SQLite's work already runs on sqlx's worker threads, where a thread of its own measured
+//! slower: its writer stays a task on the shared runtime. (The figures are in
+//! BENCHMARKS.md.)
 
 use super::transaction;
 use crate::apps::{self, AppError};
