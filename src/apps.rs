@@ -16,11 +16,10 @@ use crate::store::{Store, StoreError};
 use crate::time::now_micros;
 use entity::{api_key, app};
 use operations::{Catalog, CatalogError};
-use sea_orm::QuerySelect;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};

@@ -75,14 +75,10 @@ impl AccountsApi {
         let found = match at {
             None => {
                 queries
-                    .balance(app.id, owner.as_str(), &asset, min_version.0)
+                    .balance(app.id, &owner, &asset, min_version.0)
                     .await?
             }
-            Some(at) => {
-                queries
-                    .balance_at(app.id, owner.as_str(), &asset, at)
-                    .await?
-            }
+            Some(at) => queries.balance_at(app.id, &owner, &asset, at).await?,
         };
         let mut balance = found.balance;
         balance.rescale(scale);
@@ -131,12 +127,10 @@ impl AccountsApi {
         let queries = &self.ctx.queries;
         if min_version.0.is_some() {
             queries
-                .balance(app.id, owner.as_str(), "CREDIT", min_version.0)
+                .balance(app.id, &owner, "CREDIT", min_version.0)
                 .await?;
         }
-        let page = queries
-            .owner_entries(app.id, owner.as_str(), after, limit)
-            .await?;
+        let page = queries.owner_entries(app.id, &owner, after, limit).await?;
         Ok(Json(EntryList {
             entries: page.entries.iter().map(Entry::from).collect(),
             next_cursor: page.next.map(|c| c.to_string()),

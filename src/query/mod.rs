@@ -11,6 +11,7 @@ mod entries;
 
 pub use entries::{EntryPage, PageCursor};
 
+use crate::ledger::command::OwnerId;
 use crate::ledger::record::EntryRecord;
 use crate::store::{Balance, Store, StoreError};
 use migration::{MigratorTrait, ReadModelMigrator};
@@ -91,15 +92,15 @@ impl Queries {
     pub async fn balance(
         &self,
         app_id: Uuid,
-        owner: &str,
+        owner: &OwnerId,
         asset: &str,
         min_version: Option<i64>,
     ) -> Result<Balance, QueryError> {
         match min_version {
-            None => self.read.balance(app_id, owner, asset).await,
+            None => self.read.balance(app_id, owner.as_str(), asset).await,
             Some(v) => {
                 self.read
-                    .balance_at_least(app_id, owner, asset, v, self.wait)
+                    .balance_at_least(app_id, owner.as_str(), asset, v, self.wait)
                     .await
             }
         }
@@ -109,11 +110,14 @@ impl Queries {
     pub async fn balance_at(
         &self,
         app_id: Uuid,
-        owner: &str,
+        owner: &OwnerId,
         asset: &str,
         at: i64,
     ) -> Result<Balance, QueryError> {
-        Ok(self.store.balance_at(app_id, owner, asset, at).await?)
+        Ok(self
+            .store
+            .balance_at(app_id, owner.as_str(), asset, at)
+            .await?)
     }
 
     /// An app's entry: from the read model, or from the event store when it is not
@@ -129,11 +133,13 @@ impl Queries {
     pub async fn owner_entries(
         &self,
         app_id: Uuid,
-        owner: &str,
+        owner: &OwnerId,
         after: Option<PageCursor>,
         limit: u64,
     ) -> Result<EntryPage, QueryError> {
-        self.read.owner_entries(app_id, owner, after, limit).await
+        self.read
+            .owner_entries(app_id, owner.as_str(), after, limit)
+            .await
     }
 
     /// Whether the event store answers.

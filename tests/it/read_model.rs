@@ -7,6 +7,7 @@ use crate::common::{Backend, TestApp, TestDb, assert_read_model_equals_store};
 use entity::read;
 use indicatif::ProgressBar;
 use ledgerflow::ledger::EntryRequest;
+use ledgerflow::ledger::command::OwnerId;
 use ledgerflow::projection::{Projector, rebuild, relay, verify};
 use ledgerflow::query::Queries;
 use ledgerflow::time::now_micros;
@@ -56,7 +57,8 @@ async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend
     let version = |owner: &'static str| {
         let read = read.clone();
         async move {
-            let balance = read.balance(app_id, owner, "CREDIT", None).await;
+            let owner = OwnerId::parse("owner_id", owner.to_owned()).expect("an owner");
+            let balance = read.balance(app_id, &owner, "CREDIT", None).await;
             balance.expect("read model").version
         }
     };
