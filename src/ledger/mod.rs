@@ -18,6 +18,7 @@ pub mod codes;
 pub mod command;
 pub mod decide;
 pub mod limits;
+pub mod lots;
 pub mod record;
 pub mod request;
 pub mod state;
