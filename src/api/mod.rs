@@ -15,6 +15,7 @@ mod health;
 mod limits;
 pub mod model;
 pub mod problem;
+mod protocol;
 mod text;
 
 use crate::apps::Apps;
@@ -83,14 +84,23 @@ pub fn routes(ctx: Arc<Ctx>) -> impl Endpoint {
     let api = service(ctx.clone());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
+    let allowed = Arc::new(protocol::Allowed::from_spec(
+        &api.spec(),
+        &["/openapi.json", "/metrics", "/docs"],
+    ));
     Route::new()
         .nest("/", api)
         .at("/openapi.json", poem::get(spec))
         .at("/metrics", poem::get(metrics))
         .nest("/docs", docs)
+        .around(protocol::unambiguous)
         .around(limits::limit_body)
         .data(ctx)
         .catch_all_error(problem::any_error)
+        .around(move |next, req| {
+            let allowed = allowed.clone();
+            async move { protocol::answer_headers(next, req, &allowed).await }
+        })
         .around(limits::in_span)
 }
 

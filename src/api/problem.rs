@@ -84,14 +84,23 @@ pub enum ApiProblem {
     Unavailable(Json<Problem>),
 }
 
+/// Longest `detail`, in characters: a detail that quotes a request's text (a 10 KB operation
+/// name, a framework's parse error) is cut here, never echoed whole.
+const MAX_DETAIL_CHARS: usize = 300;
+
 /// The body of a problem with `code`, at `status`.
 fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
+    let mut detail: String = detail.into();
+    if let Some((cut, _)) = detail.char_indices().nth(MAX_DETAIL_CHARS) {
+        detail.truncate(cut);
+        detail.push('…');
+    }
     Problem {
         type_: format!("urn:ledgerflow:problem:{code}"),
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
         status: status.as_u16(),
         code: code.to_owned(),
-        detail: detail.into(),
+        detail,
         entry_id: None,
         entry: None,
     }

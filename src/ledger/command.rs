@@ -11,12 +11,15 @@ use operations::Operation;
 use rust_decimal::Decimal;
 use std::fmt;
 use std::sync::Arc;
+use unicode_normalization::is_nfc;
 use uuid::Uuid;
 
 /// Longest owner id, counterparty id and nonce, in bytes.
 pub const MAX_ID_LEN: usize = 128;
 
-/// An id chosen by the app: 1 to [`MAX_ID_LEN`] bytes, no control characters.
+/// An id chosen by the app: 1 to [`MAX_ID_LEN`] bytes, no control, invisible or
+/// bidirectional-control characters, and in Unicode NFC, so that two ids that look alike
+/// and normalize alike are one id, never two owners or two nonces.
 fn check_id(field: &str, text: &str) -> Result<(), Refusal> {
     if text.is_empty() || text.len() > MAX_ID_LEN {
         return Err(Refusal::new(
@@ -30,7 +33,48 @@ fn check_id(field: &str, text: &str) -> Result<(), Refusal> {
             format!("{field} must not contain control characters"),
         ));
     }
+    if let Some(c) = text.chars().find(|&c| is_invisible(c)) {
+        return Err(Refusal::new(
+            Code::InvalidId,
+            format!(
+                "{field} must not contain U+{:04X}, an invisible or bidirectional-control character",
+                u32::from(c)
+            ),
+        ));
+    }
+    if !is_nfc(text) {
+        return Err(Refusal::new(
+            Code::InvalidId,
+            format!("{field} must be in Unicode normalization form C (NFC)"),
+        ));
+    }
     Ok(())
+}
+
+/// Characters that show nothing or reorder what is shown: Unicode's
+/// Default_Ignorable_Code_Point set (zero-width spaces and joiners, soft hyphen, variation
+/// selectors, tags, …) and the bidirectional controls (which it includes, but for U+061C).
+fn is_invisible(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x034F
+            | 0x061C
+            | 0x115F..=0x1160
+            | 0x17B4..=0x17B5
+            | 0x180B..=0x180F
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x206F
+            | 0x3164
+            | 0xFE00..=0xFE0F
+            | 0xFEFF
+            | 0xFFA0
+            | 0xFFF0..=0xFFF8
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF
+    )
 }
 
 /// A request's idempotency key, unique per app.
@@ -271,6 +315,30 @@ mod tests {
         }
         // Parses; the operation's rule refuses it later as not positive.
         assert!(Amount::parse_text("-5").is_ok());
+    }
+
+    #[test]
+    fn ids_refuse_invisible_characters_and_forms_other_than_nfc() {
+        for (bad, named) in [
+            ("a\u{200B}b", "U+200B"),
+            ("\u{202E}abc", "U+202E"),
+            ("bob\u{FEFF}", "U+FEFF"),
+            ("x\u{E0041}", "U+E0041"),
+        ] {
+            let refusal = OwnerId::parse("owner_id", bad.into()).expect_err(bad);
+            assert_eq!(refusal.code, Code::InvalidId);
+            assert!(refusal.detail.contains(named), "{}", refusal.detail);
+            assert!(Nonce::parse(bad.into()).is_err());
+        }
+        // "é" as e and a combining accent is the decomposed form: refused; composed, taken.
+        let decomposed = "cafe\u{301}";
+        assert_eq!(
+            OwnerId::parse("owner_id", decomposed.into())
+                .expect_err("not NFC")
+                .code,
+            Code::InvalidId
+        );
+        assert!(OwnerId::parse("owner_id", "caf\u{E9}".into()).is_ok());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
 /// Largest metadata object, as canonical JSON, in bytes.
@@ -83,10 +84,13 @@ impl EntryRequest {
     }
 }
 
-/// An owner a request may post for: a well-formed id that is not a system account's name.
+/// An owner a request may post for: a well-formed id that is not, and does not look like,
+/// a system account's name (its first character, in compatibility form, is not `@`: `＠`
+/// is refused too).
 fn posting_owner(field: &str, text: &str) -> Result<OwnerId, Refusal> {
     let owner = OwnerId::parse(field, text.to_owned())?;
-    if owner.as_str().starts_with(SYSTEM_ACCOUNT_PREFIX) {
+    let first = owner.as_str().chars().take(1).nfkc().next();
+    if first == Some(SYSTEM_ACCOUNT_PREFIX) {
         return Err(Refusal::new(
             Code::InvalidId,
             format!("{field} must not start with @: those names belong to system accounts"),
@@ -274,6 +278,10 @@ mod tests {
         let mut r = request("CREDIT_ADD", Some("1"));
         r.owner_id = "@system:rewards".into();
         assert_eq!(code(&r), "invalid_id");
+        for lookalike in ["\u{FF20}system:rewards", "\u{FE6B}x"] {
+            r.owner_id = lookalike.into();
+            assert_eq!(code(&r), "invalid_id", "{lookalike}");
+        }
         r.owner_id = "a\u{0}b".into();
         assert_eq!(code(&r), "invalid_id");
         r.owner_id = "x".repeat(129);

@@ -158,5 +158,6 @@ async fn post_chunked(app: &TestApp, content_type: &str, body: &[u8]) -> Reply {
 }
 
 mod input;
+mod protocol;
 mod routes;
 mod size;
