@@ -27,8 +27,13 @@ pub enum CliCommand {
     Migrate,
     /// Drop the read model and rebuild it from the event store.
     Rebuild,
-    /// Compare the read model with the event store; exit 1 on any difference.
-    Verify,
+    /// Compare the read model with the event store. Exit 0: equal; 2: the read model is
+    /// behind but a consistent prefix of the event store; 1: a difference.
+    Verify {
+        /// First wait up to this many seconds for the outbox and the bus to drain.
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
+    },
     /// Manage apps and their API keys.
     Apps {
         #[command(subcommand)]

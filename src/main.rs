@@ -1,8 +1,11 @@
 use clap::Parser;
 use ledgerflow::apps::Apps;
-use ledgerflow::config::{AppsCommand, Cli, CliCommand};
+use ledgerflow::config::{AppsCommand, Cli, CliCommand, Config};
+use ledgerflow::metrics::Metrics;
 use ledgerflow::{projection, server};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -15,7 +18,7 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("ledgerflow: {e}");
             ExitCode::FAILURE
@@ -23,10 +26,13 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let config = cli.config;
     match cli.command.unwrap_or(CliCommand::Serve) {
-        CliCommand::Serve => Ok(server::serve(&config).await?),
+        CliCommand::Serve => {
+            server::serve(&config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         CliCommand::Migrate => {
             let (store, _) = server::open(&config).await?;
             server::open_read_model(&config, &store).await?;
@@ -34,7 +40,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 "the event store at {} and its read model are up to date",
                 config.event_store_url
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         CliCommand::Rebuild => {
             let (store, _) = server::open(&config).await?;
@@ -48,32 +54,54 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 "rebuilt the read model: {} entries, {} postings",
                 done.entries, done.postings
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
-        CliCommand::Verify => {
-            let (store, _) = server::open(&config).await?;
-            let read = server::open_read_model(&config, &store).await?;
-            let report = projection::verify::verify(&store, &read).await?;
-            for difference in &report.differences {
-                println!("{difference}");
-            }
-            if report.unlisted > 0 {
-                println!("… and {} more differences", report.unlisted);
-            }
-            if !report.is_clean() {
-                return Err("the read model and the event store differ".into());
-            }
-            println!(
-                "verified: {} accounts, {} postings, {} entries; read model equals the event store, books sum to zero",
-                report.accounts, report.postings, report.entries
-            );
-            Ok(())
-        }
+        CliCommand::Verify { wait } => verify(&config, wait).await,
         CliCommand::Apps { command } => {
             let (_, apps) = server::open(&config).await?;
-            apps_command(&apps, command).await
+            apps_command(&apps, command).await?;
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `ledgerflow verify`: exit 0 when the read model equals the event store, 2 when it is only
+/// behind (a consistent prefix), 1 on a difference.
+async fn verify(
+    config: &Config,
+    wait: Option<u64>,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let (store, _) = server::open(config).await?;
+    let read = server::open_read_model(config, &store).await?;
+    if let Some(seconds) = wait {
+        let metrics = Arc::new(Metrics::default());
+        let projection = server::projection(config, &store, &read, metrics).await?;
+        if let Err(e) = projection.caught_up(Duration::from_secs(seconds)).await {
+            eprintln!("ledgerflow: {e}");
+        }
+    }
+    let report = projection::verify::verify(&store, &read).await?;
+    for difference in &report.differences {
+        println!("{difference}");
+    }
+    if report.unlisted > 0 {
+        println!("… and {} more differences", report.unlisted);
+    }
+    if !report.is_clean() {
+        return Err("the read model and the event store differ".into());
+    }
+    if let Some(behind) = report.behind {
+        println!(
+            "the read model is behind the event store by {} entries ({} accounts); no difference",
+            behind.entries, behind.accounts
+        );
+        return Ok(ExitCode::from(2));
+    }
+    println!(
+        "verified: {} accounts, {} postings, {} entries; read model equals the event store, books sum to zero",
+        report.accounts, report.postings, report.entries
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn apps_command(apps: &Apps, command: AppsCommand) -> Result<(), Box<dyn std::error::Error>> {

@@ -9,18 +9,30 @@
 //! - every account of the event store is in the read model with the same balance and
 //!   version, and the read model has no other account;
 //! - entries, completed and failed entries, and postings are as many in both.
+//!
+//! A read model that trails the event store is not a difference: if it is a consistent
+//! prefix of it, the report says by how much it is behind ([`Behind`]) instead. Consistent
+//! means: every projected account is at a version the event store has, with the balance the
+//! event store had at that version; it holds exactly its postings 1..=v (the read model's
+//! postings are as many as its accounts' versions add up to, none without its entry); its
+//! books sum to zero; and it has no more of anything than the event store. Anything else is
+//! a difference, and then what trails is listed as differences too.
 
 use crate::decimal::stored_decimal;
-use crate::ledger::chain;
 use crate::query::ReadModel;
-use crate::store::Store;
+use crate::store::{self, Store};
 use entity::{account, entry, entry_event, read};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, Statement,
+};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-const PAGE: u64 = 5_000;
+mod replay;
+
+use replay::{Replayed, check_heads, replay_postings};
 
 /// At most this many differences are listed; the rest are counted.
 const MAX_LISTED: usize = 100;
@@ -33,9 +45,22 @@ pub struct Report {
     pub differences: Vec<String>,
     /// Differences found beyond the listed ones.
     pub unlisted: u64,
+    /// How far a consistent read model trails the event store (`None`: it does not).
+    pub behind: Option<Behind>,
+}
+
+/// How far a read model that is a consistent prefix of the event store trails it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Behind {
+    /// Entries of the event store the read model does not have yet, or has at an earlier
+    /// state.
+    pub entries: u64,
+    /// Accounts the read model has at an earlier version, or not yet.
+    pub accounts: u64,
 }
 
 impl Report {
+    /// No difference: equal, or behind but consistent.
     pub fn is_clean(&self) -> bool {
         self.differences.is_empty()
     }
@@ -49,146 +74,136 @@ impl Report {
     }
 }
 
+/// What trails in the read model: a line per lagging account or count, and how many
+/// entries and accounts lag.
+#[derive(Default)]
+struct Lag {
+    lines: Vec<String>,
+    entries: u64,
+    accounts: u64,
+}
+
+/// One side's totals, read in the same snapshot as its accounts.
+#[derive(Debug, Default)]
+struct Totals {
+    entries: u64,
+    postings: u64,
+    completed: u64,
+    failed: u64,
+}
+
 pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
+    // The read model first, then the event store, each in one snapshot: however both are
+    // written meanwhile, what the read model shows was committed to the event store before
+    // the event store's snapshot, so a live system's read model can only trail it.
+    let rm = store::snapshot(read.conn()).await?;
+    let projected = read_heads(&rm).await?;
+    let in_read = read_totals(&rm).await?;
+    let orphans = orphan_postings(&rm).await?;
+    rm.commit().await?;
+
     let mut report = Report::default();
-    let replayed = replay_postings(store, &mut report).await?;
-    let heads = store_heads(store).await?;
+    let es = store::snapshot(store.conn()).await?;
+    let replayed = replay_postings(&es, &projected, &mut report).await?;
+    let heads = store_heads(&es).await?;
+    let in_store = store_totals(&es, report.postings).await?;
+    es.commit().await?;
+
     report.accounts = heads.len() as u64;
-    for (id, head) in &heads {
-        match replayed.get(id) {
-            Some(r) if r.balance == head.balance && r.version == head.version => {
-                if r.hash != head.hash {
-                    report.differ(format!(
-                        "event store: {head} does not hold its last posting's hash"
-                    ));
-                }
-            }
-            Some(r) => report.differ(format!(
-                "event store: {head} but its postings replay to v{} with {}",
-                r.version, r.balance
-            )),
-            None => report.differ(format!("event store: {head} but it has no postings")),
-        }
-    }
+    report.entries = in_store.entries;
+    check_heads(&heads, &replayed, &mut report);
     books("event store", heads.values(), &mut report);
-
-    let projected = read_heads(read).await?;
     books("read model", projected.values(), &mut report);
-    for (id, head) in &heads {
-        match projected.get(id) {
-            Some(p) if p.balance == head.balance && p.version == head.version => {}
-            Some(p) => report.differ(format!("event store: {head}; read model: {p}")),
-            None => report.differ(format!("event store: {head}; missing from the read model")),
-        }
-    }
-    for (id, p) in &projected {
-        if !heads.contains_key(id) {
-            report.differ(format!("read model: {p}; not in the event store"));
-        }
-    }
-
-    report.entries = entry::Entity::find().count(store.conn()).await?;
-    let counts = [
-        (
-            "entries",
-            report.entries,
-            read::entry::Entity::find().count(read.conn()).await?,
-        ),
-        (
-            "postings",
-            report.postings,
-            read::posting::Entity::find().count(read.conn()).await?,
-        ),
-        (
-            "completed entries",
-            terminal_in_store(store, "completed").await?,
-            terminal_in_read(read, "completed").await?,
-        ),
-        (
-            "failed entries",
-            terminal_in_store(store, "failed").await?,
-            terminal_in_read(read, "failed").await?,
-        ),
-    ];
-    for (what, in_store, in_read) in counts {
-        if in_store != in_read {
-            report.differ(format!(
-                "{what}: {in_store} in the event store, {in_read} in the read model"
-            ));
-        }
+    check_read_postings(&projected, &in_read, orphans, &mut report);
+    let mut lag = compare_accounts(&heads, &projected, &replayed, &mut report);
+    compare_totals(&in_store, &in_read, &mut report, &mut lag);
+    if !report.is_clean() {
+        lag.lines.into_iter().for_each(|line| report.differ(line));
+    } else if !lag.lines.is_empty() {
+        report.behind = Some(Behind {
+            entries: lag.entries,
+            accounts: lag.accounts,
+        });
     }
     Ok(report)
 }
 
-/// An account as its postings replay: balance, version, the last hash, and whether its
-/// chain broke (only the first broken link is reported).
-#[derive(Debug, Default, PartialEq)]
-struct Replayed {
-    balance: Decimal,
-    version: i64,
-    hash: String,
-    broken: bool,
-}
-
-/// Walks every posting in (account, version) order, checking versions, balances and the
-/// hash chain; returns each account as replayed.
-async fn replay_postings(
-    store: &Store,
+/// Each projected account against the event store: equal, behind (at a version the event
+/// store had, with the balance it had then), or different.
+fn compare_accounts(
+    heads: &Accounts,
+    projected: &Accounts,
+    replayed: &HashMap<Uuid, Replayed>,
     report: &mut Report,
-) -> Result<HashMap<Uuid, Replayed>, DbErr> {
-    let mut replayed: HashMap<Uuid, Replayed> = HashMap::new();
-    let mut after: Option<(Uuid, i64)> = None;
-    loop {
-        let page = store.postings_after(after, PAGE).await?;
-        let Some(last) = page.last() else {
-            return Ok(replayed);
-        };
-        after = Some((last.account_id, last.version));
-        for p in page {
-            report.postings += 1;
-            let r = replayed.entry(p.account_id).or_insert_with(|| Replayed {
-                hash: chain::GENESIS.to_owned(),
-                ..Replayed::default()
-            });
-            if !r.broken && (p.prev_hash != r.hash || p.hash != chain::hash(&p)) {
-                r.broken = true;
-                let why = if p.prev_hash != r.hash {
-                    "does not link to the previous posting"
-                } else {
-                    "does not match its content"
-                };
-                report.differ(format!(
-                    "event store: hash chain of account {:?} ({}) broken at v{}: its hash {why}",
-                    p.owner_id, p.account_id, p.version
-                ));
-            }
-            r.hash = p.hash.clone();
-            let (balance, version) = (&mut r.balance, &mut r.version);
-            if p.version != *version + 1 {
-                report.differ(format!(
-                    "event store: account {} jumps from v{} to v{}",
-                    p.owner_id, version, p.version
-                ));
-            }
-            let (Ok(amount), Ok(after)) =
-                (stored_decimal(&p.amount), stored_decimal(&p.balance_after))
-            else {
-                report.differ(format!(
-                    "event store: posting {} v{} is not decimal",
-                    p.owner_id, p.version
-                ));
-                continue;
-            };
-            if *balance + amount != after {
-                report.differ(format!(
-                    "event store: account {} v{}: {} + {} is not balance_after {}",
-                    p.owner_id, p.version, balance, amount, after
-                ));
-            }
-            *balance = after;
-            *version = p.version;
+) -> Lag {
+    let mut lag = Lag::default();
+    for (id, head) in heads {
+        let at_projected = replayed.get(id).and_then(|r| r.at_projected);
+        match projected.get(id) {
+            Some(p) if p.balance == head.balance && p.version == head.version => continue,
+            Some(p) if p.version < head.version && at_projected == Some(p.balance) => lag
+                .lines
+                .push(format!("event store: {head}; read model: {p}")),
+            Some(p) => report.differ(format!("event store: {head}; read model: {p}")),
+            None => lag
+                .lines
+                .push(format!("event store: {head}; missing from the read model")),
+        }
+        lag.accounts += 1;
+    }
+    for (id, p) in projected {
+        if !heads.contains_key(id) {
+            report.differ(format!("read model: {p}; not in the event store"));
         }
     }
+    lag
+}
+
+/// The read model holds exactly postings 1..=v of each account at version v, each with its
+/// entry.
+fn check_read_postings(projected: &Accounts, totals: &Totals, orphans: i64, report: &mut Report) {
+    let versions: i64 = projected.values().map(|p| p.version).sum();
+    if i64::try_from(totals.postings).ok() != Some(versions) {
+        report.differ(format!(
+            "read model: {} postings, but its accounts' versions add up to {versions}",
+            totals.postings
+        ));
+    }
+    if orphans > 0 {
+        report.differ(format!(
+            "read model: {orphans} postings of entries it does not have"
+        ));
+    }
+}
+
+/// Entries, postings, completed and failed entries: the read model may have fewer (it
+/// trails), never more.
+fn compare_totals(in_store: &Totals, in_read: &Totals, report: &mut Report, lag: &mut Lag) {
+    let pairs = [
+        ("entries", in_store.entries, in_read.entries),
+        ("postings", in_store.postings, in_read.postings),
+        ("completed entries", in_store.completed, in_read.completed),
+        ("failed entries", in_store.failed, in_read.failed),
+    ];
+    let mut unfinished = 0;
+    for (what, in_store, in_read) in pairs {
+        let line = format!("{what}: {in_store} in the event store, {in_read} in the read model");
+        match in_store.cmp(&in_read) {
+            std::cmp::Ordering::Equal => {}
+            std::cmp::Ordering::Less => report.differ(line),
+            std::cmp::Ordering::Greater => {
+                match what {
+                    "entries" => lag.entries = in_store - in_read,
+                    "completed entries" | "failed entries" => unfinished += in_store - in_read,
+                    _ => {}
+                }
+                lag.lines.push(line);
+            }
+        }
+    }
+    // An entry the read model has at an earlier state (an async entry's `received`) trails
+    // too; one it lacks altogether is counted once.
+    lag.entries = lag.entries.max(unfinished);
 }
 
 /// An account's balance and version, as either side lists it.
@@ -242,8 +257,8 @@ impl std::fmt::Display for Listed {
 
 type Accounts = BTreeMap<Uuid, Listed>;
 
-async fn store_heads(store: &Store) -> Result<Accounts, DbErr> {
-    let rows = account::Entity::find().all(store.conn()).await?;
+async fn store_heads(db: &DatabaseTransaction) -> Result<Accounts, DbErr> {
+    let rows = account::Entity::find().all(db).await?;
     rows.into_iter()
         .map(|a| {
             let head = Listed::new(a.app_id, a.asset, a.owner_id, &a.balance, a.version)?;
@@ -258,8 +273,8 @@ async fn store_heads(store: &Store) -> Result<Accounts, DbErr> {
         .collect()
 }
 
-async fn read_heads(read: &ReadModel) -> Result<Accounts, DbErr> {
-    let rows = read::account::Entity::find().all(read.conn()).await?;
+async fn read_heads(db: &DatabaseTransaction) -> Result<Accounts, DbErr> {
+    let rows = read::account::Entity::find().all(db).await?;
     rows.into_iter()
         .map(|a| {
             let head = Listed::new(a.app_id, a.asset, a.owner_id, &a.balance, a.version)?;
@@ -283,16 +298,43 @@ fn books<'a>(side: &str, heads: impl Iterator<Item = &'a Listed>, report: &mut R
     }
 }
 
-async fn terminal_in_store(store: &Store, state: &str) -> Result<u64, DbErr> {
-    entry_event::Entity::find()
-        .filter(entry_event::Column::State.eq(state))
-        .count(store.conn())
-        .await
+async fn store_totals(db: &DatabaseTransaction, postings: u64) -> Result<Totals, DbErr> {
+    let terminal = |state: &'static str| {
+        entry_event::Entity::find()
+            .filter(entry_event::Column::State.eq(state))
+            .count(db)
+    };
+    Ok(Totals {
+        entries: entry::Entity::find().count(db).await?,
+        postings,
+        completed: terminal("completed").await?,
+        failed: terminal("failed").await?,
+    })
 }
 
-async fn terminal_in_read(read: &ReadModel, state: &str) -> Result<u64, DbErr> {
-    read::entry::Entity::find()
-        .filter(read::entry::Column::State.eq(state))
-        .count(read.conn())
-        .await
+async fn read_totals(db: &DatabaseTransaction) -> Result<Totals, DbErr> {
+    let terminal = |state: &'static str| {
+        read::entry::Entity::find()
+            .filter(read::entry::Column::State.eq(state))
+            .count(db)
+    };
+    Ok(Totals {
+        entries: read::entry::Entity::find().count(db).await?,
+        postings: read::posting::Entity::find().count(db).await?,
+        completed: terminal("completed").await?,
+        failed: terminal("failed").await?,
+    })
+}
+
+/// Read-model postings whose entry the read model does not have.
+async fn orphan_postings(db: &DatabaseTransaction) -> Result<i64, DbErr> {
+    let sql = "SELECT COUNT(*) AS n FROM rm_postings p \
+               LEFT JOIN rm_entries e ON e.id = p.entry_id WHERE e.id IS NULL";
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0))
 }

@@ -19,7 +19,7 @@ mod retry;
 mod write;
 
 pub use insert::Inserts;
-pub use read::Balance;
+pub use read::{Balance, postings_after};
 pub use retry::{is_retryable, retrying, sqlstate};
 pub use write::{BatchWrite, Claimed};
 
@@ -110,6 +110,21 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
         }
     }
     Database::connect(options).await
+}
+
+/// Opens a read-only transaction on `db` that sees one snapshot of the database, whatever is
+/// written meanwhile: REPEATABLE READ on PostgreSQL and CockroachDB; on SQLite (WAL) a
+/// transaction's reads see one snapshot by themselves. For the event store and the read
+/// model alike.
+pub async fn snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => db.begin().await,
+        _ => {
+            let level = Some(IsolationLevel::RepeatableRead);
+            db.begin_with_config(level, Some(AccessMode::ReadOnly))
+                .await
+        }
+    }
 }
 
 impl Store {

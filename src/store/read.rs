@@ -8,7 +8,10 @@ use crate::ledger::command::account_id;
 use crate::ledger::record::EntryRecord;
 use entity::{entry, entry_event, pending_entry, posting};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -77,24 +80,7 @@ impl Store {
         after: Option<(Uuid, i64)>,
         limit: u64,
     ) -> Result<Vec<posting::Model>, DbErr> {
-        let mut query = posting::Entity::find();
-        if let Some((account, version)) = after {
-            query = query.filter(
-                Condition::any()
-                    .add(posting::Column::AccountId.gt(account))
-                    .add(
-                        Condition::all()
-                            .add(posting::Column::AccountId.eq(account))
-                            .add(posting::Column::Version.gt(version)),
-                    ),
-            );
-        }
-        query
-            .order_by_asc(posting::Column::AccountId)
-            .order_by_asc(posting::Column::Version)
-            .limit(limit)
-            .all(self.conn())
-            .await
+        postings_after(self.conn(), after, limit).await
     }
 
     /// The balance of account `(app, owner, asset)` at time `at` (µs since the epoch): the
@@ -149,4 +135,30 @@ impl Store {
         rows.sort_by_key(|r| (r.created_at, r.id));
         Ok(rows)
     }
+}
+
+/// [`Store::postings_after`] on `db`: the store's pool, or a snapshot of it.
+pub async fn postings_after(
+    db: &impl ConnectionTrait,
+    after: Option<(Uuid, i64)>,
+    limit: u64,
+) -> Result<Vec<posting::Model>, DbErr> {
+    let mut query = posting::Entity::find();
+    if let Some((account, version)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(posting::Column::AccountId.gt(account))
+                .add(
+                    Condition::all()
+                        .add(posting::Column::AccountId.eq(account))
+                        .add(posting::Column::Version.gt(version)),
+                ),
+        );
+    }
+    query
+        .order_by_asc(posting::Column::AccountId)
+        .order_by_asc(posting::Column::Version)
+        .limit(limit)
+        .all(db)
+        .await
 }

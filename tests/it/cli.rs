@@ -165,3 +165,57 @@ fn apps_rotate_keys_and_revoke() {
     );
     assert!(keys.lines().nth(1).unwrap().ends_with("active"), "{keys}");
 }
+
+/// A read model that only trails the event store (an instance stopped with messages in its
+/// outbox) is "behind", exit 2, not a difference; `--wait` waits for it to catch up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_tells_a_read_model_behind_from_a_different_one() {
+    let db = Arc::new(TestDb::new(Backend::Sqlite).await);
+    // Without a projector every write stays in the outbox, unprojected.
+    let app = TestApp::spawn_on(db.clone(), |c| c.projector = false).await;
+    for i in 0..5 {
+        let body = serde_json::json!({"operation": "CREDIT_ADD", "owner_id": "b",
+                                      "nonce": format!("b{i}"), "amount": "1.00"});
+        assert_eq!(app.post(body).await.status, 201);
+    }
+    let file = db.url.trim_start_matches("sqlite://").to_owned();
+    let verify = |args: &[&str]| {
+        let out = ledgerflow(std::path::Path::new(&file))
+            .arg("verify")
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+
+    let (code, text) = verify(&[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("behind the event store by 5 entries (2 accounts)"),
+        "{text}"
+    );
+    // Nothing relays the outbox: waiting does not make it catch up.
+    let (code, text) = verify(&["--wait", "1"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("did not catch up"), "{text}");
+
+    // A projecting instance moves the outbox; then verify waits for it and passes.
+    let config = ledgerflow::config::Config::with_store(&db.url);
+    let _projector = app.another_instance(&app.key, &config).await;
+    let (code, text) = verify(&["--wait", "30"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("verified: 2 accounts, 10 postings, 5 entries"),
+        "{text}"
+    );
+
+    // A difference is a difference, exit 1.
+    app.read_sql
+        .execute_unprepared("UPDATE rm_accounts SET balance = '7.00' WHERE owner_id = 'b'")
+        .await
+        .unwrap();
+    let (code, text) = verify(&[]);
+    assert_eq!(code, Some(1), "{text}");
+}

@@ -12,6 +12,7 @@ use futures::future::join_all;
 use ledgerflow::bus::EntryMessage;
 use ledgerflow::config::Config;
 use ledgerflow::projection::relay;
+use ledgerflow::projection::verify::verify;
 use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -258,4 +259,42 @@ async fn writes_succeed_while_nats_is_unreachable_and_are_projected_once_it_is_b
     app.projected().await;
     assert_read_model_equals_store(&app).await;
     assert_eq!(snapshot(&app).await.1, 140);
+}
+
+/// `verify` on a live system: while entries are written and projected through NATS, every
+/// run of it is clean (the read model behind, perhaps, never different from the event
+/// store); once the projection has drained, the two are equal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_during_load_reports_lag_and_never_a_difference() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let d = Deployment::new().await;
+    let app = d.spawn(true).await;
+    let done = AtomicBool::new(false);
+    let (created, runs) = tokio::join!(
+        async {
+            let created = post_many(&app, 400, 20, "live").await;
+            done.store(true, Ordering::Relaxed);
+            created
+        },
+        async {
+            let mut runs = 0;
+            while !done.load(Ordering::Relaxed) {
+                let report = verify(&app.store, &app.read).await.expect("verify runs");
+                assert!(
+                    report.is_clean(),
+                    "verify mid-load: {:#?}",
+                    report.differences
+                );
+                runs += 1;
+            }
+            runs
+        }
+    );
+    assert!(
+        created > 0 && runs > 0,
+        "{created} entries, {runs} runs of verify"
+    );
+    app.projected().await;
+    let report = verify(&app.store, &app.read).await.expect("verify runs");
+    assert!(report.is_clean() && report.behind.is_none(), "{report:?}");
 }
