@@ -228,3 +228,21 @@ impl OperationView {
 pub struct Health {
     pub status: String,
 }
+
+/// Whether this instance can take writes, part by part.
+#[derive(Debug, Object)]
+pub struct Readiness {
+    /// The event store answers, its migrations are applied and the writer runs.
+    pub ready: bool,
+    /// `ok`, or `unavailable: …`.
+    pub event_store: String,
+    /// The event store's migrations: `current`, `N pending` or `unknown`.
+    pub migrations: String,
+    /// The batch writer: `running` or `stopped`.
+    pub writer: String,
+    /// `ok`, `N migrations pending` or `unavailable: …` (reported, not required).
+    pub read_model: String,
+    /// `in-process`, or NATS: `connected`, `connecting` or `disconnected` (reported, not
+    /// required).
+    pub bus: String,
+}

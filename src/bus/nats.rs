@@ -65,6 +65,16 @@ impl Nats {
         })
     }
 
+    /// The connection as the client sees it now: `connected`, `disconnected` or
+    /// `connecting`.
+    pub fn state(&self) -> &'static str {
+        match self.js.client().connection_state() {
+            async_nats::connection::State::Connected => "connected",
+            async_nats::connection::State::Disconnected => "disconnected",
+            async_nats::connection::State::Pending => "connecting",
+        }
+    }
+
     pub fn config(&self) -> &NatsConfig {
         &self.config
     }

@@ -96,6 +96,11 @@ impl Projection {
         }
     }
 
+    /// The bus as this instance sees it: `in-process`, or NATS's connection state.
+    pub fn bus_state(&self) -> &'static str {
+        self.nats.as_ref().map_or("in-process", Nats::state)
+    }
+
     /// The projector, when it runs in this process (no NATS).
     pub fn in_process(&self) -> Option<Projector> {
         self.nats.is_none().then(|| self.projector.clone())

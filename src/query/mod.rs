@@ -65,6 +65,15 @@ impl ReadModel {
         ReadModelMigrator::refresh(&self.db).await
     }
 
+    /// How many of the read model's migrations are not applied yet (read only).
+    pub async fn pending_migrations(&self) -> Result<usize, DbErr> {
+        Ok(
+            ReadModelMigrator::get_pending_migrations_read_only(&self.db)
+                .await?
+                .len(),
+        )
+    }
+
     /// The connection, for the modules that own SQL on the read model (here and
     /// `projection/`).
     pub(crate) fn conn(&self) -> &DatabaseConnection {
@@ -145,5 +154,15 @@ impl Queries {
     /// Whether the event store answers.
     pub async fn ping(&self) -> Result<(), QueryError> {
         Ok(self.store.ping().await?)
+    }
+
+    /// How many migrations the event store lacks, if it answers.
+    pub async fn event_store_pending(&self) -> Result<usize, QueryError> {
+        Ok(self.store.pending_migrations().await?)
+    }
+
+    /// How many migrations the read model lacks, if it answers.
+    pub async fn read_model_pending(&self) -> Result<usize, QueryError> {
+        Ok(self.read.pending_migrations().await?)
     }
 }

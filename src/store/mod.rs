@@ -169,6 +169,14 @@ impl Store {
         &self.db
     }
 
+    /// How many of the event store's migrations are not applied yet (read only: nothing is
+    /// created); an instance whose schema is behind its code must not take writes.
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        Ok(Migrator::get_pending_migrations_read_only(&self.db)
+            .await?
+            .len())
+    }
+
     /// Whether the event store answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         use sea_orm::ConnectionTrait;

@@ -44,6 +44,11 @@ impl Workflow {
         })
     }
 
+    /// Whether the batching processor still runs (it ends only if its task or thread did).
+    pub fn is_running(&self) -> bool {
+        !self.queue.is_closed()
+    }
+
     /// Runs a request through the workflow and waits for its outcome (sync entries).
     pub async fn submit(&self, cmd: Command) -> Result<Settled, WorkflowError> {
         processor::submit(&self.queue, cmd).await

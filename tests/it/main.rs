@@ -15,3 +15,4 @@ mod keys;
 mod ledger;
 mod projection;
 mod read_model;
+mod readiness;
