@@ -34,6 +34,12 @@ pub enum CliCommand {
         #[arg(long, value_name = "SECONDS")]
         wait: Option<u64>,
     },
+    /// Write a consistent copy of the embedded (SQLite) event store, with its read model, to
+    /// FILE (which must not exist), while the service runs.
+    Backup { file: PathBuf },
+    /// Put a backup FILE in place of the embedded event store (the service stopped), then
+    /// migrate it.
+    Restore { file: PathBuf },
     /// Manage apps and their API keys.
     Apps {
         #[command(subcommand)]

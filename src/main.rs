@@ -57,6 +57,23 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Verify { wait } => verify(&config, wait).await,
+        CliCommand::Backup { file } => {
+            let store = ledgerflow::store::Store::connect(&config.event_store_url).await?;
+            store.backup(&file).await?;
+            println!("backed up the event store to {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        CliCommand::Restore { file } => {
+            ledgerflow::store::restore(&config.event_store_url, &file).await?;
+            let (store, _) = server::open(&config).await?;
+            server::open_read_model(&config, &store).await?;
+            println!(
+                "restored {} into {}; run `ledgerflow verify` to check it",
+                file.display(),
+                config.event_store_url
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         CliCommand::Apps { command } => {
             let (_, apps) = server::open(&config).await?;
             apps_command(&apps, command).await?;

@@ -10,7 +10,9 @@
 //! - [`insert`]: multi-row inserts, one statement per batch where the database allows.
 //! - [`events`]: how transitions are stored (one row per write).
 //! - [`retry`]: which errors mean "run the transaction again", and the loop that does.
+//! - [`backup`]: backup and restore of an embedded (SQLite) event store.
 
+mod backup;
 pub mod events;
 mod insert;
 mod load;
@@ -18,6 +20,7 @@ mod read;
 mod retry;
 mod write;
 
+pub use backup::{BackupError, restore};
 pub use insert::Inserts;
 pub use read::{Balance, postings_after};
 pub use retry::{is_retryable, retrying, sqlstate};

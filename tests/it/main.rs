@@ -6,6 +6,7 @@
 mod common;
 
 mod audit;
+mod backup;
 mod batching;
 mod cli;
 mod entries;
