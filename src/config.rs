@@ -155,6 +155,16 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub batch_max: u16,
 
+    /// Seconds a stop (SIGTERM, Ctrl-C) may take: to answer the requests already accepted,
+    /// then to hand the outbox to the bus.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_SHUTDOWN_GRACE_SECS",
+        default_value_t = 20
+    )]
+    pub shutdown_grace_secs: u64,
+
     /// Microseconds a batch that is not full may wait for more entries (0: no wait).
     #[arg(
         long,
@@ -180,6 +190,10 @@ impl Config {
             subject: self.nats_subject.clone(),
             consumer: self.nats_consumer.clone(),
         })
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
     }
 
     pub fn read_wait(&self) -> Duration {

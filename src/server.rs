@@ -16,7 +16,7 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use sea_orm::DbErr;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -124,18 +124,40 @@ pub async fn start(config: &Config) -> Result<Service, StartError> {
     Ok(Service { ctx, store, read })
 }
 
-/// Binds `config.listen` and serves until Ctrl-C or SIGTERM.
+/// Binds `config.listen` and serves until Ctrl-C or SIGTERM. Then, within the configured
+/// grace: no new connection is accepted, every request already accepted is answered (the
+/// batch in flight commits), and the outbox goes to the bus as far as the bus takes it.
 pub async fn serve(config: &Config) -> Result<(), StartError> {
-    let ctx = start(config).await?.ctx;
+    let service = start(config).await?;
     let acceptor = bind(&config.listen).await?;
     tracing::info!(addr = ?acceptor.local_addr(), "ledgerflow listening; Swagger UI at /docs");
+    let grace = config.shutdown_grace();
+    let signaled = Arc::new(std::sync::OnceLock::new());
+    let stop = {
+        let signaled = signaled.clone();
+        async move {
+            shutdown().await;
+            let _ = signaled.set(Instant::now());
+            tracing::info!(?grace, "stopping: answering the requests accepted");
+        }
+    };
     Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(api::routes(ctx), shutdown(), Some(Duration::from_secs(10)))
+        .run_with_graceful_shutdown(api::routes(service.ctx.clone()), stop, Some(grace))
         .await
         .map_err(|source| StartError::Listen {
             addr: config.listen.clone(),
             source,
-        })
+        })?;
+    if config.projector {
+        let since = signaled.get().map_or(Duration::ZERO, Instant::elapsed);
+        let left = service
+            .ctx
+            .projection
+            .flush(grace.saturating_sub(since))
+            .await;
+        tracing::info!(outbox_left = left, "stopped");
+    }
+    Ok(())
 }
 
 /// Serves `config` on an ephemeral port in the background (for tests and the benchmark).

@@ -120,6 +120,27 @@ impl Projection {
         Ok(Backlog { outbox, pending })
     }
 
+    /// Hands the outbox to the bus (or, in process, to the projector) until it is empty, the
+    /// bus takes nothing more, or `within` is over; returns the messages left in it. For a
+    /// stop: the next start (of any instance) relays what is left.
+    pub async fn flush(&self, within: Duration) -> u64 {
+        let deadline = Instant::now() + within;
+        let sink = match &self.nats {
+            Some(nats) => Sink::Nats(Box::new(nats.clone())),
+            None => Sink::InProcess(self.projector.clone()),
+        };
+        while Instant::now() < deadline {
+            let round = tokio::time::timeout_at(deadline, relay::relay_once(&self.store, &sink));
+            match round.await {
+                Ok(Ok(round)) if round.read > 0 && round.moved > 0 => continue,
+                Ok(Err(e)) => tracing::warn!(error = %e, "outbox not flushed"),
+                _ => {}
+            }
+            break;
+        }
+        relay::backlog(&self.store).await.unwrap_or(0)
+    }
+
     /// Waits until everything committed so far is in the read model.
     pub async fn caught_up(&self, within: Duration) -> Result<(), ProjectionError> {
         let deadline = Instant::now() + within;

@@ -90,6 +90,19 @@ impl Service {
         }
     }
 
+    /// Sends SIGTERM and waits for the service to exit: its exit status, and how long it took.
+    pub fn terminate(&mut self) -> (std::process::ExitStatus, Duration) {
+        let mut child = self.child.take().expect("a running service");
+        let started = Instant::now();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill -TERM runs");
+        assert!(sent.success(), "SIGTERM was sent");
+        let status = child.wait().expect("the service exits");
+        (status, started.elapsed())
+    }
+
     /// Kills the service if it runs and starts it again on the same port.
     pub async fn restart(&mut self) {
         self.kill();
