@@ -132,6 +132,15 @@ pub struct Config {
     )]
     pub read_wait_ms: u64,
 
+    /// Most reads of one app that may wait for the read model at once (`min_version`).
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_MAX_HELD_READS",
+        default_value_t = 100
+    )]
+    pub max_held_reads: usize,
+
     /// Catalog extension files layered over the base catalog, in order (comma-separated).
     #[arg(
         long,

@@ -116,7 +116,12 @@ pub async fn start(config: &Config) -> Result<Service, StartError> {
     workflow.resume(&apps).await?;
     let ctx = Arc::new(Ctx {
         workflow,
-        queries: Queries::new(read.clone(), store.clone(), config.read_wait()),
+        queries: Queries::new(
+            read.clone(),
+            store.clone(),
+            config.read_wait(),
+            config.max_held_reads,
+        ),
         apps: Arc::new(apps),
         projection,
         metrics,

@@ -182,6 +182,19 @@ impl From<QueryError> for ApiProblem {
                      retry shortly"
                 ),
             ),
+            QueryError::VersionNotFound { want, head } => ApiProblem::new(
+                Code::VersionNotFound,
+                format!(
+                    "the account is at version {head}; version {want} does not exist, so a \
+                     read that waits for it would wait in vain"
+                ),
+            ),
+            QueryError::TooManyHeld(n) => ApiProblem::new(
+                Code::ReadModelBehind,
+                format!(
+                    "{n} reads of this app are waiting for the read model already; retry shortly"
+                ),
+            ),
             QueryError::Store(e) => unavailable(
                 &e,
                 Code::StoreUnavailable,

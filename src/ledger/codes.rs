@@ -93,6 +93,8 @@ codes! {
     InvalidTime = "invalid_time", Malformed;
     InvalidLimit = "invalid_limit", Malformed;
     InvalidCursor = "invalid_cursor", Malformed;
+    /// A read asked for an account version the event store does not have: it cannot come.
+    VersionNotFound = "version_not_found", Conflict;
     /// Anything else the HTTP layer finds wrong with a request (a body that is not the
     /// schema's, a missing field, a bad path parameter).
     InvalidRequest = "invalid_request", Malformed;

@@ -8,6 +8,7 @@
 
 mod balance;
 mod entries;
+mod held;
 
 pub use entries::{EntryPage, PageCursor};
 
@@ -28,6 +29,12 @@ pub enum QueryError {
     /// The read model did not reach the version asked for within the wait.
     #[error("the read model has version {have} of the account, not yet {want}")]
     Behind { want: i64, have: i64 },
+    /// A read asked for a version the event store does not have, so it can never arrive.
+    #[error("the event store has version {head} of the account; {want} does not exist")]
+    VersionNotFound { want: i64, head: i64 },
+    /// The app has as many reads waiting for the read model as it may.
+    #[error("{0} reads of this app are waiting for the read model already")]
+    TooManyHeld(usize),
     /// A read that only the event store can answer failed there.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -88,16 +95,24 @@ pub struct Queries {
     store: Store,
     /// Longest a read with `min_version` waits for the read model.
     wait: Duration,
+    held: held::Held,
 }
 
 impl Queries {
-    pub fn new(read: ReadModel, store: Store, wait: Duration) -> Queries {
-        Queries { read, store, wait }
+    /// `max_held`: most reads of one app that may wait for the read model at once.
+    pub fn new(read: ReadModel, store: Store, wait: Duration, max_held: usize) -> Queries {
+        Queries {
+            read,
+            store,
+            wait,
+            held: held::Held::new(max_held),
+        }
     }
 
     /// The balance of `(app, owner, asset)` as projected; with `min_version`, once the read
     /// model has that version of the account (read-your-writes), waiting up to the
-    /// configured wait for it.
+    /// configured wait for it. A version the event store does not have is refused at once
+    /// (it can never arrive), and so is a wait past the app's share of waiting reads.
     pub async fn balance(
         &self,
         app_id: Uuid,
@@ -105,14 +120,21 @@ impl Queries {
         asset: &str,
         min_version: Option<i64>,
     ) -> Result<Balance, QueryError> {
-        match min_version {
-            None => self.read.balance(app_id, owner.as_str(), asset).await,
-            Some(v) => {
-                self.read
-                    .balance_at_least(app_id, owner.as_str(), asset, v, self.wait)
-                    .await
-            }
+        let found = self.read.balance(app_id, owner.as_str(), asset).await?;
+        let Some(want) = min_version.filter(|v| *v > found.version) else {
+            return Ok(found);
+        };
+        let head = self
+            .store
+            .head_version(app_id, owner.as_str(), asset)
+            .await?;
+        if want > head {
+            return Err(QueryError::VersionNotFound { want, head });
         }
+        let _held = self.held.hold(app_id)?;
+        self.read
+            .balance_at_least(app_id, owner.as_str(), asset, want, self.wait)
+            .await
     }
 
     /// The balance at time `at` (µs since the epoch), from the event store.

@@ -110,6 +110,19 @@ impl Store {
         }
     }
 
+    /// The version of account `(app, owner, asset)` in the event store (0: no posting yet).
+    pub async fn head_version(
+        &self,
+        app_id: Uuid,
+        owner: &str,
+        asset: &str,
+    ) -> Result<i64, StoreError> {
+        let head = entity::account::Entity::find_by_id(account_id(app_id, owner, asset))
+            .one(self.conn())
+            .await?;
+        Ok(head.map_or(0, |a| a.version))
+    }
+
     /// The rows of the async entries that are still `received` (pending), oldest first.
     pub async fn pending_entries(&self) -> Result<Vec<entry::Model>, StoreError> {
         let ids: Vec<Uuid> = pending_entry::Entity::find()

@@ -5,6 +5,7 @@
 use crate::common::bus::TestBus;
 use crate::common::{Backend, TestApp, TestDb, assert_read_model_equals_store};
 use entity::read;
+use futures::future::join_all;
 use indicatif::ProgressBar;
 use ledgerflow::ledger::EntryRequest;
 use ledgerflow::ledger::command::OwnerId;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 on_both_backends!(
+    waits_are_bounded,
     embedded_writes_are_projected_in_their_own_transaction,
     min_version_reads_your_write,
     a_read_model_that_stays_behind_answers_503,
@@ -52,7 +54,7 @@ async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend
         .validate(found.app.id, &found.app.catalog, now_micros(), false)
         .expect("a valid request")
     };
-    let read = Queries::new(app.read.clone(), store.clone(), Duration::ZERO);
+    let read = Queries::new(app.read.clone(), store.clone(), Duration::ZERO, 1);
     let app_id = found.app.id;
     let version = |owner: &'static str| {
         let read = read.clone();
@@ -155,6 +157,54 @@ async fn a_read_model_that_stays_behind_answers_503(backend: Backend) {
     let entry = app.get_now(&app.key, &format!("/v1/entries/{id}")).await;
     assert_eq!(entry.status, 200);
     assert_eq!(entry.body["state"], "completed");
+}
+
+/// A version the event store does not have is refused at once (it can never arrive), and an
+/// app may hold only so many waiting reads; past them a read is refused at once too.
+async fn waits_are_bounded(backend: Backend) {
+    let db = Arc::new(TestDb::new(backend).await);
+    let app = TestApp::spawn_on(db, |c| {
+        c.projector = false;
+        c.read_wait_ms = 1_000;
+        c.max_held_reads = 2;
+    })
+    .await;
+    let body = json!({"operation": "CREDIT_ADD", "owner_id": "w", "nonce": "w1", "amount": "1.00"});
+    assert_eq!(app.post(body).await.status, 201);
+
+    let started = std::time::Instant::now();
+    for path in [
+        "/v1/accounts/w?min_version=2",
+        "/v1/accounts/w/entries?min_version=7",
+    ] {
+        let r = app.get_now(&app.key, path).await;
+        assert_eq!(r.status, 409, "{path}: {:?}", r.body);
+        assert_eq!(r.body["code"], "version_not_found", "{path}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "answered at once"
+    );
+
+    // Version 1 exists but is not projected (no projector): reads of it wait, two at most.
+    let reads = (0..5).map(|_| app.get_now(&app.key, "/v1/accounts/w?min_version=1"));
+    let answers = join_all(reads).await;
+    let (waited, refused): (Vec<_>, Vec<_>) = answers
+        .iter()
+        .partition(|r| r.body["detail"].as_str().unwrap_or("").contains("not yet"));
+    assert_eq!((waited.len(), refused.len()), (2, 3), "{answers:?}");
+    for r in &answers {
+        assert_eq!(
+            (r.status.as_u16(), &r.body["code"]),
+            (503, &json!("read_model_behind"))
+        );
+    }
+    assert!(refused.iter().all(|r| {
+        r.body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("waiting for the read model already")
+    }));
 }
 
 async fn rebuild_repairs_what_verify_finds(backend: Backend) {
