@@ -101,6 +101,7 @@ pub struct Service {
 pub async fn start(config: &Config) -> Result<Service, StartError> {
     let (store, apps) = open(config).await?;
     let read = open_read_model(config, &store).await?;
+    read.listen();
     let metrics = Arc::new(Metrics::default());
     let projection = projection(config, &store, &read, metrics.clone()).await?;
     if config.projector {

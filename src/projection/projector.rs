@@ -14,7 +14,7 @@
 use crate::bus::EntryMessage;
 use crate::ledger::record::EntryRecord;
 use crate::metrics::Metrics;
-use crate::query::ReadModel;
+use crate::query::{ReadModel, wake};
 use crate::store::Inserts;
 use crate::time::now_micros;
 use entity::read::{account, checkpoint, entry, parked, posting};
@@ -81,6 +81,10 @@ impl Projector {
         let mut inserts = Inserts::new(txn.get_database_backend());
         let verdicts = self.apply_in(&txn, &mut inserts, batch).await?;
         inserts.run(&txn).await?;
+        if verdicts.contains(&Verdict::Applied) {
+            // Other instances' waiting reads hear of it at the commit.
+            wake::notify_in(&txn).await?;
+        }
         txn.commit().await?;
         self.observe(batch, &verdicts);
         Ok(verdicts)
@@ -137,8 +141,12 @@ impl Projector {
         Ok(verdicts)
     }
 
-    /// Counts the applied messages of a committed batch and their projection lag.
+    /// Counts the applied messages of a committed batch and their projection lag, and wakes
+    /// this process's reads that wait for a version.
     pub fn observe(&self, batch: &[Delivered<'_>], verdicts: &[Verdict]) {
+        if verdicts.contains(&Verdict::Applied) {
+            self.read.projected();
+        }
         let now = now_micros();
         for (d, _) in batch
             .iter()

@@ -1,5 +1,6 @@
 //! Balances as projected, optionally once the read model has reached a version.
 
+use super::wake::wait_for_change;
 use super::{QueryError, ReadModel};
 use crate::decimal::stored_decimal;
 use crate::ledger::command::account_id;
@@ -9,9 +10,6 @@ use sea_orm::EntityTrait;
 use std::time::Duration;
 use tokio::time::Instant;
 use uuid::Uuid;
-
-/// How often a read that waits for a version looks again.
-const WAIT_STEP: Duration = Duration::from_millis(10);
 
 impl ReadModel {
     /// The balance and version of account `(app, owner, asset)` as projected.
@@ -44,18 +42,21 @@ impl ReadModel {
         wait: Duration,
     ) -> Result<Balance, QueryError> {
         let deadline = Instant::now() + wait;
+        // Subscribed before the first look, so that a projection between the look and the
+        // wait is not missed.
+        let mut changes = self.changes();
         loop {
             let found = self.balance(app_id, owner, asset).await?;
             if found.version >= min_version {
                 return Ok(found);
             }
-            if Instant::now() + WAIT_STEP > deadline {
+            if Instant::now() >= deadline {
                 return Err(QueryError::Behind {
                     want: min_version,
                     have: found.version,
                 });
             }
-            tokio::time::sleep(WAIT_STEP).await;
+            wait_for_change(&mut changes, deadline).await;
         }
     }
 }

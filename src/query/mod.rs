@@ -9,6 +9,7 @@
 mod balance;
 mod entries;
 mod held;
+pub mod wake;
 
 pub use entries::{EntryPage, PageCursor};
 
@@ -17,7 +18,9 @@ use crate::ledger::record::EntryRecord;
 use crate::store::{Balance, Store, StoreError};
 use migration::{MigratorTrait, ReadModelMigrator};
 use sea_orm::{DatabaseConnection, DbErr};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,24 +43,31 @@ pub enum QueryError {
     Store(#[from] StoreError),
 }
 
-/// A handle to the read model database (cheap to clone: a connection pool).
+/// A handle to the read model database (cheap to clone: a connection pool), and the signal
+/// that it moved on.
 #[derive(Clone, Debug)]
 pub struct ReadModel {
     db: DatabaseConnection,
+    /// Counts the projections committed that this process has heard of, to wake the reads
+    /// that wait for a version ([`wake`]).
+    projected: Arc<watch::Sender<u64>>,
 }
 
 impl ReadModel {
     /// The read model in its own database, at `url`.
     pub async fn connect(url: &str) -> Result<ReadModel, DbErr> {
-        Ok(ReadModel {
-            db: crate::store::connect(url).await?,
-        })
+        Ok(ReadModel::on(crate::store::connect(url).await?))
     }
 
     /// The read model in the event store's database, through the store's pool.
     pub fn sharing(store: &Store) -> ReadModel {
+        ReadModel::on(store.conn().clone())
+    }
+
+    fn on(db: DatabaseConnection) -> ReadModel {
         ReadModel {
-            db: store.conn().clone(),
+            db,
+            projected: Arc::new(watch::Sender::new(0)),
         }
     }
 

@@ -207,6 +207,52 @@ async fn waits_are_bounded(backend: Backend) {
     }));
 }
 
+/// A read that waits for a version is woken when another instance's projector commits it
+/// (PostgreSQL's NOTIFY), well before it would look again on its own (once a second).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_read_is_woken_by_another_instances_projection() {
+    let db = Arc::new(TestDb::new(Backend::Postgres).await);
+    let app = TestApp::spawn_on(db.clone(), |c| {
+        c.projector = false;
+        c.read_wait_ms = 5_000;
+    })
+    .await;
+    let body = json!({"operation": "CREDIT_ADD", "owner_id": "z", "nonce": "z1", "amount": "1.00"});
+    assert_eq!(app.post(body).await.status, 201);
+
+    let (read, projected_at) = tokio::join!(
+        async {
+            let r = app.get_now(&app.key, "/v1/accounts/z?min_version=1").await;
+            (r, std::time::Instant::now())
+        },
+        async {
+            // Another instance: a read model handle and a projector of its own.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let other = ledgerflow::query::ReadModel::connect(&db.url)
+                .await
+                .expect("the read model");
+            let metrics = Arc::new(ledgerflow::metrics::Metrics::default());
+            let sink = relay::Sink::InProcess(Projector::new(other, metrics, "other"));
+            while relay::backlog(&app.store).await.expect("backlog") > 0 {
+                relay::relay_once(&app.store, &sink).await.expect("relay");
+            }
+            std::time::Instant::now()
+        }
+    );
+    let (r, answered_at) = read;
+    assert_eq!(
+        (r.status.as_u16(), &r.body["version"]),
+        (200, &json!(1)),
+        "{:?}",
+        r.body
+    );
+    let after = answered_at.saturating_duration_since(projected_at);
+    assert!(
+        after < Duration::from_millis(400),
+        "answered {after:?} after the projection"
+    );
+}
+
 async fn rebuild_repairs_what_verify_finds(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for i in 0..30 {
