@@ -85,29 +85,7 @@ async fn kill_9_mid_load_loses_no_answered_entry_and_applies_none_twice() {
     service.restart().await;
     let client = Client::new(&service, &key);
 
-    // A request without an answer is sent again, same nonce and body: it is answered now,
-    // with 201 (recorded before the kill: a replay; or fresh) or its recorded failure.
-    let retries = client.post_all(unanswered.iter().copied()).await;
-    let mut settled = BTreeMap::new();
-    let mut replayed = 0;
-    for (body, retry) in &retries {
-        let retry = retry.as_ref().unwrap_or_else(|e| {
-            panic!("no answer to a retry after the restart: {e}\nrequest: {body}")
-        });
-        assert_recorded(body, retry, false);
-        replayed += usize::from(retry.replay);
-        settled.insert(nonce(body), Settled::from_answer(body, retry));
-    }
-    // An answered request replays its answer: same status and body, flagged as a replay.
-    // An entry lost by the kill would be recorded afresh here, without the flag.
-    let replays = client.post_all(answered.iter().map(|(b, _)| *b)).await;
-    for ((body, first), (_, again)) in answered.iter().zip(&replays) {
-        let again = again
-            .as_ref()
-            .unwrap_or_else(|e| panic!("no answer to a replay: {e}"));
-        assert_same_answer(body, first, again);
-        settled.insert(nonce(body), Settled::from_answer(body, first));
-    }
+    let (settled, replayed) = settle_after_restart(&client, &answered, &unanswered).await;
     eprintln!(
         "kill -9: {} answered before the kill, {} unanswered of which {replayed} had been \
          recorded",
@@ -357,10 +335,42 @@ async fn two_instances_on_hot_accounts_and_the_same_nonces_never_overdraw_duplic
 }
 
 mod load;
+mod shutdown;
 mod stored;
 
 use load::*;
 use stored::*;
+
+/// After a restart: each request left without an answer is sent again, same nonce and body,
+/// and is answered now, with 201 (recorded before: a replay; or fresh) or its recorded
+/// failure; each answered request replays its answer (same status and body, flagged: an
+/// entry lost would be recorded afresh, without the flag). Returns the clients' books and
+/// how many of the retries were replays.
+async fn settle_after_restart(
+    client: &Client,
+    answered: &[(&Value, &Answer)],
+    unanswered: &[&Value],
+) -> (BTreeMap<String, Settled>, usize) {
+    let mut settled = BTreeMap::new();
+    let mut replayed = 0;
+    for (body, retry) in &client.post_all(unanswered.iter().copied()).await {
+        let retry = retry.as_ref().unwrap_or_else(|e| {
+            panic!("no answer to a retry after the restart: {e}\nrequest: {body}")
+        });
+        assert_recorded(body, retry, false);
+        replayed += usize::from(retry.replay);
+        settled.insert(nonce(body), Settled::from_answer(body, retry));
+    }
+    let replays = client.post_all(answered.iter().map(|(b, _)| *b)).await;
+    for ((body, first), (_, again)) in answered.iter().zip(&replays) {
+        let again = again
+            .as_ref()
+            .unwrap_or_else(|e| panic!("no answer to a replay: {e}"));
+        assert_same_answer(body, first, again);
+        settled.insert(nonce(body), Settled::from_answer(body, first));
+    }
+    (settled, replayed)
+}
 
 /// How every test ends: the event store holds exactly the entries the clients saw
 /// recorded and keeps the ledger's invariants; then the read model converges (`verify`
@@ -376,66 +386,4 @@ async fn assert_settled(
     stored.assert_holds_exactly(settled);
     env.converged(CONVERGE).await;
     client.assert_balances(settled).await;
-}
-
-/// SIGTERM mid-load: the service stops taking connections, answers every request it had
-/// accepted, hands its outbox to the bus and exits 0 within its grace. Every answered entry
-/// is in the store; every request left without an answer, sent again after the restart,
-/// ends as one entry; the read model converges.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_mid_load_answers_what_it_accepted_and_exits_zero() {
-    let store = TestDb::new(Backend::Postgres).await;
-    let bus = TestBus::new().await;
-    let env = Env::new(&store.url)
-        .bus(&bus)
-        .with("LEDGERFLOW_SHUTDOWN_GRACE_SECS", "10");
-    let key = env.create_app("sigterm");
-    let mut service = Service::start(&env).await;
-
-    let load = Load::start(
-        64,
-        Client::new(&service, &key),
-        credits_and_spends("t", 16),
-        OnNoAnswer::StopClient,
-    );
-    load.answered(300, Duration::from_secs(30)).await;
-    let (status, took) = service.terminate();
-    assert!(status.success(), "exit status {status}");
-    assert!(
-        took < Duration::from_secs(12),
-        "stopped in {took:?}, grace 10 s"
-    );
-    let calls = load.join().await;
-    let (answered, unanswered) = split(&calls);
-    for (body, answer) in &answered {
-        assert_recorded(body, answer, false);
-    }
-
-    service.restart().await;
-    let client = Client::new(&service, &key);
-    let mut settled = BTreeMap::new();
-    for (body, retry) in &client.post_all(unanswered.iter().copied()).await {
-        let retry = retry
-            .as_ref()
-            .unwrap_or_else(|e| panic!("no answer to a retry after the restart: {e}"));
-        assert_recorded(body, retry, false);
-        // Recorded before the stop yet never answered would be a replay now: a request
-        // that reached a batch is always answered.
-        assert!(!retry.replay, "recorded but left without an answer: {body}");
-        settled.insert(nonce(body), Settled::from_answer(body, retry));
-    }
-    let replays = client.post_all(answered.iter().map(|(b, _)| *b)).await;
-    for ((body, first), (_, again)) in answered.iter().zip(&replays) {
-        let again = again
-            .as_ref()
-            .unwrap_or_else(|e| panic!("no answer to a replay: {e}"));
-        assert_same_answer(body, first, again);
-        settled.insert(nonce(body), Settled::from_answer(body, first));
-    }
-    eprintln!(
-        "SIGTERM: {} answered, {} unanswered, stopped in {took:?}",
-        answered.len(),
-        unanswered.len()
-    );
-    assert_settled(&store, &env, &client, &settled).await;
 }
