@@ -27,8 +27,6 @@ use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 use std::sync::Arc;
 
-pub use limits::MAX_BODY_BYTES;
-
 /// What every handler works with.
 pub struct Ctx {
     pub workflow: Workflow,

@@ -201,7 +201,8 @@ pub async fn answer_headers<E: Endpoint>(
     req: Request,
     allowed: &Allowed,
 ) -> poem::Result<Response> {
-    let path = req.uri().path().to_owned();
+    // A `Uri` clones by reference count; the path is read only for a 405.
+    let uri = req.uri().clone();
     let mut response = next.call(req).await?.into_response();
     let status = response.status();
     let headers = response.headers_mut();
@@ -211,7 +212,7 @@ pub async fn answer_headers<E: Endpoint>(
         }
         StatusCode::METHOD_NOT_ALLOWED if !headers.contains_key(header::ALLOW) => {
             if let Some(value) = allowed
-                .of(&path)
+                .of(uri.path())
                 .and_then(|m| HeaderValue::from_str(m).ok())
             {
                 headers.insert(header::ALLOW, value);

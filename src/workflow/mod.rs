@@ -14,7 +14,6 @@ pub mod transaction;
 pub use processor::{BatchConfig, Settled, WorkflowError};
 
 use crate::apps::Apps;
-use crate::bus::EntryMessage;
 use crate::ledger::command::Command;
 use crate::metrics::Metrics;
 use crate::projection::projector::Projector;
@@ -58,8 +57,7 @@ impl Workflow {
     /// its nonce is claimed now, so a repeat is a replay (or `nonce_reused`) at once.
     pub async fn receive(&self, mut cmd: Command) -> Result<Settled, WorkflowError> {
         let received = cmd.received_record();
-        let outbox = EntryMessage::outbox_rows([&received], now_micros())
-            .map_err(|e| StoreError::Corrupt(format!("cannot encode an outbox message: {e}")))?;
+        let outbox = transaction::outbox_rows([&received], now_micros())?;
         match self.store.receive(&received, &outbox).await? {
             Claimed::Stored => {
                 cmd.stored = true;
@@ -70,12 +68,15 @@ impl Workflow {
                 entry_id,
                 request_hash,
             } if request_hash == cmd.request_hash => {
-                let mut found = self.store.entries(&[entry_id]).await?;
-                let record = found.remove(&entry_id).ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "entry {entry_id} holds a nonce but cannot be read"
-                    ))
-                })?;
+                let record = self
+                    .store
+                    .entry(cmd.app_id, entry_id)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "entry {entry_id} holds a nonce but cannot be read"
+                        ))
+                    })?;
                 Ok(Settled::Replay(record))
             }
             Claimed::Existing { entry_id, .. } => Ok(Settled::NonceReused(entry_id)),

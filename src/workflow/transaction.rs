@@ -78,7 +78,8 @@ async fn project<'p>(
     Ok((delivered, verdicts))
 }
 
-fn outbox_rows<'a>(
+/// The outbox rows of `records`' messages, committed at `committed_at`.
+pub(super) fn outbox_rows<'a>(
     records: impl IntoIterator<Item = &'a EntryRecord>,
     committed_at: i64,
 ) -> Result<Vec<entity::outbox::Model>, StoreError> {

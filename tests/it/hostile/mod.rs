@@ -140,21 +140,32 @@ async fn raw_http(app: &TestApp, request: Vec<u8>) -> Reply {
     }
 }
 
-/// `POST /v1/entries` with `Transfer-Encoding: chunked` and no Content-Length.
-async fn post_chunked(app: &TestApp, content_type: &str, body: &[u8]) -> Reply {
+/// `POST /v1/entries` of `body` over a plain socket, with `headers` (each ending in CRLF)
+/// as given.
+async fn post_with_headers(app: &TestApp, headers: &str, body: &[u8]) -> Reply {
     let mut request = format!(
-        "POST /v1/entries HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
-        app.addr, app.key
+        "POST /v1/entries HTTP/1.1\r\nHost: {}\r\n{headers}Connection: close\r\n\r\n",
+        app.addr
     )
     .into_bytes();
-    for chunk in body.chunks(4096) {
-        request.extend(format!("{:x}\r\n", chunk.len()).as_bytes());
-        request.extend(chunk);
-        request.extend(b"\r\n");
-    }
-    request.extend(b"0\r\n\r\n");
+    request.extend(body);
     raw_http(app, request).await
+}
+
+/// `POST /v1/entries` with `Transfer-Encoding: chunked` and no Content-Length.
+async fn post_chunked(app: &TestApp, content_type: &str, body: &[u8]) -> Reply {
+    let headers = format!(
+        "Authorization: Bearer {}\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n",
+        app.key
+    );
+    let mut chunked = Vec::new();
+    for chunk in body.chunks(4096) {
+        chunked.extend(format!("{:x}\r\n", chunk.len()).as_bytes());
+        chunked.extend(chunk);
+        chunked.extend(b"\r\n");
+    }
+    chunked.extend(b"0\r\n\r\n");
+    post_with_headers(app, &headers, &chunked).await
 }
 
 mod input;

@@ -3,15 +3,6 @@
 
 use super::*;
 
-/// `POST /v1/entries` of `body` over a plain socket, with `headers` as given.
-async fn post_with_headers(app: &TestApp, headers: &str, body: &str) -> Reply {
-    let request = format!(
-        "POST /v1/entries HTTP/1.1\r\nHost: {}\r\n{headers}Connection: close\r\n\r\n{body}",
-        app.addr
-    );
-    raw_http(app, request.into_bytes()).await
-}
-
 /// The nonce was not used: a valid entry with it is recorded now, not replayed.
 async fn assert_unused(app: &TestApp, nonce: &str) {
     let r = app.post(entry(json!({ "nonce": nonce }))).await;
@@ -35,7 +26,7 @@ async fn ambiguous_requests_are_refused_and_record_nothing() {
         app.key,
         body("two-keys").len()
     );
-    let r = post_with_headers(&app, &auth, &body("two-keys")).await;
+    let r = post_with_headers(&app, &auth, body("two-keys").as_bytes()).await;
     assert_problem(&r, 400, "invalid_request", "two Authorization headers");
     assert_unused(&app, "two-keys").await;
 
@@ -46,7 +37,7 @@ async fn ambiguous_requests_are_refused_and_record_nothing() {
         "Authorization: Bearer {}\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n",
         app.key
     );
-    let r = post_with_headers(&app, &head, &chunked).await;
+    let r = post_with_headers(&app, &head, chunked.as_bytes()).await;
     assert_problem(&r, 400, "invalid_request", "gzip, chunked");
     assert_unused(&app, "gzip").await;
 
