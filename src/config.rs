@@ -174,6 +174,12 @@ pub struct Config {
     )]
     pub shutdown_grace_secs: u64,
 
+    /// Whether this instance records lots' expiries (any number of instances may; each
+    /// expiry is recorded once).
+    #[arg(long, global = true, env = "LEDGERFLOW_RECORD_EXPIRIES", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub record_expiries: bool,
+
     /// Microseconds a batch that is not full may wait for more entries (0: no wait).
     #[arg(
         long,

@@ -30,6 +30,13 @@ pub struct Metrics {
     pub batch_seconds: Histogram,
     /// Messages that can never be applied, kept in `rm_parked`.
     pub parked: Counter,
+    /// Lot expiries this instance recorded.
+    pub lots_expired: Counter,
+    /// Lots this instance voided.
+    pub lots_voided: Counter,
+    /// Open lots past their expiry instant whose expiry is not recorded yet, as the
+    /// recorder last saw them (at most one look's worth).
+    pub expiry_backlog: Gauge,
     /// Messages in the outbox, not yet acknowledged by the bus (refreshed when scraped).
     pub outbox_backlog: Gauge,
     /// Messages of the durable consumer not yet delivered or not yet acknowledged
@@ -45,6 +52,9 @@ impl Default for Metrics {
         let batch_commands = Histogram::new(exponential_buckets(1.0, 2.0, 10));
         let batch_seconds = Histogram::new(BATCH_SECONDS_BUCKETS);
         let parked = Counter::default();
+        let lots_expired = Counter::default();
+        let lots_voided = Counter::default();
+        let expiry_backlog = Gauge::default();
         let outbox_backlog = Gauge::default();
         let consumer_pending = Gauge::default();
         registry.register(
@@ -73,6 +83,21 @@ impl Default for Metrics {
             parked.clone(),
         );
         registry.register(
+            "lots_expired",
+            "Lot expiries recorded by this instance",
+            lots_expired.clone(),
+        );
+        registry.register(
+            "lots_voided",
+            "Lots voided through this instance",
+            lots_voided.clone(),
+        );
+        registry.register(
+            "expiry_backlog",
+            "Open lots past their expiry instant whose expiry is not recorded yet",
+            expiry_backlog.clone(),
+        );
+        registry.register(
             "outbox_backlog",
             "Messages in the outbox, not yet acknowledged by the bus",
             outbox_backlog.clone(),
@@ -89,6 +114,9 @@ impl Default for Metrics {
             batch_commands,
             batch_seconds,
             parked,
+            lots_expired,
+            lots_voided,
+            expiry_backlog,
             outbox_backlog,
             consumer_pending,
         }

@@ -9,7 +9,7 @@ use crate::metrics::Metrics;
 use crate::projection::Projection;
 use crate::query::{Queries, ReadModel};
 use crate::store::{Store, StoreError};
-use crate::workflow::{Workflow, WorkflowError};
+use crate::workflow::{Workflow, WorkflowError, expiry};
 use operations::{Catalog, CatalogError};
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -115,6 +115,9 @@ pub async fn start(config: &Config) -> Result<Service, StartError> {
     };
     let workflow = Workflow::start(&store, config.batch(), inline, metrics.clone()).await?;
     workflow.resume(&apps).await?;
+    if config.record_expiries {
+        expiry::start(&workflow, metrics.clone());
+    }
     let ctx = Arc::new(Ctx {
         workflow,
         queries: Queries::new(

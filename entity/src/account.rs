@@ -16,6 +16,9 @@ pub struct Model {
     pub updated_at: i64,
     /// `hash` of the last posting: the next posting's `prev_hash`.
     pub hash: String,
+    /// What debits that overdrew took beyond the owner's lots; the next credits cover it
+    /// before they open a lot. Always zero for system accounts, which have no lots.
+    pub shortfall: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

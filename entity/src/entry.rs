@@ -20,6 +20,13 @@ pub struct Model {
     /// Whether the request asked for `Prefer: respond-async`.
     pub is_async: bool,
     pub created_at: i64,
+    /// The request's `expires_at` for the lot it opens (µs), where its operation lets a
+    /// request set one.
+    #[serde(default)]
+    pub lot_expires_at: Option<i64>,
+    /// The request's `priority` for the lot it opens, where its operation lets it set one.
+    #[serde(default)]
+    pub lot_priority: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,10 +3,12 @@
 //! Event store (append-only: rows are inserted, never updated or deleted):
 //! - [`entry`]: one row per recorded entry, the request as it was accepted;
 //! - [`entry_event`]: the workflow transitions of an entry, one row per write;
-//! - [`posting`]: one row per account event `(account, version)`, with `balance_after`.
+//! - [`posting`]: one row per account event `(account, version)`, with `balance_after`;
+//! - [`allocation`]: one row per lot an entry drew from, with `remaining_after`.
 //!
 //! Bookkeeping beside the events, derivable from them:
 //! - [`account`]: the head of each account (balance and version of its last posting);
+//! - [`lot`]: each credit lot, with what is left of it;
 //! - [`usage`]: per-owner, per-operation counters for limits and cooldowns;
 //! - [`pending_entry`]: entries accepted asynchronously that have not finished yet;
 //! - [`outbox`]: messages written with the events they carry (a row per batch), until the
@@ -22,10 +24,12 @@
 //!   same way on SQLite, PostgreSQL and CockroachDB.
 
 pub mod account;
+pub mod allocation;
 pub mod api_key;
 pub mod app;
 pub mod entry;
 pub mod entry_event;
+pub mod lot;
 pub mod outbox;
 pub mod pending_entry;
 pub mod posting;

@@ -163,6 +163,72 @@ pub fn steps() -> Vec<Step> {
                 .null()
                 .to_owned(),
         ),
+        Step::add_column(
+            "m20261121_000027_add_accounts_shortfall",
+            Accounts::Table,
+            ColumnDef::new(Accounts::Shortfall)
+                .text()
+                .not_null()
+                .default("0")
+                .to_owned(),
+        ),
+        Step::table("m20261121_000028_create_lots", lots()),
+        Step::sql(
+            "m20261121_000029_index_lots_account",
+            "CREATE INDEX ix_lots_account ON lots (account_id, expires_at)",
+            "DROP INDEX IF EXISTS ix_lots_account",
+        ),
+        Step::sql(
+            "m20261121_000030_index_lots_expiring",
+            "CREATE INDEX ix_lots_expiring ON lots (expires_at) \
+             WHERE status = 'open' AND expires_at IS NOT NULL",
+            "DROP INDEX IF EXISTS ix_lots_expiring",
+        ),
+        Step::index(
+            "m20261121_000031_index_lots_entry",
+            Index::create()
+                .name("ix_lots_entry")
+                .table(Lots::Table)
+                .col(Lots::EntryId)
+                .to_owned(),
+        ),
+        Step::table("m20261121_000032_create_allocations", allocations()),
+        // Balances recorded before lots existed keep being spendable, as lots and shortfalls.
+        Step::sql(
+            "m20261121_000033_open_lots_of_balances",
+            "INSERT INTO lots (id, app_id, account_id, owner_id, asset, entry_id, category, \
+             priority, expires_at, created_at, amount, counter_account, remaining, status, \
+             closed_by, closed_at, closed_amount) \
+             SELECT id, app_id, id, owner_id, asset, NULL, 'paid', 50, NULL, updated_at, \
+             balance, '@system:opening', balance, 'open', NULL, NULL, NULL FROM accounts \
+             WHERE owner_id NOT LIKE '@%' AND balance NOT LIKE '-%' \
+             AND CAST(balance AS DECIMAL) > 0",
+            "DELETE FROM lots WHERE entry_id IS NULL",
+        ),
+        Step::sql(
+            "m20261121_000034_shortfall_of_balances",
+            "UPDATE accounts SET shortfall = substr(balance, 2) \
+             WHERE owner_id NOT LIKE '@%' AND balance LIKE '-%'",
+            "UPDATE accounts SET shortfall = '0'",
+        ),
+        // The lot terms a request set, kept with the request, so that an async entry
+        // finished after a restart opens the lot it asked for.
+        Step::add_column(
+            "m20261121_000035_add_entries_lot_expires_at",
+            Entries::Table,
+            ColumnDef::new(Entries::LotExpiresAt)
+                .big_integer()
+                .null()
+                .to_owned(),
+        ),
+        Step::add_column(
+            "m20261121_000036_add_entries_lot_priority",
+            Entries::Table,
+            ColumnDef::new(Entries::LotPriority)
+                .integer()
+                .null()
+                .to_owned(),
+        ),
     ]
 }
 
@@ -200,6 +266,7 @@ enum Accounts {
     Version,
     UpdatedAt,
     Hash,
+    Shortfall,
 }
 
 fn accounts() -> TableCreateStatement {
@@ -270,6 +337,8 @@ enum Entries {
     Metadata,
     IsAsync,
     CreatedAt,
+    LotExpiresAt,
+    LotPriority,
 }
 
 fn entries() -> TableCreateStatement {
@@ -418,5 +487,82 @@ fn api_keys() -> TableCreateStatement {
         )
         .col(ColumnDef::new(ApiKeys::CreatedAt).big_integer().not_null())
         .col(ColumnDef::new(ApiKeys::RevokedAt).big_integer().null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum Lots {
+    Table,
+    Id,
+    AppId,
+    AccountId,
+    OwnerId,
+    Asset,
+    EntryId,
+    Category,
+    Priority,
+    ExpiresAt,
+    CreatedAt,
+    Amount,
+    CounterAccount,
+    Remaining,
+    Status,
+    ClosedBy,
+    ClosedAt,
+    ClosedAmount,
+}
+
+fn lots() -> TableCreateStatement {
+    Table::create()
+        .table(Lots::Table)
+        .col(ColumnDef::new(Lots::Id).uuid().not_null().primary_key())
+        .col(ColumnDef::new(Lots::AppId).uuid().not_null())
+        .col(ColumnDef::new(Lots::AccountId).uuid().not_null())
+        .col(ColumnDef::new(Lots::OwnerId).text().not_null())
+        .col(ColumnDef::new(Lots::Asset).text().not_null())
+        .col(ColumnDef::new(Lots::EntryId).uuid().null())
+        .col(ColumnDef::new(Lots::Category).text().not_null())
+        .col(ColumnDef::new(Lots::Priority).integer().not_null())
+        .col(ColumnDef::new(Lots::ExpiresAt).big_integer().null())
+        .col(ColumnDef::new(Lots::CreatedAt).big_integer().not_null())
+        .col(ColumnDef::new(Lots::Amount).text().not_null())
+        .col(ColumnDef::new(Lots::CounterAccount).text().not_null())
+        .col(ColumnDef::new(Lots::Remaining).text().not_null())
+        .col(ColumnDef::new(Lots::Status).text().not_null())
+        .col(ColumnDef::new(Lots::ClosedBy).uuid().null())
+        .col(ColumnDef::new(Lots::ClosedAt).big_integer().null())
+        .col(ColumnDef::new(Lots::ClosedAmount).text().null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum Allocations {
+    Table,
+    EntryId,
+    Seq,
+    LotId,
+    AccountId,
+    Amount,
+    RemainingAfter,
+}
+
+fn allocations() -> TableCreateStatement {
+    Table::create()
+        .table(Allocations::Table)
+        .col(ColumnDef::new(Allocations::EntryId).uuid().not_null())
+        .col(ColumnDef::new(Allocations::Seq).integer().not_null())
+        .col(ColumnDef::new(Allocations::LotId).uuid().not_null())
+        .col(ColumnDef::new(Allocations::AccountId).uuid().not_null())
+        .col(ColumnDef::new(Allocations::Amount).text().not_null())
+        .col(
+            ColumnDef::new(Allocations::RemainingAfter)
+                .text()
+                .not_null(),
+        )
+        .primary_key(
+            Index::create()
+                .col(Allocations::EntryId)
+                .col(Allocations::Seq),
+        )
         .to_owned()
 }

@@ -39,6 +39,63 @@ pub fn steps() -> Vec<Step> {
         ),
         Step::table("m20261121_100007_create_rm_checkpoints", checkpoints()),
         Step::table("m20261121_100008_create_rm_parked", parked()),
+        Step::table("m20261121_100009_create_rm_lots", lots()),
+        Step::index(
+            "m20261121_100010_index_rm_lots_account",
+            Index::create()
+                .name("ix_rm_lots_account")
+                .table(RmLots::Table)
+                .col(RmLots::AccountId)
+                .col(RmLots::Status)
+                .to_owned(),
+        ),
+        Step::sql(
+            "m20261121_100011_index_rm_lots_expiring",
+            "CREATE INDEX ix_rm_lots_expiring ON rm_lots (account_id, expires_at) \
+             WHERE status = 'open' AND expires_at IS NOT NULL",
+            "DROP INDEX IF EXISTS ix_rm_lots_expiring",
+        ),
+        Step::add_column(
+            "m20261121_100012_add_rm_entries_lots",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::Lots).text().null().to_owned(),
+        ),
+        Step::add_column(
+            "m20261121_100013_add_rm_entries_allocations",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::Allocations)
+                .text()
+                .null()
+                .to_owned(),
+        ),
+        // Balances projected before lots existed keep being spendable, as the event store's.
+        Step::sql(
+            "m20261121_100014_open_rm_lots_of_balances",
+            "INSERT INTO rm_lots (id, app_id, account_id, owner_id, asset, entry_id, category, \
+             priority, expires_at, created_at, amount, counter_account, remaining, status, \
+             closed_by, closed_at, closed_amount) \
+             SELECT id, app_id, id, owner_id, asset, NULL, 'paid', 50, NULL, updated_at, \
+             balance, '@system:opening', balance, 'open', NULL, NULL, NULL FROM rm_accounts \
+             WHERE owner_id NOT LIKE '@%' AND balance NOT LIKE '-%' \
+             AND CAST(balance AS DECIMAL) > 0",
+            "DELETE FROM rm_lots WHERE entry_id IS NULL",
+        ),
+        Step::add_column(
+            "m20261121_100015_add_rm_entries_lot_expires_at",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::LotExpiresAt)
+                .big_integer()
+                .null()
+                .to_owned(),
+        ),
+        Step::add_column(
+            "m20261121_100016_add_rm_entries_lot_priority",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::LotPriority)
+                .integer()
+                .null()
+                .to_owned(),
+        ),
     ]
 }
 
@@ -136,6 +193,10 @@ enum RmEntries {
     State,
     LastSeq,
     Events,
+    LotExpiresAt,
+    LotPriority,
+    Lots,
+    Allocations,
 }
 
 fn entries() -> TableCreateStatement {
@@ -231,5 +292,50 @@ fn parked() -> TableCreateStatement {
         .col(ColumnDef::new(RmParked::Payload).text().not_null())
         .col(ColumnDef::new(RmParked::Reason).text().not_null())
         .col(ColumnDef::new(RmParked::ParkedAt).big_integer().not_null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum RmLots {
+    Table,
+    Id,
+    AppId,
+    AccountId,
+    OwnerId,
+    Asset,
+    EntryId,
+    Category,
+    Priority,
+    ExpiresAt,
+    CreatedAt,
+    Amount,
+    CounterAccount,
+    Remaining,
+    Status,
+    ClosedBy,
+    ClosedAt,
+    ClosedAmount,
+}
+
+fn lots() -> TableCreateStatement {
+    Table::create()
+        .table(RmLots::Table)
+        .col(ColumnDef::new(RmLots::Id).uuid().not_null().primary_key())
+        .col(ColumnDef::new(RmLots::AppId).uuid().not_null())
+        .col(ColumnDef::new(RmLots::AccountId).uuid().not_null())
+        .col(ColumnDef::new(RmLots::OwnerId).text().not_null())
+        .col(ColumnDef::new(RmLots::Asset).text().not_null())
+        .col(ColumnDef::new(RmLots::EntryId).uuid().null())
+        .col(ColumnDef::new(RmLots::Category).text().not_null())
+        .col(ColumnDef::new(RmLots::Priority).integer().not_null())
+        .col(ColumnDef::new(RmLots::ExpiresAt).big_integer().null())
+        .col(ColumnDef::new(RmLots::CreatedAt).big_integer().not_null())
+        .col(ColumnDef::new(RmLots::Amount).text().not_null())
+        .col(ColumnDef::new(RmLots::CounterAccount).text().not_null())
+        .col(ColumnDef::new(RmLots::Remaining).text().not_null())
+        .col(ColumnDef::new(RmLots::Status).text().not_null())
+        .col(ColumnDef::new(RmLots::ClosedBy).uuid().null())
+        .col(ColumnDef::new(RmLots::ClosedAt).big_integer().null())
+        .col(ColumnDef::new(RmLots::ClosedAmount).text().null())
         .to_owned()
 }

@@ -3,7 +3,8 @@
 
 use crate::SYSTEM_ACCOUNT_PREFIX;
 use crate::amount::AmountRule;
-use crate::file::{RawAmount, RawFile, RawOperation};
+use crate::file::{RawAmount, RawFile, RawLot, RawOperation};
+use crate::lot::{Category, LotRule, PRIORITIES, is_system_name, parse_duration};
 use crate::operation::{Direction, Limit, Operation};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -157,6 +158,12 @@ impl Catalog {
                 "a name is 1 to 64 of A-Z, 0-9 and _, starting with a letter",
             ));
         }
+        if is_system_name(name) {
+            return Err(error(
+                "",
+                &format!("{name} is recorded by the ledger itself; an app cannot declare it"),
+            ));
+        }
         let direction = raw
             .direction
             .ok_or_else(|| error("direction", "missing: credit, debit or transfer"))?;
@@ -213,6 +220,8 @@ impl Catalog {
         if raw.cooldown_seconds == Some(0) {
             return Err(error("cooldown_seconds", "must be at least 1 when set"));
         }
+        let lot =
+            lot_rule(raw.lot, direction).map_err(|(field, message)| error(field, &message))?;
         Ok(Operation {
             name: name.to_owned(),
             description: raw.description.unwrap_or_default(),
@@ -225,8 +234,62 @@ impl Catalog {
             overdraft: raw.overdraft.unwrap_or(false),
             cooldown_seconds: raw.cooldown_seconds,
             limits,
+            lot,
         })
     }
+}
+
+/// The lot rule of a raw operation: the default one for a credit that declares none, none
+/// for other directions. Or the failing field and why.
+fn lot_rule(
+    raw: Option<RawLot>,
+    direction: Direction,
+) -> Result<Option<LotRule>, (&'static str, String)> {
+    if direction != Direction::Credit {
+        return match raw {
+            Some(_) => Err((
+                "lot",
+                "only credit operations open lots; a transfer's receiver gets lots like the \
+                 ones it drew from"
+                    .to_owned(),
+            )),
+            None => Ok(None),
+        };
+    }
+    let raw = raw.unwrap_or_default();
+    let default = LotRule::default();
+    let category = match raw.category {
+        Some(text) => text.parse::<Category>().map_err(|m| ("lot.category", m))?,
+        None => default.category,
+    };
+    let priority = match raw.priority {
+        Some(p) => u8::try_from(p)
+            .ok()
+            .filter(|p| PRIORITIES.contains(p))
+            .ok_or_else(|| {
+                (
+                    "lot.priority",
+                    format!(
+                        "{p} is outside {}..={}; lower is spent first",
+                        PRIORITIES.start(),
+                        PRIORITIES.end()
+                    ),
+                )
+            })?,
+        None => default.priority,
+    };
+    let expires_after_seconds = raw
+        .expires_after
+        .map(|text| parse_duration(&text))
+        .transpose()
+        .map_err(|m| ("lot.expires_after", m))?;
+    Ok(Some(LotRule {
+        category,
+        priority,
+        expires_after_seconds,
+        request_expires_at: raw.request_expires_at.unwrap_or(default.request_expires_at),
+        request_priority: raw.request_priority.unwrap_or(default.request_priority),
+    }))
 }
 
 /// The amount rule of a raw operation, or the failing field and why.
@@ -279,176 +342,4 @@ fn decimal(text: &str, scale: u32) -> Result<Decimal, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::operation::Window;
-
-    fn load(text: &str) -> Result<Catalog, CatalogError> {
-        let mut catalog = Catalog::base();
-        catalog.extend_from_toml("test.toml", text)?;
-        Ok(catalog)
-    }
-
-    fn field_error(text: &str) -> (Option<String>, Option<String>) {
-        let e = load(text).expect_err("the file must be refused");
-        assert_eq!(e.source_name, "test.toml");
-        (e.operation, e.field)
-    }
-
-    #[test]
-    fn base_catalog_has_the_five_operations() {
-        let base = Catalog::base();
-        let names: Vec<_> = base.operations().map(|o| o.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "CREDIT_ADD",
-                "CREDIT_SPEND",
-                "DAILY_REWARD",
-                "SIGNUP_CREDIT",
-                "TRANSFER"
-            ]
-        );
-        let daily = base.get("DAILY_REWARD").unwrap();
-        assert_eq!(daily.limits[0].window, Window::Day);
-        assert_eq!(daily.limits[0].max_count, Some(1));
-        assert_eq!(
-            base.get("SIGNUP_CREDIT").unwrap().limits[0].window,
-            Window::Lifetime
-        );
-        assert!(!base.get("CREDIT_SPEND").unwrap().overdraft);
-        assert_eq!(base.get("TRANSFER").unwrap().counter_account, None);
-        assert_eq!(base.asset("CREDIT"), Some(Asset { scale: 2 }));
-    }
-
-    #[test]
-    fn the_example_extension_loads_and_overrides_one_field() {
-        let text = include_str!("../catalog/examples/content-app.toml");
-        let catalog = load(text).unwrap();
-        let creation = catalog.get("CONTENT_CREATION").unwrap();
-        assert_eq!(creation.amount, AmountRule::Fixed(Decimal::new(5, 0)));
-        let daily = catalog.get("DAILY_REWARD").unwrap();
-        assert_eq!(daily.amount, AmountRule::Fixed(Decimal::new(20, 0)));
-        // Not named by the extension, so kept from base.toml.
-        assert_eq!(daily.counter_account.as_deref(), Some("@system:rewards"));
-        assert_eq!(daily.limits.len(), 1);
-    }
-
-    #[test]
-    fn an_extension_can_disable_an_operation() {
-        let catalog = load("[operations.TRANSFER]\nenabled = false\n").unwrap();
-        assert!(!catalog.get("TRANSFER").unwrap().enabled);
-    }
-
-    #[test]
-    fn unknown_fields_are_refused_with_their_name() {
-        let e = load("[operations.X]\ndirection = \"credit\"\nfoo = 1\n").unwrap_err();
-        assert!(e.to_string().contains("unknown field `foo`"), "{e}");
-        assert!(e.to_string().starts_with("test.toml: "), "{e}");
-    }
-
-    #[test]
-    fn every_validation_error_names_operation_and_field() {
-        let op = |body: &str| format!("[operations.NEW_OP]\n{body}\n");
-        let ok = "direction = \"credit\"\ncounter_account = \"@system:x\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }";
-        assert!(load(&op(ok)).is_ok());
-        let cases = [
-            (
-                "asset = \"CREDIT\"\namount = { fixed = \"1\" }",
-                "direction",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\namount = { fixed = \"1\" }",
-                "asset",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"GOLD\"\namount = { fixed = \"1\" }",
-                "asset",
-            ),
-            (
-                "direction = \"credit\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }",
-                "counter_account",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"bob\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }",
-                "counter_account",
-            ),
-            (
-                "direction = \"transfer\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }",
-                "counter_account",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"",
-                "amount",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\", max = \"2\" }",
-                "amount",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"0\" }",
-                "amount.fixed",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1.001\" }",
-                "amount.fixed",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"ten\" }",
-                "amount.fixed",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { min = \"5\", max = \"1\" }",
-                "amount.min",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { min = \"-5\" }",
-                "amount.min",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }\nlimits = [{ window = \"day\" }]",
-                "limits[0]",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }\nlimits = [{ window = \"day\", max_amount = \"x\" }]",
-                "limits[0].max_amount",
-            ),
-            (
-                "direction = \"credit\"\ncounter_account = \"@s\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }\ncooldown_seconds = 0",
-                "cooldown_seconds",
-            ),
-        ];
-        for (body, field) in cases {
-            let (operation, got) = field_error(&op(body));
-            assert_eq!(operation.as_deref(), Some("NEW_OP"), "{body}");
-            assert_eq!(got.as_deref(), Some(field), "{body}");
-        }
-    }
-
-    #[test]
-    fn bad_names_and_asset_scales_are_refused() {
-        let (operation, field) = field_error("[operations.lower]\nenabled = true\n");
-        assert_eq!((operation.as_deref(), field), (Some("lower"), None));
-        let (_, field) = field_error("[assets.CREDIT]\nscale = 4\n");
-        assert_eq!(field.as_deref(), Some("assets.CREDIT.scale"));
-        let (_, field) = field_error("[assets.GOLD]\nscale = 19\n");
-        assert_eq!(field.as_deref(), Some("assets.GOLD.scale"));
-    }
-
-    #[test]
-    fn a_failed_extension_changes_nothing() {
-        let mut catalog = Catalog::base();
-        let text = "[operations.TRANSFER]\nenabled = false\n[operations.BAD]\nasset = \"CREDIT\"\n";
-        assert!(catalog.extend_from_toml("bad.toml", text).is_err());
-        assert_eq!(catalog, Catalog::base());
-    }
-
-    #[test]
-    fn error_message_names_file_operation_and_field() {
-        let e = load("[operations.NEW_OP]\ndirection = \"credit\"\n").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "test.toml: operation NEW_OP: field `asset`: missing"
-        );
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
 //! The catalog file format (TOML) and how a file's operations merge over existing ones.
 
 use crate::amount::AmountRule;
+use crate::lot::{LotRule, format_duration};
 use crate::operation::{Direction, Limit, Operation, Window};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -35,6 +36,7 @@ pub(crate) struct RawOperation {
     pub overdraft: Option<bool>,
     pub cooldown_seconds: Option<u64>,
     pub limits: Option<Vec<RawLimit>>,
+    pub lot: Option<RawLot>,
 }
 
 /// Amounts are strings in the file: a TOML float would round them.
@@ -54,13 +56,30 @@ pub(crate) struct RawLimit {
     pub max_amount: Option<String>,
 }
 
+/// A lot rule as written. Category and priority are wider than the rule's types so that a
+/// bad value is refused by the catalog, which names the field, rather than by the parser.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLot {
+    pub category: Option<String>,
+    pub priority: Option<i64>,
+    /// An ISO 8601 duration, e.g. "P30D".
+    pub expires_after: Option<String>,
+    pub request_expires_at: Option<bool>,
+    pub request_priority: Option<bool>,
+}
+
 impl RawOperation {
     /// `self` with every field that `over` sets replaced by `over`'s value.
     pub fn merged_with(self, over: RawOperation) -> RawOperation {
+        let direction = over.direction.or(self.direction);
+        // A credit turned into a debit leaves its lot behind; keeping it would refuse an
+        // extension for a `lot` it never wrote.
+        let inherited_lot = self.lot.filter(|_| direction == Some(Direction::Credit));
         RawOperation {
             description: over.description.or(self.description),
             enabled: over.enabled.or(self.enabled),
-            direction: over.direction.or(self.direction),
+            direction,
             counter_account: over.counter_account.or(self.counter_account),
             asset: over.asset.or(self.asset),
             amount: over.amount.or(self.amount),
@@ -68,6 +87,7 @@ impl RawOperation {
             overdraft: over.overdraft.or(self.overdraft),
             cooldown_seconds: over.cooldown_seconds.or(self.cooldown_seconds),
             limits: over.limits.or(self.limits),
+            lot: over.lot.or(inherited_lot),
         }
     }
 }
@@ -96,6 +116,7 @@ impl From<&Operation> for RawOperation {
             overdraft: Some(op.overdraft),
             cooldown_seconds: op.cooldown_seconds,
             limits: Some(op.limits.iter().map(RawLimit::from).collect()),
+            lot: op.lot.as_ref().map(RawLot::from),
         }
     }
 }
@@ -106,6 +127,18 @@ impl From<&Limit> for RawLimit {
             window: limit.window,
             max_count: limit.max_count,
             max_amount: limit.max_amount.map(|m| m.to_string()),
+        }
+    }
+}
+
+impl From<&LotRule> for RawLot {
+    fn from(rule: &LotRule) -> Self {
+        RawLot {
+            category: Some(rule.category.as_str().to_owned()),
+            priority: Some(i64::from(rule.priority)),
+            expires_after: rule.expires_after_seconds.map(format_duration),
+            request_expires_at: Some(rule.request_expires_at),
+            request_priority: Some(rule.request_priority),
         }
     }
 }

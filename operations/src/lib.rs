@@ -2,14 +2,15 @@
 //!
 //! An *operation* (DAILY_REWARD, CREDIT_SPEND, …) says how an entry moves money: which way,
 //! against which counter-account, in which asset, how the amount is chosen, whether the owner
-//! may go below zero, and which limits hold. A [`Catalog`] is the set of operations one app
-//! may post: the base catalog ([`Catalog::base`]) layered with extension files or with
-//! operations built in Rust.
+//! may go below zero, which limits hold, and, for a credit, what lot it opens ([`LotRule`]).
+//! A [`Catalog`] is the set of operations one app may post: the base catalog
+//! ([`Catalog::base`]) layered with extension files or with operations built in Rust. The
+//! ledger's own operations ([`EXPIRY`], [`LOT_VOID`]) are never in a catalog.
 //!
 //! Extending in Rust:
 //!
 //! ```
-//! use operations::{AmountRule, Catalog, Direction, Limit, Operation, Window};
+//! use operations::{AmountRule, Catalog, Category, Direction, Limit, LotRule, Operation, Window};
 //! use rust_decimal::Decimal;
 //!
 //! let mut catalog = Catalog::base();
@@ -26,6 +27,11 @@
 //!         overdraft: false,
 //!         cooldown_seconds: None,
 //!         limits: vec![Limit { window: Window::Day, max_count: Some(3), max_amount: None }],
+//!         lot: Some(LotRule {
+//!             category: Category::Promotional,
+//!             expires_after_seconds: Some(7 * 24 * 3600),
+//!             ..LotRule::default()
+//!         }),
 //!     })
 //!     .expect("a valid operation");
 //! assert!(catalog.get("QUIZ_PRIZE").is_some());
@@ -52,10 +58,15 @@
 mod amount;
 mod catalog;
 mod file;
+mod lot;
 mod operation;
 
 pub use amount::{AmountError, AmountRule};
 pub use catalog::{Asset, Catalog, CatalogError, MAX_SCALE};
+pub use lot::{
+    Category, DEFAULT_PRIORITY, EXPIRED_ACCOUNT, EXPIRY, LOT_VOID, LotRule, PRIORITIES,
+    format_duration, parse_duration,
+};
 pub use operation::{Direction, Limit, Operation, Window};
 
 /// The base catalog file, compiled into the binary.

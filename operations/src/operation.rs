@@ -1,6 +1,7 @@
 //! One operation of the catalog and its limits.
 
 use crate::amount::{AmountError, AmountRule};
+use crate::lot::LotRule;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -96,6 +97,9 @@ pub struct Operation {
     /// The least time between two completed entries of this operation for one owner.
     pub cooldown_seconds: Option<u64>,
     pub limits: Vec<Limit>,
+    /// The lot each entry opens: `Some` for every credit operation, `None` for debits and
+    /// transfers (a transfer's receiver gets lots like the ones the sender's drew from).
+    pub lot: Option<LotRule>,
 }
 
 impl Operation {

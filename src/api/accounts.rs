@@ -2,13 +2,13 @@
 
 use super::Ctx;
 use super::auth::AppKey;
-use super::model::{AccountBalance, Entry, EntryList};
+use super::model::{AccountBalance, Entry, EntryList, LotList, LotView};
 use super::problem::ApiProblem;
 use crate::apps::App;
 use crate::ledger::Code;
 use crate::ledger::command::OwnerId;
 use crate::query::PageCursor;
-use crate::time::{parse_rfc3339, to_rfc3339};
+use crate::time::{now_micros, parse_rfc3339, to_rfc3339};
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -24,6 +24,20 @@ pub const MAX_PAGE: u64 = 200;
 /// The path's owner; a system account (`@system:…`) may be read too.
 fn owner(path: String) -> Result<OwnerId, ApiProblem> {
     Ok(OwnerId::parse("owner_id", path)?)
+}
+
+impl AccountsApi {
+    async fn lot_views(
+        &self,
+        app: &App,
+        owner: &OwnerId,
+        asset: &str,
+        closed: bool,
+    ) -> Result<Vec<LotView>, ApiProblem> {
+        let rows = self.ctx.queries.lots(app.id, owner, asset, closed).await?;
+        let now = now_micros();
+        Ok(rows.iter().map(|row| LotView::at(row, now)).collect())
+    }
 }
 
 /// The asset's scale in the app's catalog, or `unknown_asset`.
@@ -82,13 +96,53 @@ impl AccountsApi {
         };
         let mut balance = found.balance;
         balance.rescale(scale);
+        let lots = match at {
+            Some(_) => None,
+            None => Some(self.lot_views(app, &owner, &asset, false).await?),
+        };
         Ok(Json(AccountBalance {
             owner_id: owner.as_str().to_owned(),
             asset,
             balance: balance.to_string(),
             version: found.version,
             at: at.map(to_rfc3339),
+            lots,
         }))
+    }
+
+    /// List an owner's lots
+    ///
+    /// The open lots in the order debits draw from them: priority ascending, then
+    /// `expires_at` ascending (never-expiring last), promotional before paid, older before
+    /// newer, then lot id. A lot stops counting at its expiry instant, to the microsecond,
+    /// whether or not its expiry is recorded yet. `include=closed` adds spent, expired and
+    /// voided lots.
+    #[oai(path = "/accounts/:owner_id/lots", method = "get")]
+    async fn lots(
+        &self,
+        auth: AppKey,
+        owner_id: Path<String>,
+        /// The asset; `CREDIT` when left out.
+        asset: Query<Option<String>>,
+        /// `closed` to list closed lots too.
+        include: Query<Option<String>>,
+    ) -> Result<Json<LotList>, ApiProblem> {
+        let app = auth.app(&self.ctx).await?;
+        let owner = owner(owner_id.0)?;
+        let asset = asset.0.unwrap_or_else(|| "CREDIT".to_owned());
+        scale_of(app, &asset)?;
+        let closed = match include.0.as_deref() {
+            None | Some("open") => false,
+            Some("closed") => true,
+            Some(_) => {
+                return Err(ApiProblem::new(
+                    Code::InvalidRequest,
+                    "include must be \"closed\" (or left out)",
+                ));
+            }
+        };
+        let lots = self.lot_views(app, &owner, &asset, closed).await?;
+        Ok(Json(LotList { lots }))
     }
 
     /// List an owner's entries

@@ -41,7 +41,7 @@ pub enum PostEntryResponse {
 /// The answer for an entry in its current state. A replay answers the same way, so the
 /// same nonce and request always get the same status and body back (an async entry's
 /// replay shows how far it has come).
-fn answer(record: &EntryRecord, replay: bool) -> Result<PostEntryResponse, ApiProblem> {
+pub(super) fn answer(record: &EntryRecord, replay: bool) -> Result<PostEntryResponse, ApiProblem> {
     let header = replay.then(|| "true".to_owned());
     match record.state() {
         EntryState::Completed => Ok(PostEntryResponse::Created(Json(record.into()), header)),
@@ -80,6 +80,8 @@ impl EntriesApi {
             amount: body.amount.map(|a| a.0),
             counterparty_id: body.counterparty_id.map(|c| c.0),
             metadata: body.metadata,
+            expires_at: body.expires_at.map(|t| t.0),
+            priority: body.priority,
         };
         let settled = if is_async {
             let app = auth.app(&self.ctx).await?;

@@ -13,6 +13,7 @@ mod catalog;
 mod entries;
 mod health;
 mod limits;
+mod lots;
 pub mod model;
 pub mod problem;
 mod protocol;
@@ -40,8 +41,10 @@ pub struct Ctx {
 enum Tag {
     /// Post entries and read them back.
     Entries,
-    /// Balances, now and in the past, and an owner's history.
+    /// Balances, now and in the past, an owner's history and lots.
     Accounts,
+    /// Credit lots: voiding what is left of one.
+    Lots,
     /// The app's operation catalog.
     Catalog,
     /// Service health.
@@ -55,6 +58,7 @@ pub fn service(
     (
         entries::EntriesApi,
         accounts::AccountsApi,
+        lots::LotsApi,
         catalog::CatalogApi,
         health::HealthApi,
     ),
@@ -64,6 +68,7 @@ pub fn service(
         (
             entries::EntriesApi { ctx: ctx.clone() },
             accounts::AccountsApi { ctx: ctx.clone() },
+            lots::LotsApi { ctx: ctx.clone() },
             catalog::CatalogApi { ctx: ctx.clone() },
             health::HealthApi { ctx },
         ),

@@ -4,8 +4,9 @@
 
 use super::text::{AmountText, Text};
 use crate::ledger::EntryRecord;
+use crate::ledger::lots::Status;
 use crate::time::to_rfc3339;
-use operations::{AmountRule, Catalog, Operation};
+use operations::{AmountRule, Catalog, Operation, format_duration};
 use poem_openapi::Object;
 use uuid::Uuid;
 
@@ -26,6 +27,85 @@ pub struct NewEntry {
     pub counterparty_id: Option<Text>,
     /// Any JSON object, kept with the entry (at most 4 KiB, 8 levels deep).
     pub metadata: Option<serde_json::Value>,
+    /// RFC 3339, in the future: when the lot this credit opens expires. Only where the
+    /// operation lets a request set it (`request_expires_at`), such as CREDIT_ADD.
+    pub expires_at: Option<Text>,
+    /// 0 to 100, lower is spent first: the priority of the lot this credit opens. Only
+    /// where the operation lets a request set it (`request_priority`).
+    pub priority: Option<i64>,
+}
+
+/// A credit lot: what one credit granted, and what is left of it.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct LotView {
+    pub id: Uuid,
+    pub owner_id: String,
+    pub asset: String,
+    /// What the lot granted (the credit, less any part of it that covered a shortfall).
+    pub amount: String,
+    /// What is left to spend; 0 once the lot is closed.
+    pub remaining: String,
+    /// `promotional` or `paid`.
+    pub category: String,
+    /// 0 to 100, lower is spent first.
+    pub priority: i32,
+    /// From this instant on the lot no longer counts.
+    pub expires_at: Option<String>,
+    /// `open`, `spent`, `expired` or `voided`. A lot is `expired` from its expiry instant,
+    /// before the expiry is recorded too.
+    pub status: String,
+    /// The entry that opened it (absent for a balance older than lots).
+    pub entry_id: Option<Uuid>,
+    pub created_at: String,
+    /// The `EXPIRY` or `LOT_VOID` entry that closed it, once recorded.
+    pub closed_by: Option<Uuid>,
+    /// What that entry moved out of the lot.
+    pub closed_amount: Option<String>,
+}
+
+impl LotView {
+    /// `row` as seen at `now`: an open lot past its expiry instant shows as expired.
+    pub fn at(row: &entity::lot::Model, now: i64) -> LotView {
+        let lapsed =
+            row.status == Status::Open.as_str() && row.expires_at.is_some_and(|t| t <= now);
+        LotView {
+            id: row.id,
+            owner_id: row.owner_id.clone(),
+            asset: row.asset.clone(),
+            amount: row.amount.clone(),
+            remaining: match lapsed {
+                true => "0".to_owned(),
+                false => row.remaining.clone(),
+            },
+            category: row.category.clone(),
+            priority: row.priority,
+            expires_at: row.expires_at.map(to_rfc3339),
+            status: match lapsed {
+                true => Status::Expired.as_str().to_owned(),
+                false => row.status.clone(),
+            },
+            entry_id: row.entry_id,
+            created_at: to_rfc3339(row.created_at),
+            closed_by: row.closed_by,
+            closed_amount: row.closed_amount.clone(),
+        }
+    }
+}
+
+/// One lot's part of an entry, in the drawdown order.
+#[derive(Debug, Object)]
+pub struct AllocationView {
+    pub lot_id: Uuid,
+    pub amount: String,
+}
+
+/// An owner's lots.
+#[derive(Debug, Object)]
+pub struct LotList {
+    /// The open lots in drawdown order, then (with `include=closed`) the closed ones,
+    /// most recently closed first.
+    pub lots: Vec<LotView>,
 }
 
 /// One workflow step an entry took.
@@ -73,6 +153,13 @@ pub struct Entry {
     pub postings: Vec<Posting>,
     pub transitions: Vec<Transition>,
     pub metadata: Option<serde_json::Value>,
+    /// The lot a credit opened in the owner's account.
+    pub lot: Option<LotView>,
+    /// What the entry drew from the owner's lots, in the drawdown order.
+    pub allocations: Option<Vec<AllocationView>>,
+    /// The lots a transfer opened in the counterparty's account, one per lot it drew from
+    /// (same category, priority and expiry).
+    pub counterparty_lots: Option<Vec<LotView>>,
     pub created_at: String,
 }
 
@@ -80,6 +167,15 @@ impl From<&EntryRecord> for Entry {
     fn from(r: &EntryRecord) -> Self {
         let e = &r.entry;
         let owner = r.owner_posting();
+        // As the entry left them: the lots it opened are open, whatever they are now.
+        let opened = |owner_id: &str| -> Vec<LotView> {
+            r.lots
+                .iter()
+                .filter(|l| l.entry_id == Some(e.id) && l.owner_id == owner_id)
+                .map(|l| LotView::at(l, i64::MIN))
+                .collect()
+        };
+        let counterparty_lots = e.counterparty_id.as_deref().map(opened);
         Entry {
             id: e.id,
             nonce: e.nonce.clone(),
@@ -118,6 +214,17 @@ impl From<&EntryRecord> for Entry {
                 .metadata
                 .as_deref()
                 .and_then(|m| serde_json::from_str(m).ok()),
+            lot: opened(&e.owner_id).into_iter().next(),
+            allocations: (!r.allocations.is_empty()).then(|| {
+                r.allocations
+                    .iter()
+                    .map(|a| AllocationView {
+                        lot_id: a.lot_id,
+                        amount: a.amount.clone(),
+                    })
+                    .collect()
+            }),
+            counterparty_lots: counterparty_lots.filter(|lots| !lots.is_empty()),
             created_at: to_rfc3339(e.created_at),
         }
     }
@@ -143,6 +250,9 @@ pub struct AccountBalance {
     pub version: i64,
     /// The time asked for, when the balance is a past one.
     pub at: Option<String>,
+    /// The open lots, in drawdown order (current balances only). Their remaining less
+    /// any shortfall an overdraft left is the balance.
+    pub lots: Option<Vec<LotView>>,
 }
 
 /// How an operation's amount is chosen.
@@ -182,6 +292,23 @@ pub struct OperationView {
     pub overdraft: bool,
     pub cooldown_seconds: Option<u64>,
     pub limits: Vec<LimitView>,
+    /// The lots a credit opens.
+    pub lot: Option<LotRuleView>,
+}
+
+/// How a credit operation's lots look.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct LotRuleView {
+    /// `promotional` or `paid`.
+    pub category: String,
+    pub priority: u8,
+    /// ISO 8601 duration from the credit to the lot's expiry, e.g. `P30D`.
+    pub expires_after: Option<String>,
+    /// Whether a request may set the lot's `expires_at`.
+    pub request_expires_at: bool,
+    /// Whether a request may set the lot's `priority`.
+    pub request_priority: bool,
 }
 
 impl OperationView {
@@ -219,6 +346,13 @@ impl OperationView {
                     max_amount: l.max_amount.map(|m| m.to_string()),
                 })
                 .collect(),
+            lot: op.lot.as_ref().map(|rule| LotRuleView {
+                category: rule.category.as_str().to_owned(),
+                priority: rule.priority,
+                expires_after: rule.expires_after_seconds.map(format_duration),
+                request_expires_at: rule.request_expires_at,
+                request_priority: rule.request_priority,
+            }),
         }
     }
 }

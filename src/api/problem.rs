@@ -129,14 +129,24 @@ impl ApiProblem {
 
     /// A recorded entry that failed: its stored code, its id and the entry itself.
     pub fn failed_entry(record: &EntryRecord, replay: bool) -> ApiProblem {
+        let code = record.failure_code().unwrap_or("failed");
+        // A failure the ledger decided is `Failed` (422), or, for a state that conflicts
+        // with the request (a closed lot), `Conflict` (409); recorded and replayed alike.
+        let class = Code::ALL
+            .iter()
+            .find(|c| c.as_str() == code)
+            .map_or(Class::Failed, |c| c.class());
         let mut body = problem(
-            status(Class::Failed),
-            record.failure_code().unwrap_or("failed"),
+            status(class),
+            code,
             record.failure_detail().unwrap_or("the entry failed"),
         );
         body.entry_id = Some(record.entry.id);
         body.entry = Some(Entry::from(record));
-        ApiProblem::Unprocessable(Json(body), replay.then(|| "true".to_owned()))
+        match class {
+            Class::Conflict => ApiProblem::of_class(class, body),
+            _ => ApiProblem::Unprocessable(Json(body), replay.then(|| "true".to_owned())),
+        }
     }
 
     pub fn nonce_reused(entry_id: Uuid) -> ApiProblem {

@@ -114,6 +114,8 @@ mod tests {
                 metadata: Some("{\"note\":\"a\tb\nc\"}".into()),
                 is_async: false,
                 created_at: 1,
+                lot_expires_at: None,
+                lot_priority: None,
             },
             events: vec![entry_event::Model {
                 entry_id: id,
@@ -125,6 +127,8 @@ mod tests {
                 earlier: None,
             }],
             postings: vec![],
+            lots: vec![],
+            allocations: vec![],
         }
     }
 

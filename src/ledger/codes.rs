@@ -18,7 +18,9 @@ pub enum Class {
     NotFound,
     /// The route has no such method.
     MethodNotAllowed,
-    /// The nonce belongs to a different request.
+    /// The request conflicts with the ledger's state: its nonce belongs to a different
+    /// request, or the lot it acts on is closed. Where the ledger decided it, the entry is
+    /// recorded as failed, and a retry with the same nonce gets the same answer.
     Conflict,
     /// The body is larger than the service takes.
     TooLarge,
@@ -82,10 +84,22 @@ codes! {
     AmountTooPrecise = "amount_too_precise", Refused;
     AmountOutOfRange = "amount_out_of_range", Refused;
     AmountFixedMismatch = "amount_fixed_mismatch", Refused;
+    /// The request sets `expires_at` or `priority`, which its operation does not let it.
+    LotTermNotAllowed = "lot_term_not_allowed", Refused;
+    /// A lot's `expires_at` is not after the time the request arrived.
+    ExpiryNotInFuture = "expiry_not_in_future", Refused;
+    /// A lot's `priority` is outside 0–100.
+    InvalidPriority = "invalid_priority", Refused;
+    /// A void's `reason` is too long or has control characters.
+    InvalidReason = "invalid_reason", Refused;
 
     // The ledger's decisions (`ledger::decide`): recorded as failed entries.
     LimitExceeded = "limit_exceeded", Failed;
     InsufficientBalance = "insufficient_balance", Failed;
+    /// The lot is spent, expired (recorded or not) or voided: nothing is left to void.
+    LotClosed = "lot_closed", Conflict;
+    /// An expiry was asked for before the lot's expiry instant (a clock set back).
+    LotNotExpired = "lot_not_expired", Conflict;
     NonceReused = "nonce_reused", Conflict;
 
     // Reads and the HTTP layer.

@@ -87,6 +87,13 @@ impl Nonce {
         Ok(Nonce(text))
     }
 
+    /// The nonce of the expiry of lot `id`: one per lot, so that however many recorders
+    /// ask, the `(app, nonce)` index lets one expiry through. Apps cannot send nonces that
+    /// start with `@` (`ledger::request`), so this one is the ledger's alone.
+    pub fn of_expiry(id: Uuid) -> Nonce {
+        Nonce(format!("@expiry:{id}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -161,6 +168,11 @@ impl Amount {
         Ok(Amount(operation.resolve_amount(requested, scale)?))
     }
 
+    /// What a lot holds, as the amount of the command that closes it.
+    pub fn of_lot(remaining: Decimal) -> Amount {
+        Amount(remaining)
+    }
+
     pub fn get(self) -> Decimal {
         self.0
     }
@@ -189,6 +201,19 @@ pub struct Command {
     /// The API key the request came with, when the workflow must still check it has not
     /// been revoked (the sync path checks it once per batch instead of once per request).
     pub key_id: Option<Uuid>,
+    /// What the request set of the lot a credit opens, where its operation lets it.
+    pub lot_terms: LotTerms,
+    /// The lot an `EXPIRY` or `LOT_VOID` closes; such a command moves whatever the lot
+    /// holds when it is decided, not `amount`.
+    pub target_lot: Option<Uuid>,
+}
+
+/// What a request set of the lot its credit opens; the rest comes from the operation's rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LotTerms {
+    /// µs since the epoch.
+    pub expires_at: Option<i64>,
+    pub priority: Option<u8>,
 }
 
 impl Command {
@@ -208,6 +233,8 @@ impl Command {
             metadata: self.metadata.clone(),
             is_async: self.is_async,
             created_at: self.received_at,
+            lot_expires_at: self.lot_terms.expires_at,
+            lot_priority: self.lot_terms.priority.map(i32::from),
         }
     }
 
@@ -226,6 +253,8 @@ impl Command {
                 earlier: None,
             }],
             postings: Vec::new(),
+            lots: Vec::new(),
+            allocations: Vec::new(),
         }
     }
 
@@ -244,6 +273,17 @@ impl Command {
     pub fn resume(row: entry::Model, operation: Operation) -> Result<Command, String> {
         let corrupt = |r: Refusal| format!("stored entry {}: {r}", row.id);
         let amount = Amount(stored_decimal(&row.amount)?);
+        let priority =
+            match row.lot_priority {
+                Some(p) => Some(u8::try_from(p).map_err(|_| {
+                    format!("stored entry {}: lot priority {p} out of range", row.id)
+                })?),
+                None => None,
+            };
+        let lot_terms = LotTerms {
+            expires_at: row.lot_expires_at,
+            priority,
+        };
         Ok(Command {
             entry_id: row.id,
             app_id: row.app_id,
@@ -261,6 +301,8 @@ impl Command {
             received_at: row.created_at,
             stored: true,
             key_id: None,
+            lot_terms,
+            target_lot: None,
         })
     }
 }

@@ -6,19 +6,24 @@
 //! Invariants enforced here:
 //! - **One entry per nonce**: a nonce is claimed as its command is decided, so a duplicate
 //!   inside one batch is answered exactly as a duplicate across batches ([`claim`]).
-//! - **No overdraw**: a debit may take the owner to zero, never below ([`check_balance`]),
-//!   against the balance left by the batch's earlier commands.
-//! - **Books sum to zero**: every completed entry posts two legs of opposite sign ([`post`]).
+//! - **No overdraw**: a debit may take what the owner's lots hold that counts now, never
+//!   more ([`effects`]), against the lots left by the batch's earlier commands.
+//! - **Lots match the balance**: per owner account, open lots' remaining less the shortfall
+//!   equals the posted balance ([`book`]).
+//! - **Books sum to zero**: every completed entry posts two legs of opposite sign
+//!   ([`effects`]).
 //! - **Batching changes nothing**: commands are decided one after another against the
 //!   running state, so a batch ends where the same commands one at a time would end.
 
-use super::chain;
-use super::codes::{Code, Refusal};
+use super::codes::Refusal;
 use super::command::{Command, Outcome, account_id};
 use super::limits::{Usage, UsageKey, check_limits, count_usage, usage_keys};
+use super::lots::Lot;
 use super::record::EntryRecord;
 use super::state::{EntryState, IllegalTransition, Transitions};
-use entity::{account, entry, entry_event, posting, usage};
+use book::Book;
+use effects::Effects;
+use entity::{account, allocation, entry, entry_event, lot, posting, usage};
 use operations::Direction;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -35,6 +40,8 @@ pub struct Head {
     pub updated_at: i64,
     /// Of the last posting; the next one chains to it.
     pub hash: String,
+    /// What overdrawing debits took beyond the owner's lots.
+    pub shortfall: Decimal,
 }
 
 /// What a batch needs to know of the stored state before it can be decided.
@@ -44,6 +51,8 @@ pub struct Wanted {
     pub nonces: Vec<(Uuid, String)>,
     /// Every account a command may post to.
     pub accounts: BTreeSet<Uuid>,
+    /// The accounts whose open lots a command may draw from.
+    pub lot_accounts: BTreeSet<Uuid>,
     /// Usage windows, as `(app, operation, window key)` → owners.
     pub usage: BTreeMap<(Uuid, String, String), Vec<String>>,
     /// Stored (async) entries: which of them are still pending?
@@ -66,6 +75,10 @@ impl Wanted {
             for owner in [cmd.owner_id.as_str(), cmd.other_owner()] {
                 wanted.accounts.insert(account_id(cmd.app_id, owner, asset));
             }
+            if cmd.operation.direction != Direction::Credit {
+                let owner = account_id(cmd.app_id, cmd.owner_id.as_str(), asset);
+                wanted.lot_accounts.insert(owner);
+            }
             for (app, owner, op, window) in usage_keys(cmd, now) {
                 wanted
                     .usage
@@ -87,6 +100,8 @@ pub struct Loaded {
     pub usage: HashMap<UsageKey, Usage>,
     /// Of the batch's stored (async) entries, those not finished yet.
     pub pending: HashSet<Uuid>,
+    /// The open lots of `Wanted::lot_accounts`.
+    pub lots: Vec<(Lot, lot::Model)>,
 }
 
 /// The rows a batch writes, and each command's outcome (in command order).
@@ -96,6 +111,9 @@ pub struct Plan {
     pub events: Vec<entry_event::Model>,
     pub postings: Vec<posting::Model>,
     pub heads: Vec<account::Model>,
+    /// Every lot opened or changed, as the batch leaves it.
+    pub lots: Vec<lot::Model>,
+    pub allocations: Vec<allocation::Model>,
     pub usage: Vec<usage::Model>,
     pub finished_pending: Vec<Uuid>,
     pub outcomes: Vec<Outcome>,
@@ -112,9 +130,19 @@ impl Plan {
 }
 
 /// Keys in the order they were first touched, each once.
+#[derive(Debug)]
 struct Touched<K> {
     order: Vec<K>,
     seen: HashSet<K>,
+}
+
+impl<K> Default for Touched<K> {
+    fn default() -> Self {
+        Touched {
+            order: Vec::new(),
+            seen: HashSet::new(),
+        }
+    }
 }
 
 impl<K: Clone + Eq + std::hash::Hash> Touched<K> {
@@ -135,6 +163,7 @@ impl<K: Clone + Eq + std::hash::Hash> Touched<K> {
 /// The running state of a batch being decided.
 struct Deciding {
     loaded: Loaded,
+    book: Book,
     plan: Plan,
     heads: Touched<Uuid>,
     usage: Touched<UsageKey>,
@@ -142,8 +171,13 @@ struct Deciding {
 }
 
 /// Decides `commands` in order at time `now` (µs since the epoch).
-pub fn decide(commands: &[Command], loaded: Loaded, now: i64) -> Result<Plan, IllegalTransition> {
+pub fn decide(
+    commands: &[Command],
+    mut loaded: Loaded,
+    now: i64,
+) -> Result<Plan, IllegalTransition> {
     let mut batch = Deciding {
+        book: Book::new(std::mem::take(&mut loaded.lots)),
         loaded,
         plan: Plan::default(),
         heads: Touched::new(),
@@ -189,11 +223,15 @@ impl Deciding {
         let mut transitions = Transitions::received(cmd.received_at);
         transitions.advance(EntryState::Validating, now)?;
         // The nonce check passed in `claim`; the balance check follows it.
-        let failure = match check_limits(cmd, &self.loaded.usage, now) {
-            Some(refusal) => Some((EntryState::Validating, refusal)),
-            None => check_balance(cmd, &self.loaded.heads).map(|r| (EntryState::BalanceCheck, r)),
+        let amount = self.amount_of(cmd);
+        let failure = match (check_limits(cmd, &self.loaded.usage, now), &amount) {
+            (Some(refusal), _) => Some((EntryState::Validating, refusal)),
+            (None, Err(refusal)) => Some((EntryState::BalanceCheck, refusal.clone())),
+            (None, Ok(amount)) => self
+                .check_balance(cmd, *amount)
+                .map(|r| (EntryState::BalanceCheck, r)),
         };
-        let mut postings = Vec::new();
+        let mut effects = Effects::default();
         let failure = match failure {
             Some((at, refusal)) => {
                 advance_to(&mut transitions, at, now)?;
@@ -202,7 +240,7 @@ impl Deciding {
             }
             None => {
                 advance_to(&mut transitions, EntryState::Processing, now)?;
-                postings = post(cmd, &mut self.loaded.heads, &mut self.heads, now);
+                effects = self.apply(cmd, amount.clone().unwrap_or(cmd.amount.get()));
                 for key in count_usage(cmd, &mut self.loaded.usage, now) {
                     self.usage.touch(&key);
                 }
@@ -212,7 +250,10 @@ impl Deciding {
         };
 
         let events = event_rows(cmd.entry_id, &transitions, failure);
-        let entry = cmd.entry_row();
+        let mut entry = cmd.entry_row();
+        if let Ok(amount) = amount {
+            entry.amount = amount.to_string();
+        }
         if cmd.stored {
             // The stored `received` event (seq 0) is already there.
             self.plan.events.extend(events.iter().skip(1).cloned());
@@ -221,11 +262,16 @@ impl Deciding {
             self.plan.entries.push(entry.clone());
             self.plan.events.extend(events.iter().cloned());
         }
-        self.plan.postings.extend(postings.iter().cloned());
+        self.plan.postings.extend(effects.postings.iter().cloned());
+        self.plan
+            .allocations
+            .extend(effects.allocations.iter().cloned());
         let record = EntryRecord {
             entry,
             events,
-            postings,
+            postings: effects.postings,
+            lots: effects.lots,
+            allocations: effects.allocations,
         };
         self.plan.outcomes.push(Outcome::Recorded(Box::new(record)));
         Ok(())
@@ -244,8 +290,10 @@ impl Deciding {
                 version: head.version,
                 updated_at: head.updated_at,
                 hash: head.hash.clone(),
+                shortfall: head.shortfall.to_string(),
             });
         }
+        self.plan.lots = self.book.into_rows();
         for key in self.usage.order {
             let u = &self.loaded.usage[&key];
             let (app_id, owner_id, operation, window) = key;
@@ -282,81 +330,6 @@ fn advance_to(
     Ok(())
 }
 
-/// Why the owner's balance cannot carry this entry, if it cannot.
-fn check_balance(cmd: &Command, heads: &HashMap<Uuid, Head>) -> Option<Refusal> {
-    let op = &cmd.operation;
-    if op.direction == Direction::Credit || op.overdraft {
-        return None;
-    }
-    let id = account_id(cmd.app_id, cmd.owner_id.as_str(), &op.asset);
-    let balance = heads.get(&id).map_or(Decimal::ZERO, |h| h.balance);
-    let amount = cmd.amount.get();
-    // The floor is zero: a debit may take the balance to zero but never below it.
-    (balance - amount < Decimal::ZERO).then(|| {
-        Refusal::new(
-            Code::InsufficientBalance,
-            format!(
-                "the balance of {} is {balance}; {} needs {amount}",
-                cmd.owner_id, op.name
-            ),
-        )
-    })
-}
-
-/// Appends the entry's two postings: the owner's leg, then the other side's.
-fn post(
-    cmd: &Command,
-    heads: &mut HashMap<Uuid, Head>,
-    touched: &mut Touched<Uuid>,
-    now: i64,
-) -> Vec<posting::Model> {
-    let owner_delta = match cmd.operation.direction {
-        Direction::Credit => cmd.amount.get(),
-        Direction::Debit | Direction::Transfer => -cmd.amount.get(),
-    };
-    let asset = &cmd.operation.asset;
-    [
-        (cmd.owner_id.as_str(), owner_delta),
-        (cmd.other_owner(), -owner_delta),
-    ]
-    .into_iter()
-    .map(|(owner_id, delta)| {
-        let id = account_id(cmd.app_id, owner_id, asset);
-        touched.touch(&id);
-        let head = heads.entry(id).or_insert_with(|| Head {
-            app_id: cmd.app_id,
-            owner_id: owner_id.to_owned(),
-            asset: asset.clone(),
-            balance: Decimal::ZERO,
-            version: 0,
-            updated_at: 0,
-            hash: chain::GENESIS.to_owned(),
-        });
-        head.version += 1;
-        head.balance += delta;
-        // Per account, recorded_at never goes back, so "balance at T" is one index lookup
-        // even when instances' clocks differ a little.
-        head.updated_at = head.updated_at.max(now);
-        let mut posting = posting::Model {
-            account_id: id,
-            version: head.version,
-            entry_id: cmd.entry_id,
-            app_id: cmd.app_id,
-            owner_id: owner_id.to_owned(),
-            asset: asset.clone(),
-            amount: delta.to_string(),
-            balance_after: head.balance.to_string(),
-            recorded_at: head.updated_at,
-            prev_hash: std::mem::take(&mut head.hash),
-            hash: String::new(),
-        };
-        posting.hash = chain::hash(&posting);
-        head.hash = posting.hash.clone();
-        posting
-    })
-    .collect()
-}
-
 fn event_rows(
     entry_id: Uuid,
     transitions: &Transitions,
@@ -389,6 +362,8 @@ fn event_rows(
         .collect()
 }
 
+mod book;
+mod effects;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]

@@ -17,50 +17,62 @@
 //! - **Moving credits never extends their life**: the receiver of a transfer gets a lot per
 //!   allocation with the drawn lot's category, priority and expiry ([`transferred`]).
 
+use crate::decimal::stored_decimal;
+use entity::lot;
+pub use operations::{Category, DEFAULT_PRIORITY, PRIORITIES};
 use rust_decimal::Decimal;
 use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
 
-/// Lowest and highest priority; lower is spent first.
-pub const PRIORITIES: std::ops::RangeInclusive<u8> = 0..=100;
-/// The priority of a lot whose operation or request names none.
-pub const DEFAULT_PRIORITY: u8 = 50;
-
-/// What kind of credit a lot holds. The order of the variants is the drawdown order's third
-/// rule: promotional credits are spent before paid ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Category {
-    Promotional,
-    Paid,
+/// Where a lot stands. Only an open lot counts toward the balance, and only while its
+/// expiry instant has not come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Open,
+    /// Drawn down to zero.
+    Spent,
+    /// Its expiry is recorded (an `EXPIRY` entry moved its remainder out).
+    Expired,
+    /// Voided (a `LOT_VOID` entry moved its remainder back).
+    Voided,
 }
 
-impl Category {
+impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
-            Category::Promotional => "promotional",
-            Category::Paid => "paid",
+            Status::Open => "open",
+            Status::Spent => "spent",
+            Status::Expired => "expired",
+            Status::Voided => "voided",
+        }
+    }
+
+    /// A lot's status once an entry of `operation` drew from it and left `remaining`.
+    pub fn after_draw(operation: &str, remaining: Decimal) -> Status {
+        match operation {
+            operations::EXPIRY => Status::Expired,
+            operations::LOT_VOID => Status::Voided,
+            _ if remaining > Decimal::ZERO => Status::Open,
+            _ => Status::Spent,
         }
     }
 }
 
-impl fmt::Display for Category {
+impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for Category {
+impl FromStr for Status {
     type Err = String;
 
-    fn from_str(s: &str) -> Result<Category, String> {
-        match s {
-            "promotional" => Ok(Category::Promotional),
-            "paid" => Ok(Category::Paid),
-            other => Err(format!(
-                "category must be \"promotional\" or \"paid\", not {other:?}"
-            )),
-        }
+    fn from_str(s: &str) -> Result<Status, String> {
+        [Status::Open, Status::Spent, Status::Expired, Status::Voided]
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not a lot status"))
     }
 }
 
@@ -100,6 +112,49 @@ impl Lot {
             self.created_at,
             self.id,
         )
+    }
+}
+
+impl Lot {
+    /// The lot of a stored row. Rows are written by the ledger, so one that does not read
+    /// back is corruption.
+    pub fn from_row(row: &lot::Model) -> Result<Lot, String> {
+        let corrupt = |what: &str| format!("stored lot {}: {what}", row.id);
+        Ok(Lot {
+            id: row.id,
+            category: row.category.parse().map_err(|e: String| corrupt(&e))?,
+            priority: u8::try_from(row.priority)
+                .ok()
+                .filter(|p| PRIORITIES.contains(p))
+                .ok_or_else(|| corrupt("priority out of range"))?,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+            amount: stored_decimal(&row.amount).map_err(|e| corrupt(&e))?,
+            remaining: stored_decimal(&row.remaining).map_err(|e| corrupt(&e))?,
+        })
+    }
+}
+
+/// Lot `row` once entry `entry_id` of `operation`, whose owner posting was recorded at
+/// `recorded_at`, took `amount` from it and left `remaining`. The write path and every
+/// reader of the entry derive the lot's state with this one rule.
+pub fn after_draw(
+    row: &lot::Model,
+    entry_id: Uuid,
+    operation: &str,
+    amount: Decimal,
+    remaining: Decimal,
+    recorded_at: i64,
+) -> lot::Model {
+    let status = Status::after_draw(operation, remaining);
+    let closed = matches!(status, Status::Expired | Status::Voided);
+    lot::Model {
+        remaining: remaining.to_string(),
+        status: status.as_str().to_owned(),
+        closed_by: closed.then_some(entry_id),
+        closed_at: closed.then_some(recorded_at),
+        closed_amount: closed.then(|| amount.to_string()),
+        ..row.clone()
     }
 }
 

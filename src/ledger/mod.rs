@@ -8,12 +8,15 @@
 //!   records nothing. [`command`]: what passed it, in checked types.
 //! - [`decide`]: everything that depends on the ledger's state, decided in memory for a
 //!   batch of commands in order; [`limits`]: cooldowns and caps.
+//! - [`lots`]: credit lots, their drawdown order and expiry; [`closing`]: the ledger's own
+//!   commands that expire or void a lot.
 //! - [`chain`]: the postings' hash chain. [`record`]: an entry as stored.
 //!
 //! Everything that runs an entry (the batching processor, the transaction, the handle the
 //! API writes through) is `crate::workflow`, above this and the store.
 
 pub mod chain;
+pub mod closing;
 pub mod codes;
 pub mod command;
 pub mod decide;

@@ -1,7 +1,7 @@
 //! A recorded entry as stored: its row, its transitions and its postings.
 
 use super::state::EntryState;
-use entity::{entry, entry_event, posting};
+use entity::{allocation, entry, entry_event, lot, posting};
 
 /// Everything stored about one entry. Responses, replays and `GET /v1/entries/{id}` are all
 /// built from this, so a replay answers with exactly what the first response said.
@@ -12,6 +12,12 @@ pub struct EntryRecord {
     pub events: Vec<entry_event::Model>,
     /// The owner's leg first, then the other side's.
     pub postings: Vec<posting::Model>,
+    /// The lots the entry opened or drew from, as it left them.
+    #[serde(default)]
+    pub lots: Vec<lot::Model>,
+    /// What the entry drew from lots, in drawdown order.
+    #[serde(default)]
+    pub allocations: Vec<allocation::Model>,
 }
 
 impl EntryRecord {

@@ -2,8 +2,9 @@
 //! A refusal here records nothing and leaves the nonce unused.
 
 use super::codes::{Code, Refusal};
-use super::command::{Amount, Command, Nonce, OwnerId};
-use operations::{Catalog, Direction, Operation, SYSTEM_ACCOUNT_PREFIX};
+use super::command::{Amount, Command, LotTerms, Nonce, OwnerId};
+use crate::time::parse_rfc3339;
+use operations::{Catalog, Direction, Operation, PRIORITIES, SYSTEM_ACCOUNT_PREFIX};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -25,6 +26,11 @@ pub struct EntryRequest {
     pub amount: Option<String>,
     pub counterparty_id: Option<String>,
     pub metadata: Option<Value>,
+    /// RFC 3339: when the lot this credit opens expires, where the operation lets a
+    /// request set it.
+    pub expires_at: Option<String>,
+    /// The lot's priority (0–100), where the operation lets a request set it.
+    pub priority: Option<i64>,
 }
 
 impl EntryRequest {
@@ -36,7 +42,7 @@ impl EntryRequest {
         received_at: i64,
         is_async: bool,
     ) -> Result<Command, Refusal> {
-        let nonce = Nonce::parse(self.nonce.clone())?;
+        let nonce = app_nonce(self.nonce.clone())?;
         let owner_id = posting_owner("owner_id", &self.owner_id)?;
         let counterparty_id = match &self.counterparty_id {
             Some(c) => Some(posting_owner("counterparty_id", c)?),
@@ -51,11 +57,12 @@ impl EntryRequest {
         check_counterparty(op, &owner_id, counterparty_id.as_ref())?;
         let scale = catalog.asset(&op.asset).map_or(0, |a| a.scale);
         let amount = Amount::resolve(op, requested, scale)?;
+        let lot_terms = self.lot_terms(op, received_at)?;
 
         Ok(Command {
             entry_id: Uuid::now_v7(),
             app_id,
-            request_hash: self.hash(requested, metadata.as_deref()),
+            request_hash: self.hash(requested, metadata.as_deref(), lot_terms),
             nonce,
             operation: Arc::new(op.clone()),
             owner_id,
@@ -66,20 +73,87 @@ impl EntryRequest {
             received_at,
             stored: false,
             key_id: None,
+            lot_terms,
+            target_lot: None,
+        })
+    }
+
+    /// The lot terms the request sets, if its operation lets it set them.
+    fn lot_terms(&self, op: &Operation, received_at: i64) -> Result<LotTerms, Refusal> {
+        let not_allowed = |field: &str| {
+            let why = match &op.lot {
+                None => "opens no lot".to_owned(),
+                Some(_) => format!("takes its lots' {field} from the catalog"),
+            };
+            Refusal::new(
+                Code::LotTermNotAllowed,
+                format!("{} {why}: leave {field} out", op.name),
+            )
+        };
+        let rule = op.lot.as_ref();
+        let expires_at = match &self.expires_at {
+            None => None,
+            Some(_) if !rule.is_some_and(|r| r.request_expires_at) => {
+                return Err(not_allowed("expires_at"));
+            }
+            Some(text) => {
+                let at = parse_rfc3339(text).ok_or_else(|| {
+                    Refusal::new(
+                        Code::InvalidTime,
+                        "expires_at must be an RFC 3339 time such as 2026-12-31T23:59:59Z",
+                    )
+                })?;
+                if at <= received_at {
+                    return Err(Refusal::new(
+                        Code::ExpiryNotInFuture,
+                        format!("expires_at {text} is not in the future"),
+                    ));
+                }
+                Some(at)
+            }
+        };
+        let priority = match self.priority {
+            None => None,
+            Some(_) if !rule.is_some_and(|r| r.request_priority) => {
+                return Err(not_allowed("priority"));
+            }
+            Some(p) => Some(
+                u8::try_from(p)
+                    .ok()
+                    .filter(|p| PRIORITIES.contains(p))
+                    .ok_or_else(|| {
+                        Refusal::new(
+                            Code::InvalidPriority,
+                            format!("priority must be 0 to 100 (lower is spent first), not {p}"),
+                        )
+                    })?,
+            ),
+        };
+        Ok(LotTerms {
+            expires_at,
+            priority,
         })
     }
 
     /// SHA-256 of the canonical request. Two requests with one nonce are "the same request"
     /// when their hashes match: amounts compare as numbers (`5` = `5.00`) and metadata as
     /// JSON values (key order does not matter).
-    fn hash(&self, amount: Option<Decimal>, metadata: Option<&str>) -> String {
-        let canonical = serde_json::json!({
+    /// Lot terms join the hash only when set, so that the hash of every request that sets
+    /// none is what it was before lots existed, and their replays still match.
+    fn hash(&self, amount: Option<Decimal>, metadata: Option<&str>, lot: LotTerms) -> String {
+        let mut canonical = serde_json::json!({
             "operation": self.operation,
             "owner_id": self.owner_id,
             "counterparty_id": self.counterparty_id,
             "amount": amount.map(|a| a.normalize().to_string()),
             "metadata": metadata,
         });
+        if let Some(at) = lot.expires_at {
+            canonical["expires_at"] = at.into();
+        }
+        if let Some(priority) = lot.priority {
+            canonical["priority"] = priority.into();
+        }
         hex::encode(Sha256::digest(canonical_json(&canonical).as_bytes()))
     }
 }
@@ -89,14 +163,30 @@ impl EntryRequest {
 /// is refused too).
 fn posting_owner(field: &str, text: &str) -> Result<OwnerId, Refusal> {
     let owner = OwnerId::parse(field, text.to_owned())?;
-    let first = owner.as_str().chars().take(1).nfkc().next();
-    if first == Some(SYSTEM_ACCOUNT_PREFIX) {
+    if starts_with_at(owner.as_str()) {
         return Err(Refusal::new(
             Code::InvalidId,
             format!("{field} must not start with @: those names belong to system accounts"),
         ));
     }
     Ok(owner)
+}
+
+/// A nonce an app sent: well-formed, and not one of the ledger's own (those start with `@`).
+pub fn app_nonce(text: String) -> Result<Nonce, Refusal> {
+    let nonce = Nonce::parse(text)?;
+    if starts_with_at(nonce.as_str()) {
+        return Err(Refusal::new(
+            Code::InvalidId,
+            "nonce must not start with @: those nonces are the ledger's own",
+        ));
+    }
+    Ok(nonce)
+}
+
+/// Whether `id`'s first character is `@` in compatibility form (`＠` is, too).
+fn starts_with_at(id: &str) -> bool {
+    id.chars().take(1).nfkc().next() == Some(SYSTEM_ACCOUNT_PREFIX)
 }
 
 /// Metadata as canonical JSON text: an object (or nothing), bounded in depth and size.

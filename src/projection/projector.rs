@@ -10,6 +10,10 @@
 //!   posting twice cannot change a balance;
 //! - an account row only moves forward (`WHERE version < excluded.version`), so a
 //!   concurrent projector that applied more wins, and a late one is a no-op.
+//!
+//! A lot belongs to one account, and a message carries each lot it touched as the entry
+//! left it: applied with its account's postings, in their order, a lot row is always the
+//! one of the account's newest applied posting.
 
 use crate::bus::EntryMessage;
 use crate::ledger::record::EntryRecord;
@@ -17,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::query::{ReadModel, wake};
 use crate::store::Inserts;
 use crate::time::now_micros;
-use entity::read::{account, checkpoint, entry, parked, posting};
+use entity::read::{account, checkpoint, entry, lot, parked, posting};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
@@ -137,6 +141,10 @@ impl Projector {
 
         add_entries(inserts, &rows.entries.into_values().collect::<Vec<_>>())?;
         add_postings(inserts, &rows.postings.into_values().collect::<Vec<_>>())?;
+        add_lots(
+            inserts,
+            &rows.lots.into_values().map(|(_, l)| l).collect::<Vec<_>>(),
+        )?;
         add_checkpoint(inserts, &self.name, position as i64, newest)?;
         Ok(verdicts)
     }
@@ -256,6 +264,8 @@ fn decide(batch: &[Delivered<'_>], before: &HashMap<Uuid, i64>) -> Vec<Verdict> 
 struct Rows {
     entries: HashMap<Uuid, entry::Model>,
     postings: BTreeMap<(Uuid, i64), posting::Model>,
+    /// Each lot as the newest applied posting of its account left it, with that version.
+    lots: HashMap<Uuid, (i64, lot::Model)>,
 }
 
 impl Rows {
@@ -273,6 +283,19 @@ impl Rows {
                     .insert((p.account_id, p.version), p.clone().into());
             }
         }
+        for l in &record.lots {
+            let Some(p) = record
+                .postings
+                .iter()
+                .find(|p| p.account_id == l.account_id)
+            else {
+                continue;
+            };
+            let newer = self.lots.get(&l.id).is_none_or(|(v, _)| *v < p.version);
+            if p.version > before.get(&p.account_id).copied().unwrap_or(0) && newer {
+                self.lots.insert(l.id, (p.version, l.clone().into()));
+            }
+        }
         Ok(())
     }
 }
@@ -280,8 +303,13 @@ impl Rows {
 /// The read-model row of an entry.
 pub fn entry_row(record: &EntryRecord) -> Result<entry::Model, DbErr> {
     let e = &record.entry;
-    let events = serde_json::to_string(&record.events)
-        .map_err(|err| DbErr::Custom(format!("cannot encode the events of {}: {err}", e.id)))?;
+    let events = encode(&record.events, "events", e.id)?;
+    let lots = (!record.lots.is_empty())
+        .then(|| encode(&record.lots, "lots", e.id))
+        .transpose()?;
+    let allocations = (!record.allocations.is_empty())
+        .then(|| encode(&record.allocations, "allocations", e.id))
+        .transpose()?;
     Ok(entry::Model {
         id: e.id,
         app_id: e.app_id,
@@ -295,10 +323,19 @@ pub fn entry_row(record: &EntryRecord) -> Result<entry::Model, DbErr> {
         metadata: e.metadata.clone(),
         is_async: e.is_async,
         created_at: e.created_at,
+        lot_expires_at: e.lot_expires_at,
+        lot_priority: e.lot_priority,
         state: record.state().as_str().to_owned(),
         last_seq: record.last_seq(),
         events,
+        lots,
+        allocations,
     })
+}
+
+fn encode<T: serde::Serialize>(value: &T, what: &str, entry: Uuid) -> Result<String, DbErr> {
+    serde_json::to_string(value)
+        .map_err(|err| DbErr::Custom(format!("cannot encode the {what} of {entry}: {err}")))
 }
 
 /// Upserts entries; a row only moves to a later transition (`last_seq`).
@@ -308,6 +345,8 @@ pub fn add_entries(inserts: &mut Inserts, rows: &[entry::Model]) -> Result<(), D
             entry::Column::State,
             entry::Column::LastSeq,
             entry::Column::Events,
+            entry::Column::Lots,
+            entry::Column::Allocations,
         ])
         .action_and_where(
             Expr::col((entry::Entity, entry::Column::LastSeq))
@@ -360,6 +399,22 @@ pub fn add_postings(inserts: &mut Inserts, rows: &[posting::Model]) -> Result<()
         .to_owned();
     let heads: Vec<account::Model> = heads.into_values().collect();
     inserts.add::<account::Entity, _>(&heads, Some(forward))?;
+    Ok(())
+}
+
+/// Inserts lots and moves those there to the state given. `rows` must be the state of
+/// each lot at its account's newest posting applied with them.
+pub fn add_lots(inserts: &mut Inserts, rows: &[lot::Model]) -> Result<(), DbErr> {
+    let latest = OnConflict::column(lot::Column::Id)
+        .update_columns([
+            lot::Column::Remaining,
+            lot::Column::Status,
+            lot::Column::ClosedBy,
+            lot::Column::ClosedAt,
+            lot::Column::ClosedAmount,
+        ])
+        .to_owned();
+    inserts.add::<lot::Entity, _>(rows, Some(latest))?;
     Ok(())
 }
 

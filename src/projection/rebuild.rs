@@ -4,18 +4,16 @@
 //! of its account, so while the rebuild refills an account they wait, and what either side
 //! writes twice is written the same.
 
-use super::projector::{add_checkpoint, add_entries, add_postings, entry_row};
-use crate::ledger::record::EntryRecord;
+use super::projector::{add_checkpoint, add_entries, add_lots, add_postings, entry_row};
 use crate::query::ReadModel;
-use crate::store::{Inserts, Store, events};
+use crate::store::{Inserts, Store};
 use crate::time::now_micros;
-use entity::{entry, entry_event, posting};
+use entity::{entry, lot, posting};
 use indicatif::ProgressBar;
 use sea_orm::{
     ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
 };
-use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Rows read from the event store per query.
@@ -40,6 +38,9 @@ pub async fn rebuild(
     progress.set_length(total);
     let entries = copy_entries(store, read, progress).await?;
     let postings = copy_postings(store, read, progress).await?;
+    // After the postings: a projector that applies an entry meanwhile leaves a lot no
+    // newer than the event store's, which this copy then writes.
+    copy_lots(store, read).await?;
     let mut inserts = Inserts::new(read.conn().get_database_backend());
     add_checkpoint(&mut inserts, "rebuild", 0, now_micros())?;
     inserts.run(read.conn()).await?;
@@ -66,22 +67,15 @@ async fn copy_entries(
         };
         after = last.id;
         let ids: Vec<Uuid> = rows.iter().map(|e| e.id).collect();
-        let mut events: HashMap<Uuid, Vec<entry_event::Model>> = HashMap::new();
-        let stored = entry_event::Entity::find()
-            .filter(entry_event::Column::EntryId.is_in(ids))
-            .all(store.conn())
-            .await?;
-        for event in events::unfold(stored)? {
-            events.entry(event.entry_id).or_default().push(event);
-        }
-        let mut written = Vec::with_capacity(rows.len());
-        for entry in rows {
-            let record = EntryRecord {
-                events: events.remove(&entry.id).unwrap_or_default(),
-                entry,
-                postings: Vec::new(),
-            };
-            written.push(entry_row(&record)?);
+        let mut records = store
+            .entries(&ids)
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        let mut written = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if let Some(record) = records.remove(id) {
+                written.push(entry_row(&record)?);
+            }
         }
         let mut inserts = Inserts::new(read.conn().get_database_backend());
         add_entries(&mut inserts, &written)?;
@@ -115,5 +109,26 @@ async fn copy_postings(
         txn.commit().await?;
         copied += n;
         progress.inc(n);
+    }
+}
+
+/// Copies every lot as the event store holds it now.
+async fn copy_lots(store: &Store, read: &ReadModel) -> Result<(), DbErr> {
+    let mut after = Uuid::nil();
+    loop {
+        let rows = lot::Entity::find()
+            .filter(lot::Column::Id.gt(after))
+            .order_by_asc(lot::Column::Id)
+            .limit(PAGE)
+            .all(store.conn())
+            .await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = last.id;
+        let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
+        let mut inserts = Inserts::new(read.conn().get_database_backend());
+        add_lots(&mut inserts, &rows)?;
+        inserts.run(read.conn()).await?;
     }
 }

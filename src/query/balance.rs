@@ -5,6 +5,7 @@ use super::{QueryError, ReadModel};
 use crate::decimal::stored_decimal;
 use crate::ledger::command::account_id;
 use crate::store::Balance;
+use crate::time::now_micros;
 use entity::read::account;
 use sea_orm::EntityTrait;
 use std::time::Duration;
@@ -12,22 +13,23 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 impl ReadModel {
-    /// The balance and version of account `(app, owner, asset)` as projected.
+    /// The balance and version of account `(app, owner, asset)` as projected, less what
+    /// lots that have expired by now still hold.
     pub(super) async fn balance(
         &self,
         app_id: Uuid,
         owner: &str,
         asset: &str,
     ) -> Result<Balance, QueryError> {
-        let row = account::Entity::find_by_id(account_id(app_id, owner, asset))
-            .one(self.conn())
-            .await?;
-        Ok(match row {
-            Some(a) => Balance {
-                balance: stored_decimal(&a.balance).map_err(QueryError::Corrupt)?,
-                version: a.version,
-            },
-            None => Balance::default(),
+        let id = account_id(app_id, owner, asset);
+        let row = account::Entity::find_by_id(id).one(self.conn()).await?;
+        let Some(a) = row else {
+            return Ok(Balance::default());
+        };
+        let posted = stored_decimal(&a.balance).map_err(QueryError::Corrupt)?;
+        Ok(Balance {
+            balance: posted - self.expired_unrecorded(id, now_micros()).await?,
+            version: a.version,
         })
     }
 

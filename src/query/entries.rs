@@ -68,8 +68,9 @@ impl ReadModel {
             .await?;
         let mut records = HashMap::with_capacity(rows.len());
         for row in rows {
-            let events = serde_json::from_str(&row.events)
-                .map_err(|e| QueryError::Corrupt(format!("events of entry {}: {e}", row.id)))?;
+            let events = decode(Some(&row.events), "events", row.id)?;
+            let lots = decode(row.lots.as_deref(), "lots", row.id)?;
+            let allocations = decode(row.allocations.as_deref(), "allocations", row.id)?;
             let record = EntryRecord {
                 entry: entry::Model {
                     id: row.id,
@@ -84,9 +85,13 @@ impl ReadModel {
                     metadata: row.metadata,
                     is_async: row.is_async,
                     created_at: row.created_at,
+                    lot_expires_at: row.lot_expires_at,
+                    lot_priority: row.lot_priority,
                 },
                 events,
                 postings: Vec::new(),
+                lots,
+                allocations,
             };
             records.insert(row.id, record);
         }
@@ -146,4 +151,16 @@ impl ReadModel {
         let entries = ids.iter().filter_map(|id| records.remove(id)).collect();
         Ok(EntryPage { entries, next })
     }
+}
+
+/// A JSON column of an entry row; no column is no rows.
+fn decode<T: serde::de::DeserializeOwned>(
+    text: Option<&str>,
+    what: &str,
+    entry: Uuid,
+) -> Result<Vec<T>, QueryError> {
+    text.map_or(Ok(Vec::new()), |text| {
+        serde_json::from_str(text)
+            .map_err(|e| QueryError::Corrupt(format!("{what} of entry {entry}: {e}")))
+    })
 }

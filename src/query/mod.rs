@@ -9,6 +9,7 @@
 mod balance;
 mod entries;
 mod held;
+mod lots;
 pub mod wake;
 
 pub use entries::{EntryPage, PageCursor};
@@ -159,6 +160,37 @@ impl Queries {
             .store
             .balance_at(app_id, owner.as_str(), asset, at)
             .await?)
+    }
+
+    /// The lots of `(app, owner, asset)` as projected: the open ones in drawdown order, and
+    /// with `closed` the others after them.
+    pub async fn lots(
+        &self,
+        app_id: Uuid,
+        owner: &OwnerId,
+        asset: &str,
+        closed: bool,
+    ) -> Result<Vec<entity::lot::Model>, QueryError> {
+        let rows = self
+            .read
+            .lots(
+                app_id,
+                owner.as_str(),
+                asset,
+                closed,
+                crate::time::now_micros(),
+            )
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// An app's lot as the event store holds it now (what a void acts on).
+    pub async fn lot(
+        &self,
+        app_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<entity::lot::Model>, QueryError> {
+        Ok(self.store.lot(app_id, id).await?)
     }
 
     /// An app's entry: from the read model, or from the event store when it is not

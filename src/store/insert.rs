@@ -131,8 +131,9 @@ fn shift_parameters(sql: &str, by: usize) -> String {
 /// a quarter of its CPU under load (`json_lex`, text-to-uuid and text-to-bigint casts). The
 /// set-returning functions of one select list advance in lockstep, so the arrays, all of
 /// one length, zip into rows. A nullable column travels as a JSON array instead (`json_array_elements_text`
-/// yields NULL for `null`): the array binding cannot hold NULL elements, and these columns
-/// (counterparty, metadata, failure detail) are short or mostly null.
+/// yields NULL for `null`, and each element is cast to the column's type): the array
+/// binding cannot hold NULL elements, and these columns (counterparty, metadata, a lot's
+/// expiry) are short or mostly null.
 fn array_insert<E, M>(rows: &[M], on_conflict: Option<OnConflict>) -> Result<InsertStatement, DbErr>
 where
     E: EntityTrait,
@@ -146,11 +147,17 @@ where
         let cells = rows.iter().map(|row| row.get(*column));
         let def = column.def();
         let expr = if def.is_null() {
-            json_array(cells)
-                .map(|json| Func::cust("json_array_elements_text").arg(cast(json.into(), "json")))
+            json_array(def.get_column_type(), cells).map(|(json, sql_type)| {
+                let texts = Func::cust("json_array_elements_text").arg(cast(json.into(), "json"));
+                match sql_type {
+                    "text" => Expr::expr(texts),
+                    other => Expr::expr(texts).cast_as(Alias::new(other)),
+                }
+            })
         } else {
-            typed_array(def.get_column_type(), cells)
-                .map(|(array, sql_type)| Func::cust("unnest").arg(cast(array, sql_type)))
+            typed_array(def.get_column_type(), cells).map(|(array, sql_type)| {
+                Expr::expr(Func::cust("unnest").arg(cast(array, sql_type)))
+            })
         };
         let expr = expr
             .map_err(|e| DbErr::Custom(format!("cannot send column {}: {e}", column.as_str())))?;
@@ -195,13 +202,36 @@ fn typed_array(
     })
 }
 
-/// The cells of a nullable text column as a JSON array of strings and nulls.
-fn json_array(cells: impl Iterator<Item = Value>) -> Result<String, String> {
-    let cells: Vec<Option<String>> = cells
-        .map(<Option<String> as ValueType>::try_from)
-        .collect::<Result<_, _>>()
-        .map_err(|_| "only text columns may be nullable".to_owned())?;
-    serde_json::to_string(&cells).map_err(|e| e.to_string())
+/// The cells of a nullable column as a JSON array of strings and nulls, and the SQL type
+/// to cast each element to.
+fn json_array(
+    column_type: &ColumnType,
+    cells: impl Iterator<Item = Value>,
+) -> Result<(String, &'static str), String> {
+    fn texts<T: ValueType + sea_orm::sea_query::Nullable + ToString>(
+        cells: impl Iterator<Item = Value>,
+    ) -> Result<Vec<Option<String>>, String> {
+        cells
+            .map(|cell| {
+                <Option<T> as ValueType>::try_from(cell)
+                    .map(|v| v.map(|v| v.to_string()))
+                    .map_err(|_| format!("a cell that is not {}", T::type_name()))
+            })
+            .collect()
+    }
+    let (cells, sql_type) = match column_type {
+        ColumnType::String(_) | ColumnType::Text => (texts::<String>(cells)?, "text"),
+        ColumnType::Uuid => (texts::<Uuid>(cells)?, "uuid"),
+        ColumnType::BigInteger => (texts::<i64>(cells)?, "int8"),
+        ColumnType::Integer => (texts::<i32>(cells)?, "int4"),
+        other => {
+            return Err(format!(
+                "{other:?} is a nullable type this encoder does not carry"
+            ));
+        }
+    };
+    let json = serde_json::to_string(&cells).map_err(|e| e.to_string())?;
+    Ok((json, sql_type))
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! What a batch reads before it is decided: the nonces its commands claim, the heads of
-//! the accounts they post to, their usage windows, and which of their stored entries are
-//! still pending. Read inside the batch's transaction, so that the decision and its rows
+//! the accounts they post to, the open lots of those they draw from, their usage windows,
+//! and which of their stored entries are still pending. Read inside the batch's transaction, so that the decision and its rows
 //! commit or retry together.
 
 use super::{BatchWrite, StoreError};
 use crate::decimal::stored_decimal;
 use crate::ledger::decide::{Head, Loaded, Wanted};
 use crate::ledger::limits::{Usage, UsageKey};
-use entity::{account, entry, pending_entry, usage};
+use crate::ledger::lots::{Lot, Status};
+use entity::{account, entry, lot, pending_entry, usage};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
     QuerySelect, Statement,
@@ -36,8 +37,21 @@ impl BatchWrite<'_> {
                 version: a.version,
                 updated_at: a.updated_at,
                 hash: a.hash,
+                shortfall: stored_decimal(&a.shortfall).map_err(StoreError::Corrupt)?,
             };
             loaded.heads.insert(a.id, head);
+        }
+        if !wanted.lot_accounts.is_empty() {
+            for row in lot::Entity::find()
+                .filter(lot::Column::AccountId.is_in(wanted.lot_accounts.iter().copied()))
+                .filter(lot::Column::Status.eq(Status::Open.as_str()))
+                .all(db)
+                .await?
+            {
+                loaded
+                    .lots
+                    .push((Lot::from_row(&row).map_err(StoreError::Corrupt)?, row));
+            }
         }
         loaded.usage = usage_of(db, &wanted.usage).await?;
         if !wanted.stored.is_empty() {

@@ -16,6 +16,7 @@ mod backup;
 pub mod events;
 mod insert;
 mod load;
+mod lots;
 mod read;
 mod retry;
 mod write;

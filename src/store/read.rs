@@ -5,8 +5,9 @@
 use super::{Store, StoreError, events};
 use crate::decimal::stored_decimal;
 use crate::ledger::command::account_id;
+use crate::ledger::lots::{self, Status};
 use crate::ledger::record::EntryRecord;
-use entity::{entry, entry_event, pending_entry, posting};
+use entity::{allocation, entry, entry_event, lot, pending_entry, posting};
 use rust_decimal::Decimal;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -14,6 +15,39 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// Lot `row` as the entry that opened it left it.
+pub fn as_opened(row: lot::Model) -> lot::Model {
+    lot::Model {
+        remaining: row.amount.clone(),
+        status: Status::Open.as_str().to_owned(),
+        closed_by: None,
+        closed_at: None,
+        closed_amount: None,
+        ..row
+    }
+}
+
+/// Lot `row` as allocation `a` of `record` left it.
+fn left_by(
+    record: &EntryRecord,
+    row: &lot::Model,
+    a: &allocation::Model,
+) -> Result<lot::Model, StoreError> {
+    let recorded_at = record
+        .postings
+        .iter()
+        .find(|p| p.account_id == a.account_id)
+        .map_or(record.entry.created_at, |p| p.recorded_at);
+    Ok(lots::after_draw(
+        row,
+        a.entry_id,
+        &record.entry.operation,
+        stored_decimal(&a.amount).map_err(StoreError::Corrupt)?,
+        stored_decimal(&a.remaining_after).map_err(StoreError::Corrupt)?,
+        recorded_at,
+    ))
+}
 
 /// A balance and the version of the posting that produced it (0: no posting yet).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,6 +82,17 @@ impl Store {
             .filter(posting::Column::EntryId.is_in(ids.to_vec()))
             .all(self.conn())
             .await?;
+        // The lots each entry opened, and below, those it drew from.
+        let lots = lot::Entity::find()
+            .filter(lot::Column::EntryId.is_in(ids.to_vec()))
+            .order_by_asc(lot::Column::Id)
+            .all(self.conn())
+            .await?;
+        let allocations = allocation::Entity::find()
+            .filter(allocation::Column::EntryId.is_in(ids.to_vec()))
+            .order_by_asc(allocation::Column::Seq)
+            .all(self.conn())
+            .await?;
         let mut records: HashMap<Uuid, EntryRecord> = rows
             .into_iter()
             .map(|entry| {
@@ -55,18 +100,45 @@ impl Store {
                     entry,
                     events: Vec::new(),
                     postings: Vec::new(),
+                    lots: Vec::new(),
+                    allocations: Vec::new(),
                 };
                 (record.entry.id, record)
             })
             .collect();
-        for event in events {
-            if let Some(r) = records.get_mut(&event.entry_id) {
-                r.events.push(event);
-            }
-        }
         for posting in postings {
             if let Some(r) = records.get_mut(&posting.entry_id) {
                 r.postings.push(posting);
+            }
+        }
+        for lot in lots {
+            if let Some(r) = lot.entry_id.and_then(|id| records.get_mut(&id)) {
+                r.lots.push(as_opened(lot));
+            }
+        }
+        let drawn: HashMap<Uuid, lot::Model> = if allocations.is_empty() {
+            HashMap::new()
+        } else {
+            lot::Entity::find()
+                .filter(lot::Column::Id.is_in(allocations.iter().map(|a| a.lot_id)))
+                .all(self.conn())
+                .await?
+                .into_iter()
+                .map(|l| (l.id, l))
+                .collect()
+        };
+        for a in allocations {
+            if let Some(r) = records.get_mut(&a.entry_id) {
+                let row = drawn.get(&a.lot_id).ok_or_else(|| {
+                    StoreError::Corrupt(format!("allocation of {} names no lot", a.entry_id))
+                })?;
+                r.lots.push(left_by(r, row, &a)?);
+                r.allocations.push(a);
+            }
+        }
+        for event in events {
+            if let Some(r) = records.get_mut(&event.entry_id) {
+                r.events.push(event);
             }
         }
         records.values_mut().for_each(EntryRecord::order_postings);
@@ -101,13 +173,15 @@ impl Store {
             .limit(1)
             .one(self.conn())
             .await?;
-        match last {
-            Some(p) => Ok(Balance {
-                balance: stored_decimal(&p.balance_after).map_err(StoreError::Corrupt)?,
-                version: p.version,
-            }),
-            None => Ok(Balance::default()),
-        }
+        let Some(last) = last else {
+            return Ok(Balance::default());
+        };
+        let posted = stored_decimal(&last.balance_after).map_err(StoreError::Corrupt)?;
+        let expired = self.expired_unrecorded(&last, at).await?;
+        Ok(Balance {
+            balance: posted - expired,
+            version: last.version,
+        })
     }
 
     /// The version of account `(app, owner, asset)` in the event store (0: no posting yet).

@@ -9,7 +9,7 @@
 use super::{Inserts, Store, StoreError, events};
 use crate::ledger::decide::Plan;
 use crate::ledger::record::EntryRecord;
-use entity::{account, entry, entry_event, outbox, pending_entry, posting, usage};
+use entity::{account, allocation, entry, entry_event, lot, outbox, pending_entry, posting, usage};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
@@ -36,19 +36,21 @@ impl Store {
 }
 
 impl BatchWrite<'_> {
-    /// Adds a plan's rows: entries, transitions and postings appended, the touched account
-    /// heads and usage windows upserted.
+    /// Adds a plan's rows: entries, transitions, postings and allocations appended, the
+    /// touched account heads, lots and usage windows upserted.
     pub fn plan(&mut self, plan: &Plan) -> Result<(), StoreError> {
         self.inserts
             .add::<entry::Entity, _>(&plan.entries, None)?
             .add::<entry_event::Entity, _>(&events::fold(&plan.events)?, None)?
-            .add::<posting::Entity, _>(&plan.postings, None)?;
+            .add::<posting::Entity, _>(&plan.postings, None)?
+            .add::<allocation::Entity, _>(&plan.allocations, None)?;
         let heads = OnConflict::column(account::Column::Id)
             .update_columns([
                 account::Column::Balance,
                 account::Column::Version,
                 account::Column::UpdatedAt,
                 account::Column::Hash,
+                account::Column::Shortfall,
             ])
             .to_owned();
         self.inserts
@@ -66,7 +68,8 @@ impl BatchWrite<'_> {
         ])
         .to_owned();
         self.inserts
-            .add::<usage::Entity, _>(&plan.usage, Some(usage))?;
+            .add::<usage::Entity, _>(&plan.usage, Some(usage))?
+            .add::<lot::Entity, _>(&plan.lots, Some(lot_upsert()))?;
         Ok(())
     }
 
@@ -96,6 +99,19 @@ impl BatchWrite<'_> {
         self.store.wake_relay();
         Ok(())
     }
+}
+
+/// A lot's bookkeeping columns, which a batch that draws from it or closes it updates.
+pub(crate) fn lot_upsert() -> OnConflict {
+    OnConflict::column(lot::Column::Id)
+        .update_columns([
+            lot::Column::Remaining,
+            lot::Column::Status,
+            lot::Column::ClosedBy,
+            lot::Column::ClosedAt,
+            lot::Column::ClosedAmount,
+        ])
+        .to_owned()
 }
 
 /// What claiming an async entry's nonce found.

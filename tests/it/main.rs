@@ -14,6 +14,7 @@ mod faults;
 mod hostile;
 mod keys;
 mod ledger;
+mod lots;
 mod projection;
 mod read_model;
 mod readiness;

@@ -19,10 +19,16 @@ pub struct Model {
     pub metadata: Option<String>,
     pub is_async: bool,
     pub created_at: i64,
+    pub lot_expires_at: Option<i64>,
+    pub lot_priority: Option<i32>,
     pub state: String,
     pub last_seq: i32,
     /// JSON array of the entry's `entry_events` rows, in order.
     pub events: String,
+    /// JSON array of the lots the entry opened (as opened), if any.
+    pub lots: Option<String>,
+    /// JSON array of the entry's `allocations` rows, in order, if any.
+    pub allocations: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

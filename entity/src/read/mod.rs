@@ -6,5 +6,6 @@
 pub mod account;
 pub mod checkpoint;
 pub mod entry;
+pub mod lot;
 pub mod parked;
 pub mod posting;

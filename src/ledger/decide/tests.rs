@@ -18,6 +18,7 @@ fn cmd(operation: &str, owner: &str, nonce: &str, amount: Option<&str>) -> Comma
         amount: amount.map(Into::into),
         counterparty_id: (operation == "TRANSFER").then(|| "zed".into()),
         metadata: None,
+        ..EntryRequest::default()
     }
     .validate(APP, &Catalog::base(), NOW, false)
     .expect("a valid request")
@@ -104,8 +105,10 @@ fn loaded_state_decides_replays_heads_and_limits() {
             version: 9,
             updated_at: NOW + 5,
             hash: "a".repeat(64),
+            shortfall: Decimal::ZERO,
         },
     );
+    loaded.lots.push(paid_lot(bo, "bo", "3.00"));
     let reward = cmd("DAILY_REWARD", "bo", "r", None);
     for key in usage_keys(&reward, NOW) {
         loaded.usage.insert(
@@ -138,4 +141,28 @@ fn transfers_credit_the_counterparty() {
     let plan = decide(&batch, Loaded::default(), NOW).unwrap();
     let zed = plan.heads.iter().find(|h| h.owner_id == "zed").unwrap();
     assert_eq!((zed.balance.as_str(), zed.version), ("2.00", 1));
+}
+
+/// An open paid lot of `remaining` in `account`, never expiring.
+fn paid_lot(account: Uuid, owner: &str, remaining: &str) -> (Lot, lot::Model) {
+    let row = lot::Model {
+        id: Uuid::now_v7(),
+        app_id: APP,
+        account_id: account,
+        owner_id: owner.into(),
+        asset: "CREDIT".into(),
+        entry_id: None,
+        category: "paid".into(),
+        priority: 50,
+        expires_at: None,
+        created_at: NOW - 10,
+        amount: remaining.into(),
+        counter_account: "@system:purchases".into(),
+        remaining: remaining.into(),
+        status: "open".into(),
+        closed_by: None,
+        closed_at: None,
+        closed_amount: None,
+    };
+    (Lot::from_row(&row).expect("a lot"), row)
 }

@@ -43,9 +43,13 @@ fn message(legs: &[(char, i64)]) -> EntryRecord {
             metadata: None,
             is_async: false,
             created_at: 0,
+            lot_expires_at: None,
+            lot_priority: None,
         },
         events: Vec::new(),
         postings,
+        lots: Vec::new(),
+        allocations: Vec::new(),
     }
 }
 

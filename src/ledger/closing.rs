@@ -1,0 +1,89 @@
+//! The ledger's own commands about one lot: recording its expiry, and voiding what is left
+//! of it. Each moves whatever the lot holds when it is decided (see `decide::effects`);
+//! `amount` here is only what it held when the command was made.
+
+use super::codes::{Code, Refusal};
+use super::command::{Amount, Command, LotTerms, Nonce, OwnerId};
+use super::request::canonical_json;
+use crate::decimal::stored_decimal;
+use entity::lot;
+use operations::Operation;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Longest void reason, in bytes.
+pub const MAX_REASON_LEN: usize = 500;
+
+/// The `EXPIRY` of `lot`, effective at its expiry instant: the entry's `received`
+/// transition is that instant, and its nonce is the lot's own, so that every recorder that
+/// asks gets the one entry.
+pub fn expiry(lot: &lot::Model) -> Result<Command, String> {
+    let expires_at = lot
+        .expires_at
+        .ok_or_else(|| format!("lot {} never expires", lot.id))?;
+    let hash = request_hash(&serde_json::json!({ "expiry": lot.id }));
+    command(
+        lot,
+        Nonce::of_expiry(lot.id),
+        hash,
+        Operation::expiry(&lot.asset),
+        None,
+        expires_at,
+    )
+}
+
+/// The `LOT_VOID` of `lot` asked for with `nonce` at `received_at`, with an optional reason
+/// (kept as the entry's metadata).
+pub fn void(
+    lot: &lot::Model,
+    nonce: Nonce,
+    reason: Option<&str>,
+    received_at: i64,
+) -> Result<Command, Refusal> {
+    if reason.is_some_and(|r| r.len() > MAX_REASON_LEN || r.chars().any(char::is_control)) {
+        return Err(Refusal::new(
+            Code::InvalidReason,
+            format!("reason must be at most {MAX_REASON_LEN} bytes, without control characters"),
+        ));
+    }
+    let hash = request_hash(&serde_json::json!({ "void": lot.id, "reason": reason }));
+    let metadata = reason.map(|r| canonical_json(&serde_json::json!({ "reason": r })));
+    let op = Operation::lot_void(&lot.asset, &lot.counter_account);
+    command(lot, nonce, hash, op, metadata, received_at).map_err(|e| {
+        tracing::error!(lot = %lot.id, error = %e, "a stored lot does not read back");
+        Refusal::new(Code::Unavailable, "the lot cannot be read")
+    })
+}
+
+fn command(
+    lot: &lot::Model,
+    nonce: Nonce,
+    request_hash: String,
+    operation: Operation,
+    metadata: Option<String>,
+    received_at: i64,
+) -> Result<Command, String> {
+    let corrupt = |r: Refusal| format!("stored lot {}: {r}", lot.id);
+    Ok(Command {
+        entry_id: Uuid::now_v7(),
+        app_id: lot.app_id,
+        nonce,
+        request_hash,
+        operation: Arc::new(operation),
+        owner_id: OwnerId::parse("owner_id", lot.owner_id.clone()).map_err(corrupt)?,
+        counterparty_id: None,
+        amount: Amount::of_lot(stored_decimal(&lot.remaining)?),
+        metadata,
+        is_async: false,
+        received_at,
+        stored: false,
+        key_id: None,
+        lot_terms: LotTerms::default(),
+        target_lot: Some(lot.id),
+    })
+}
+
+fn request_hash(canonical: &serde_json::Value) -> String {
+    hex::encode(Sha256::digest(canonical_json(canonical).as_bytes()))
+}
