@@ -120,7 +120,9 @@ impl Book {
             .get_mut(&account)?
             .iter_mut()
             .find(|lot| lot.id == id)?;
-        let amount = std::mem::take(&mut lot.remaining);
+        let amount = lot.remaining;
+        // Subtracted, not zeroed, so that the zero keeps the amount's scale ("0.00").
+        lot.remaining -= amount;
         Some(Allocation { lot_id: id, amount })
     }
 

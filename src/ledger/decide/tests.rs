@@ -166,3 +166,64 @@ fn paid_lot(account: Uuid, owner: &str, remaining: &str) -> (Lot, lot::Model) {
     };
     (Lot::from_row(&row).expect("a lot"), row)
 }
+
+#[test]
+fn a_lot_can_be_drawn_a_millisecond_before_its_expiry_instant_and_not_at_it() {
+    let t = NOW + 1_000;
+    let amy = account_id(APP, "amy", "CREDIT");
+    let given = || {
+        let mut loaded = Loaded::default();
+        let (mut lot, mut row) = paid_lot(amy, "amy", "10.00");
+        (lot.expires_at, row.expires_at) = (Some(t), Some(t));
+        loaded.lots.push((lot, row));
+        loaded.heads.insert(amy, head("amy", "10.00"));
+        loaded
+    };
+    let spend = cmd("CREDIT_SPEND", "amy", "s", Some("4"));
+    let before = decide(std::slice::from_ref(&spend), given(), t - 1_000).unwrap();
+    assert_eq!(states(&before), ["completed"]);
+    assert_eq!(before.allocations.len(), 1);
+    let at = decide(std::slice::from_ref(&spend), given(), t).unwrap();
+    assert_eq!(states(&at), ["insufficient_balance"]);
+    assert!(at.allocations.is_empty());
+}
+
+#[test]
+fn an_expiry_moves_what_is_left_only_from_the_instant_on() {
+    let t = NOW + 1_000;
+    let amy = account_id(APP, "amy", "CREDIT");
+    let (mut lot, mut row) = paid_lot(amy, "amy", "6.00");
+    (lot.expires_at, row.expires_at) = (Some(t), Some(t));
+    let given = || Loaded {
+        lots: vec![(lot.clone(), row.clone())],
+        heads: HashMap::from([(amy, head("amy", "6.00"))]),
+        ..Loaded::default()
+    };
+    let expiry = crate::ledger::closing::expiry(&row).expect("an expiry");
+    let early = decide(std::slice::from_ref(&expiry), given(), t - 1).unwrap();
+    assert_eq!(states(&early), ["lot_not_expired"]);
+    let plan = decide(&[expiry.clone(), expiry], given(), t).unwrap();
+    assert_eq!(states(&plan), ["completed", "replay"]);
+    assert_eq!(plan.entries[0].amount, "6.00");
+    assert_eq!(
+        plan.entries[0].created_at, t,
+        "effective at the expiry instant"
+    );
+    assert_eq!(plan.lots[0].status, "expired");
+    assert_eq!(plan.lots[0].remaining, "0.00");
+    let amy_head = plan.heads.iter().find(|h| h.id == amy).unwrap();
+    assert_eq!(amy_head.balance, "0.00");
+}
+
+fn head(owner: &str, balance: &str) -> Head {
+    Head {
+        app_id: APP,
+        owner_id: owner.into(),
+        asset: "CREDIT".into(),
+        balance: stored_decimal(balance).unwrap(),
+        version: 1,
+        updated_at: NOW - 10,
+        hash: "a".repeat(64),
+        shortfall: Decimal::ZERO,
+    }
+}
