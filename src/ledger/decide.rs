@@ -365,6 +365,10 @@ fn event_rows(
 mod book;
 mod effects;
 #[cfg(test)]
+mod lot_model;
+#[cfg(test)]
+mod memory;
+#[cfg(test)]
 mod properties;
 #[cfg(test)]
 mod tests;

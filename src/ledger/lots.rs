@@ -14,8 +14,9 @@
 //!   ([`Lot::counts_at`]); a draw never takes from a lot that does not count.
 //! - **No lot below zero**: a draw takes at most a lot's remaining; what no lot covers is
 //!   returned as `uncovered`, never taken from a lot ([`draw`]).
-//! - **Moving credits never extends their life**: the receiver of a transfer gets a lot per
-//!   allocation with the drawn lot's category, priority and expiry ([`transferred`]).
+//!
+//! A transfer's receiver gets a lot per allocation with the drawn lot's terms; the batch
+//! decision does that (`decide::effects`).
 
 use crate::decimal::stored_decimal;
 use entity::lot;
@@ -223,27 +224,6 @@ pub fn draw(lots: &mut [Lot], amount: Decimal, at: i64) -> Draw {
 pub fn cover(shortfall: Decimal, amount: Decimal) -> (Decimal, Decimal) {
     let covered = shortfall.max(Decimal::ZERO).min(amount);
     (covered, amount - covered)
-}
-
-/// The receiver's lots of a transfer that made `draw` from the sender's `from` lots: one per
-/// allocation, with the drawn lot's category, priority and expiry, created at `at`; `ids`
-/// names them in order.
-pub fn transferred(draw: &Draw, from: &[Lot], at: i64, mut ids: impl FnMut() -> Uuid) -> Vec<Lot> {
-    draw.allocations
-        .iter()
-        .filter_map(|a| {
-            let source = from.iter().find(|lot| lot.id == a.lot_id)?;
-            Some(Lot {
-                id: ids(),
-                category: source.category,
-                priority: source.priority,
-                expires_at: source.expires_at,
-                created_at: at,
-                amount: a.amount,
-                remaining: a.amount,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

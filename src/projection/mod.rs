@@ -17,6 +17,7 @@ mod consumer;
 pub mod projector;
 pub mod rebuild;
 pub mod relay;
+mod rows;
 pub mod verify;
 
 pub use projector::{Delivered, Projector, Verdict};

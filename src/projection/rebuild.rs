@@ -4,7 +4,7 @@
 //! of its account, so while the rebuild refills an account they wait, and what either side
 //! writes twice is written the same.
 
-use super::projector::{add_checkpoint, add_entries, add_lots, add_postings, entry_row};
+use super::rows::{add_checkpoint, add_entries, add_lots, add_postings, entry_row};
 use crate::query::ReadModel;
 use crate::store::{Inserts, Store};
 use crate::time::now_micros;

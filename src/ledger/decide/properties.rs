@@ -11,6 +11,7 @@
 //! Each batch is decided against a store kept in memory here, loaded as the event store
 //! loads it (`Wanted` → `Loaded`) and written back as the batch transaction writes.
 
+use super::memory::Stored;
 use super::*;
 use crate::ledger::chain;
 use crate::ledger::lots::Status;
@@ -46,99 +47,6 @@ fn command((op, owner, offset, amount, nonce): Step) -> Command {
     }
     .validate(APP, &Catalog::base(), NOW, false)
     .expect("a valid request")
-}
-
-/// The event store's rows, as far as a batch reads and writes them.
-#[derive(Debug, Default, Clone, PartialEq)]
-struct Stored {
-    nonces: HashMap<(Uuid, String), (Uuid, String)>,
-    heads: BTreeMap<Uuid, account::Model>,
-    usage: HashMap<UsageKey, Usage>,
-    postings: BTreeMap<(Uuid, i64), posting::Model>,
-    lots: BTreeMap<Uuid, lot::Model>,
-}
-
-impl Stored {
-    fn load(&self, wanted: &Wanted) -> Loaded {
-        let mut loaded = Loaded::default();
-        for key in &wanted.nonces {
-            if let Some(found) = self.nonces.get(key) {
-                loaded.nonces.insert(key.clone(), found.clone());
-            }
-        }
-        for id in &wanted.accounts {
-            if let Some(a) = self.heads.get(id) {
-                let head = Head {
-                    app_id: a.app_id,
-                    owner_id: a.owner_id.clone(),
-                    asset: a.asset.clone(),
-                    balance: a.balance.parse().expect("a stored balance"),
-                    version: a.version,
-                    updated_at: a.updated_at,
-                    hash: a.hash.clone(),
-                    shortfall: a.shortfall.parse().expect("a stored shortfall"),
-                };
-                loaded.heads.insert(*id, head);
-            }
-        }
-        for row in self.lots.values() {
-            if wanted.lot_accounts.contains(&row.account_id) && row.status == "open" {
-                let lot = Lot::from_row(row).expect("a stored lot");
-                loaded.lots.push((lot, row.clone()));
-            }
-        }
-        for ((app, op, window), owners) in &wanted.usage {
-            for owner in owners {
-                let key = (*app, owner.clone(), op.clone(), window.clone());
-                if let Some(u) = self.usage.get(&key) {
-                    loaded.usage.insert(key, u.clone());
-                }
-            }
-        }
-        loaded
-    }
-
-    fn write(&mut self, plan: &Plan) {
-        for e in &plan.entries {
-            let key = (e.app_id, e.nonce.clone());
-            assert!(
-                self.nonces
-                    .insert(key, (e.id, e.request_hash.clone()))
-                    .is_none()
-            );
-        }
-        for p in &plan.postings {
-            let at = (p.account_id, p.version);
-            assert!(
-                self.postings.insert(at, p.clone()).is_none(),
-                "version {at:?} twice"
-            );
-        }
-        for h in &plan.heads {
-            self.heads.insert(h.id, h.clone());
-        }
-        for l in &plan.lots {
-            self.lots.insert(l.id, l.clone());
-        }
-        for u in &plan.usage {
-            let key = (
-                u.app_id,
-                u.owner_id.clone(),
-                u.operation.clone(),
-                u.window.clone(),
-            );
-            let total = u.total.parse().expect("a stored total");
-            let (count, last_at) = (u.count, u.last_at);
-            self.usage.insert(
-                key,
-                Usage {
-                    count,
-                    total,
-                    last_at,
-                },
-            );
-        }
-    }
 }
 
 /// What a command was answered: its entry's state and failure, a replay or a conflict.

@@ -87,36 +87,6 @@ fn what_no_lot_covers_is_uncovered_and_a_later_credit_covers_it_first() {
 }
 
 #[test]
-fn transferred_credits_keep_category_priority_and_expiry() {
-    let mut from = [lot(1, 10, Some(77), Promotional), lot(2, 50, None, Paid)];
-    let d = draw(&mut from, Decimal::from(15), 0);
-    let mut next = 100;
-    let received = transferred(&d, &from, 5, || {
-        next += 1;
-        Uuid::from_u128(next)
-    });
-    let seen: Vec<_> = received
-        .iter()
-        .map(|l| {
-            (
-                l.id.as_u128(),
-                l.category,
-                l.priority,
-                l.expires_at,
-                l.remaining,
-            )
-        })
-        .collect();
-    assert_eq!(
-        seen,
-        [
-            (101, Promotional, 10, Some(77), Decimal::TEN),
-            (102, Paid, 50, None, Decimal::from(5)),
-        ]
-    );
-}
-
-#[test]
 fn categories_round_trip_through_their_names() {
     for c in [Promotional, Paid] {
         assert_eq!(c.as_str().parse::<Category>(), Ok(c));

@@ -334,6 +334,7 @@ async fn two_instances_on_hot_accounts_and_the_same_nonces_never_overdraw_duplic
     assert_settled(&store, &env, &Client::new(&a, &key), &by_a).await;
 }
 
+mod expiry;
 mod load;
 mod shutdown;
 mod stored;

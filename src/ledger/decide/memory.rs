@@ -1,0 +1,108 @@
+//! The event store's rows in memory, loaded as the event store loads them (`Wanted` →
+//! `Loaded`) and written back as the batch transaction writes them: the store the
+//! decision's property tests decide against.
+
+use super::*;
+use std::collections::BTreeMap;
+
+/// The event store's rows, as far as a batch reads and writes them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Stored {
+    pub nonces: HashMap<(Uuid, String), (Uuid, String)>,
+    pub heads: BTreeMap<Uuid, account::Model>,
+    pub usage: HashMap<UsageKey, Usage>,
+    pub postings: BTreeMap<(Uuid, i64), posting::Model>,
+    pub lots: BTreeMap<Uuid, lot::Model>,
+}
+
+impl Stored {
+    pub fn load(&self, wanted: &Wanted) -> Loaded {
+        let mut loaded = Loaded::default();
+        for key in &wanted.nonces {
+            if let Some(found) = self.nonces.get(key) {
+                loaded.nonces.insert(key.clone(), found.clone());
+            }
+        }
+        for id in &wanted.accounts {
+            if let Some(a) = self.heads.get(id) {
+                let head = Head {
+                    app_id: a.app_id,
+                    owner_id: a.owner_id.clone(),
+                    asset: a.asset.clone(),
+                    balance: a.balance.parse().expect("a stored balance"),
+                    version: a.version,
+                    updated_at: a.updated_at,
+                    hash: a.hash.clone(),
+                    shortfall: a.shortfall.parse().expect("a stored shortfall"),
+                };
+                loaded.heads.insert(*id, head);
+            }
+        }
+        for row in self.lots.values() {
+            if wanted.lot_accounts.contains(&row.account_id) && row.status == "open" {
+                let lot = Lot::from_row(row).expect("a stored lot");
+                loaded.lots.push((lot, row.clone()));
+            }
+        }
+        for ((app, op, window), owners) in &wanted.usage {
+            for owner in owners {
+                let key = (*app, owner.clone(), op.clone(), window.clone());
+                if let Some(u) = self.usage.get(&key) {
+                    loaded.usage.insert(key, u.clone());
+                }
+            }
+        }
+        loaded
+    }
+
+    pub fn write(&mut self, plan: &Plan) {
+        for e in &plan.entries {
+            let key = (e.app_id, e.nonce.clone());
+            assert!(
+                self.nonces
+                    .insert(key, (e.id, e.request_hash.clone()))
+                    .is_none()
+            );
+        }
+        for p in &plan.postings {
+            let at = (p.account_id, p.version);
+            assert!(
+                self.postings.insert(at, p.clone()).is_none(),
+                "version {at:?} twice"
+            );
+        }
+        for h in &plan.heads {
+            self.heads.insert(h.id, h.clone());
+        }
+        for l in &plan.lots {
+            self.lots.insert(l.id, l.clone());
+        }
+        for u in &plan.usage {
+            let key = (
+                u.app_id,
+                u.owner_id.clone(),
+                u.operation.clone(),
+                u.window.clone(),
+            );
+            let total = u.total.parse().expect("a stored total");
+            let (count, last_at) = (u.count, u.last_at);
+            self.usage.insert(
+                key,
+                Usage {
+                    count,
+                    total,
+                    last_at,
+                },
+            );
+        }
+    }
+}
+
+impl Stored {
+    /// The balance of `owner`'s `asset` account of `app`.
+    pub fn balance(&self, app: Uuid, owner: &str, asset: &str) -> Decimal {
+        self.heads
+            .get(&account_id(app, owner, asset))
+            .map_or(Decimal::ZERO, |h| h.balance.parse().expect("a balance"))
+    }
+}
