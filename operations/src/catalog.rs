@@ -4,8 +4,9 @@
 use crate::SYSTEM_ACCOUNT_PREFIX;
 use crate::amount::AmountRule;
 use crate::file::{RawAmount, RawFile, RawLot, RawOperation};
-use crate::lot::{Category, LotRule, PRIORITIES, is_system_name, parse_duration};
+use crate::lot::{Category, LotRule, PRIORITIES, parse_duration};
 use crate::operation::{Direction, Limit, Operation};
+use crate::system::is_system_name;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::Path;

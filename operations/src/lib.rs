@@ -60,14 +60,13 @@ mod catalog;
 mod file;
 mod lot;
 mod operation;
+mod system;
 
 pub use amount::{AmountError, AmountRule};
 pub use catalog::{Asset, Catalog, CatalogError, MAX_SCALE};
-pub use lot::{
-    Category, DEFAULT_PRIORITY, EXPIRED_ACCOUNT, EXPIRY, LOT_VOID, LotRule, PRIORITIES,
-    format_duration, parse_duration,
-};
+pub use lot::{Category, DEFAULT_PRIORITY, LotRule, PRIORITIES, format_duration, parse_duration};
 pub use operation::{Direction, Limit, Operation, Window};
+pub use system::{EXPIRED_ACCOUNT, EXPIRY, LOT_VOID};
 
 /// The base catalog file, compiled into the binary.
 pub const BASE_CATALOG: &str = include_str!("../catalog/base.toml");

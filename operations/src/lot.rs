@@ -3,8 +3,6 @@
 //! drawdown order, and for how long. Also the two operations the ledger records itself to
 //! close lots ([`EXPIRY`], [`LOT_VOID`]).
 
-use crate::amount::AmountRule;
-use crate::operation::{Direction, Operation};
 use std::fmt;
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -75,69 +73,6 @@ impl Default for LotRule {
             request_expires_at: false,
             request_priority: false,
         }
-    }
-}
-
-/// Moves an expired lot's remainder to [`EXPIRED_ACCOUNT`].
-pub const EXPIRY: &str = "EXPIRY";
-/// Moves a voided lot's remainder back to the lot's counter account.
-pub const LOT_VOID: &str = "LOT_VOID";
-/// Where expired credits go.
-pub const EXPIRED_ACCOUNT: &str = "@system:expired";
-
-impl Operation {
-    /// EXPIRY in `asset`: takes an expired lot's remainder from the owner.
-    pub fn expiry(asset: &str) -> Operation {
-        system_debit(
-            EXPIRY,
-            "The remainder of an expired lot, recorded by the ledger.",
-            asset,
-            EXPIRED_ACCOUNT,
-        )
-    }
-
-    /// LOT_VOID in `asset`: gives a voided lot's remainder back to `counter_account`, the
-    /// account that paid for the lot.
-    pub fn lot_void(asset: &str, counter_account: &str) -> Operation {
-        system_debit(
-            LOT_VOID,
-            "The remainder of a voided lot, returned by the ledger to where it came from.",
-            asset,
-            counter_account,
-        )
-    }
-
-    /// Whether this is one of the ledger's own operations (EXPIRY, LOT_VOID).
-    pub fn is_system(&self) -> bool {
-        is_system_name(&self.name)
-    }
-}
-
-/// Whether `name` is reserved for the ledger's own operations; the catalog refuses it.
-pub(crate) fn is_system_name(name: &str) -> bool {
-    name == EXPIRY || name == LOT_VOID
-}
-
-fn system_debit(name: &str, description: &str, asset: &str, to: &str) -> Operation {
-    Operation {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        enabled: true,
-        direction: Direction::Debit,
-        counter_account: Some(to.to_owned()),
-        asset: asset.to_owned(),
-        // The ledger moves exactly what the lot still holds, which no request chooses.
-        amount: AmountRule::Range {
-            min: None,
-            max: None,
-        },
-        allow_zero: false,
-        // The lot's remainder leaves even when an overdraft elsewhere left the balance
-        // below it: refusing would keep dead credits counted forever.
-        overdraft: true,
-        cooldown_seconds: None,
-        limits: Vec::new(),
-        lot: None,
     }
 }
 

@@ -175,11 +175,8 @@ async fn a_lot_stops_counting_at_its_expiry_instant_and_its_expiry_is_recorded_o
     );
     assert_eq!(app.get(&at(t)).await.body["balance"], "5.00");
     assert_eq!(app.balance("bo").await, "5.00");
-    assert_eq!(
-        metric(&recorder, "ledgerflow_lots_expired_total").await,
-        "1"
-    );
-    assert_eq!(metric(&recorder, "ledgerflow_expiry_backlog").await, "0");
+    assert_eq!(recorder.metric("ledgerflow_lots_expired_total").await, "1");
+    assert_eq!(recorder.metric("ledgerflow_expiry_backlog").await, "0");
     verified(&recorder).await;
 }
 
@@ -260,25 +257,8 @@ async fn a_void_returns_the_unspent_remainder_once(backend: Backend) {
         .await
         .expect("sent");
     assert_eq!(missing.status(), 404);
-    assert_eq!(metric(&app, "ledgerflow_lots_voided_total").await, "1");
+    assert_eq!(app.metric("ledgerflow_lots_voided_total").await, "1");
     verified(&app).await;
-}
-
-/// The value of metric `name` on `app`'s `/metrics`.
-async fn metric(app: &TestApp, name: &str) -> String {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("{name} in {text}"))
-        .to_owned()
 }
 
 async fn transferred_credits_keep_their_expiry(backend: Backend) {

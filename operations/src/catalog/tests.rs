@@ -1,8 +1,9 @@
 //! The catalog's loading and validation, through files as an app writes them.
 
 use super::*;
-use crate::lot::{DEFAULT_PRIORITY, EXPIRY, LOT_VOID};
+use crate::lot::DEFAULT_PRIORITY;
 use crate::operation::Window;
+use crate::system::{EXPIRY, LOT_VOID};
 
 const DAY: u64 = 86_400;
 

@@ -116,26 +116,3 @@ fn formatted_durations_parse_back() {
         assert_eq!(parse_duration(&text), Ok(seconds), "{seconds} → {text}");
     }
 }
-
-#[test]
-fn system_operations_are_debits_without_lots() {
-    let expiry = Operation::expiry("CREDIT");
-    assert_eq!(expiry.name, EXPIRY);
-    assert_eq!(expiry.counter_account.as_deref(), Some(EXPIRED_ACCOUNT));
-    let void = Operation::lot_void("CREDIT", "@system:purchases");
-    assert_eq!(void.name, LOT_VOID);
-    assert_eq!(void.counter_account.as_deref(), Some("@system:purchases"));
-    for op in [expiry, void] {
-        assert!(op.is_system() && op.enabled && op.overdraft, "{op:?}");
-        assert_eq!(op.direction, Direction::Debit);
-        assert_eq!(op.asset, "CREDIT");
-        assert_eq!(
-            op.amount,
-            AmountRule::Range {
-                min: None,
-                max: None
-            }
-        );
-        assert!(op.limits.is_empty() && op.lot.is_none() && !op.description.is_empty());
-    }
-}

@@ -264,6 +264,21 @@ impl TestApp {
         r.body["balance"].as_str().expect("a balance").to_owned()
     }
 
+    /// The service's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let resp = self.client.get(self.url("/metrics")).send().await;
+        resp.expect("metrics").text().await.expect("text")
+    }
+
+    /// The value of metric `name` (a line `name value`) on `/metrics`.
+    pub async fn metric(&self, name: &str) -> String {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+            .to_owned()
+    }
+
     /// A second app on the same service.
     pub async fn another_key(&self) -> String {
         let name = format!("app-{}", uuid::Uuid::new_v4().simple());

@@ -1,0 +1,96 @@
+//! The ledger's own operations: it records them itself (an expiry, a void), and no
+//! catalog may declare them.
+
+use crate::amount::AmountRule;
+use crate::operation::{Direction, Operation};
+
+/// Moves an expired lot's remainder to [`EXPIRED_ACCOUNT`].
+pub const EXPIRY: &str = "EXPIRY";
+/// Moves a voided lot's remainder back to the lot's counter account.
+pub const LOT_VOID: &str = "LOT_VOID";
+/// Where expired credits go.
+pub const EXPIRED_ACCOUNT: &str = "@system:expired";
+
+impl Operation {
+    /// EXPIRY in `asset`: takes an expired lot's remainder from the owner.
+    pub fn expiry(asset: &str) -> Operation {
+        system_debit(
+            EXPIRY,
+            "The remainder of an expired lot, recorded by the ledger.",
+            asset,
+            EXPIRED_ACCOUNT,
+        )
+    }
+
+    /// LOT_VOID in `asset`: gives a voided lot's remainder back to `counter_account`, the
+    /// account that paid for the lot.
+    pub fn lot_void(asset: &str, counter_account: &str) -> Operation {
+        system_debit(
+            LOT_VOID,
+            "The remainder of a voided lot, returned by the ledger to where it came from.",
+            asset,
+            counter_account,
+        )
+    }
+
+    /// Whether this is one of the ledger's own operations (EXPIRY, LOT_VOID).
+    pub fn is_system(&self) -> bool {
+        is_system_name(&self.name)
+    }
+}
+
+/// Whether `name` is reserved for the ledger's own operations; the catalog refuses it.
+pub(crate) fn is_system_name(name: &str) -> bool {
+    name == EXPIRY || name == LOT_VOID
+}
+
+fn system_debit(name: &str, description: &str, asset: &str, to: &str) -> Operation {
+    Operation {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        enabled: true,
+        direction: Direction::Debit,
+        counter_account: Some(to.to_owned()),
+        asset: asset.to_owned(),
+        // The ledger moves exactly what the lot still holds, which no request chooses.
+        amount: AmountRule::Range {
+            min: None,
+            max: None,
+        },
+        allow_zero: false,
+        // The lot's remainder leaves even when an overdraft elsewhere left the balance
+        // below it: refusing would keep dead credits counted forever.
+        overdraft: true,
+        cooldown_seconds: None,
+        limits: Vec::new(),
+        lot: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_operations_are_debits_without_lots() {
+        let expiry = Operation::expiry("CREDIT");
+        assert_eq!(expiry.name, EXPIRY);
+        assert_eq!(expiry.counter_account.as_deref(), Some(EXPIRED_ACCOUNT));
+        let void = Operation::lot_void("CREDIT", "@system:purchases");
+        assert_eq!(void.name, LOT_VOID);
+        assert_eq!(void.counter_account.as_deref(), Some("@system:purchases"));
+        for op in [expiry, void] {
+            assert!(op.is_system() && op.enabled && op.overdraft, "{op:?}");
+            assert_eq!(op.direction, Direction::Debit);
+            assert_eq!(op.asset, "CREDIT");
+            assert_eq!(
+                op.amount,
+                AmountRule::Range {
+                    min: None,
+                    max: None
+                }
+            );
+            assert!(op.limits.is_empty() && op.lot.is_none() && !op.description.is_empty());
+        }
+    }
+}
