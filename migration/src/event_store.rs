@@ -184,14 +184,6 @@ pub fn steps() -> Vec<Step> {
              WHERE status = 'open' AND expires_at IS NOT NULL",
             "DROP INDEX IF EXISTS ix_lots_expiring",
         ),
-        Step::index(
-            "m20261121_000031_index_lots_entry",
-            Index::create()
-                .name("ix_lots_entry")
-                .table(Lots::Table)
-                .col(Lots::EntryId)
-                .to_owned(),
-        ),
         Step::table("m20261121_000032_create_allocations", allocations()),
         // Balances recorded before lots existed keep being spendable, as lots and shortfalls.
         Step::sql(

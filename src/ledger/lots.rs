@@ -159,6 +159,18 @@ pub fn after_draw(
     }
 }
 
+/// Lot `row` as the entry that opened it left it: open, all of its amount remaining.
+pub fn as_opened(row: lot::Model) -> lot::Model {
+    lot::Model {
+        remaining: row.amount.clone(),
+        status: Status::Open.as_str().to_owned(),
+        closed_by: None,
+        closed_at: None,
+        closed_amount: None,
+        ..row
+    }
+}
+
 /// One lot's part of a debit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Allocation {

@@ -14,8 +14,16 @@ use uuid::Uuid;
 pub fn entry_row(record: &EntryRecord) -> Result<entry::Model, DbErr> {
     let e = &record.entry;
     let events = encode(&record.events, "events", e.id)?;
-    let lots = (!record.lots.is_empty())
-        .then(|| encode(&record.lots, "lots", e.id))
+    // The ids of the lots it opened: the lots themselves are rows of `rm_lots`, as opened
+    // but for their bookkeeping columns.
+    let opened: Vec<Uuid> = record
+        .lots
+        .iter()
+        .filter(|l| l.entry_id == Some(e.id))
+        .map(|l| l.id)
+        .collect();
+    let lots = (!opened.is_empty())
+        .then(|| encode(&opened, "lots", e.id))
         .transpose()?;
     let allocations = (!record.allocations.is_empty())
         .then(|| encode(&record.allocations, "allocations", e.id))

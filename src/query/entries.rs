@@ -1,9 +1,10 @@
 //! Entries as projected: one by id, and an owner's history, newest first, in pages.
 
 use super::{QueryError, ReadModel};
+use crate::ledger::lots::as_opened;
 use crate::ledger::record::EntryRecord;
 use entity::entry;
-use entity::read::{entry as rm_entry, posting as rm_posting};
+use entity::read::{entry as rm_entry, lot as rm_lot, posting as rm_posting};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use std::fmt;
@@ -67,9 +68,10 @@ impl ReadModel {
             .all(self.conn())
             .await?;
         let mut records = HashMap::with_capacity(rows.len());
+        let mut opened: Vec<Uuid> = Vec::new();
         for row in rows {
             let events = decode(Some(&row.events), "events", row.id)?;
-            let lots = decode(row.lots.as_deref(), "lots", row.id)?;
+            opened.extend(decode::<Uuid>(row.lots.as_deref(), "lots", row.id)?);
             let allocations = decode(row.allocations.as_deref(), "allocations", row.id)?;
             let record = EntryRecord {
                 entry: entry::Model {
@@ -90,7 +92,7 @@ impl ReadModel {
                 },
                 events,
                 postings: Vec::new(),
-                lots,
+                lots: Vec::new(),
                 allocations,
             };
             records.insert(row.id, record);
@@ -98,6 +100,18 @@ impl ReadModel {
         for p in postings {
             if let Some(r) = records.get_mut(&p.entry_id) {
                 r.postings.push(p.into());
+            }
+        }
+        if !opened.is_empty() {
+            let mut lots = rm_lot::Entity::find()
+                .filter(rm_lot::Column::Id.is_in(opened))
+                .all(self.conn())
+                .await?;
+            lots.sort_by_key(|l| l.id);
+            for lot in lots {
+                if let Some(r) = lot.entry_id.and_then(|id| records.get_mut(&id)) {
+                    r.lots.push(as_opened(lot.into()));
+                }
             }
         }
         records.values_mut().for_each(EntryRecord::order_postings);

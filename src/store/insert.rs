@@ -130,10 +130,11 @@ fn shift_parameters(sql: &str, by: usize) -> String {
 /// the server decodes no text, where the JSON recordset this replaced cost PostgreSQL about
 /// a quarter of its CPU under load (`json_lex`, text-to-uuid and text-to-bigint casts). The
 /// set-returning functions of one select list advance in lockstep, so the arrays, all of
-/// one length, zip into rows. A nullable column travels as a JSON array instead (`json_array_elements_text`
-/// yields NULL for `null`, and each element is cast to the column's type): the array
-/// binding cannot hold NULL elements, and these columns (counterparty, metadata, a lot's
-/// expiry) are short or mostly null.
+/// one length, zip into rows. A column with a NULL among its cells travels as a JSON array
+/// instead (`json_array_elements_text` yields NULL for `null`, and each element is cast to
+/// the column's type): the array binding cannot hold NULL elements. A nullable column whose
+/// cells are all set goes as a typed array like any other (so a statement has one text per
+/// pattern of all-set nullable columns, a handful per table).
 fn array_insert<E, M>(rows: &[M], on_conflict: Option<OnConflict>) -> Result<InsertStatement, DbErr>
 where
     E: EntityTrait,
@@ -144,9 +145,11 @@ where
     let cast = |value: Value, sql_type: &str| Expr::val(value).cast_as(Alias::new(sql_type));
     let mut select = Query::select();
     for column in &columns {
-        let cells = rows.iter().map(|row| row.get(*column));
+        let cells: Vec<Value> = rows.iter().map(|row| row.get(*column)).collect();
         let def = column.def();
-        let expr = if def.is_null() {
+        let has_null = cells.iter().any(|cell| *cell == cell.as_null());
+        let cells = cells.into_iter();
+        let expr = if has_null {
             json_array(def.get_column_type(), cells).map(|(json, sql_type)| {
                 let texts = Func::cust("json_array_elements_text").arg(cast(json.into(), "json"));
                 match sql_type {
@@ -240,7 +243,7 @@ mod tests {
     use sea_orm::{DbBackend, StatementBuilder, Value};
 
     #[test]
-    fn columns_travel_as_typed_arrays_and_nullable_text_as_json() {
+    fn columns_travel_as_typed_arrays_and_columns_with_a_null_as_json() {
         let row = entity::entry_event::Model {
             entry_id: uuid::Uuid::nil(),
             seq: 6,
@@ -248,20 +251,67 @@ mod tests {
             at: 1,
             failure_code: None,
             failure_detail: Some("x".into()),
-            earlier: None,
+            earlier: Some("[]".into()),
+        };
+        let other = entity::entry_event::Model {
+            failure_detail: None,
+            ..row.clone()
         };
         let statement = StatementBuilder::build(
-            &array_insert::<entity::entry_event::Entity, _>(&[row.clone(), row], None).unwrap(),
+            &array_insert::<entity::entry_event::Entity, _>(&[row, other], None).unwrap(),
             &DbBackend::Postgres,
         );
+        // failure_code and failure_detail hold a NULL: JSON; earlier is set in every row:
+        // a typed array, though the column is nullable.
         assert!(
-            statement.sql.contains(r#"SELECT unnest(CAST($1 AS uuid[])), unnest(CAST($2 AS int4[])), unnest(CAST($3 AS text[])), unnest(CAST($4 AS int8[])), json_array_elements_text(CAST($5 AS json))"#),
+            statement.sql.contains(r#"SELECT unnest(CAST($1 AS uuid[])), unnest(CAST($2 AS int4[])), unnest(CAST($3 AS text[])), unnest(CAST($4 AS int8[])), json_array_elements_text(CAST($5 AS json)), json_array_elements_text(CAST($6 AS json)), unnest(CAST($7 AS text[]))"#),
             "{}",
             statement.sql
         );
         let values = statement.values.unwrap().0;
         assert_eq!(values.len(), 7);
-        assert_eq!(values[5], Value::from(r#"["x","x"]"#.to_owned()));
+        assert_eq!(values[5], Value::from(r#"["x",null]"#.to_owned()));
+    }
+
+    #[test]
+    fn a_nullable_uuid_or_integer_with_a_null_is_cast_from_json_text() {
+        let row = |expires_at| entity::lot::Model {
+            id: uuid::Uuid::nil(),
+            app_id: uuid::Uuid::nil(),
+            account_id: uuid::Uuid::nil(),
+            owner_id: "o".into(),
+            asset: "CREDIT".into(),
+            entry_id: Some(uuid::Uuid::nil()),
+            category: "paid".into(),
+            priority: 50,
+            expires_at,
+            created_at: 1,
+            amount: "1".into(),
+            counter_account: "@system:x".into(),
+            remaining: "1".into(),
+            status: "open".into(),
+            closed_by: None,
+            closed_at: None,
+            closed_amount: None,
+        };
+        let statement = StatementBuilder::build(
+            &array_insert::<entity::lot::Entity, _>(&[row(Some(7)), row(None)], None).unwrap(),
+            &DbBackend::Postgres,
+        );
+        assert!(
+            statement
+                .sql
+                .contains("CAST(json_array_elements_text(CAST($9 AS json)) AS int8)"),
+            "{}",
+            statement.sql
+        );
+        assert!(
+            statement.sql.contains("unnest(CAST($6 AS uuid[]))"),
+            "{}",
+            statement.sql
+        );
+        let values = statement.values.unwrap().0;
+        assert_eq!(values[8], Value::from(r#"["7",null]"#.to_owned()));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::{Store, StoreError, events};
 use crate::decimal::stored_decimal;
 use crate::ledger::command::account_id;
-use crate::ledger::lots::{self, Status};
+use crate::ledger::lots;
 use crate::ledger::record::EntryRecord;
 use entity::{allocation, entry, entry_event, lot, pending_entry, posting};
 use rust_decimal::Decimal;
@@ -15,18 +15,6 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 use uuid::Uuid;
-
-/// Lot `row` as the entry that opened it left it.
-pub fn as_opened(row: lot::Model) -> lot::Model {
-    lot::Model {
-        remaining: row.amount.clone(),
-        status: Status::Open.as_str().to_owned(),
-        closed_by: None,
-        closed_at: None,
-        closed_amount: None,
-        ..row
-    }
-}
 
 /// Lot `row` as allocation `a` of `record` left it.
 fn left_by(
@@ -82,8 +70,20 @@ impl Store {
             .filter(posting::Column::EntryId.is_in(ids.to_vec()))
             .all(self.conn())
             .await?;
-        // The lots each entry opened, and below, those it drew from.
+        // The lots each entry opened (found through the accounts it credited, whose index
+        // the lots have anyway), and below, those it drew from.
+        let credited: Vec<Uuid> = rows
+            .iter()
+            .flat_map(|e| {
+                let owners = [Some(&e.owner_id), e.counterparty_id.as_ref()];
+                owners
+                    .into_iter()
+                    .flatten()
+                    .map(|owner| account_id(e.app_id, owner, &e.asset))
+            })
+            .collect();
         let lots = lot::Entity::find()
+            .filter(lot::Column::AccountId.is_in(credited))
             .filter(lot::Column::EntryId.is_in(ids.to_vec()))
             .order_by_asc(lot::Column::Id)
             .all(self.conn())
@@ -113,7 +113,7 @@ impl Store {
         }
         for lot in lots {
             if let Some(r) = lot.entry_id.and_then(|id| records.get_mut(&id)) {
-                r.lots.push(as_opened(lot));
+                r.lots.push(lots::as_opened(lot));
             }
         }
         let drawn: HashMap<Uuid, lot::Model> = if allocations.is_empty() {

@@ -25,7 +25,7 @@ pub struct Model {
     pub last_seq: i32,
     /// JSON array of the entry's `entry_events` rows, in order.
     pub events: String,
-    /// JSON array of the lots the entry opened (as opened), if any.
+    /// JSON array of the ids of the lots the entry opened, if any (`rm_lots` holds them).
     pub lots: Option<String>,
     /// JSON array of the entry's `allocations` rows, in order, if any.
     pub allocations: Option<String>,
