@@ -314,6 +314,21 @@ pub fn account_id(app_id: Uuid, owner_id: &str, asset: &str) -> Uuid {
     Uuid::new_v5(&app_id, name.as_bytes())
 }
 
+/// The owner accounts an entry of `(app, owner, counterparty, asset)` may have credited:
+/// where the lots it opened are.
+pub fn owner_accounts(
+    app_id: Uuid,
+    owner_id: &str,
+    counterparty_id: Option<&str>,
+    asset: &str,
+) -> Vec<Uuid> {
+    [Some(owner_id), counterparty_id]
+        .into_iter()
+        .flatten()
+        .map(|owner| account_id(app_id, owner, asset))
+        .collect()
+}
+
 /// What the batch decision did with one command.
 #[derive(Debug, Clone)]
 pub enum Outcome {

@@ -123,7 +123,7 @@ pub fn add_postings(inserts: &mut Inserts, rows: &[posting::Model]) -> Result<()
 /// Inserts lots and moves those there to the state given. `rows` must be the state of
 /// each lot at its account's newest posting applied with them.
 pub fn add_lots(inserts: &mut Inserts, rows: &[lot::Model]) -> Result<(), DbErr> {
-    let latest = OnConflict::column(lot::Column::Id)
+    let latest = OnConflict::columns([lot::Column::AccountId, lot::Column::Id])
         .update_columns([
             lot::Column::Remaining,
             lot::Column::Status,

@@ -1,6 +1,7 @@
 //! Entries as projected: one by id, and an owner's history, newest first, in pages.
 
 use super::{QueryError, ReadModel};
+use crate::ledger::command::owner_accounts;
 use crate::ledger::lots::as_opened;
 use crate::ledger::record::EntryRecord;
 use entity::entry;
@@ -69,6 +70,18 @@ impl ReadModel {
             .await?;
         let mut records = HashMap::with_capacity(rows.len());
         let mut opened: Vec<Uuid> = Vec::new();
+        // The accounts the entries credited: `rm_lots` is keyed by account first.
+        let credited: Vec<Uuid> = rows
+            .iter()
+            .flat_map(|e| {
+                owner_accounts(
+                    e.app_id,
+                    &e.owner_id,
+                    e.counterparty_id.as_deref(),
+                    &e.asset,
+                )
+            })
+            .collect();
         for row in rows {
             let events = decode(Some(&row.events), "events", row.id)?;
             opened.extend(decode::<Uuid>(row.lots.as_deref(), "lots", row.id)?);
@@ -104,6 +117,7 @@ impl ReadModel {
         }
         if !opened.is_empty() {
             let mut lots = rm_lot::Entity::find()
+                .filter(rm_lot::Column::AccountId.is_in(credited))
                 .filter(rm_lot::Column::Id.is_in(opened))
                 .all(self.conn())
                 .await?;

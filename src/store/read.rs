@@ -4,7 +4,7 @@
 
 use super::{Store, StoreError, events};
 use crate::decimal::stored_decimal;
-use crate::ledger::command::account_id;
+use crate::ledger::command::{account_id, owner_accounts};
 use crate::ledger::lots;
 use crate::ledger::record::EntryRecord;
 use entity::{allocation, entry, entry_event, lot, pending_entry, posting};
@@ -75,11 +75,12 @@ impl Store {
         let credited: Vec<Uuid> = rows
             .iter()
             .flat_map(|e| {
-                let owners = [Some(&e.owner_id), e.counterparty_id.as_ref()];
-                owners
-                    .into_iter()
-                    .flatten()
-                    .map(|owner| account_id(e.app_id, owner, &e.asset))
+                owner_accounts(
+                    e.app_id,
+                    &e.owner_id,
+                    e.counterparty_id.as_deref(),
+                    &e.asset,
+                )
             })
             .collect();
         let lots = lot::Entity::find()

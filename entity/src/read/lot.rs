@@ -1,13 +1,15 @@
 use sea_orm::entity::prelude::*;
 
-/// A lot as projected; the same columns as the event store's `lots`.
+/// A lot as projected; the same columns as the event store's `lots`, keyed by
+/// `(account_id, id)`: every read of the read model's lots is one account's.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "rm_lots")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
+    pub account_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub app_id: Uuid,
-    pub account_id: Uuid,
     pub owner_id: String,
     pub asset: String,
     pub entry_id: Option<Uuid>,
