@@ -172,7 +172,7 @@ pub fn steps() -> Vec<Step> {
                 .default("0")
                 .to_owned(),
         ),
-        Step::keyed_table("m20261121_000028_create_lots", lots()),
+        Step::table("m20261121_000028_create_lots", lots()),
         Step::sql(
             "m20261121_000029_index_lots_account",
             "CREATE INDEX ix_lots_account ON lots (account_id, expires_at)",
@@ -184,7 +184,7 @@ pub fn steps() -> Vec<Step> {
              WHERE status = 'open' AND expires_at IS NOT NULL",
             "DROP INDEX IF EXISTS ix_lots_expiring",
         ),
-        Step::keyed_table("m20261121_000032_create_allocations", allocations()),
+        Step::table("m20261121_000032_create_allocations", allocations()),
         // Balances recorded before lots existed keep being spendable, as lots and shortfalls.
         Step::sql(
             "m20261121_000033_open_lots_of_balances",

@@ -39,7 +39,7 @@ pub fn steps() -> Vec<Step> {
         ),
         Step::table("m20261121_100007_create_rm_checkpoints", checkpoints()),
         Step::table("m20261121_100008_create_rm_parked", parked()),
-        Step::keyed_table("m20261121_100009_create_rm_lots", lots()),
+        Step::table("m20261121_100009_create_rm_lots", lots()),
         Step::sql(
             "m20261121_100011_index_rm_lots_expiring",
             "CREATE INDEX ix_rm_lots_expiring ON rm_lots (account_id, expires_at) \

@@ -11,9 +11,6 @@ pub struct Step {
 
 enum Ddl {
     Table(Box<TableCreateStatement>),
-    /// A table that SQLite stores in its primary key's b-tree (`WITHOUT ROWID`): one b-tree
-    /// per row written instead of two. Elsewhere a plain table.
-    KeyedTable(Box<TableCreateStatement>),
     Index(Box<IndexCreateStatement>),
     /// A column added to an existing table, and its table.
     Column(DynIden, Box<ColumnDef>),
@@ -35,15 +32,6 @@ impl Step {
         Step {
             name: name.to_owned(),
             ddl: Ddl::Table(Box::new(table)),
-        }
-    }
-
-    /// A table whose rows SQLite keeps in the primary key itself (`WITHOUT ROWID`): for
-    /// tables keyed by a UUID or a composite key, whose rowid would be a second b-tree.
-    pub fn keyed_table(name: &str, table: TableCreateStatement) -> Step {
-        Step {
-            name: name.to_owned(),
-            ddl: Ddl::KeyedTable(Box::new(table)),
         }
     }
 
@@ -127,11 +115,6 @@ impl MigrationTrait for Step {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         match &self.ddl {
             Ddl::Table(table) => manager.create_table((**table).clone()).await,
-            Ddl::KeyedTable(table) if manager.get_database_backend() == DbBackend::Sqlite => {
-                let sql = format!("{} WITHOUT ROWID", table.to_string(SqliteQueryBuilder));
-                run_sql(manager, &sql).await
-            }
-            Ddl::KeyedTable(table) => manager.create_table((**table).clone()).await,
             Ddl::Index(index) => manager.create_index((**index).clone()).await,
             Ddl::Column(table, column) => {
                 let alter = Table::alter()
@@ -150,7 +133,7 @@ impl MigrationTrait for Step {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         match &self.ddl {
-            Ddl::Table(table) | Ddl::KeyedTable(table) => {
+            Ddl::Table(table) => {
                 let name = table
                     .get_table_name()
                     .ok_or_else(|| DbErr::Migration(format!("{}: no table name", self.name)))?
