@@ -68,6 +68,23 @@ fn a_bad_catalog_file_stops_start_up_naming_file_operation_and_field() {
     assert!(stderr.contains("broken.toml"), "{stderr}");
     assert!(stderr.contains("operation QUIZ_PRIZE"), "{stderr}");
     assert!(stderr.contains("field `amount.fixed`"), "{stderr}");
+
+    // A bad lot declaration is refused the same way.
+    std::fs::write(
+        &file,
+        "[operations.QUIZ_PRIZE]\ndirection = \"credit\"\ncounter_account = \"@system:quiz\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }\nlot = { category = \"promotional\", expires_after = \"P1M\" }\n",
+    )
+    .unwrap();
+    let out = ledgerflow(&dir.path().join("ledger.db"))
+        .env("LEDGERFLOW_OPERATIONS", &file)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.toml"), "{stderr}");
+    assert!(stderr.contains("operation QUIZ_PRIZE"), "{stderr}");
+    assert!(stderr.contains("field `lot.expires_after`"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,7 @@ on_both_backends!(
     concurrent_spends_never_take_a_lot_below_zero,
     two_recorders_record_each_expiry_once,
     lot_terms_are_checked_against_the_catalog,
+    verify_finds_a_lot_that_does_not_hold_its_balance,
 );
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -420,4 +421,29 @@ async fn lot_terms_are_checked_against_the_catalog(backend: Backend) {
     }
     let new_entry = &spec["components"]["schemas"]["NewEntry"]["properties"];
     assert!(new_entry.get("expires_at").is_some() && new_entry.get("priority").is_some());
+}
+
+async fn verify_finds_a_lot_that_does_not_hold_its_balance(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn(backend).await;
+    post_ok(
+        &app,
+        json!({"operation": "CREDIT_ADD", "owner_id": "hal", "nonce": "c", "amount": "10"}),
+    )
+    .await;
+    post_ok(
+        &app,
+        json!({"operation": "CREDIT_SPEND", "owner_id": "hal", "nonce": "s", "amount": "4"}),
+    )
+    .await;
+    verified(&app).await;
+    app.store_sql
+        .execute_unprepared("UPDATE lots SET remaining = '9.00' WHERE owner_id = 'hal'")
+        .await
+        .expect("the lot is edited");
+    let report = verify(&app.store, &app.read).await.expect("verify runs");
+    let found = report.differences.join("\n");
+    assert!(found.contains("less its allocations"), "{found}");
+    assert!(found.contains("not its balance 6.00"), "{found}");
+    assert!(found.contains("read model: lot"), "{found}");
 }
