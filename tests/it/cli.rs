@@ -49,39 +49,31 @@ fn apps_create_prints_the_key_alone_on_the_last_line_and_stores_only_its_hash() 
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 }
 
-#[test]
-fn a_bad_catalog_file_stops_start_up_naming_file_operation_and_field() {
+/// `ledgerflow migrate` with `text` as the catalog extension `broken.toml`: it must fail;
+/// its stderr.
+fn refused_catalog(text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("broken.toml");
-    std::fs::write(
-        &file,
-        "[operations.QUIZ_PRIZE]\ndirection = \"credit\"\ncounter_account = \"@system:quiz\"\nasset = \"CREDIT\"\namount = { fixed = \"1.005\" }\n",
-    )
-    .unwrap();
+    std::fs::write(&file, text).unwrap();
     let out = ledgerflow(&dir.path().join("ledger.db"))
         .env("LEDGERFLOW_OPERATIONS", &file)
         .arg("migrate")
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_bad_catalog_file_stops_start_up_naming_file_operation_and_field() {
+    let op = "[operations.QUIZ_PRIZE]\ndirection = \"credit\"\ncounter_account = \"@system:quiz\"\nasset = \"CREDIT\"\n";
+    let stderr = refused_catalog(&format!("{op}amount = {{ fixed = \"1.005\" }}\n"));
     assert!(stderr.contains("broken.toml"), "{stderr}");
     assert!(stderr.contains("operation QUIZ_PRIZE"), "{stderr}");
     assert!(stderr.contains("field `amount.fixed`"), "{stderr}");
-
     // A bad lot declaration is refused the same way.
-    std::fs::write(
-        &file,
-        "[operations.QUIZ_PRIZE]\ndirection = \"credit\"\ncounter_account = \"@system:quiz\"\nasset = \"CREDIT\"\namount = { fixed = \"1\" }\nlot = { category = \"promotional\", expires_after = \"P1M\" }\n",
-    )
-    .unwrap();
-    let out = ledgerflow(&dir.path().join("ledger.db"))
-        .env("LEDGERFLOW_OPERATIONS", &file)
-        .arg("migrate")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lot = "lot = { category = \"promotional\", expires_after = \"P1M\" }\n";
+    let stderr = refused_catalog(&format!("{op}amount = {{ fixed = \"1\" }}\n{lot}"));
     assert!(stderr.contains("broken.toml"), "{stderr}");
     assert!(stderr.contains("operation QUIZ_PRIZE"), "{stderr}");
     assert!(stderr.contains("field `lot.expires_after`"), "{stderr}");
