@@ -161,6 +161,21 @@ async fn async_entries_are_accepted_then_completed(backend: Backend) {
     assert!(again.replay);
     assert_eq!(again.status, 201);
     assert_eq!(again.body["id"], id.as_str());
+    // The lot terms an async request sets are kept with it and open its lot.
+    let at = "2099-01-01T00:00:00.000000Z";
+    let req = json!({"operation": "CREDIT_ADD", "owner_id": "p", "nonce": "async-2", "amount": "3", "expires_at": at, "priority": 7});
+    let r = app
+        .post_with(&app.key, req, &[("Prefer", "respond-async")])
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let done = wait_completed(&app, r.body["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (
+            done["lot"]["expires_at"].as_str(),
+            done["lot"]["priority"].as_i64()
+        ),
+        (Some(at), Some(7))
+    );
 }
 
 async fn a_restart_resumes_unfinished_async_entries(backend: Backend) {
@@ -180,6 +195,9 @@ async fn a_restart_resumes_unfinished_async_entries(backend: Backend) {
         owner_id: "q".into(),
         nonce: "left-behind".into(),
         amount: Some("8".into()),
+        // Lot terms too: the resumed entry reads them back from its stored row.
+        expires_at: Some("2099-01-01T00:00:00Z".into()),
+        priority: Some(3),
         ..Default::default()
     };
     let cmd = request
@@ -200,6 +218,8 @@ async fn a_restart_resumes_unfinished_async_entries(backend: Backend) {
     let restarted = TestApp::spawn_on(Arc::clone(&first.db), |_| {}).await;
     let done = wait_completed_with(&restarted, &first.key, &id).await;
     assert_eq!(done["balance_after"], "8.00");
+    assert_eq!(done["lot"]["expires_at"], "2099-01-01T00:00:00.000000Z");
+    assert_eq!(done["lot"]["priority"], 3);
 }
 
 async fn two_instances_on_one_store_never_overdraw(backend: Backend) {
