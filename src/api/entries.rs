@@ -41,12 +41,22 @@ pub enum PostEntryResponse {
 /// The answer for an entry in its current state. A replay answers the same way, so the
 /// same nonce and request always get the same status and body back (an async entry's
 /// replay shows how far it has come).
-pub(super) fn answer(record: &EntryRecord, replay: bool) -> Result<PostEntryResponse, ApiProblem> {
+fn answer(record: &EntryRecord, replay: bool) -> Result<PostEntryResponse, ApiProblem> {
     let header = replay.then(|| "true".to_owned());
     match record.state() {
         EntryState::Completed => Ok(PostEntryResponse::Created(Json(record.into()), header)),
         EntryState::Failed => Err(ApiProblem::failed_entry(record, replay)),
         _ => Ok(PostEntryResponse::Accepted(Json(record.into()), header)),
+    }
+}
+
+/// The answer to a write the workflow settled: the entry, its replay, or a problem.
+pub(super) fn settled_answer(settled: Settled) -> Result<PostEntryResponse, ApiProblem> {
+    match settled {
+        Settled::Recorded(record) => answer(&record, false),
+        Settled::Replay(record) => answer(&record, true),
+        Settled::NonceReused(entry_id) => Err(ApiProblem::nonce_reused(entry_id)),
+        Settled::KeyRevoked => Err(ApiProblem::unauthorized()),
     }
 }
 
@@ -103,12 +113,7 @@ impl EntriesApi {
             cmd.key_id = Some(key.key_id);
             self.ctx.workflow.submit(cmd).await?
         };
-        match settled {
-            Settled::Recorded(record) => answer(&record, false),
-            Settled::Replay(record) => answer(&record, true),
-            Settled::NonceReused(entry_id) => Err(ApiProblem::nonce_reused(entry_id)),
-            Settled::KeyRevoked => Err(ApiProblem::unauthorized()),
-        }
+        settled_answer(settled)
     }
 
     /// Get an entry

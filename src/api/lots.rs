@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use super::auth::AppKey;
-use super::entries::{PostEntryResponse, answer};
+use super::entries::{PostEntryResponse, settled_answer};
 use super::problem::ApiProblem;
 use super::text::Text;
 use crate::ledger::closing;
@@ -51,16 +51,12 @@ impl LotsApi {
         let lot = lot.ok_or_else(|| ApiProblem::not_found("the lot"))?;
         let reason = body.0.reason.map(|r| r.0);
         let cmd = closing::void(&lot, nonce, reason.as_deref(), now_micros())?;
-        match self.ctx.workflow.submit(cmd).await? {
-            Settled::Recorded(record) => {
-                if record.failure_code().is_none() {
-                    self.ctx.metrics.lots_voided.inc();
-                }
-                answer(&record, false)
-            }
-            Settled::Replay(record) => answer(&record, true),
-            Settled::NonceReused(entry_id) => Err(ApiProblem::nonce_reused(entry_id)),
-            Settled::KeyRevoked => Err(ApiProblem::unauthorized()),
+        let settled = self.ctx.workflow.submit(cmd).await?;
+        if let Settled::Recorded(record) = &settled
+            && record.failure_code().is_none()
+        {
+            self.ctx.metrics.lots_voided.inc();
         }
+        settled_answer(settled)
     }
 }

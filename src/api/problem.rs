@@ -132,10 +132,7 @@ impl ApiProblem {
         let code = record.failure_code().unwrap_or("failed");
         // A failure the ledger decided is `Failed` (422), or, for a state that conflicts
         // with the request (a closed lot), `Conflict` (409); recorded and replayed alike.
-        let class = Code::ALL
-            .iter()
-            .find(|c| c.as_str() == code)
-            .map_or(Class::Failed, |c| c.class());
+        let class = Code::parse(code).map_or(Class::Failed, Code::class);
         let mut body = problem(
             status(class),
             code,

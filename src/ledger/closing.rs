@@ -4,11 +4,10 @@
 
 use super::codes::{Code, Refusal};
 use super::command::{Amount, Command, LotTerms, Nonce, OwnerId};
-use super::request::canonical_json;
+use super::request::{canonical_json, request_digest};
 use crate::decimal::stored_decimal;
 use entity::lot;
 use operations::Operation;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -22,7 +21,7 @@ pub fn expiry(lot: &lot::Model) -> Result<Command, String> {
     let expires_at = lot
         .expires_at
         .ok_or_else(|| format!("lot {} never expires", lot.id))?;
-    let hash = request_hash(&serde_json::json!({ "expiry": lot.id }));
+    let hash = request_digest(&serde_json::json!({ "expiry": lot.id }));
     command(
         lot,
         Nonce::of_expiry(lot.id),
@@ -47,7 +46,7 @@ pub fn void(
             format!("reason must be at most {MAX_REASON_LEN} bytes, without control characters"),
         ));
     }
-    let hash = request_hash(&serde_json::json!({ "void": lot.id, "reason": reason }));
+    let hash = request_digest(&serde_json::json!({ "void": lot.id, "reason": reason }));
     let metadata = reason.map(|r| canonical_json(&serde_json::json!({ "reason": r })));
     let op = Operation::lot_void(&lot.asset, &lot.counter_account);
     command(lot, nonce, hash, op, metadata, received_at).map_err(|e| {
@@ -82,8 +81,4 @@ fn command(
         lot_terms: LotTerms::default(),
         target_lot: Some(lot.id),
     })
-}
-
-fn request_hash(canonical: &serde_json::Value) -> String {
-    hex::encode(Sha256::digest(canonical_json(canonical).as_bytes()))
 }

@@ -54,6 +54,11 @@ macro_rules! codes {
                 }
             }
 
+            /// The code spelled `text` (as a failed entry stores it), if there is one.
+            pub fn parse(text: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str() == text)
+            }
+
             pub fn class(self) -> Class {
                 match self {
                     $(Code::$name => Class::$class,)*

@@ -154,8 +154,14 @@ impl EntryRequest {
         if let Some(priority) = lot.priority {
             canonical["priority"] = priority.into();
         }
-        hex::encode(Sha256::digest(canonical_json(&canonical).as_bytes()))
+        request_digest(&canonical)
     }
+}
+
+/// SHA-256 (hex) of a request in canonical form: what a request hash is, for entries and for
+/// the ledger's own commands alike.
+pub fn request_digest(canonical: &Value) -> String {
+    hex::encode(Sha256::digest(canonical_json(canonical).as_bytes()))
 }
 
 /// An owner a request may post for: a well-formed id that is not, and does not look like,
