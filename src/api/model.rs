@@ -65,30 +65,38 @@ pub struct LotView {
 }
 
 impl LotView {
-    /// `row` as seen at `now`: an open lot past its expiry instant shows as expired.
-    pub fn at(row: &entity::lot::Model, now: i64) -> LotView {
-        let lapsed =
-            row.status == Status::Open.as_str() && row.expires_at.is_some_and(|t| t <= now);
+    /// `row` as recorded.
+    pub fn recorded(row: &entity::lot::Model) -> LotView {
         LotView {
             id: row.id,
             owner_id: row.owner_id.clone(),
             asset: row.asset.clone(),
             amount: row.amount.clone(),
-            remaining: match lapsed {
-                true => "0".to_owned(),
-                false => row.remaining.clone(),
-            },
+            remaining: row.remaining.clone(),
             category: row.category.clone(),
             priority: row.priority,
             expires_at: row.expires_at.map(to_rfc3339),
-            status: match lapsed {
-                true => Status::Expired.as_str().to_owned(),
-                false => row.status.clone(),
-            },
+            status: row.status.clone(),
             entry_id: row.entry_id,
             created_at: to_rfc3339(row.created_at),
             closed_by: row.closed_by,
             closed_amount: row.closed_amount.clone(),
+        }
+    }
+
+    /// `row` as seen at `now`: an open lot past its expiry instant shows as expired, with
+    /// nothing left, whether or not its expiry is recorded yet.
+    pub fn at(row: &entity::lot::Model, now: i64) -> LotView {
+        let view = LotView::recorded(row);
+        let lapsed =
+            row.status == Status::Open.as_str() && row.expires_at.is_some_and(|t| t <= now);
+        match lapsed {
+            false => view,
+            true => LotView {
+                remaining: "0".to_owned(),
+                status: Status::Expired.as_str().to_owned(),
+                ..view
+            },
         }
     }
 }
@@ -172,7 +180,7 @@ impl From<&EntryRecord> for Entry {
             r.lots
                 .iter()
                 .filter(|l| l.entry_id == Some(e.id) && l.owner_id == owner_id)
-                .map(|l| LotView::at(l, i64::MIN))
+                .map(LotView::recorded)
                 .collect()
         };
         let counterparty_lots = e.counterparty_id.as_deref().map(opened);

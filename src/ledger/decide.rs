@@ -240,7 +240,7 @@ impl Deciding {
             }
             None => {
                 advance_to(&mut transitions, EntryState::Processing, now)?;
-                effects = self.apply(cmd, amount.clone().unwrap_or(cmd.amount.get()));
+                effects = self.apply(cmd, amount.as_ref().copied().unwrap_or(cmd.amount.get()));
                 for key in count_usage(cmd, &mut self.loaded.usage, now) {
                     self.usage.touch(&key);
                 }

@@ -108,10 +108,11 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     let mut report = Report::default();
     let es = store::snapshot(store.conn()).await?;
     let replayed = replay_postings(&es, &projected, &mut report).await?;
-    let heads = store_heads(&es).await?;
+    let rows = account::Entity::find().all(&es).await?;
+    let heads = store_heads(&rows)?;
     let in_store = store_totals(&es, report.postings).await?;
     let store_lots = lots::store_lots(&es).await?;
-    lots::check(&es, &store_lots, &mut report).await?;
+    lots::check(&es, &store_lots, &rows, &mut report).await?;
     es.commit().await?;
     // Only accounts the read model has at the event store's version: a lagging one's lots
     // may trail too.
@@ -274,15 +275,20 @@ impl std::fmt::Display for Listed {
 
 type Accounts = BTreeMap<Uuid, Listed>;
 
-async fn store_heads(db: &DatabaseTransaction) -> Result<Accounts, DbErr> {
-    let rows = account::Entity::find().all(db).await?;
-    rows.into_iter()
+fn store_heads(rows: &[account::Model]) -> Result<Accounts, DbErr> {
+    rows.iter()
         .map(|a| {
-            let head = Listed::new(a.app_id, a.asset, a.owner_id, &a.balance, a.version)?;
+            let head = Listed::new(
+                a.app_id,
+                a.asset.clone(),
+                a.owner_id.clone(),
+                &a.balance,
+                a.version,
+            )?;
             Ok((
                 a.id,
                 Listed {
-                    hash: a.hash,
+                    hash: a.hash.clone(),
                     ..head
                 },
             ))

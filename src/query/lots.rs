@@ -21,7 +21,7 @@ impl ReadModel {
         asset: &str,
         closed: bool,
         now: i64,
-    ) -> Result<Vec<lot::Model>, QueryError> {
+    ) -> Result<Vec<entity::lot::Model>, QueryError> {
         let mut query =
             lot::Entity::find().filter(lot::Column::AccountId.eq(account_id(app_id, owner, asset)));
         if !closed {
@@ -30,7 +30,8 @@ impl ReadModel {
         let mut open = Vec::new();
         let mut rest = Vec::new();
         for row in query.all(self.conn()).await? {
-            let lot = Lot::from_row(&row.clone().into()).map_err(QueryError::Corrupt)?;
+            let row: entity::lot::Model = row.into();
+            let lot = Lot::from_row(&row).map_err(QueryError::Corrupt)?;
             if row.status == Status::Open.as_str() && lot.counts_at(now) {
                 open.push((lot.drawdown_key(), row));
             } else if closed {

@@ -171,8 +171,7 @@ impl Queries {
         asset: &str,
         closed: bool,
     ) -> Result<Vec<entity::lot::Model>, QueryError> {
-        let rows = self
-            .read
+        self.read
             .lots(
                 app_id,
                 owner.as_str(),
@@ -180,8 +179,7 @@ impl Queries {
                 closed,
                 crate::time::now_micros(),
             )
-            .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+            .await
     }
 
     /// An app's lot as the event store holds it now (what a void acts on).

@@ -168,11 +168,12 @@ impl Deciding {
             closed_at: None,
             closed_amount: None,
         };
+        // `post` made the head; without one there is no shortfall and no lot to open.
+        let Some(head) = self.loaded.heads.get_mut(&id) else {
+            return Vec::new();
+        };
         let mut opened = Vec::new();
         for (terms, amount) in pieces {
-            let Some(head) = self.loaded.heads.get_mut(&id) else {
-                continue;
-            };
             let (covered, rest) = lots::cover(head.shortfall, amount);
             head.shortfall -= covered;
             if rest > Decimal::ZERO {

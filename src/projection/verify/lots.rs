@@ -42,21 +42,26 @@ fn decimal(text: &str) -> Result<Decimal, DbErr> {
     stored_decimal(text).map_err(DbErr::Custom)
 }
 
-/// Checks the event store's lots against its heads and allocations.
+/// Checks the event store's lots against its heads (`accounts`) and allocations.
 pub(super) async fn check(
     db: &DatabaseTransaction,
     lots: &Lots,
+    accounts: &[account::Model],
     report: &mut Report,
 ) -> Result<(), DbErr> {
-    let mut taken: HashMap<Uuid, Decimal> = HashMap::new();
-    let allocations: Vec<(Uuid, String)> = allocation::Entity::find()
+    let allocations: Vec<(Uuid, Uuid, String)> = allocation::Entity::find()
         .select_only()
-        .columns([allocation::Column::LotId, allocation::Column::Amount])
+        .columns([
+            allocation::Column::EntryId,
+            allocation::Column::LotId,
+            allocation::Column::Amount,
+        ])
         .into_tuple()
         .all(db)
         .await?;
-    for (lot_id, amount) in allocations {
-        *taken.entry(lot_id).or_default() += decimal(&amount)?;
+    let mut taken: HashMap<Uuid, Decimal> = HashMap::new();
+    for (_, lot_id, amount) in &allocations {
+        *taken.entry(*lot_id).or_default() += decimal(amount)?;
     }
     let mut open: HashMap<Uuid, Decimal> = HashMap::new();
     for lot in lots.values() {
@@ -72,10 +77,7 @@ pub(super) async fn check(
             *open.entry(lot.account_id).or_default() += remaining;
         }
     }
-    for a in account::Entity::find().all(db).await? {
-        if a.owner_id.starts_with('@') {
-            continue;
-        }
+    for a in accounts.iter().filter(|a| !a.owner_id.starts_with('@')) {
         let held = open.get(&a.id).copied().unwrap_or_default() - decimal(&a.shortfall)?;
         if held != decimal(&a.balance)? {
             report.differ(format!(
@@ -84,11 +86,15 @@ pub(super) async fn check(
             ));
         }
     }
-    expiries_once(db, report).await
+    expiries_once(db, &allocations, report).await
 }
 
 /// Reports every lot whose expiry was recorded more than once.
-async fn expiries_once(db: &DatabaseTransaction, report: &mut Report) -> Result<(), DbErr> {
+async fn expiries_once(
+    db: &DatabaseTransaction,
+    allocations: &[(Uuid, Uuid, String)],
+    report: &mut Report,
+) -> Result<(), DbErr> {
     let expiries: Vec<Uuid> = entry::Entity::find()
         .select_only()
         .column(entry::Column::Id)
@@ -98,15 +104,9 @@ async fn expiries_once(db: &DatabaseTransaction, report: &mut Report) -> Result<
         .await?;
     let expiries: HashSet<Uuid> = expiries.into_iter().collect();
     let mut counted: HashMap<Uuid, u32> = HashMap::new();
-    let drawn: Vec<(Uuid, Uuid)> = allocation::Entity::find()
-        .select_only()
-        .columns([allocation::Column::EntryId, allocation::Column::LotId])
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (entry_id, lot_id) in drawn {
-        if expiries.contains(&entry_id) {
-            *counted.entry(lot_id).or_default() += 1;
+    for (entry_id, lot_id, _) in allocations {
+        if expiries.contains(entry_id) {
+            *counted.entry(*lot_id).or_default() += 1;
         }
     }
     for (lot, n) in counted.into_iter().filter(|(_, n)| *n > 1) {
