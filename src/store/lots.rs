@@ -1,15 +1,77 @@
-//! The event store's lots: one by id (what a void acts on), what lots whose expiry is not
+//! The event store's lots: those of an entry (opened and drawn from), one by id (what a
+//! void acts on), what lots whose expiry is not
 //! recorded held at a time, and the lots whose expiry is due (for the recorder).
 
 use super::{Store, StoreError};
 use crate::decimal::stored_decimal;
-use crate::ledger::lots::Status;
-use entity::{lot, posting};
+use crate::ledger::command::owner_accounts;
+use crate::ledger::lots::{self, Status};
+use crate::ledger::record::EntryRecord;
+use entity::{allocation, lot, posting};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 impl Store {
+    /// Adds to `records` (the entries `ids`) the lots each opened, as opened, and the lots
+    /// each drew from, as it left them, with its allocations.
+    pub(super) async fn add_lots(
+        &self,
+        ids: &[Uuid],
+        records: &mut HashMap<Uuid, EntryRecord>,
+    ) -> Result<(), StoreError> {
+        // Found through the accounts the entries credited, whose index the lots have anyway.
+        let credited: Vec<Uuid> = records
+            .values()
+            .flat_map(|r| {
+                let e = &r.entry;
+                owner_accounts(
+                    e.app_id,
+                    &e.owner_id,
+                    e.counterparty_id.as_deref(),
+                    &e.asset,
+                )
+            })
+            .collect();
+        let opened = lot::Entity::find()
+            .filter(lot::Column::AccountId.is_in(credited))
+            .filter(lot::Column::EntryId.is_in(ids.to_vec()))
+            .order_by_asc(lot::Column::Id)
+            .all(self.conn())
+            .await?;
+        for lot in opened {
+            if let Some(r) = lot.entry_id.and_then(|id| records.get_mut(&id)) {
+                r.lots.push(lots::as_opened(lot));
+            }
+        }
+        let allocations = allocation::Entity::find()
+            .filter(allocation::Column::EntryId.is_in(ids.to_vec()))
+            .order_by_asc(allocation::Column::Seq)
+            .all(self.conn())
+            .await?;
+        if allocations.is_empty() {
+            return Ok(());
+        }
+        let drawn: HashMap<Uuid, lot::Model> = lot::Entity::find()
+            .filter(lot::Column::Id.is_in(allocations.iter().map(|a| a.lot_id)))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l))
+            .collect();
+        for a in allocations {
+            if let Some(r) = records.get_mut(&a.entry_id) {
+                let row = drawn.get(&a.lot_id).ok_or_else(|| {
+                    StoreError::Corrupt(format!("allocation of {} names no lot", a.entry_id))
+                })?;
+                r.lots.push(left_by(r, row, &a)?);
+                r.allocations.push(a);
+            }
+        }
+        Ok(())
+    }
+
     /// The lot `id` as it stands now, if it belongs to `app_id`.
     pub async fn lot(&self, app_id: Uuid, id: Uuid) -> Result<Option<lot::Model>, StoreError> {
         Ok(lot::Entity::find_by_id(id)
@@ -79,4 +141,25 @@ impl Store {
             .await?;
         Ok(next.flatten())
     }
+}
+
+/// Lot `row` as allocation `a` of `record` left it.
+fn left_by(
+    record: &EntryRecord,
+    row: &lot::Model,
+    a: &allocation::Model,
+) -> Result<lot::Model, StoreError> {
+    let recorded_at = record
+        .postings
+        .iter()
+        .find(|p| p.account_id == a.account_id)
+        .map_or(record.entry.created_at, |p| p.recorded_at);
+    Ok(lots::after_draw(
+        row,
+        a.entry_id,
+        &record.entry.operation,
+        stored_decimal(&a.amount).map_err(StoreError::Corrupt)?,
+        stored_decimal(&a.remaining_after).map_err(StoreError::Corrupt)?,
+        recorded_at,
+    ))
 }

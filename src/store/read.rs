@@ -4,10 +4,9 @@
 
 use super::{Store, StoreError, events};
 use crate::decimal::stored_decimal;
-use crate::ledger::command::{account_id, owner_accounts};
-use crate::ledger::lots;
+use crate::ledger::command::account_id;
 use crate::ledger::record::EntryRecord;
-use entity::{allocation, entry, entry_event, lot, pending_entry, posting};
+use entity::{entry, entry_event, pending_entry, posting};
 use rust_decimal::Decimal;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -15,27 +14,6 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 use uuid::Uuid;
-
-/// Lot `row` as allocation `a` of `record` left it.
-fn left_by(
-    record: &EntryRecord,
-    row: &lot::Model,
-    a: &allocation::Model,
-) -> Result<lot::Model, StoreError> {
-    let recorded_at = record
-        .postings
-        .iter()
-        .find(|p| p.account_id == a.account_id)
-        .map_or(record.entry.created_at, |p| p.recorded_at);
-    Ok(lots::after_draw(
-        row,
-        a.entry_id,
-        &record.entry.operation,
-        stored_decimal(&a.amount).map_err(StoreError::Corrupt)?,
-        stored_decimal(&a.remaining_after).map_err(StoreError::Corrupt)?,
-        recorded_at,
-    ))
-}
 
 /// A balance and the version of the posting that produced it (0: no posting yet).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,30 +48,6 @@ impl Store {
             .filter(posting::Column::EntryId.is_in(ids.to_vec()))
             .all(self.conn())
             .await?;
-        // The lots each entry opened (found through the accounts it credited, whose index
-        // the lots have anyway), and below, those it drew from.
-        let credited: Vec<Uuid> = rows
-            .iter()
-            .flat_map(|e| {
-                owner_accounts(
-                    e.app_id,
-                    &e.owner_id,
-                    e.counterparty_id.as_deref(),
-                    &e.asset,
-                )
-            })
-            .collect();
-        let lots = lot::Entity::find()
-            .filter(lot::Column::AccountId.is_in(credited))
-            .filter(lot::Column::EntryId.is_in(ids.to_vec()))
-            .order_by_asc(lot::Column::Id)
-            .all(self.conn())
-            .await?;
-        let allocations = allocation::Entity::find()
-            .filter(allocation::Column::EntryId.is_in(ids.to_vec()))
-            .order_by_asc(allocation::Column::Seq)
-            .all(self.conn())
-            .await?;
         let mut records: HashMap<Uuid, EntryRecord> = rows
             .into_iter()
             .map(|entry| {
@@ -112,31 +66,7 @@ impl Store {
                 r.postings.push(posting);
             }
         }
-        for lot in lots {
-            if let Some(r) = lot.entry_id.and_then(|id| records.get_mut(&id)) {
-                r.lots.push(lots::as_opened(lot));
-            }
-        }
-        let drawn: HashMap<Uuid, lot::Model> = if allocations.is_empty() {
-            HashMap::new()
-        } else {
-            lot::Entity::find()
-                .filter(lot::Column::Id.is_in(allocations.iter().map(|a| a.lot_id)))
-                .all(self.conn())
-                .await?
-                .into_iter()
-                .map(|l| (l.id, l))
-                .collect()
-        };
-        for a in allocations {
-            if let Some(r) = records.get_mut(&a.entry_id) {
-                let row = drawn.get(&a.lot_id).ok_or_else(|| {
-                    StoreError::Corrupt(format!("allocation of {} names no lot", a.entry_id))
-                })?;
-                r.lots.push(left_by(r, row, &a)?);
-                r.allocations.push(a);
-            }
-        }
+        self.add_lots(ids, &mut records).await?;
         for event in events {
             if let Some(r) = records.get_mut(&event.entry_id) {
                 r.events.push(event);
