@@ -101,89 +101,8 @@ fn step() -> impl Strategy<Value = (Step, i64)> {
 
 const TICK: i64 = 1_000;
 
-/// A lot as the model sees it.
-#[derive(Debug, Clone, PartialEq)]
-struct ModelLot {
-    id: Uuid,
-    owner: usize,
-    paid: bool,
-    priority: u8,
-    expires_at: Option<i64>,
-    created_at: i64,
-    remaining: Decimal,
-    counter: String,
-}
-
-#[derive(Debug, Default)]
-struct Model {
-    lots: Vec<ModelLot>,
-    shortfall: [Decimal; 2],
-    balance: [Decimal; 2],
-}
-
-impl Model {
-    fn counts(lot: &ModelLot, t: i64) -> bool {
-        lot.remaining > Decimal::ZERO && lot.expires_at.is_none_or(|e| t < e)
-    }
-
-    /// The index of the lot `owner` draws from first at `t`.
-    fn first(&self, owner: usize, t: i64) -> Option<usize> {
-        let mut best: Option<usize> = None;
-        for (i, l) in self.lots.iter().enumerate() {
-            if l.owner != owner || !Model::counts(l, t) {
-                continue;
-            }
-            let Some(b) = best.map(|b| &self.lots[b]) else {
-                best = Some(i);
-                continue;
-            };
-            let before = if l.priority != b.priority {
-                l.priority < b.priority
-            } else if l.expires_at != b.expires_at {
-                match (l.expires_at, b.expires_at) {
-                    (Some(x), Some(y)) => x < y,
-                    (Some(_), None) => true,
-                    _ => false,
-                }
-            } else if l.paid != b.paid {
-                !l.paid
-            } else if l.created_at != b.created_at {
-                l.created_at < b.created_at
-            } else {
-                l.id < b.id
-            };
-            if before {
-                best = Some(i);
-            }
-        }
-        best
-    }
-
-    /// Draws `amount` from `owner` at `t`: the allocations, and what no lot covered.
-    fn draw(&mut self, owner: usize, amount: Decimal, t: i64) -> (Vec<(Uuid, Decimal)>, Decimal) {
-        let mut left = amount;
-        let mut drawn = Vec::new();
-        while left > Decimal::ZERO {
-            let Some(i) = self.first(owner, t) else { break };
-            let take = left.min(self.lots[i].remaining);
-            self.lots[i].remaining -= take;
-            left -= take;
-            drawn.push((self.lots[i].id, take));
-        }
-        self.balance[owner] -= amount;
-        (drawn, left)
-    }
-
-    fn available(&self, owner: usize, t: i64) -> Decimal {
-        let open: Decimal = self
-            .lots
-            .iter()
-            .filter(|l| l.owner == owner && Model::counts(l, t))
-            .map(|l| l.remaining)
-            .sum();
-        open - self.shortfall[owner]
-    }
-}
+mod rules;
+use rules::{Model, ModelLot};
 
 fn command(catalog: &Catalog, request: EntryRequest, t: i64) -> Command {
     request
@@ -257,161 +176,205 @@ fn check(stored: &Stored, model: &Model, t: i64) {
     }
 }
 
+/// The store and the model the steps play against, and where the play stands.
+struct Play {
+    catalog: Catalog,
+    stored: Stored,
+    model: Model,
+    /// The step's time and number.
+    t: i64,
+    n: usize,
+}
+
 fn play(steps: Vec<(Step, i64)>) {
     let mut catalog = Catalog::base();
     catalog
         .extend_from_toml("model.toml", EXTENSION)
         .expect("the extension loads");
-    let (mut stored, mut model) = (Stored::default(), Model::default());
-    let mut t = START;
+    let mut play = Play {
+        catalog,
+        stored: Stored::default(),
+        model: Model::default(),
+        t: START,
+        n: 0,
+    };
     for (n, (step, gap)) in steps.into_iter().enumerate() {
-        t += gap * TICK;
-        record_expiries(&mut stored, &mut model, t);
-        let request = |op: &str, owner: usize, amount: u32| EntryRequest {
-            operation: op.into(),
-            owner_id: OWNERS[owner].into(),
-            nonce: format!("n{n}"),
-            amount: Some(amount.to_string()),
-            ..EntryRequest::default()
-        };
-        match step {
+        (play.n, play.t) = (n, play.t + gap * TICK);
+        record_expiries(&mut play.stored, &mut play.model, play.t);
+        // A step the ledger refused changed nothing, and is not checked again.
+        let changed = match step {
             Step::Grant {
                 owner,
                 paid,
                 priority,
                 expires_in,
                 amount,
-            } => {
-                let expires_at = expires_in.map(|e| t + e * TICK);
-                let mut req = request(if paid { "PAID_ADD" } else { "PROMO_ADD" }, owner, amount);
-                req.priority = Some(i64::from(priority));
-                req.expires_at = expires_at.map(crate::time::to_rfc3339);
-                let record = run_one(&mut stored, command(&catalog, req, t), t);
-                let amount = Decimal::from(amount);
-                let covered = model.shortfall[owner].min(amount);
-                model.shortfall[owner] -= covered;
-                model.balance[owner] += amount;
-                let opened: Vec<&lot::Model> = record.lots.iter().collect();
-                if amount > covered {
-                    assert_eq!(opened.len(), 1);
-                    model.lots.push(ModelLot {
-                        id: opened[0].id,
-                        owner,
-                        paid,
-                        priority,
-                        expires_at,
-                        created_at: t,
-                        remaining: amount - covered,
-                        counter: if paid {
-                            "@system:paid"
-                        } else {
-                            "@system:promo"
-                        }
-                        .into(),
-                    });
-                } else {
-                    assert!(opened.is_empty());
-                }
-            }
+            } => play.grant(owner, paid, priority, expires_in, amount),
             Step::Spend {
                 owner,
                 amount,
                 overdraft,
-            } => {
-                let op = if overdraft {
-                    "SPEND_OVER"
-                } else {
-                    "CREDIT_SPEND"
-                };
-                let record = run_one(
-                    &mut stored,
-                    command(&catalog, request(op, owner, amount), t),
-                    t,
-                );
-                let amount = Decimal::from(amount);
-                if !overdraft && model.available(owner, t) < amount {
-                    assert_eq!(record.failure_code(), Some("insufficient_balance"));
-                    continue;
-                }
-                let (expected, uncovered) = model.draw(owner, amount, t);
-                model.shortfall[owner] += uncovered;
-                assert_eq!(drawn(&record), expected, "step {n}");
-            }
-            Step::Transfer { owner, amount } => {
-                let mut req = request("TRANSFER", owner, amount);
-                req.counterparty_id = Some(OWNERS[1 - owner].into());
-                let record = run_one(&mut stored, command(&catalog, req, t), t);
-                let amount = Decimal::from(amount);
-                if model.available(owner, t) < amount {
-                    assert_eq!(record.failure_code(), Some("insufficient_balance"));
-                    continue;
-                }
-                let (expected, _) = model.draw(owner, amount, t);
-                assert_eq!(drawn(&record), expected, "step {n}");
-                model.balance[1 - owner] += amount;
-                let received: Vec<&lot::Model> = record
-                    .lots
-                    .iter()
-                    .filter(|l| l.owner_id == OWNERS[1 - owner])
-                    .collect();
-                let mut k = 0;
-                for (source, piece) in expected {
-                    let covered = model.shortfall[1 - owner].min(piece);
-                    model.shortfall[1 - owner] -= covered;
-                    if piece == covered {
-                        continue;
-                    }
-                    let from = model
-                        .lots
-                        .iter()
-                        .find(|l| l.id == source)
-                        .expect("drawn")
-                        .clone();
-                    let got = received[k];
-                    k += 1;
-                    assert_eq!(
-                        (got.expires_at, got.priority),
-                        (from.expires_at, i32::from(from.priority))
-                    );
-                    model.lots.push(ModelLot {
-                        id: got.id,
-                        owner: 1 - owner,
-                        created_at: t,
-                        remaining: piece - covered,
-                        ..from
-                    });
-                }
-                assert_eq!(k, received.len());
-            }
-            Step::Void { pick } => {
-                if stored.lots.is_empty() {
-                    continue;
-                }
-                let row = stored
-                    .lots
-                    .values()
-                    .nth(pick % stored.lots.len())
-                    .expect("a lot")
-                    .clone();
-                let nonce = Nonce::parse(format!("v{n}")).expect("a nonce");
-                let cmd = closing::void(&row, nonce, None, t).expect("a void");
-                let record = run_one(&mut stored, cmd, t);
-                let i = model
-                    .lots
-                    .iter()
-                    .position(|l| l.id == row.id)
-                    .expect("a model lot");
-                if !Model::counts(&model.lots[i], t) {
-                    assert_eq!(record.failure_code(), Some("lot_closed"));
-                    continue;
-                }
-                let moved = std::mem::take(&mut model.lots[i].remaining);
-                model.balance[model.lots[i].owner] -= moved;
-                assert_eq!(drawn(&record), [(row.id, moved)]);
-                assert_eq!(record.postings[1].owner_id, model.lots[i].counter);
-            }
+            } => play.spend(owner, amount, overdraft),
+            Step::Transfer { owner, amount } => play.transfer(owner, amount),
+            Step::Void { pick } => play.void(pick),
+        };
+        if changed {
+            check(&play.stored, &play.model, play.t);
         }
-        check(&stored, &model, t);
+    }
+}
+
+impl Play {
+    fn request(&self, op: &str, owner: usize, amount: u32) -> EntryRequest {
+        EntryRequest {
+            operation: op.into(),
+            owner_id: OWNERS[owner].into(),
+            nonce: format!("n{}", self.n),
+            amount: Some(amount.to_string()),
+            ..EntryRequest::default()
+        }
+    }
+
+    fn run(&mut self, request: EntryRequest) -> EntryRecord {
+        let cmd = command(&self.catalog, request, self.t);
+        run_one(&mut self.stored, cmd, self.t)
+    }
+
+    fn grant(
+        &mut self,
+        owner: usize,
+        paid: bool,
+        priority: u8,
+        expires_in: Option<i64>,
+        amount: u32,
+    ) -> bool {
+        let t = self.t;
+        let expires_at = expires_in.map(|e| t + e * TICK);
+        let mut req = self.request(if paid { "PAID_ADD" } else { "PROMO_ADD" }, owner, amount);
+        req.priority = Some(i64::from(priority));
+        req.expires_at = expires_at.map(crate::time::to_rfc3339);
+        let record = self.run(req);
+        let model = &mut self.model;
+        let amount = Decimal::from(amount);
+        let covered = model.shortfall[owner].min(amount);
+        model.shortfall[owner] -= covered;
+        model.balance[owner] += amount;
+        let opened: Vec<&lot::Model> = record.lots.iter().collect();
+        if amount > covered {
+            assert_eq!(opened.len(), 1);
+            let counter = if paid {
+                "@system:paid"
+            } else {
+                "@system:promo"
+            };
+            model.lots.push(ModelLot {
+                id: opened[0].id,
+                owner,
+                paid,
+                priority,
+                expires_at,
+                created_at: t,
+                remaining: amount - covered,
+                counter: counter.into(),
+            });
+        } else {
+            assert!(opened.is_empty());
+        }
+        true
+    }
+
+    fn spend(&mut self, owner: usize, amount: u32, overdraft: bool) -> bool {
+        let op = if overdraft {
+            "SPEND_OVER"
+        } else {
+            "CREDIT_SPEND"
+        };
+        let record = self.run(self.request(op, owner, amount));
+        let amount = Decimal::from(amount);
+        if !overdraft && self.model.available(owner, self.t) < amount {
+            assert_eq!(record.failure_code(), Some("insufficient_balance"));
+            return false;
+        }
+        let (expected, uncovered) = self.model.draw(owner, amount, self.t);
+        self.model.shortfall[owner] += uncovered;
+        assert_eq!(drawn(&record), expected, "step {}", self.n);
+        true
+    }
+
+    fn transfer(&mut self, owner: usize, amount: u32) -> bool {
+        let (t, receiver) = (self.t, 1 - owner);
+        let mut req = self.request("TRANSFER", owner, amount);
+        req.counterparty_id = Some(OWNERS[receiver].into());
+        let record = self.run(req);
+        let model = &mut self.model;
+        let amount = Decimal::from(amount);
+        if model.available(owner, t) < amount {
+            assert_eq!(record.failure_code(), Some("insufficient_balance"));
+            return false;
+        }
+        let (expected, _) = model.draw(owner, amount, t);
+        assert_eq!(drawn(&record), expected, "step {}", self.n);
+        model.balance[receiver] += amount;
+        let received: Vec<&lot::Model> = record
+            .lots
+            .iter()
+            .filter(|l| l.owner_id == OWNERS[receiver])
+            .collect();
+        let mut k = 0;
+        for (source, piece) in expected {
+            let covered = model.shortfall[receiver].min(piece);
+            model.shortfall[receiver] -= covered;
+            if piece == covered {
+                continue;
+            }
+            let from = model
+                .lots
+                .iter()
+                .find(|l| l.id == source)
+                .expect("drawn")
+                .clone();
+            let got = received[k];
+            k += 1;
+            assert_eq!(
+                (got.expires_at, got.priority),
+                (from.expires_at, i32::from(from.priority))
+            );
+            model.lots.push(ModelLot {
+                id: got.id,
+                owner: receiver,
+                created_at: t,
+                remaining: piece - covered,
+                ..from
+            });
+        }
+        assert_eq!(k, received.len());
+        true
+    }
+
+    fn void(&mut self, pick: usize) -> bool {
+        let lots = &self.stored.lots;
+        if lots.is_empty() {
+            return false;
+        }
+        let row = lots.values().nth(pick % lots.len()).expect("a lot").clone();
+        let nonce = Nonce::parse(format!("v{}", self.n)).expect("a nonce");
+        let cmd = closing::void(&row, nonce, None, self.t).expect("a void");
+        let record = run_one(&mut self.stored, cmd, self.t);
+        let model = &mut self.model;
+        let i = model
+            .lots
+            .iter()
+            .position(|l| l.id == row.id)
+            .expect("a model lot");
+        if !Model::counts(&model.lots[i], self.t) {
+            assert_eq!(record.failure_code(), Some("lot_closed"));
+            return false;
+        }
+        let moved = std::mem::take(&mut model.lots[i].remaining);
+        model.balance[model.lots[i].owner] -= moved;
+        assert_eq!(drawn(&record), [(row.id, moved)]);
+        assert_eq!(record.postings[1].owner_id, model.lots[i].counter);
+        true
     }
 }
 
