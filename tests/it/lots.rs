@@ -332,8 +332,9 @@ async fn concurrent_spends_never_take_a_lot_below_zero(backend: Backend) {
 async fn two_recorders_record_each_expiry_once(backend: Backend) {
     let db = Arc::new(crate::common::TestDb::new(backend).await);
     let app = TestApp::spawn_on(db, |c| c.record_expiries = false).await;
-    let t = rfc3339(Utc::now() + Span::milliseconds(800));
     for i in 0..20 {
+        // Each its own instant, so that a slow machine's posting cannot outlast it.
+        let t = rfc3339(Utc::now() + Span::milliseconds(800));
         post_ok(&app, json!({"operation": "CREDIT_ADD", "owner_id": format!("o{}", i % 5), "nonce": format!("g{i}"), "amount": "3", "expires_at": t})).await;
     }
     let config = ledgerflow::config::Config::with_store(&app.db.url);
