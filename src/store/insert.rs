@@ -4,16 +4,18 @@
 //! ([`array_insert`]): the statement's text depends only on the table, never on the number
 //! of rows, so it is planned once per connection, and a batch binds one value per column
 //! instead of one per cell. A single row is bound as itself. The inserts of one batch go as
-//! one statement ([`Inserts`]). SQLite, in process, takes multi-row `VALUES` statements.
+//! one statement ([`Inserts`]). SQLite, in process, takes multi-row `VALUES` statements
+//! ([`values_insert`]). On both, a nullable column that is NULL in every row of a batch is
+//! left out: most rows leave most closing and optional columns empty, and each cell sent
+//! costs the writer, whose time bounds the rate.
 
 use sea_orm::sea_query::value::postgres_array::NotU8;
 use sea_orm::sea_query::{
     Alias, Expr, ExprTrait, Func, InsertStatement, OnConflict, Query, ValueType,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ColumnType, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    IdenStatic, IntoActiveModel, Iterable, ModelTrait, QueryTrait, Statement, StatementBuilder,
-    Value,
+    ColumnTrait, ColumnType, ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, Iterable,
+    ModelTrait, Statement, StatementBuilder, Value,
 };
 use uuid::Uuid;
 
@@ -44,8 +46,7 @@ impl Inserts {
     ) -> Result<&mut Inserts, DbErr>
     where
         E: EntityTrait,
-        M: ModelTrait<Entity = E> + IntoActiveModel<E::ActiveModel> + Clone,
-        E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+        M: ModelTrait<Entity = E>,
     {
         if rows.is_empty() {
             return Ok(self);
@@ -62,16 +63,9 @@ impl Inserts {
         }
         let per_statement = (MAX_PARAMS / E::Column::iter().count()).max(1);
         for chunk in rows.chunks(per_statement) {
-            let mut insert = E::insert_many(
-                chunk
-                    .iter()
-                    .cloned()
-                    .map(IntoActiveModel::into_active_model),
-            );
-            if let Some(on_conflict) = &on_conflict {
-                insert = insert.on_conflict(on_conflict.clone());
-            }
-            self.statements.push(insert.build(self.backend));
+            let insert = values_insert::<E, M>(chunk, on_conflict.clone())?;
+            self.statements
+                .push(StatementBuilder::build(&insert, &self.backend));
         }
         Ok(self)
     }
@@ -122,6 +116,42 @@ fn shift_parameters(sql: &str, by: usize) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `INSERT INTO t (c…) VALUES (…), (…) [ON CONFLICT …]`, each cell bound as itself. The
+/// cells are read off the models as they are (no active model in between), and a nullable
+/// column that is NULL in every row is left out, as [`array_insert`] leaves it out.
+fn values_insert<E, M>(
+    rows: &[M],
+    on_conflict: Option<OnConflict>,
+) -> Result<InsertStatement, DbErr>
+where
+    E: EntityTrait,
+    M: ModelTrait<Entity = E>,
+{
+    let columns: Vec<E::Column> = E::Column::iter()
+        .filter(|column| {
+            !column.def().is_null()
+                || rows.iter().any(|row| {
+                    let cell = row.get(*column);
+                    cell != cell.as_null()
+                })
+        })
+        .collect();
+    let mut insert = Query::insert();
+    insert
+        .into_table(Alias::new(E::default().table_name()))
+        .columns(columns.iter().map(|c| Alias::new(c.as_str())));
+    for row in rows {
+        let cells = columns.iter().map(|column| Expr::val(row.get(*column)));
+        insert
+            .values(cells)
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+    }
+    if let Some(on_conflict) = on_conflict {
+        insert.on_conflict(on_conflict);
+    }
+    Ok(insert)
 }
 
 /// `INSERT INTO t (c…) SELECT unnest(CAST($1 AS uuid[])), unnest(CAST($2 AS text[])), … [ON CONFLICT …]`.
@@ -246,7 +276,7 @@ fn json_array(
 
 #[cfg(test)]
 mod tests {
-    use super::{array_insert, shift_parameters};
+    use super::{array_insert, shift_parameters, values_insert};
     use sea_orm::{DbBackend, StatementBuilder, Value};
 
     #[test]
@@ -320,6 +350,34 @@ mod tests {
         );
         let values = statement.values.unwrap().0;
         assert_eq!(values[8], Value::from(r#"["7",null]"#.to_owned()));
+    }
+
+    #[test]
+    fn values_inserts_bind_each_cell_and_leave_out_a_column_null_in_every_row() {
+        let row = |failure_code: Option<&str>| entity::entry_event::Model {
+            entry_id: uuid::Uuid::nil(),
+            seq: 6,
+            state: "completed".into(),
+            at: 1,
+            failure_code: failure_code.map(str::to_owned),
+            failure_detail: None,
+            earlier: None,
+        };
+        let insert = |rows: &[entity::entry_event::Model]| {
+            StatementBuilder::build(
+                &values_insert::<entity::entry_event::Entity, _>(rows, None).unwrap(),
+                &DbBackend::Sqlite,
+            )
+        };
+        let statement = insert(&[row(None), row(Some("c"))]);
+        assert_eq!(
+            statement.sql,
+            r#"INSERT INTO "entry_events" ("entry_id", "seq", "state", "at", "failure_code") VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)"#
+        );
+        let values = statement.values.unwrap().0;
+        assert_eq!(values[4], Value::String(None));
+        assert_eq!(values[9], Value::from("c".to_owned()));
+        assert!(!insert(&[row(None)]).sql.contains("failure_code"));
     }
 
     #[test]
