@@ -4,7 +4,7 @@
 use super::codes::{Code, Refusal};
 use super::command::{Amount, Command, LotTerms, Nonce, OwnerId};
 use crate::time::parse_rfc3339;
-use operations::{Catalog, Direction, Operation, PRIORITIES, SYSTEM_ACCOUNT_PREFIX};
+use operations::{AmountRule, Catalog, Direction, Operation, PRIORITIES, SYSTEM_ACCOUNT_PREFIX};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -62,7 +62,7 @@ impl EntryRequest {
         Ok(Command {
             entry_id: Uuid::now_v7(),
             app_id,
-            request_hash: self.hash(requested, metadata.as_deref(), lot_terms),
+            request_hash: self.hash(hashed_amount(op, requested), metadata.as_deref(), lot_terms),
             nonce,
             operation: Arc::new(op.clone()),
             owner_id,
@@ -155,6 +155,15 @@ impl EntryRequest {
             canonical["priority"] = priority.into();
         }
         request_digest(&canonical)
+    }
+}
+
+/// The amount a request's canonical form holds: none for an operation of a fixed amount,
+/// which a request may omit or repeat (any other is refused), so both mean one request.
+fn hashed_amount(op: &Operation, requested: Option<Decimal>) -> Option<Decimal> {
+    match op.amount {
+        AmountRule::Fixed(_) => None,
+        AmountRule::Range { .. } => requested,
     }
 }
 

@@ -8,6 +8,8 @@ use std::collections::HashSet;
 on_both_backends!(
     completed_entry_shows_its_workflow,
     replay_answers_the_original_and_a_different_request_is_nonce_reused,
+    metadata_numbers_are_kept_and_compared_digit_for_digit,
+    an_omitted_fixed_amount_and_the_same_amount_sent_are_one_request,
     failed_entries_are_recorded_and_replayed,
     refused_requests_record_nothing_and_leave_the_nonce_unused,
     malformed_requests_are_400_problems,
@@ -88,6 +90,62 @@ async fn replay_answers_the_original_and_a_different_request_is_nonce_reused(bac
     assert_eq!(other.body["entry_id"], first.body["id"]);
     assert_eq!(other.content_type, "application/problem+json");
     assert_eq!(app.balance("bob").await, "5.00");
+}
+
+async fn metadata_numbers_are_kept_and_compared_digit_for_digit(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let request = |n: &str| -> serde_json::Value {
+        serde_json::from_str(&format!(
+            r#"{{"operation": "CREDIT_ADD", "owner_id": "nia", "nonce": "m1", "amount": "1",
+                "metadata": {{"n": {n}, "f": 1.50, "e": 1e400}}}}"#
+        ))
+        .expect("a request")
+    };
+    let first = app.post(request("123456789012345678901234567890")).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let echoed = &first.body["metadata"];
+    assert_eq!(echoed["n"].to_string(), "123456789012345678901234567890");
+    assert_eq!(echoed["f"].to_string(), "1.50");
+    // Beyond f64, kept; the exponent's sign is written out (the canonical form).
+    assert_eq!(echoed["e"].to_string(), "1e+400");
+    let id = first.body["id"].as_str().expect("an id");
+    let stored = app.get(&format!("/v1/entries/{id}")).await;
+    assert_eq!(stored.body["metadata"], *echoed);
+    assert_eq!(
+        stored.body["metadata"]["n"].to_string(),
+        "123456789012345678901234567890"
+    );
+
+    let replay = app.post(request("123456789012345678901234567890")).await;
+    assert_eq!(replay.status, 201);
+    assert!(replay.replay);
+    // The same number as an f64 would be, but not the same number.
+    let other = app.post(request("123456789012345678901234567891")).await;
+    assert_eq!(other.status, 409, "{:?}", other.body);
+    assert_eq!(other.body["code"], "nonce_reused");
+}
+
+async fn an_omitted_fixed_amount_and_the_same_amount_sent_are_one_request(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let signup = |amount: Option<&str>| {
+        let mut r = json!({"operation": "SIGNUP_CREDIT", "owner_id": "oli", "nonce": "s1"});
+        if let Some(a) = amount {
+            r["amount"] = a.into();
+        }
+        r
+    };
+    let first = app.post(signup(None)).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    for amount in ["100", "100.00"] {
+        let again = app.post(signup(Some(amount))).await;
+        assert_eq!(again.status, 201, "{amount}: {:?}", again.body);
+        assert!(again.replay);
+        assert_eq!(again.body, first.body);
+    }
+    // Another amount is refused before the nonce is looked at: the operation is fixed.
+    let other = app.post(signup(Some("99"))).await;
+    assert_eq!(other.status, 422, "{:?}", other.body);
+    assert_eq!(app.balance("oli").await, "100.00");
 }
 
 async fn failed_entries_are_recorded_and_replayed(backend: Backend) {
