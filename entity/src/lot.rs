@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// A credit lot: what one credit granted an owner's account, what is left of it, and where
-/// it stands in the drawdown order. The columns up to `counter_account` never change; the
+/// A credit lot: what one credit granted an owner's account (whose head names its app,
+/// owner and asset), what is left of it, and where it stands in the drawdown order. The columns up to `counter_account` never change; the
 /// rest is bookkeeping beside the events, like an account's head, and is derivable from
 /// the lot's allocations.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -9,10 +9,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub app_id: Uuid,
     pub account_id: Uuid,
-    pub owner_id: String,
-    pub asset: String,
     /// The entry that granted it; none for a lot that holds a balance older than lots.
     pub entry_id: Option<Uuid>,
     /// `promotional` or `paid`.

@@ -188,10 +188,10 @@ pub fn steps() -> Vec<Step> {
         // Balances recorded before lots existed keep being spendable, as lots and shortfalls.
         Step::sql(
             "m20261121_000033_open_lots_of_balances",
-            "INSERT INTO lots (id, app_id, account_id, owner_id, asset, entry_id, category, \
-             priority, expires_at, created_at, amount, counter_account, remaining, status, \
-             closed_by, closed_at, closed_amount) \
-             SELECT id, app_id, id, owner_id, asset, NULL, 'paid', 50, NULL, updated_at, \
+            "INSERT INTO lots (id, account_id, entry_id, category, priority, expires_at, \
+             created_at, amount, counter_account, remaining, status, closed_by, closed_at, \
+             closed_amount) \
+             SELECT id, id, NULL, 'paid', 50, NULL, updated_at, \
              balance, '@system:opening', balance, 'open', NULL, NULL, NULL FROM accounts \
              WHERE owner_id NOT LIKE '@%' AND balance NOT LIKE '-%' \
              AND CAST(balance AS DECIMAL) > 0",
@@ -486,10 +486,7 @@ fn api_keys() -> TableCreateStatement {
 enum Lots {
     Table,
     Id,
-    AppId,
     AccountId,
-    OwnerId,
-    Asset,
     EntryId,
     Category,
     Priority,
@@ -508,10 +505,7 @@ fn lots() -> TableCreateStatement {
     Table::create()
         .table(Lots::Table)
         .col(ColumnDef::new(Lots::Id).uuid().not_null().primary_key())
-        .col(ColumnDef::new(Lots::AppId).uuid().not_null())
         .col(ColumnDef::new(Lots::AccountId).uuid().not_null())
-        .col(ColumnDef::new(Lots::OwnerId).text().not_null())
-        .col(ColumnDef::new(Lots::Asset).text().not_null())
         .col(ColumnDef::new(Lots::EntryId).uuid().null())
         .col(ColumnDef::new(Lots::Category).text().not_null())
         .col(ColumnDef::new(Lots::Priority).integer().not_null())

@@ -62,10 +62,10 @@ pub fn steps() -> Vec<Step> {
         // Balances projected before lots existed keep being spendable, as the event store's.
         Step::sql(
             "m20261121_100014_open_rm_lots_of_balances",
-            "INSERT INTO rm_lots (id, app_id, account_id, owner_id, asset, entry_id, category, \
-             priority, expires_at, created_at, amount, counter_account, remaining, status, \
-             closed_by, closed_at, closed_amount) \
-             SELECT id, app_id, id, owner_id, asset, NULL, 'paid', 50, NULL, updated_at, \
+            "INSERT INTO rm_lots (id, account_id, entry_id, category, priority, expires_at, \
+             created_at, amount, counter_account, remaining, status, closed_by, closed_at, \
+             closed_amount) \
+             SELECT id, id, NULL, 'paid', 50, NULL, updated_at, \
              balance, '@system:opening', balance, 'open', NULL, NULL, NULL FROM rm_accounts \
              WHERE owner_id NOT LIKE '@%' AND balance NOT LIKE '-%' \
              AND CAST(balance AS DECIMAL) > 0",
@@ -290,10 +290,7 @@ fn parked() -> TableCreateStatement {
 enum RmLots {
     Table,
     Id,
-    AppId,
     AccountId,
-    OwnerId,
-    Asset,
     EntryId,
     Category,
     Priority,
@@ -312,10 +309,7 @@ fn lots() -> TableCreateStatement {
     Table::create()
         .table(RmLots::Table)
         .col(ColumnDef::new(RmLots::Id).uuid().not_null())
-        .col(ColumnDef::new(RmLots::AppId).uuid().not_null())
         .col(ColumnDef::new(RmLots::AccountId).uuid().not_null())
-        .col(ColumnDef::new(RmLots::OwnerId).text().not_null())
-        .col(ColumnDef::new(RmLots::Asset).text().not_null())
         .col(ColumnDef::new(RmLots::EntryId).uuid().null())
         .col(ColumnDef::new(RmLots::Category).text().not_null())
         .col(ColumnDef::new(RmLots::Priority).integer().not_null())

@@ -36,7 +36,10 @@ impl AccountsApi {
     ) -> Result<Vec<LotView>, ApiProblem> {
         let rows = self.ctx.queries.lots(app.id, owner, asset, closed).await?;
         let now = now_micros();
-        Ok(rows.iter().map(|row| LotView::at(row, now)).collect())
+        Ok(rows
+            .iter()
+            .map(|row| LotView::at(row, owner.as_str(), asset, now))
+            .collect())
     }
 }
 

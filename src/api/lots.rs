@@ -48,9 +48,9 @@ impl LotsApi {
         let nonce = app_nonce(body.0.nonce.0)?;
         // Another app's lot is as absent as one that does not exist.
         let lot = self.ctx.queries.lot(app.id, id.0).await?;
-        let lot = lot.ok_or_else(|| ApiProblem::not_found("the lot"))?;
+        let (lot, account) = lot.ok_or_else(|| ApiProblem::not_found("the lot"))?;
         let reason = body.0.reason.map(|r| r.0);
-        let cmd = closing::void(&lot, nonce, reason.as_deref(), now_micros())?;
+        let cmd = closing::void(&lot, &account, nonce, reason.as_deref(), now_micros())?;
         let settled = self.ctx.workflow.submit(cmd).await?;
         if let Settled::Recorded(record) = &settled
             && record.failure_code().is_none()

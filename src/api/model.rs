@@ -3,8 +3,8 @@
 //! where a property that may be `null` would have to say so).
 
 use super::text::{AmountText, Text};
-use crate::ledger::EntryRecord;
 use crate::ledger::lots::Status;
+use crate::ledger::{EntryRecord, account_id};
 use crate::time::to_rfc3339;
 use operations::{AmountRule, Catalog, Operation, format_duration};
 use poem_openapi::Object;
@@ -65,12 +65,12 @@ pub struct LotView {
 }
 
 impl LotView {
-    /// `row` as recorded.
-    pub fn recorded(row: &entity::lot::Model) -> LotView {
+    /// `row`, a lot of `owner_id`'s account in `asset`, as recorded.
+    pub fn recorded(row: &entity::lot::Model, owner_id: &str, asset: &str) -> LotView {
         LotView {
             id: row.id,
-            owner_id: row.owner_id.clone(),
-            asset: row.asset.clone(),
+            owner_id: owner_id.to_owned(),
+            asset: asset.to_owned(),
             amount: row.amount.clone(),
             remaining: row.remaining.clone(),
             category: row.category.clone(),
@@ -86,8 +86,8 @@ impl LotView {
 
     /// `row` as seen at `now`: an open lot past its expiry instant shows as expired, with
     /// nothing left, whether or not its expiry is recorded yet.
-    pub fn at(row: &entity::lot::Model, now: i64) -> LotView {
-        let view = LotView::recorded(row);
+    pub fn at(row: &entity::lot::Model, owner_id: &str, asset: &str, now: i64) -> LotView {
+        let view = LotView::recorded(row, owner_id, asset);
         let lapsed =
             row.status == Status::Open.as_str() && row.expires_at.is_some_and(|t| t <= now);
         match lapsed {
@@ -177,10 +177,11 @@ impl From<&EntryRecord> for Entry {
         let owner = r.owner_posting();
         // As the entry left them: the lots it opened are open, whatever they are now.
         let opened = |owner_id: &str| -> Vec<LotView> {
+            let account = account_id(e.app_id, owner_id, &e.asset);
             r.lots
                 .iter()
-                .filter(|l| l.entry_id == Some(e.id) && l.owner_id == owner_id)
-                .map(LotView::recorded)
+                .filter(|l| l.entry_id == Some(e.id) && l.account_id == account)
+                .map(|l| LotView::recorded(l, owner_id, &e.asset))
                 .collect()
         };
         let counterparty_lots = e.counterparty_id.as_deref().map(opened);

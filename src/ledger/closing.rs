@@ -6,7 +6,7 @@ use super::codes::{Code, Refusal};
 use super::command::{Amount, Command, LotTerms, Nonce, OwnerId};
 use super::request::{canonical_json, request_digest};
 use crate::decimal::stored_decimal;
-use entity::lot;
+use entity::{account, lot};
 use operations::Operation;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -14,28 +14,29 @@ use uuid::Uuid;
 /// Longest void reason, in bytes.
 pub const MAX_REASON_LEN: usize = 500;
 
-/// The `EXPIRY` of `lot`, effective at its expiry instant: the entry's `received`
-/// transition is that instant, and its nonce is the lot's own, so that every recorder that
-/// asks gets the one entry.
-pub fn expiry(lot: &lot::Model) -> Result<Command, String> {
+/// The `EXPIRY` of `lot` (of `account`), effective at its expiry instant: the entry's
+/// `received` transition is that instant, and its nonce is the lot's own, so that every
+/// recorder that asks gets the one entry.
+pub fn expiry(lot: &lot::Model, account: &account::Model) -> Result<Command, String> {
     let expires_at = lot
         .expires_at
         .ok_or_else(|| format!("lot {} never expires", lot.id))?;
     let hash = request_digest(&serde_json::json!({ "expiry": lot.id }));
     command(
-        lot,
+        (lot, account),
         Nonce::of_expiry(lot.id),
         hash,
-        Operation::expiry(&lot.asset),
+        Operation::expiry(&account.asset),
         None,
         expires_at,
     )
 }
 
-/// The `LOT_VOID` of `lot` asked for with `nonce` at `received_at`, with an optional reason
-/// (kept as the entry's metadata).
+/// The `LOT_VOID` of `lot` (of `account`) asked for with `nonce` at `received_at`, with an
+/// optional reason (kept as the entry's metadata).
 pub fn void(
     lot: &lot::Model,
+    account: &account::Model,
     nonce: Nonce,
     reason: Option<&str>,
     received_at: i64,
@@ -48,15 +49,15 @@ pub fn void(
     }
     let hash = request_digest(&serde_json::json!({ "void": lot.id, "reason": reason }));
     let metadata = reason.map(|r| canonical_json(&serde_json::json!({ "reason": r })));
-    let op = Operation::lot_void(&lot.asset, &lot.counter_account);
-    command(lot, nonce, hash, op, metadata, received_at).map_err(|e| {
+    let op = Operation::lot_void(&account.asset, &lot.counter_account);
+    command((lot, account), nonce, hash, op, metadata, received_at).map_err(|e| {
         tracing::error!(lot = %lot.id, error = %e, "a stored lot does not read back");
         Refusal::new(Code::Unavailable, "the lot cannot be read")
     })
 }
 
 fn command(
-    lot: &lot::Model,
+    (lot, account): (&lot::Model, &account::Model),
     nonce: Nonce,
     request_hash: String,
     operation: Operation,
@@ -66,11 +67,11 @@ fn command(
     let corrupt = |r: Refusal| format!("stored lot {}: {r}", lot.id);
     Ok(Command {
         entry_id: Uuid::now_v7(),
-        app_id: lot.app_id,
+        app_id: account.app_id,
         nonce,
         request_hash,
         operation: Arc::new(operation),
-        owner_id: OwnerId::parse("owner_id", lot.owner_id.clone()).map_err(corrupt)?,
+        owner_id: OwnerId::parse("owner_id", account.owner_id.clone()).map_err(corrupt)?,
         counterparty_id: None,
         amount: Amount::of_lot(stored_decimal(&lot.remaining)?),
         metadata,

@@ -182,12 +182,13 @@ impl Queries {
             .await
     }
 
-    /// An app's lot as the event store holds it now (what a void acts on).
+    /// An app's lot as the event store holds it now (what a void acts on), with its
+    /// account's head.
     pub async fn lot(
         &self,
         app_id: Uuid,
         id: Uuid,
-    ) -> Result<Option<entity::lot::Model>, QueryError> {
+    ) -> Result<Option<(entity::lot::Model, entity::account::Model)>, QueryError> {
         Ok(self.store.lot(app_id, id).await?)
     }
 

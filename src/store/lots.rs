@@ -7,7 +7,7 @@ use crate::decimal::stored_decimal;
 use crate::ledger::command::owner_accounts;
 use crate::ledger::lots::{self, Status};
 use crate::ledger::record::EntryRecord;
-use entity::{allocation, lot, posting};
+use entity::{account, allocation, lot, posting};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
@@ -72,12 +72,21 @@ impl Store {
         Ok(())
     }
 
-    /// The lot `id` as it stands now, if it belongs to `app_id`.
-    pub async fn lot(&self, app_id: Uuid, id: Uuid) -> Result<Option<lot::Model>, StoreError> {
-        Ok(lot::Entity::find_by_id(id)
+    /// The lot `id` as it stands now, with the head of its account, if it belongs to
+    /// `app_id`.
+    pub async fn lot(
+        &self,
+        app_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<(lot::Model, account::Model)>, StoreError> {
+        let Some(lot) = lot::Entity::find_by_id(id).one(self.conn()).await? else {
+            return Ok(None);
+        };
+        let account = account::Entity::find_by_id(lot.account_id)
             .one(self.conn())
             .await?
-            .filter(|l| l.app_id == app_id))
+            .ok_or_else(|| StoreError::Corrupt(format!("lot {id} has no account")))?;
+        Ok((account.app_id == app_id).then_some((lot, account)))
     }
 
     /// What the lots of `last`'s account that expired at or before `at` still held in the
@@ -116,15 +125,36 @@ impl Store {
     }
 
     /// Up to `limit` open lots whose expiry instant is at or before `now`, earliest first.
-    pub async fn due_lots(&self, now: i64, limit: u64) -> Result<Vec<lot::Model>, StoreError> {
-        Ok(lot::Entity::find()
+    /// Each with the head of its account.
+    pub async fn due_lots(
+        &self,
+        now: i64,
+        limit: u64,
+    ) -> Result<Vec<(lot::Model, account::Model)>, StoreError> {
+        let due = lot::Entity::find()
             .filter(lot::Column::Status.eq(Status::Open.as_str()))
             .filter(lot::Column::ExpiresAt.is_not_null())
             .filter(lot::Column::ExpiresAt.lte(now))
             .order_by_asc(lot::Column::ExpiresAt)
             .limit(limit)
             .all(self.conn())
-            .await?)
+            .await?;
+        let accounts: HashMap<Uuid, account::Model> = account::Entity::find()
+            .filter(account::Column::Id.is_in(due.iter().map(|l| l.account_id)))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        due.into_iter()
+            .map(|lot| match accounts.get(&lot.account_id) {
+                Some(account) => Ok((lot, account.clone())),
+                None => Err(StoreError::Corrupt(format!(
+                    "lot {} has no account",
+                    lot.id
+                ))),
+            })
+            .collect()
     }
 
     /// The earliest expiry instant of an open lot after `now`, if any.

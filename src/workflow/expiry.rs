@@ -64,13 +64,15 @@ async fn record_due(
             });
             return Ok(until.min(LOOK_EVERY));
         }
-        let submits = due.iter().filter_map(|lot| match closing::expiry(lot) {
-            Ok(cmd) => Some(processor::submit(queue, cmd)),
-            Err(e) => {
-                tracing::error!(lot = %lot.id, error = %e, "cannot expire a lot");
-                None
-            }
-        });
+        let submits = due
+            .iter()
+            .filter_map(|(lot, account)| match closing::expiry(lot, account) {
+                Ok(cmd) => Some(processor::submit(queue, cmd)),
+                Err(e) => {
+                    tracing::error!(lot = %lot.id, error = %e, "cannot expire a lot");
+                    None
+                }
+            });
         let mut recorded = 0;
         for settled in futures::future::join_all(submits).await {
             match settled.map_err(|e| e.to_string())? {

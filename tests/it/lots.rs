@@ -439,7 +439,10 @@ async fn verify_finds_a_lot_that_does_not_hold_its_balance(backend: Backend) {
     .await;
     verified(&app).await;
     app.store_sql
-        .execute_unprepared("UPDATE lots SET remaining = '9.00' WHERE owner_id = 'hal'")
+        .execute_unprepared(
+            "UPDATE lots SET remaining = '9.00' \
+             WHERE account_id IN (SELECT id FROM accounts WHERE owner_id = 'hal')",
+        )
         .await
         .expect("the lot is edited");
     let report = verify(&app.store, &app.read).await.expect("verify runs");

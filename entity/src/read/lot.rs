@@ -9,9 +9,6 @@ pub struct Model {
     pub account_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub app_id: Uuid,
-    pub owner_id: String,
-    pub asset: String,
     pub entry_id: Option<Uuid>,
     pub category: String,
     pub priority: i32,
@@ -35,10 +32,7 @@ impl From<crate::lot::Model> for Model {
     fn from(l: crate::lot::Model) -> Self {
         Model {
             id: l.id,
-            app_id: l.app_id,
             account_id: l.account_id,
-            owner_id: l.owner_id,
-            asset: l.asset,
             entry_id: l.entry_id,
             category: l.category,
             priority: l.priority,
@@ -59,10 +53,7 @@ impl From<Model> for crate::lot::Model {
     fn from(l: Model) -> Self {
         crate::lot::Model {
             id: l.id,
-            app_id: l.app_id,
             account_id: l.account_id,
-            owner_id: l.owner_id,
-            asset: l.asset,
             entry_id: l.entry_id,
             category: l.category,
             priority: l.priority,

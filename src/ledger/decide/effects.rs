@@ -151,10 +151,7 @@ impl Deciding {
         let id = account_id(cmd.app_id, owner, asset);
         let template = lot::Model {
             id: Uuid::nil(),
-            app_id: cmd.app_id,
             account_id: id,
-            owner_id: owner.to_owned(),
-            asset: asset.clone(),
             entry_id: Some(cmd.entry_id),
             category: String::new(),
             priority: 0,

@@ -138,7 +138,9 @@ fn record_expiries(stored: &mut Stored, model: &mut Model, t: i64) {
         .cloned()
         .collect();
     for row in due {
-        let record = run_one(stored, closing::expiry(&row).expect("an expiry"), t);
+        let account = stored.heads[&row.account_id].clone();
+        let cmd = closing::expiry(&row, &account).expect("an expiry");
+        let record = run_one(stored, cmd, t);
         assert_eq!(record.failure_code(), None, "{:?}", record.events);
         let i = model
             .lots
@@ -161,7 +163,7 @@ fn check(stored: &Stored, model: &Model, t: i64) {
         let mut open: Vec<(Uuid, Decimal)> = stored
             .lots
             .values()
-            .filter(|l| l.owner_id == *owner && l.status == "open")
+            .filter(|l| l.account_id == account_id(APP, owner, "CREDIT") && l.status == "open")
             .map(|l| (l.id, l.remaining.parse().expect("a remaining")))
             .collect();
         open.sort();
@@ -318,7 +320,7 @@ impl Play {
         let received: Vec<&lot::Model> = record
             .lots
             .iter()
-            .filter(|l| l.owner_id == OWNERS[receiver])
+            .filter(|l| l.account_id == account_id(APP, OWNERS[receiver], "CREDIT"))
             .collect();
         let mut k = 0;
         for (source, piece) in expected {
@@ -358,7 +360,8 @@ impl Play {
         }
         let row = lots.values().nth(pick % lots.len()).expect("a lot").clone();
         let nonce = Nonce::parse(format!("v{}", self.n)).expect("a nonce");
-        let cmd = closing::void(&row, nonce, None, self.t).expect("a void");
+        let account = self.stored.heads[&row.account_id].clone();
+        let cmd = closing::void(&row, &account, nonce, None, self.t).expect("a void");
         let record = run_one(&mut self.stored, cmd, self.t);
         let model = &mut self.model;
         let i = model

@@ -108,7 +108,7 @@ fn loaded_state_decides_replays_heads_and_limits() {
             shortfall: Decimal::ZERO,
         },
     );
-    loaded.lots.push(paid_lot(bo, "bo", "3.00"));
+    loaded.lots.push(paid_lot(bo, "3.00"));
     let reward = cmd("DAILY_REWARD", "bo", "r", None);
     for key in usage_keys(&reward, NOW) {
         loaded.usage.insert(
@@ -144,13 +144,10 @@ fn transfers_credit_the_counterparty() {
 }
 
 /// An open paid lot of `remaining` in `account`, never expiring.
-fn paid_lot(account: Uuid, owner: &str, remaining: &str) -> (Lot, lot::Model) {
+fn paid_lot(account: Uuid, remaining: &str) -> (Lot, lot::Model) {
     let row = lot::Model {
         id: Uuid::now_v7(),
-        app_id: APP,
         account_id: account,
-        owner_id: owner.into(),
-        asset: "CREDIT".into(),
         entry_id: None,
         category: "paid".into(),
         priority: 50,
@@ -173,7 +170,7 @@ fn a_lot_can_be_drawn_a_millisecond_before_its_expiry_instant_and_not_at_it() {
     let amy = account_id(APP, "amy", "CREDIT");
     let given = || {
         let mut loaded = Loaded::default();
-        let (mut lot, mut row) = paid_lot(amy, "amy", "10.00");
+        let (mut lot, mut row) = paid_lot(amy, "10.00");
         (lot.expires_at, row.expires_at) = (Some(t), Some(t));
         loaded.lots.push((lot, row));
         loaded.heads.insert(amy, head("amy", "10.00"));
@@ -192,14 +189,25 @@ fn a_lot_can_be_drawn_a_millisecond_before_its_expiry_instant_and_not_at_it() {
 fn an_expiry_moves_what_is_left_only_from_the_instant_on() {
     let t = NOW + 1_000;
     let amy = account_id(APP, "amy", "CREDIT");
-    let (mut lot, mut row) = paid_lot(amy, "amy", "6.00");
+    let (mut lot, mut row) = paid_lot(amy, "6.00");
     (lot.expires_at, row.expires_at) = (Some(t), Some(t));
     let given = || Loaded {
         lots: vec![(lot.clone(), row.clone())],
         heads: HashMap::from([(amy, head("amy", "6.00"))]),
         ..Loaded::default()
     };
-    let expiry = crate::ledger::closing::expiry(&row).expect("an expiry");
+    let amy_head = account::Model {
+        id: amy,
+        app_id: APP,
+        owner_id: "amy".into(),
+        asset: "CREDIT".into(),
+        balance: "6.00".into(),
+        version: 1,
+        updated_at: NOW - 10,
+        hash: String::new(),
+        shortfall: "0".into(),
+    };
+    let expiry = crate::ledger::closing::expiry(&row, &amy_head).expect("an expiry");
     let early = decide(std::slice::from_ref(&expiry), given(), t - 1).unwrap();
     assert_eq!(states(&early), ["lot_not_expired"]);
     let plan = decide(&[expiry.clone(), expiry], given(), t).unwrap();
