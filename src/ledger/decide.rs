@@ -44,6 +44,23 @@ pub struct Head {
     pub shortfall: Decimal,
 }
 
+impl Head {
+    /// The stored row of this head, account `id`'s.
+    pub fn row(&self, id: Uuid) -> account::Model {
+        account::Model {
+            id,
+            app_id: self.app_id,
+            owner_id: self.owner_id.clone(),
+            asset: self.asset.clone(),
+            balance: self.balance.to_string(),
+            version: self.version,
+            updated_at: self.updated_at,
+            hash: self.hash.clone(),
+            shortfall: self.shortfall.to_string(),
+        }
+    }
+}
+
 /// What a batch needs to know of the stored state before it can be decided.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Wanted {
@@ -280,18 +297,7 @@ impl Deciding {
     /// The plan, with a row for every head and usage window the batch touched.
     fn finish(mut self) -> Plan {
         for id in self.heads.order {
-            let head = &self.loaded.heads[&id];
-            self.plan.heads.push(account::Model {
-                id,
-                app_id: head.app_id,
-                owner_id: head.owner_id.clone(),
-                asset: head.asset.clone(),
-                balance: head.balance.to_string(),
-                version: head.version,
-                updated_at: head.updated_at,
-                hash: head.hash.clone(),
-                shortfall: head.shortfall.to_string(),
-            });
+            self.plan.heads.push(self.loaded.heads[&id].row(id));
         }
         self.plan.lots = self.book.into_rows();
         for key in self.usage.order {

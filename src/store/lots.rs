@@ -79,14 +79,12 @@ impl Store {
         app_id: Uuid,
         id: Uuid,
     ) -> Result<Option<(lot::Model, account::Model)>, StoreError> {
-        let Some(lot) = lot::Entity::find_by_id(id).one(self.conn()).await? else {
-            return Ok(None);
-        };
-        let account = account::Entity::find_by_id(lot.account_id)
-            .one(self.conn())
+        let found = lot::Entity::find_by_id(id).all(self.conn()).await?;
+        Ok(self
+            .with_accounts(found)
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("lot {id} has no account")))?;
-        Ok((account.app_id == app_id).then_some((lot, account)))
+            .pop()
+            .filter(|(_, account)| account.app_id == app_id))
     }
 
     /// What the lots of `last`'s account that expired at or before `at` still held in the
@@ -139,14 +137,25 @@ impl Store {
             .limit(limit)
             .all(self.conn())
             .await?;
+        self.with_accounts(due).await
+    }
+
+    /// Each of `lots` with the head of its account (which names its app, owner and asset).
+    async fn with_accounts(
+        &self,
+        lots: Vec<lot::Model>,
+    ) -> Result<Vec<(lot::Model, account::Model)>, StoreError> {
+        if lots.is_empty() {
+            return Ok(Vec::new());
+        }
         let accounts: HashMap<Uuid, account::Model> = account::Entity::find()
-            .filter(account::Column::Id.is_in(due.iter().map(|l| l.account_id)))
+            .filter(account::Column::Id.is_in(lots.iter().map(|l| l.account_id)))
             .all(self.conn())
             .await?
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
-        due.into_iter()
+        lots.into_iter()
             .map(|lot| match accounts.get(&lot.account_id) {
                 Some(account) => Ok((lot, account.clone())),
                 None => Err(StoreError::Corrupt(format!(

@@ -196,18 +196,8 @@ fn an_expiry_moves_what_is_left_only_from_the_instant_on() {
         heads: HashMap::from([(amy, head("amy", "6.00"))]),
         ..Loaded::default()
     };
-    let amy_head = account::Model {
-        id: amy,
-        app_id: APP,
-        owner_id: "amy".into(),
-        asset: "CREDIT".into(),
-        balance: "6.00".into(),
-        version: 1,
-        updated_at: NOW - 10,
-        hash: String::new(),
-        shortfall: "0".into(),
-    };
-    let expiry = crate::ledger::closing::expiry(&row, &amy_head).expect("an expiry");
+    let expiry =
+        crate::ledger::closing::expiry(&row, &head("amy", "6.00").row(amy)).expect("an expiry");
     let early = decide(std::slice::from_ref(&expiry), given(), t - 1).unwrap();
     assert_eq!(states(&early), ["lot_not_expired"]);
     let plan = decide(&[expiry.clone(), expiry], given(), t).unwrap();
