@@ -1,6 +1,7 @@
 //! Command line and configuration. Every setting has an environment variable, shown in
 //! README's configuration table; a flag given on the command line wins over it.
 
+use crate::api::listener::ConnectionLimits;
 use crate::bus::NatsConfig;
 use crate::workflow::BatchConfig;
 use clap::{Args, Parser, Subcommand};
@@ -164,6 +165,46 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub batch_max: u16,
 
+    /// Milliseconds a client has to send a whole request head, counted from when the server
+    /// starts waiting for it (a new connection, or the last answer on a kept-alive one).
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_HEAD_TIMEOUT_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub head_timeout_ms: u64,
+
+    /// Milliseconds a connection may move no byte before it is closed.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_IDLE_TIMEOUT_MS",
+        default_value_t = 60_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub idle_timeout_ms: u64,
+
+    /// Most connections open at once; past it a new connection is closed as it is accepted.
+    /// Keep it under the process's file-descriptor limit (`ulimit -n`).
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_MAX_CONNECTIONS",
+        default_value_t = 10_000
+    )]
+    pub max_connections: usize,
+
+    /// Most connections open at once from one client IP address.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 1_000
+    )]
+    pub max_connections_per_address: usize,
+
     /// Seconds a stop (SIGTERM, Ctrl-C) may take: to answer the requests already accepted,
     /// then to hand the outbox to the bus.
     #[arg(
@@ -209,6 +250,15 @@ impl Config {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            head_timeout: Duration::from_millis(self.head_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
+        }
     }
 
     pub fn read_wait(&self) -> Duration {

@@ -1,6 +1,7 @@
 //! Wiring: open the stores, start the projection and the workflow, resume unfinished
 //! entries, serve. Nothing here decides anything.
 
+use crate::api::listener;
 use crate::api::{self, Ctx};
 use crate::apps::{AppError, Apps};
 use crate::bus::{BusError, Nats};
@@ -11,12 +12,11 @@ use crate::query::{Queries, ReadModel};
 use crate::store::{Store, StoreError};
 use crate::workflow::{Workflow, WorkflowError, expiry};
 use operations::{Catalog, CatalogError};
-use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpListener};
 use sea_orm::DbErr;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -138,8 +138,8 @@ pub async fn start(config: &Config) -> Result<Service, StartError> {
 /// batch in flight commits), and the outbox goes to the bus as far as the bus takes it.
 pub async fn serve(config: &Config) -> Result<(), StartError> {
     let service = start(config).await?;
-    let acceptor = bind(&config.listen).await?;
-    tracing::info!(addr = ?acceptor.local_addr(), "ledgerflow listening; Swagger UI at /docs");
+    let listener = bind(&config.listen).await?;
+    tracing::info!(addr = ?listener.local_addr(), "ledgerflow listening; Swagger UI at /docs");
     let grace = config.shutdown_grace();
     let signaled = Arc::new(std::sync::OnceLock::new());
     let stop = {
@@ -150,13 +150,14 @@ pub async fn serve(config: &Config) -> Result<(), StartError> {
             tracing::info!(?grace, "stopping: answering the requests accepted");
         }
     };
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(api::routes(service.ctx.clone()), stop, Some(grace))
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: config.listen.clone(),
-            source,
-        })?;
+    listener::serve(
+        listener,
+        api::routes(service.ctx.clone()),
+        config.connection_limits(),
+        stop,
+        Some(grace),
+    )
+    .await;
     if config.projector {
         let since = signaled.get().map_or(Duration::ZERO, Instant::elapsed);
         let left = service
@@ -172,23 +173,20 @@ pub async fn serve(config: &Config) -> Result<(), StartError> {
 /// Serves `config` on an ephemeral port in the background (for tests and the benchmark).
 pub async fn spawn(config: &Config) -> Result<(SocketAddr, Service), StartError> {
     let service = start(config).await?;
-    let acceptor = bind("127.0.0.1:0").await?;
-    let addr = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .ok_or_else(|| StartError::Listen {
-            addr: "127.0.0.1:0".to_owned(),
-            source: std::io::Error::other("no local address"),
-        })?;
+    let listener = bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: "127.0.0.1:0".to_owned(),
+        source,
+    })?;
     let routes = api::routes(service.ctx.clone());
-    tokio::spawn(async move { Server::new_with_acceptor(acceptor).run(routes).await });
+    let limits = config.connection_limits();
+    let forever = std::future::pending();
+    tokio::spawn(async move { listener::serve(listener, routes, limits, forever, None).await });
     Ok((addr, service))
 }
 
-async fn bind(addr: &str) -> Result<impl Acceptor + use<>, StartError> {
-    TcpListener::bind(addr.to_owned())
-        .into_acceptor()
+async fn bind(addr: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen {
             addr: addr.to_owned(),

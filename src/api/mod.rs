@@ -13,6 +13,7 @@ mod catalog;
 mod entries;
 mod health;
 mod limits;
+pub mod listener;
 mod lots;
 pub mod model;
 pub mod problem;

@@ -22,6 +22,7 @@ pub fn status(class: Class) -> StatusCode {
         Class::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         Class::Conflict => StatusCode::CONFLICT,
         Class::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Class::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         Class::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Class::Refused | Class::Failed => StatusCode::UNPROCESSABLE_ENTITY,
         Class::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -68,6 +69,9 @@ pub enum ApiProblem {
     /// The request body is larger than 64 KiB.
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Problem>),
+    /// The request line and headers are too large.
+    #[oai(status = 431, content_type = "application/problem+json")]
+    HeadTooLarge(Json<Problem>),
     /// The request body is not `application/json`.
     #[oai(status = 415, content_type = "application/problem+json")]
     UnsupportedMediaType(Json<Problem>),
@@ -121,6 +125,7 @@ impl ApiProblem {
             Class::MethodNotAllowed => ApiProblem::MethodNotAllowed(body),
             Class::Conflict => ApiProblem::Conflict(body),
             Class::TooLarge => ApiProblem::PayloadTooLarge(body),
+            Class::HeadTooLarge => ApiProblem::HeadTooLarge(body),
             Class::UnsupportedMediaType => ApiProblem::UnsupportedMediaType(body),
             Class::Refused | Class::Failed => ApiProblem::Unprocessable(body, None),
             Class::Unavailable => ApiProblem::Unavailable(body),
@@ -247,6 +252,7 @@ fn framework_code(status: StatusCode) -> (StatusCode, Code) {
         StatusCode::NOT_FOUND => Code::NotFound,
         StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Code::RequestHeadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
         s if s.is_client_error() => return (s, Code::InvalidRequest),
         _ => Code::Unavailable,
@@ -275,6 +281,20 @@ pub async fn any_error(err: poem::Error) -> Response {
         .body(problem(status, code.as_str(), detail).to_json_string())
 }
 
+/// The status and problem body that stand for the answer hyper gave, with `status`, to a
+/// request head it could not read (see `listener::head_errors`).
+pub fn head_error(status: StatusCode) -> (StatusCode, String) {
+    let (status, code) = framework_code(status);
+    let detail = match code {
+        Code::RequestHeadTooLarge => "the request line and headers are too large",
+        _ => "the request head cannot be read as HTTP/1.1",
+    };
+    (
+        status,
+        problem(status, code.as_str(), detail.to_owned()).to_json_string(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +314,7 @@ mod tests {
                 Class::MethodNotAllowed => 405,
                 Class::Conflict => 409,
                 Class::TooLarge => 413,
+                Class::HeadTooLarge => 431,
                 Class::UnsupportedMediaType => 415,
                 Class::Refused | Class::Failed => 422,
                 Class::Unavailable => 503,

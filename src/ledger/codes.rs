@@ -24,6 +24,8 @@ pub enum Class {
     Conflict,
     /// The body is larger than the service takes.
     TooLarge,
+    /// The request head (request line and headers) is larger than the service reads.
+    HeadTooLarge,
     /// The body is not JSON.
     UnsupportedMediaType,
     /// Well-formed, but the app's catalog or the request's own rules refuse it. Nothing is
@@ -121,6 +123,7 @@ codes! {
     NotFound = "not_found", NotFound;
     MethodNotAllowed = "method_not_allowed", MethodNotAllowed;
     PayloadTooLarge = "payload_too_large", TooLarge;
+    RequestHeadTooLarge = "request_head_too_large", HeadTooLarge;
     UnsupportedMediaType = "unsupported_media_type", UnsupportedMediaType;
 
     // Retry later (with the same nonce, for entries).

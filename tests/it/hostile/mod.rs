@@ -168,6 +168,7 @@ async fn post_chunked(app: &TestApp, content_type: &str, body: &[u8]) -> Reply {
     post_with_headers(app, &headers, &chunked).await
 }
 
+mod connections;
 mod input;
 mod protocol;
 mod routes;
