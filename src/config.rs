@@ -2,6 +2,7 @@
 //! README's configuration table; a flag given on the command line wins over it.
 
 use crate::api::listener::ConnectionLimits;
+use crate::apps::Rate;
 use crate::bus::NatsConfig;
 use crate::workflow::BatchConfig;
 use clap::{Args, Parser, Subcommand};
@@ -69,6 +70,20 @@ pub enum AppsCommand {
     Keys { name: String },
     /// Register an app's own catalog extension (a TOML file), replacing the previous one.
     Operations { name: String, file: PathBuf },
+    /// Set an app's own rate limit (--rps, --burst), give it the service's default again
+    /// (--default), or, with neither, show it.
+    Limits {
+        name: String,
+        /// Requests per second, on average over every instance; 0 is no limit.
+        #[arg(long, conflicts_with = "default")]
+        rps: Option<u32>,
+        /// Requests at once above the average; the rate's one second's worth when left out.
+        #[arg(long, requires = "rps", value_parser = clap::value_parser!(u32).range(1..))]
+        burst: Option<u32>,
+        /// Drop the app's own limit: the service's default applies again.
+        #[arg(long)]
+        default: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -205,6 +220,26 @@ pub struct Config {
     )]
     pub max_connections_per_address: usize,
 
+    /// Each app's rate limit unless `apps limits` gave it its own: requests per second, on
+    /// average over every instance (0: no limit).
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_RATE_LIMIT_RPS",
+        default_value_t = 10_000
+    )]
+    pub rate_limit_rps: u32,
+
+    /// Requests an app may send at once above its rate (the default's burst).
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_RATE_LIMIT_BURST",
+        default_value_t = 20_000,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub rate_limit_burst: u32,
+
     /// Seconds a stop (SIGTERM, Ctrl-C) may take: to answer the requests already accepted,
     /// then to hand the outbox to the bus.
     #[arg(
@@ -258,6 +293,14 @@ impl Config {
             idle_timeout: Duration::from_millis(self.idle_timeout_ms),
             max_connections: self.max_connections,
             max_connections_per_address: self.max_connections_per_address,
+        }
+    }
+
+    /// The rate of an app that has none of its own.
+    pub fn default_rate(&self) -> Rate {
+        Rate {
+            per_second: self.rate_limit_rps,
+            burst: self.rate_limit_burst,
         }
     }
 

@@ -1,11 +1,14 @@
 use clap::Parser;
-use ledgerflow::apps::Apps;
+use ledgerflow::apps::{Apps, Rate};
 use ledgerflow::config::{AppsCommand, Cli, CliCommand, Config};
 use ledgerflow::metrics::Metrics;
 use ledgerflow::{projection, server};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -149,6 +152,28 @@ async fn apps_command(apps: &Apps, command: AppsCommand) -> Result<(), Box<dyn s
                 });
                 let created = ledgerflow::time::to_rfc3339(k.created_at);
                 println!("{}  created {created}  {revoked}", k.id);
+            }
+        }
+        AppsCommand::Limits {
+            name,
+            rps,
+            burst,
+            default,
+        } => {
+            if default {
+                apps.set_rate(&name, None).await?;
+            } else if let Some(per_second) = rps {
+                let burst = burst.unwrap_or(per_second.max(1));
+                apps.set_rate(&name, Some(Rate { per_second, burst }))
+                    .await?;
+            }
+            match apps.rate(&name).await? {
+                Some(rate) if rate.is_unlimited() => println!("app {name}: no rate limit"),
+                Some(rate) => println!(
+                    "app {name}: {} requests/s, burst {}",
+                    rate.per_second, rate.burst
+                ),
+                None => println!("app {name}: the service's default rate limit"),
             }
         }
         AppsCommand::Operations { name, file } => {

@@ -3,7 +3,7 @@
 
 use crate::api::listener;
 use crate::api::{self, Ctx};
-use crate::apps::{AppError, Apps};
+use crate::apps::{AppError, Apps, RateLimits};
 use crate::bus::{BusError, Nats};
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -127,6 +127,7 @@ pub async fn start(config: &Config) -> Result<Service, StartError> {
             config.max_held_reads,
         ),
         apps: Arc::new(apps),
+        rates: RateLimits::new(store.clone(), config.default_rate()),
         projection,
         metrics,
     });

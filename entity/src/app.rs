@@ -16,6 +16,11 @@ pub struct Model {
     pub created_at: i64,
     /// Not read: revocation is per key, in `api_keys` (kept so that old rows still load).
     pub revoked_at: Option<i64>,
+    /// The app's own rate limit (`ledgerflow apps limits`), requests per second; 0 is no
+    /// limit. Unset: the service's default.
+    pub rate_per_second: Option<i64>,
+    /// The app's own burst; set with `rate_per_second`.
+    pub rate_burst: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,7 +13,8 @@
 //! - [`pending_entry`]: entries accepted asynchronously that have not finished yet;
 //! - [`outbox`]: messages written with the events they carry (a row per batch), until the
 //!   bus has them;
-//! - [`app`]: the apps and their catalogs; [`api_key`]: their hashed API keys.
+//! - [`app`]: the apps, their catalogs and rate limits; [`api_key`]: their hashed API keys;
+//!   [`rate_bucket`]: each app's rate-limit tokens, shared by the instances.
 //!
 //! The read model ([`read`]) is separate: built by the projector, dropped and rebuilt at will.
 //!
@@ -33,5 +34,6 @@ pub mod lot;
 pub mod outbox;
 pub mod pending_entry;
 pub mod posting;
+pub mod rate_bucket;
 pub mod read;
 pub mod usage;

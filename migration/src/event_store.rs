@@ -221,6 +221,23 @@ pub fn steps() -> Vec<Step> {
                 .null()
                 .to_owned(),
         ),
+        Step::add_column(
+            "m20261203_000037_add_apps_rate_per_second",
+            Apps::Table,
+            ColumnDef::new(Apps::RatePerSecond)
+                .big_integer()
+                .null()
+                .to_owned(),
+        ),
+        Step::add_column(
+            "m20261203_000038_add_apps_rate_burst",
+            Apps::Table,
+            ColumnDef::new(Apps::RateBurst)
+                .big_integer()
+                .null()
+                .to_owned(),
+        ),
+        Step::table("m20261203_000039_create_rate_buckets", rate_buckets()),
     ]
 }
 
@@ -233,6 +250,8 @@ enum Apps {
     Operations,
     CreatedAt,
     RevokedAt,
+    RatePerSecond,
+    RateBurst,
 }
 
 fn apps() -> TableCreateStatement {
@@ -479,6 +498,36 @@ fn api_keys() -> TableCreateStatement {
         )
         .col(ColumnDef::new(ApiKeys::CreatedAt).big_integer().not_null())
         .col(ColumnDef::new(ApiKeys::RevokedAt).big_integer().null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum RateBuckets {
+    Table,
+    AppId,
+    TokensMilli,
+    CountedAt,
+}
+
+fn rate_buckets() -> TableCreateStatement {
+    Table::create()
+        .table(RateBuckets::Table)
+        .col(
+            ColumnDef::new(RateBuckets::AppId)
+                .uuid()
+                .not_null()
+                .primary_key(),
+        )
+        .col(
+            ColumnDef::new(RateBuckets::TokensMilli)
+                .big_integer()
+                .not_null(),
+        )
+        .col(
+            ColumnDef::new(RateBuckets::CountedAt)
+                .big_integer()
+                .not_null(),
+        )
         .to_owned()
 }
 

@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use super::problem::ApiProblem;
-use crate::apps::{App, Identified};
+use crate::apps::{App, Identified, Limited};
 use crate::ledger::Code;
 use poem::Request;
 use poem_openapi::SecurityScheme;
@@ -39,8 +39,18 @@ async fn check_key(req: &Request, bearer: Bearer) -> Option<Authenticated> {
 }
 
 impl AppKey {
-    /// The request's app, its key checked against revocation now.
+    /// The request's app, its key checked against revocation now, within the app's rate
+    /// limit (429 past it).
     pub async fn app(&self, ctx: &Ctx) -> Result<&Arc<App>, ApiProblem> {
+        let app = self.live(ctx).await?;
+        admit(ctx, app).await?;
+        Ok(app)
+    }
+
+    /// The request's app, its key checked against revocation now; its rate not counted.
+    /// Only for writes, which count it themselves: a write over the rate whose nonce is
+    /// recorded still gets its first answer.
+    pub async fn live(&self, ctx: &Ctx) -> Result<&Arc<App>, ApiProblem> {
         let found = self.identified()?;
         if !found.checked {
             match ctx.apps.key_live(found.key_id).await {
@@ -67,6 +77,14 @@ impl AppKey {
             Authenticated::Unavailable => Err(unavailable()),
         }
     }
+}
+
+/// Counts one request against the app's rate limit: 429 past it.
+pub async fn admit(ctx: &Ctx, app: &App) -> Result<(), ApiProblem> {
+    ctx.rates
+        .admit(app.id, app.rate)
+        .await
+        .map_err(|Limited(wait)| ApiProblem::rate_limited(wait))
 }
 
 fn unavailable() -> ApiProblem {

@@ -1,9 +1,10 @@
 //! `POST /v1/entries`, `GET /v1/entries/{id}`.
 
 use super::Ctx;
-use super::auth::AppKey;
+use super::auth::{AppKey, admit};
 use super::model::{Entry, NewEntry};
 use super::problem::ApiProblem;
+use crate::ledger::command::Command;
 use crate::ledger::{EntryRecord, EntryRequest, EntryState};
 use crate::time::now_micros;
 use crate::workflow::Settled;
@@ -51,6 +52,19 @@ fn answer(record: &EntryRecord, replay: bool) -> Result<PostEntryResponse, ApiPr
 }
 
 /// The answer to a write the workflow settled: the entry, its replay, or a problem.
+/// A write over its app's rate: the first answer its nonce got, when the nonce is
+/// recorded (a retry must learn its outcome), else `limited` (429).
+pub(super) async fn first_answer_or(
+    ctx: &Ctx,
+    cmd: &Command,
+    limited: ApiProblem,
+) -> Result<PostEntryResponse, ApiProblem> {
+    match ctx.workflow.answered(cmd).await? {
+        Some(settled) => settled_answer(settled),
+        None => Err(limited),
+    }
+}
+
 pub(super) fn settled_answer(settled: Settled) -> Result<PostEntryResponse, ApiProblem> {
     match settled {
         Settled::Recorded(record) => answer(&record, false),
@@ -94,22 +108,26 @@ impl EntriesApi {
             priority: body.priority,
         };
         let settled = if is_async {
-            let app = auth.app(&self.ctx).await?;
+            let app = auth.live(&self.ctx).await?;
+            let limited = admit(&self.ctx, app).await.err();
             let cmd = request.validate(app.id, &app.catalog, now_micros(), true)?;
+            if let Some(limited) = limited {
+                return first_answer_or(&self.ctx, &cmd, limited).await;
+            }
             self.ctx.workflow.receive(cmd).await?
         } else {
             let key = auth.unchecked()?;
-            let mut cmd = match request.validate(key.app.id, &key.app.catalog, now_micros(), false)
-            {
-                Ok(cmd) => cmd,
-                // A refused request reaches no batch, so no batch checks its key:
-                // checked here, so that a revoked key learns nothing, not even what the
-                // catalog holds.
-                Err(refused) => {
-                    auth.app(&self.ctx).await?;
-                    return Err(refused.into());
-                }
-            };
+            let limited = admit(&self.ctx, &key.app).await.err();
+            let validated = request.validate(key.app.id, &key.app.catalog, now_micros(), false);
+            if validated.is_err() || limited.is_some() {
+                // This request reaches no batch, so no batch checks its key: checked here,
+                // so that a revoked key learns nothing, not even what the catalog holds.
+                auth.live(&self.ctx).await?;
+            }
+            let mut cmd = validated?;
+            if let Some(limited) = limited {
+                return first_answer_or(&self.ctx, &cmd, limited).await;
+            }
             cmd.key_id = Some(key.key_id);
             self.ctx.workflow.submit(cmd).await?
         };

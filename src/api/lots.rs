@@ -1,8 +1,8 @@
 //! `POST /v1/lots/{id}/void`.
 
 use super::Ctx;
-use super::auth::AppKey;
-use super::entries::{PostEntryResponse, settled_answer};
+use super::auth::{AppKey, admit};
+use super::entries::{PostEntryResponse, first_answer_or, settled_answer};
 use super::problem::ApiProblem;
 use super::text::Text;
 use crate::ledger::closing;
@@ -44,13 +44,17 @@ impl LotsApi {
         id: Path<Uuid>,
         body: Json<NewVoid>,
     ) -> Result<PostEntryResponse, ApiProblem> {
-        let app = auth.app(&self.ctx).await?;
+        let app = auth.live(&self.ctx).await?;
+        let limited = admit(&self.ctx, app).await.err();
         let nonce = app_nonce(body.0.nonce.0)?;
         // Another app's lot is as absent as one that does not exist.
         let lot = self.ctx.queries.lot(app.id, id.0).await?;
         let (lot, account) = lot.ok_or_else(|| ApiProblem::not_found("the lot"))?;
         let reason = body.0.reason.map(|r| r.0);
         let cmd = closing::void(&lot, &account, nonce, reason.as_deref(), now_micros())?;
+        if let Some(limited) = limited {
+            return first_answer_or(&self.ctx, &cmd, limited).await;
+        }
         let settled = self.ctx.workflow.submit(cmd).await?;
         if let Settled::Recorded(record) = &settled
             && record.failure_code().is_none()

@@ -20,7 +20,7 @@ pub mod problem;
 mod protocol;
 mod text;
 
-use crate::apps::Apps;
+use crate::apps::{Apps, RateLimits};
 use crate::metrics::Metrics;
 use crate::projection::Projection;
 use crate::query::Queries;
@@ -34,6 +34,7 @@ pub struct Ctx {
     pub workflow: Workflow,
     pub queries: Queries,
     pub apps: Arc<Apps>,
+    pub rates: RateLimits,
     pub projection: Projection,
     pub metrics: Arc<Metrics>,
 }

@@ -11,6 +11,7 @@ use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::types::ToJSON;
 use poem_openapi::{ApiResponse, Object};
+use std::time::Duration;
 use uuid::Uuid;
 
 /// The HTTP status of every code of a class.
@@ -25,6 +26,7 @@ pub fn status(class: Class) -> StatusCode {
         Class::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         Class::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Class::Refused | Class::Failed => StatusCode::UNPROCESSABLE_ENTITY,
+        Class::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Class::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -83,6 +85,15 @@ pub enum ApiProblem {
         #[oai(header = "Idempotent-Replay")]
         Option<String>,
     ),
+    /// The app is over its rate limit; retry after `Retry-After` seconds. A request whose
+    /// nonce is recorded already is answered anyway, with its first answer.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(
+        Json<Problem>,
+        /// Whole seconds until the app's next request is taken.
+        #[oai(header = "Retry-After")]
+        String,
+    ),
     /// The event store cannot be reached or stayed contended; retry with the same nonce.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>),
@@ -128,8 +139,21 @@ impl ApiProblem {
             Class::HeadTooLarge => ApiProblem::HeadTooLarge(body),
             Class::UnsupportedMediaType => ApiProblem::UnsupportedMediaType(body),
             Class::Refused | Class::Failed => ApiProblem::Unprocessable(body, None),
+            Class::RateLimited => ApiProblem::TooManyRequests(body, "1".to_owned()),
             Class::Unavailable => ApiProblem::Unavailable(body),
         }
+    }
+
+    /// Over the app's rate limit: 429, `Retry-After` in whole seconds, rounded up.
+    pub fn rate_limited(wait: Duration) -> ApiProblem {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let code = Code::RateLimited;
+        let body = problem(
+            status(code.class()),
+            code.as_str(),
+            format!("this app is over its rate limit; retry in {seconds} s"),
+        );
+        ApiProblem::TooManyRequests(Json(body), seconds.max(1).to_string())
     }
 
     /// A recorded entry that failed: its stored code, its id and the entry itself.
@@ -317,6 +341,7 @@ mod tests {
                 Class::HeadTooLarge => 431,
                 Class::UnsupportedMediaType => 415,
                 Class::Refused | Class::Failed => 422,
+                Class::RateLimited => 429,
                 Class::Unavailable => 503,
             };
             assert_eq!(response.status().as_u16(), expected, "{code}");

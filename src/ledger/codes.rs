@@ -34,6 +34,8 @@ pub enum Class {
     /// The entry passed its nonce check and was recorded as failed: the ledger's state at
     /// that moment refused it, and a retry with the same nonce gets the same answer.
     Failed,
+    /// The app is over its rate limit; the same request may succeed after `Retry-After`.
+    RateLimited,
     /// A dependency is down, contended or behind; the same request may succeed later.
     Unavailable,
 }
@@ -127,6 +129,7 @@ codes! {
     UnsupportedMediaType = "unsupported_media_type", UnsupportedMediaType;
 
     // Retry later (with the same nonce, for entries).
+    RateLimited = "rate_limited", RateLimited;
     StoreUnavailable = "store_unavailable", Unavailable;
     ReadModelBehind = "read_model_behind", Unavailable;
     ReadModelUnavailable = "read_model_unavailable", Unavailable;

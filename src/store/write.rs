@@ -12,7 +12,8 @@ use crate::ledger::record::EntryRecord;
 use entity::{account, allocation, entry, entry_event, lot, outbox, pending_entry, posting, usage};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -174,16 +175,37 @@ impl Store {
 
 /// The entry that holds `row`'s nonce.
 async fn existing(txn: &DatabaseTransaction, row: &entry::Model) -> Result<Claimed, StoreError> {
-    let existing = entry::Entity::find()
-        .filter(entry::Column::AppId.eq(row.app_id))
-        .filter(entry::Column::Nonce.eq(row.nonce.as_str()))
-        .one(txn)
-        .await?
-        .ok_or_else(|| {
-            StoreError::Corrupt(format!("nonce {:?} is taken by no entry", row.nonce))
-        })?;
+    let (entry_id, request_hash) = holder(txn, row.app_id, &row.nonce).await?.ok_or_else(|| {
+        StoreError::Corrupt(format!("nonce {:?} is taken by no entry", row.nonce))
+    })?;
     Ok(Claimed::Existing {
-        entry_id: existing.id,
-        request_hash: existing.request_hash,
+        entry_id,
+        request_hash,
     })
+}
+
+/// The entry that holds `nonce` of `app_id`, if one does: its id and request hash.
+async fn holder(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    nonce: &str,
+) -> Result<Option<(Uuid, String)>, DbErr> {
+    let found = entry::Entity::find()
+        .filter(entry::Column::AppId.eq(app_id))
+        .filter(entry::Column::Nonce.eq(nonce))
+        .one(db)
+        .await?;
+    Ok(found.map(|e| (e.id, e.request_hash)))
+}
+
+impl Store {
+    /// The entry that holds `nonce` of `app_id`, if one does: its id and request hash (a
+    /// read; nothing is claimed).
+    pub async fn nonce_holder(
+        &self,
+        app_id: Uuid,
+        nonce: &str,
+    ) -> Result<Option<(Uuid, String)>, StoreError> {
+        Ok(holder(self.conn(), app_id, nonce).await?)
+    }
 }

@@ -22,6 +22,7 @@ use crate::projection::projector::Projector;
 use crate::store::{Claimed, Store, StoreError};
 use crate::time::now_micros;
 use std::sync::Arc;
+use uuid::Uuid;
 
 /// The handle through which entries are written. Cheap to clone.
 #[derive(Clone)]
@@ -69,20 +70,43 @@ impl Workflow {
             Claimed::Existing {
                 entry_id,
                 request_hash,
-            } if request_hash == cmd.request_hash => {
-                let record = self
-                    .store
-                    .entry(cmd.app_id, entry_id)
-                    .await?
-                    .ok_or_else(|| {
-                        StoreError::Corrupt(format!(
-                            "entry {entry_id} holds a nonce but cannot be read"
-                        ))
-                    })?;
-                Ok(Settled::Replay(record))
-            }
-            Claimed::Existing { entry_id, .. } => Ok(Settled::NonceReused(entry_id)),
+            } => self.first_answer(&cmd, entry_id, &request_hash).await,
         }
+    }
+
+    /// The answer `cmd`'s nonce got first, when the nonce is taken: a replay of it, or
+    /// `nonce_reused` for a different request. `None` when the nonce is unused. It reads;
+    /// it records nothing (a request over its app's rate learns its first outcome so).
+    pub async fn answered(&self, cmd: &Command) -> Result<Option<Settled>, WorkflowError> {
+        let holder = self
+            .store
+            .nonce_holder(cmd.app_id, cmd.nonce.as_str())
+            .await?;
+        match holder {
+            Some((entry_id, request_hash)) => {
+                Ok(Some(self.first_answer(cmd, entry_id, &request_hash).await?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn first_answer(
+        &self,
+        cmd: &Command,
+        entry_id: Uuid,
+        request_hash: &str,
+    ) -> Result<Settled, WorkflowError> {
+        if request_hash != cmd.request_hash {
+            return Ok(Settled::NonceReused(entry_id));
+        }
+        let record = self
+            .store
+            .entry(cmd.app_id, entry_id)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("entry {entry_id} holds a nonce but cannot be read"))
+            })?;
+        Ok(Settled::Replay(record))
     }
 
     /// Hands every entry an earlier run left `received` (async entries in flight at a

@@ -175,6 +175,46 @@ fn apps_rotate_keys_and_revoke() {
     assert!(keys.lines().nth(1).unwrap().ends_with("active"), "{keys}");
 }
 
+#[test]
+fn apps_limits_sets_shows_and_resets_an_apps_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let run = |args: &[&str]| {
+        let out = ledgerflow(&db).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (
+            out.status.success(),
+            text + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    assert!(run(&["apps", "create", "shop"]).0);
+    let shown = |args: &[&str]| {
+        let (ok, text) = run(args);
+        assert!(ok, "{args:?}: {text}");
+        text.trim().to_owned()
+    };
+    let limits = ["apps", "limits", "shop"];
+    assert_eq!(shown(&limits), "app shop: the service's default rate limit");
+    let set = [&limits[..], &["--rps", "5", "--burst", "10"]].concat();
+    assert_eq!(shown(&set), "app shop: 5 requests/s, burst 10");
+    assert_eq!(shown(&limits), "app shop: 5 requests/s, burst 10");
+    let one_seconds_worth = [&limits[..], &["--rps", "7"]].concat();
+    assert_eq!(shown(&one_seconds_worth), "app shop: 7 requests/s, burst 7");
+    let unlimited = [&limits[..], &["--rps", "0"]].concat();
+    assert_eq!(shown(&unlimited), "app shop: no rate limit");
+    let reset = [&limits[..], &["--default"]].concat();
+    assert_eq!(shown(&reset), "app shop: the service's default rate limit");
+    for refused in [
+        &["--burst", "3"][..],
+        &["--rps", "-1"],
+        &["--rps", "5", "--default"],
+    ] {
+        let (ok, text) = run(&[&limits[..], refused].concat());
+        assert!(!ok, "{refused:?} is refused: {text}");
+    }
+    assert!(!run(&["apps", "limits", "nobody", "--rps", "1"]).0);
+}
+
 /// A read model that only trails the event store (an instance stopped with messages in its
 /// outbox) is "behind", exit 2, not a difference; `--wait` waits for it to catch up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

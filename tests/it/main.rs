@@ -16,5 +16,6 @@ mod keys;
 mod ledger;
 mod lots;
 mod projection;
+mod rate_limits;
 mod read_model;
 mod readiness;

@@ -12,6 +12,12 @@
 //! instance. Which app a key belongs to is remembered; the app's catalog is cached for
 //! `CACHE_TTL`. Keys are checked here and nowhere else.
 
+mod bucket;
+mod rate;
+
+pub use bucket::Rate;
+pub use rate::{Limited, RateLimits};
+
 use crate::store::{Store, StoreError};
 use crate::time::now_micros;
 use entity::{api_key, app};
@@ -31,12 +37,14 @@ use uuid::Uuid;
 /// How long an app's parsed catalog is reused before it is read again.
 const CACHE_TTL: Duration = Duration::from_secs(1);
 
-/// An authenticated app and the catalog it posts against.
+/// An authenticated app, the catalog it posts against and its own rate limit (`None`: the
+/// service's default).
 #[derive(Debug)]
 pub struct App {
     pub id: Uuid,
     pub name: String,
     pub catalog: Catalog,
+    pub rate: Option<Rate>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +111,13 @@ pub async fn live_keys(store: &Store, ids: &[Uuid]) -> Result<HashSet<Uuid>, Sto
         .collect())
 }
 
+/// The app's own rate, when `ledgerflow apps limits` set one.
+fn rate_of(model: &app::Model) -> Option<Rate> {
+    let per_second = u32::try_from(model.rate_per_second?).ok()?;
+    let burst = u32::try_from(model.rate_burst?).ok()?;
+    Some(Rate { per_second, burst })
+}
+
 fn new_key() -> String {
     format!("lf_{}", hex::encode(rand::random::<[u8; 32]>()))
 }
@@ -154,6 +169,8 @@ impl Apps {
             operations: None,
             created_at: now_micros(),
             revoked_at: None,
+            rate_per_second: None,
+            rate_burst: None,
         }
         .into_active_model()
         .insert(&txn)
@@ -223,6 +240,24 @@ impl Apps {
             cache.clear();
         }
         Ok(catalog)
+    }
+
+    /// Sets the app's own rate limit, or with `None` gives it the service's default again.
+    /// This process applies it at once; others within `CACHE_TTL`.
+    pub async fn set_rate(&self, name: &str, rate: Option<Rate>) -> Result<(), AppError> {
+        let mut model = self.find(name).await?.into_active_model();
+        model.rate_per_second = Set(rate.map(|r| i64::from(r.per_second)));
+        model.rate_burst = Set(rate.map(|r| i64::from(r.burst)));
+        model.update(self.store.conn()).await?;
+        if let Ok(mut cache) = self.cache.write() {
+            cache.clear();
+        }
+        Ok(())
+    }
+
+    /// The app's own rate limit, if it has one.
+    pub async fn rate(&self, name: &str) -> Result<Option<Rate>, AppError> {
+        Ok(rate_of(&self.find(name).await?))
     }
 
     async fn find(&self, name: &str) -> Result<app::Model, AppError> {
@@ -311,6 +346,7 @@ impl Apps {
             id: model.id,
             name: model.name.clone(),
             catalog: self.catalog_of(&model)?,
+            rate: rate_of(&model),
         });
         if let Ok(mut cache) = self.cache.write() {
             cache.insert(model.id, (app.clone(), Instant::now()));
