@@ -47,10 +47,46 @@ struct Held {
     empty_until: Option<Instant>,
 }
 
+/// What a request does next with its app's lease.
+enum Next {
+    /// A token was spent; `take_more` when this request should start the next take.
+    Admitted { take_more: bool },
+    /// The bucket is empty for this long.
+    Limited(Duration),
+    /// No token is held and no take is under way: this request takes.
+    Take,
+    /// Another request's take is under way.
+    Wait,
+}
+
 impl Lease {
     fn held(&self) -> MutexGuard<'_, Held> {
         // Every change to `Held` is a few assignments that cannot panic halfway.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Spends a token if one is held; otherwise says whether to take, wait or refuse. A
+    /// take starts in the background once half a lease is spent, so that requests seldom
+    /// wait for the store.
+    fn next(&self, rate: Rate) -> Next {
+        let mut held = self.held();
+        if held.tokens > 0 {
+            held.tokens -= 1;
+            let take_more = held.tokens < rate.lease() / 2 && !held.taking;
+            held.taking |= take_more;
+            return Next::Admitted { take_more };
+        }
+        if let Some(until) = held.empty_until {
+            let left = until.saturating_duration_since(Instant::now());
+            if !left.is_zero() {
+                return Next::Limited(left);
+            }
+            held.empty_until = None;
+        }
+        match std::mem::replace(&mut held.taking, true) {
+            true => Next::Wait,
+            false => Next::Take,
+        }
     }
 }
 
@@ -76,33 +112,26 @@ impl RateLimits {
         }
         let lease = self.lease(app_id);
         loop {
-            let refilled = lease.refilled.notified();
-            tokio::pin!(refilled);
-            refilled.as_mut().enable();
-            let must_take = {
-                let mut held = lease.held();
-                if held.tokens > 0 {
-                    held.tokens -= 1;
-                    if held.tokens < rate.lease() / 2 && !held.taking {
-                        held.taking = true;
+            match lease.next(rate) {
+                Next::Admitted { take_more } => {
+                    if take_more {
                         let (store, lease) = (self.store.clone(), lease.clone());
                         tokio::spawn(async move { take(&store, app_id, rate, &lease).await });
                     }
                     return Ok(());
                 }
-                if let Some(until) = held.empty_until {
-                    let left = until.saturating_duration_since(Instant::now());
-                    if !left.is_zero() {
-                        return Err(Limited(left));
+                Next::Limited(wait) => return Err(Limited(wait)),
+                Next::Take => take(&self.store, app_id, rate, &lease).await,
+                Next::Wait => {
+                    // Registered before looking again, so the take's wake-up cannot slip
+                    // between the look and the wait.
+                    let refilled = lease.refilled.notified();
+                    tokio::pin!(refilled);
+                    refilled.as_mut().enable();
+                    if lease.held().taking {
+                        refilled.await;
                     }
-                    held.empty_until = None;
                 }
-                !std::mem::replace(&mut held.taking, true)
-            };
-            if must_take {
-                take(&self.store, app_id, rate, &lease).await;
-            } else {
-                refilled.await;
             }
         }
     }
