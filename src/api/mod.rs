@@ -18,6 +18,7 @@ mod lots;
 pub mod model;
 pub mod problem;
 mod protocol;
+mod spec;
 mod text;
 
 use crate::apps::{Apps, RateLimits};
@@ -25,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::projection::Projection;
 use crate::query::Queries;
 use crate::workflow::Workflow;
+use poem::web::Html;
 use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 use std::sync::Arc;
@@ -87,17 +89,26 @@ pub fn service(
 /// The whole HTTP application.
 pub fn routes(ctx: Arc<Ctx>) -> impl Endpoint {
     let api = service(ctx.clone());
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let generated = api.spec();
     let allowed = Arc::new(protocol::Allowed::from_spec(
-        &api.spec(),
+        &generated,
         &["/openapi.json", "/metrics", "/docs"],
     ));
+    let document = spec::document(&generated).unwrap_or_else(|e| {
+        // Only a poem-openapi bug makes its own document unreadable: serve it unchanged.
+        tracing::error!(error = %e, "the OpenAPI document cannot be completed");
+        generated.clone()
+    });
+    // Swagger UI's page holds the document as it is inlined there by poem-openapi.
+    let docs_page = api.swagger_ui_html().replace(&generated, &document);
     Route::new()
         .nest("/", api)
-        .at("/openapi.json", poem::get(spec))
+        .at("/openapi.json", poem::get(spec_json(document)))
         .at("/metrics", poem::get(metrics))
-        .nest("/docs", docs)
+        .nest(
+            "/docs",
+            poem::get(poem::endpoint::make_sync(move |_| Html(docs_page.clone()))),
+        )
         .around(protocol::unambiguous)
         .around(limits::limit_body)
         .data(ctx)
@@ -107,6 +118,15 @@ pub fn routes(ctx: Arc<Ctx>) -> impl Endpoint {
             async move { protocol::answer_headers(next, req, &allowed).await }
         })
         .around(limits::in_span)
+}
+
+/// `GET /openapi.json`.
+fn spec_json(document: String) -> impl Endpoint {
+    poem::endpoint::make_sync(move |_| {
+        Response::builder()
+            .content_type("application/json")
+            .body(document.clone())
+    })
 }
 
 /// `GET /metrics`: Prometheus metrics, with the backlog gauges measured now.

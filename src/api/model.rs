@@ -16,7 +16,7 @@ use uuid::Uuid;
 pub struct NewEntry {
     /// An operation of the app's catalog, e.g. `DAILY_REWARD`.
     pub operation: Text,
-    /// The owner whose account the entry moves (1 to 128 bytes, not starting with `@`).
+    /// The owner whose account the entry moves (1 to 128 characters, not starting with `@`).
     pub owner_id: Text,
     /// Unique per app: the same nonce with the same request is answered from the first
     /// time; with a different request it is refused (`nonce_reused`).

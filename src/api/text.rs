@@ -77,8 +77,7 @@ json_string!(
     /// A name or id as a string: an operation, an owner, a nonce.
     Text,
     "string",
-    // No maxLength: the limit is in bytes (`command::MAX_ID_LEN`), which JSON Schema cannot
-    // say.
+    // The limits of ids and nonces are added to the document by `api::spec`.
     MetaSchema::new("string"),
     "this field must be a JSON string"
 );

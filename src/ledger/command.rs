@@ -14,17 +14,18 @@ use std::sync::Arc;
 use unicode_normalization::is_nfc;
 use uuid::Uuid;
 
-/// Longest owner id, counterparty id and nonce, in bytes.
+/// Longest owner id, counterparty id and nonce, in characters (Unicode code points, as JSON
+/// Schema's `maxLength` counts them).
 pub const MAX_ID_LEN: usize = 128;
 
-/// An id chosen by the app: 1 to [`MAX_ID_LEN`] bytes, no control, invisible or
+/// An id chosen by the app: 1 to [`MAX_ID_LEN`] characters, no control, invisible or
 /// bidirectional-control characters, and in Unicode NFC, so that two ids that look alike
 /// and normalize alike are one id, never two owners or two nonces.
 fn check_id(field: &str, text: &str) -> Result<(), Refusal> {
-    if text.is_empty() || text.len() > MAX_ID_LEN {
+    if text.is_empty() || text.chars().nth(MAX_ID_LEN).is_some() {
         return Err(Refusal::new(
             Code::InvalidId,
-            format!("{field} must be 1 to {MAX_ID_LEN} bytes long"),
+            format!("{field} must be 1 to {MAX_ID_LEN} characters long"),
         ));
     }
     if text.chars().any(char::is_control) {
@@ -51,30 +52,33 @@ fn check_id(field: &str, text: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Characters that show nothing or reorder what is shown: Unicode's
+/// Characters that show nothing or reorder what is shown, as inclusive ranges: Unicode's
 /// Default_Ignorable_Code_Point set (zero-width spaces and joiners, soft hyphen, variation
 /// selectors, tags, …) and the bidirectional controls (which it includes, but for U+061C).
+/// The OpenAPI document's id pattern is made from this list (`api::spec`).
+pub const INVISIBLE: &[(u32, u32)] = &[
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+];
+
 fn is_invisible(c: char) -> bool {
-    matches!(
-        u32::from(c),
-        0x00AD
-            | 0x034F
-            | 0x061C
-            | 0x115F..=0x1160
-            | 0x17B4..=0x17B5
-            | 0x180B..=0x180F
-            | 0x200B..=0x200F
-            | 0x202A..=0x202E
-            | 0x2060..=0x206F
-            | 0x3164
-            | 0xFE00..=0xFE0F
-            | 0xFEFF
-            | 0xFFA0
-            | 0xFFF0..=0xFFF8
-            | 0x1BCA0..=0x1BCA3
-            | 0x1D173..=0x1D17A
-            | 0xE0000..=0xE0FFF
-    )
+    let c = u32::from(c);
+    INVISIBLE.iter().any(|&(from, to)| (from..=to).contains(&c))
 }
 
 /// A request's idempotency key, unique per app.

@@ -19,3 +19,4 @@ mod projection;
 mod rate_limits;
 mod read_model;
 mod readiness;
+mod spec;

@@ -18,6 +18,38 @@ async fn connect_from(app: &TestApp, source: [u8; 4]) -> TcpStream {
     socket.connect(app.addr).await.expect("connect")
 }
 
+/// A connection from `source` that the server has surely accepted: it answered one request
+/// on it, and keeps it open (kept alive, idle).
+async fn served_from(app: &TestApp, source: [u8; 4]) -> TcpStream {
+    let mut socket = connect_from(app, source).await;
+    socket
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("written");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = socket.read(&mut buf).await.expect("read");
+        assert!(n > 0, "closed before answering");
+        seen.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")?
+                        .parse()
+                        .ok()
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                return socket;
+            }
+        }
+    }
+}
+
 /// Reads until the server closes the connection; what it sent on the way.
 async fn until_closed(socket: &mut TcpStream, within: Duration) -> Result<Vec<u8>, &'static str> {
     let mut seen = Vec::new();
@@ -61,12 +93,17 @@ async fn half_sent_heads_are_closed_at_the_head_timeout() {
             .expect("half a head written");
         slow.push(socket);
     }
+    let all_open = Instant::now();
     let answer = healthz_from(&app, [127, 0, 0, 2]).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The last head was sent at `all_open`: 1 s of timeout, and 2 s for a loaded machine.
+    let deadline = all_open + Duration::from_secs(3);
     for socket in &mut slow {
-        let left = Duration::from_secs(3).saturating_sub(started.elapsed());
-        let seen = until_closed(socket, left).await;
-        assert!(seen.is_ok(), "a half-sent head was still open after 3 s");
+        let seen = until_closed(socket, deadline.saturating_duration_since(Instant::now())).await;
+        assert!(
+            seen.is_ok(),
+            "a half-sent head was still open 3 s after it was sent"
+        );
     }
     // Not before the timeout: a head has its whole second.
     assert!(started.elapsed() >= Duration::from_secs(1));
@@ -98,7 +135,7 @@ async fn a_flood_from_one_address_does_not_stop_another() {
     .await;
     let mut held = Vec::new();
     for _ in 0..20 {
-        held.push(connect_from(&app, [127, 0, 0, 1]).await);
+        held.push(served_from(&app, [127, 0, 0, 1]).await);
     }
     // Past its address's cap: closed at once, with nothing read.
     let mut past = connect_from(&app, [127, 0, 0, 1]).await;
@@ -108,19 +145,32 @@ async fn a_flood_from_one_address_does_not_stop_another() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // Past the total, every address is refused at once.
     for _ in 0..10 {
-        held.push(connect_from(&app, [127, 0, 0, 3]).await);
+        held.push(served_from(&app, [127, 0, 0, 3]).await);
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let mut past = connect_from(&app, [127, 0, 0, 4]).await;
     assert_eq!(
         until_closed(&mut past, Duration::from_secs(1)).await,
         Ok(Vec::new())
     );
-    // Each closed connection frees its place.
+    // Each closed connection frees its place, once the server has seen it close.
     held.truncate(5);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let answer = healthz_from(&app, [127, 0, 0, 4]).await;
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let started = Instant::now();
+    loop {
+        let mut socket = connect_from(&app, [127, 0, 0, 4]).await;
+        socket
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("written");
+        let seen = until_closed(&mut socket, Duration::from_secs(1)).await;
+        if seen
+            .as_deref()
+            .is_ok_and(|s| s.starts_with(b"HTTP/1.1 200"))
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "no place freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// hyper answers heads it cannot read itself; the answers still carry a problem body (a

@@ -1,0 +1,202 @@
+//! The OpenAPI document as served, at `/openapi.json` and in Swagger UI: poem-openapi's,
+//! with what its derives cannot say added here, in one place, so that the document states
+//! every rule the handlers enforce and nothing they do not:
+//! - each operation lists only the statuses it can answer ([`ANSWERS`]); poem-openapi gives
+//!   every operation every status of the shared error type;
+//! - ids, nonces and query parameters carry the limits the handlers check (lengths,
+//!   patterns, ranges), and optional body fields say they may be `null`;
+//! - each operation's request has a working example.
+//!
+//! The rules themselves stay in the handlers and `ledger::command` (with their own codes):
+//! this module only writes them down, from the same constants.
+
+use super::accounts::MAX_PAGE;
+use crate::ledger::command::{INVISIBLE, MAX_ID_LEN};
+use serde_json::{Value, json};
+
+/// A page cursor as `query::PageCursor` writes it: the microseconds of the last entry and
+/// its id.
+const CURSOR_PATTERN: &str =
+    "^-?[0-9]{1,19}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+
+/// Statuses every operation under `/v1` can answer before its handler runs: a head hyper
+/// cannot read (400, 431), a missing or revoked key (401), the app's rate (429), the apps
+/// table unreachable (503).
+const BEFORE_HANDLER: &[&str] = &["400", "401", "429", "431", "503"];
+
+/// Per operation, the error statuses its handler can answer besides [`BEFORE_HANDLER`].
+const ANSWERS: &[(&str, &str, &[&str])] = &[
+    ("post", "/v1/entries", &["409", "413", "415", "422"]),
+    ("get", "/v1/entries/{id}", &["404"]),
+    ("get", "/v1/accounts/{owner_id}", &["409", "422"]),
+    ("get", "/v1/accounts/{owner_id}/lots", &["422"]),
+    ("get", "/v1/accounts/{owner_id}/entries", &["409", "422"]),
+    (
+        "post",
+        "/v1/lots/{id}/void",
+        &["404", "409", "413", "415", "422"],
+    ),
+    ("get", "/v1/operations", &[]),
+];
+
+/// Operations without a key: only a head hyper cannot read fails them before the handler.
+const WITHOUT_KEY: &[(&str, &str, &[&str])] = &[
+    ("get", "/healthz", &["400", "431"]),
+    ("get", "/readyz", &["400", "431", "503"]),
+];
+
+/// The document poem-openapi generated (`generated`), completed.
+pub fn document(generated: &str) -> Result<String, serde_json::Error> {
+    let mut doc: Value = serde_json::from_str(generated)?;
+    keep_only_answers(&mut doc);
+    constrain(&mut doc);
+    serde_json::to_string(&doc)
+}
+
+fn keep_only_answers(doc: &mut Value) {
+    for (method, path, errors) in ANSWERS {
+        let allowed = BEFORE_HANDLER.iter().chain(errors.iter());
+        retain_responses(doc, method, path, &allowed.copied().collect::<Vec<_>>());
+    }
+    for (method, path, errors) in WITHOUT_KEY {
+        retain_responses(doc, method, path, errors);
+    }
+}
+
+/// Keeps the 2xx answers of `method path` and the errors `allowed`.
+fn retain_responses(doc: &mut Value, method: &str, path: &str, allowed: &[&str]) {
+    let responses = &mut doc["paths"][path][method]["responses"];
+    if let Some(responses) = responses.as_object_mut() {
+        responses.retain(|status, _| status.starts_with('2') || allowed.contains(&status.as_str()));
+    }
+}
+
+/// The schema of an owner id or nonce: [`MAX_ID_LEN`] characters at most, no control,
+/// invisible or bidirectional-control character, not starting with `@` or a character
+/// that stands for it. A pattern that every JSON Schema tool reads (ECMA-262 without the
+/// `u` flag, and Python's `re`) can name only characters of the Basic Multilingual Plane;
+/// `format: ledgerflow-id` stands for the rest of the rules: the invisible characters
+/// beyond it (U+1BCA0…, U+1D173…, tags U+E0000…) and Unicode NFC.
+pub fn id_schema(description: &str) -> Value {
+    let forbidden: String = INVISIBLE
+        .iter()
+        .chain(&[(0x00, 0x1F), (0x7F, 0x9F)])
+        .filter(|&&(from, _)| from <= 0xFFFF)
+        .map(|&(from, to)| class_range(from, to))
+        .collect();
+    json!({
+        "type": "string",
+        "format": "ledgerflow-id",
+        "minLength": 1,
+        "maxLength": MAX_ID_LEN,
+        "pattern": format!("^[^@\\uFF20\\uFE6B{forbidden}][^{forbidden}]*$"),
+        "description": description,
+    })
+}
+
+/// `from-to` as a regex character class range of `\uXXXX` escapes.
+fn class_range(from: u32, to: u32) -> String {
+    match from == to {
+        true => format!("\\u{from:04X}"),
+        false => format!("\\u{from:04X}-\\u{to:04X}"),
+    }
+}
+
+fn constrain(doc: &mut Value) {
+    let schemas = &mut doc["components"]["schemas"];
+    let entry = &mut schemas["NewEntry"]["properties"];
+    for (field, text) in [
+        ("owner_id", "The owner whose account the entry moves."),
+        (
+            "nonce",
+            "Unique per app: the same nonce with the same request is answered from the first time; with a different request it is refused (`nonce_reused`).",
+        ),
+        ("counterparty_id", "The receiving owner of a transfer."),
+    ] {
+        entry[field] = id_schema(text);
+    }
+    entry["metadata"]["type"] = json!("object");
+    entry["expires_at"]["format"] = json!("date-time");
+    entry["priority"]["minimum"] = json!(0);
+    entry["priority"]["maximum"] = json!(100);
+    for field in [
+        "amount",
+        "counterparty_id",
+        "metadata",
+        "expires_at",
+        "priority",
+    ] {
+        entry[field]["nullable"] = json!(true);
+    }
+    for body in ["NewEntry", "NewVoid"] {
+        schemas[body]["additionalProperties"] = json!(false);
+    }
+    schemas["NewEntry"]["example"] = json!({
+        "operation": "CREDIT_ADD", "owner_id": "alice", "nonce": "order-1001", "amount": "12.50"
+    });
+    schemas["NewVoid"]["properties"]["nonce"] = id_schema("Unique per app, as an entry's.");
+    schemas["NewVoid"]["properties"]["reason"]["nullable"] = json!(true);
+    schemas["NewVoid"]["example"] = json!({"nonce": "void-1001", "reason": "refund"});
+    for path in [
+        "/v1/accounts/{owner_id}",
+        "/v1/accounts/{owner_id}/lots",
+        "/v1/accounts/{owner_id}/entries",
+    ] {
+        constrain_parameters(&mut doc["paths"][path]["get"]);
+    }
+}
+
+fn constrain_parameters(operation: &mut Value) {
+    let Some(parameters) = operation["parameters"].as_array_mut() else {
+        return;
+    };
+    for parameter in parameters {
+        let name = parameter["name"].as_str().unwrap_or_default().to_owned();
+        let schema = &mut parameter["schema"];
+        match name.as_str() {
+            "owner_id" => {
+                *schema = id_schema("");
+                parameter["example"] = json!("alice");
+            }
+            "asset" => schema["minLength"] = json!(1),
+            "at" => schema["format"] = json!("date-time"),
+            "cursor" => schema["pattern"] = json!(CURSOR_PATTERN),
+            "include" => schema["enum"] = json!(["open", "closed"]),
+            "limit" => {
+                schema["minimum"] = json!(1);
+                schema["maximum"] = json!(MAX_PAGE);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_pattern_refuses_what_the_handlers_refuse_and_takes_the_rest() {
+        let pattern = id_schema("")["pattern"]
+            .as_str()
+            .expect("a pattern")
+            .to_owned();
+        let re = regex::Regex::new(&pattern).expect("a regex");
+        for taken in ["alice", "a@b", "Zoë", "東京", "x y", "😀"] {
+            assert!(re.is_match(taken), "{taken:?}");
+        }
+        // Tags (U+E0000…) are beyond what the pattern can name: `format: ledgerflow-id` says it.
+        for refused in [
+            "",
+            "@system",
+            "\u{FF20}x",
+            "a\u{200B}b",
+            "a\u{202E}",
+            "a\nb",
+            "\u{AD}",
+            "a\u{FEFF}",
+        ] {
+            assert!(!re.is_match(refused), "{refused:?}");
+        }
+    }
+}
