@@ -51,7 +51,6 @@ fn answer(record: &EntryRecord, replay: bool) -> Result<PostEntryResponse, ApiPr
     }
 }
 
-/// The answer to a write the workflow settled: the entry, its replay, or a problem.
 /// A write over its app's rate: the first answer its nonce got, when the nonce is
 /// recorded (a retry must learn its outcome), else `limited` (429).
 pub(super) async fn first_answer_or(
@@ -65,6 +64,7 @@ pub(super) async fn first_answer_or(
     }
 }
 
+/// The answer to a write the workflow settled: the entry, its replay, or a problem.
 pub(super) fn settled_answer(settled: Settled) -> Result<PostEntryResponse, ApiProblem> {
     match settled {
         Settled::Recorded(record) => answer(&record, false),
