@@ -25,7 +25,7 @@ pub struct LotsApi {
 pub struct NewVoid {
     /// Unique per app, as for entries: the same nonce and request replay the first answer.
     pub nonce: Text,
-    /// Why, kept as the entry's metadata (at most 500 bytes).
+    /// Why, kept as the entry's metadata (at most 500 characters, no control characters).
     pub reason: Option<Text>,
 }
 

@@ -11,13 +11,14 @@
 //! this module only writes them down, from the same constants.
 
 use super::accounts::MAX_PAGE;
+use crate::ledger::closing::MAX_REASON_LEN;
 use crate::ledger::command::{INVISIBLE, MAX_ID_LEN};
 use serde_json::{Value, json};
 
-/// A page cursor as `query::PageCursor` writes it: the microseconds of the last entry and
-/// its id.
+/// A page cursor as `query::PageCursor` writes it: the microseconds of the last entry (18
+/// digits reach the year 33658, and stay inside an `i64`) and its id.
 const CURSOR_PATTERN: &str =
-    "^-?[0-9]{1,19}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+    "^-?[0-9]{1,18}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
 /// Statuses every operation under `/v1` can answer before its handler runs: a head hyper
 /// cannot read (400, 431), a missing or revoked key (401), the app's rate (429), the apps
@@ -74,24 +75,39 @@ fn retain_responses(doc: &mut Value, method: &str, path: &str, allowed: &[&str])
 /// The schema of an owner id or nonce: [`MAX_ID_LEN`] characters at most, no control,
 /// invisible or bidirectional-control character, not starting with `@` or a character
 /// that stands for it. A pattern that every JSON Schema tool reads (ECMA-262 without the
-/// `u` flag, and Python's `re`) can name only characters of the Basic Multilingual Plane;
-/// `format: ledgerflow-id` stands for the rest of the rules: the invisible characters
-/// beyond it (U+1BCA0…, U+1D173…, tags U+E0000…) and Unicode NFC.
+/// `u` flag, and Python's `re`) can name only characters of the Basic Multilingual Plane,
+/// and no pattern can say "NFC": the description says those two rules.
 pub fn id_schema(description: &str) -> Value {
-    let forbidden: String = INVISIBLE
+    let invisible: String = INVISIBLE
         .iter()
-        .chain(&[(0x00, 0x1F), (0x7F, 0x9F)])
         .filter(|&&(from, _)| from <= 0xFFFF)
         .map(|&(from, to)| class_range(from, to))
         .collect();
+    let beyond: Vec<String> = INVISIBLE
+        .iter()
+        .filter(|&&(from, _)| from > 0xFFFF)
+        .map(|&(from, to)| format!("U+{from:04X}–U+{to:04X}"))
+        .collect();
+    let forbidden = format!("{invisible}{}", control_characters());
     json!({
         "type": "string",
-        "format": "ledgerflow-id",
         "minLength": 1,
         "maxLength": MAX_ID_LEN,
         "pattern": format!("^[^@\\uFF20\\uFE6B{forbidden}][^{forbidden}]*$"),
-        "description": description,
+        "description": format!(
+            "{description} Also refused, beyond what the pattern says: a text not in Unicode \
+             NFC, and the invisible characters {} (`422 invalid_id`).",
+            beyond.join(", ")
+        ),
     })
+}
+
+/// Unicode's control characters (`char::is_control`), for a regex character class.
+fn control_characters() -> String {
+    [(0x00, 0x1F), (0x7F, 0x9F)]
+        .iter()
+        .map(|&(from, to)| class_range(from, to))
+        .collect()
 }
 
 /// `from-to` as a regex character class range of `\uXXXX` escapes.
@@ -135,7 +151,10 @@ fn constrain(doc: &mut Value) {
         "operation": "CREDIT_ADD", "owner_id": "alice", "nonce": "order-1001", "amount": "12.50"
     });
     schemas["NewVoid"]["properties"]["nonce"] = id_schema("Unique per app, as an entry's.");
-    schemas["NewVoid"]["properties"]["reason"]["nullable"] = json!(true);
+    let reason = &mut schemas["NewVoid"]["properties"]["reason"];
+    reason["nullable"] = json!(true);
+    reason["maxLength"] = json!(MAX_REASON_LEN);
+    reason["pattern"] = json!(format!("^[^{}]*$", control_characters()));
     schemas["NewVoid"]["example"] = json!({"nonce": "void-1001", "reason": "refund"});
     for path in [
         "/v1/accounts/{owner_id}",
@@ -185,7 +204,7 @@ mod tests {
         for taken in ["alice", "a@b", "Zoë", "東京", "x y", "😀"] {
             assert!(re.is_match(taken), "{taken:?}");
         }
-        // Tags (U+E0000…) are beyond what the pattern can name: `format: ledgerflow-id` says it.
+        // Tags (U+E0000…) are beyond what the pattern can name: the description says it.
         for refused in [
             "",
             "@system",

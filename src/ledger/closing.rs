@@ -11,7 +11,7 @@ use operations::Operation;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Longest void reason, in bytes.
+/// Longest void reason, in characters.
 pub const MAX_REASON_LEN: usize = 500;
 
 /// The `EXPIRY` of `lot` (of `account`), effective at its expiry instant: the entry's
@@ -41,10 +41,14 @@ pub fn void(
     reason: Option<&str>,
     received_at: i64,
 ) -> Result<Command, Refusal> {
-    if reason.is_some_and(|r| r.len() > MAX_REASON_LEN || r.chars().any(char::is_control)) {
+    if reason
+        .is_some_and(|r| r.chars().nth(MAX_REASON_LEN).is_some() || r.chars().any(char::is_control))
+    {
         return Err(Refusal::new(
             Code::InvalidReason,
-            format!("reason must be at most {MAX_REASON_LEN} bytes, without control characters"),
+            format!(
+                "reason must be at most {MAX_REASON_LEN} characters, without control characters"
+            ),
         ));
     }
     let hash = request_digest(&serde_json::json!({ "void": lot.id, "reason": reason }));
