@@ -40,6 +40,9 @@ struct Lease {
 
 #[derive(Default)]
 struct Held {
+    /// The rate `tokens` were taken under: a lease of another rate is dropped, so that a
+    /// lowered limit holds from the app's next request on.
+    rate: Option<Rate>,
     tokens: u32,
     /// A take from the store is under way.
     taking: bool,
@@ -70,6 +73,11 @@ impl Lease {
     /// wait for the store.
     fn next(&self, rate: Rate) -> Next {
         let mut held = self.held();
+        if held.rate != Some(rate) {
+            held.rate = Some(rate);
+            held.tokens = 0;
+            held.empty_until = None;
+        }
         if held.tokens > 0 {
             held.tokens -= 1;
             let take_more = held.tokens < rate.lease() / 2 && !held.taking;
@@ -150,6 +158,13 @@ async fn take(store: &Store, app_id: Uuid, rate: Rate, lease: &Lease) {
     let taken = take_from_store(store, app_id, rate, rate.lease()).await;
     let mut held = lease.held();
     held.taking = false;
+    if held.rate != Some(rate) {
+        // The app's rate changed while this take was under way: its tokens are of the
+        // old rate. The next request takes under the new one.
+        drop(held);
+        lease.refilled.notify_waiters();
+        return;
+    }
     match taken {
         Ok(Taken {
             granted: 0,

@@ -39,6 +39,11 @@ fn credit(nonce: &str, amount: &str) -> serde_json::Value {
 
 async fn past_its_rate_an_app_gets_429_and_another_app_does_not(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    // Reads at the service's default rate first: the instance holds a lease of that rate,
+    // which a lowered limit must not let it spend.
+    for _ in 0..3 {
+        assert_eq!(read(&app, &app.key).await.0, StatusCode::OK);
+    }
     limit(&app, 2, 5).await;
     let other = app.another_key().await;
     for _ in 0..5 {
