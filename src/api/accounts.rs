@@ -22,7 +22,7 @@ pub struct AccountsApi {
 pub const MAX_PAGE: u64 = 200;
 
 /// The path's owner; a system account (`@system:…`) may be read too.
-fn owner(path: String) -> Result<OwnerId, ApiProblem> {
+pub(super) fn owner(path: String) -> Result<OwnerId, ApiProblem> {
     Ok(OwnerId::parse("owner_id", path)?)
 }
 
@@ -44,7 +44,7 @@ impl AccountsApi {
 }
 
 /// The asset's scale in the app's catalog, or `unknown_asset`.
-fn scale_of(app: &App, asset: &str) -> Result<u32, ApiProblem> {
+pub(super) fn scale_of(app: &App, asset: &str) -> Result<u32, ApiProblem> {
     app.catalog.asset(asset).map(|a| a.scale).ok_or_else(|| {
         ApiProblem::new(
             Code::UnknownAsset,

@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 mod accounts;
+mod audit;
 mod auth;
 mod catalog;
 mod entries;
@@ -62,6 +63,7 @@ pub fn service(
     (
         entries::EntriesApi,
         accounts::AccountsApi,
+        audit::AuditApi,
         lots::LotsApi,
         catalog::CatalogApi,
         health::HealthApi,
@@ -72,6 +74,7 @@ pub fn service(
         (
             entries::EntriesApi { ctx: ctx.clone() },
             accounts::AccountsApi { ctx: ctx.clone() },
+            audit::AuditApi { ctx: ctx.clone() },
             lots::LotsApi { ctx: ctx.clone() },
             catalog::CatalogApi { ctx: ctx.clone() },
             health::HealthApi { ctx },

@@ -32,6 +32,7 @@ const ANSWERS: &[(&str, &str, &[&str])] = &[
     ("get", "/v1/accounts/{owner_id}", &["409", "422"]),
     ("get", "/v1/accounts/{owner_id}/lots", &["422"]),
     ("get", "/v1/accounts/{owner_id}/entries", &["409", "422"]),
+    ("get", "/v1/accounts/{owner_id}/audit", &["422"]),
     (
         "post",
         "/v1/lots/{id}/void",
@@ -73,11 +74,12 @@ fn retain_responses(doc: &mut Value, method: &str, path: &str, allowed: &[&str])
 }
 
 /// The schema of an owner id or nonce: [`MAX_ID_LEN`] characters at most, no control,
-/// invisible or bidirectional-control character, not starting with `@` or a character
+/// invisible or bidirectional-control character, and, unless `system` (an owner a read
+/// names: system accounts `@system:…` can be read), not starting with `@` or a character
 /// that stands for it. A pattern that every JSON Schema tool reads (ECMA-262 without the
 /// `u` flag, and Python's `re`) can name only characters of the Basic Multilingual Plane,
 /// and no pattern can say "NFC": the description says those two rules.
-pub fn id_schema(description: &str) -> Value {
+pub fn id_schema(description: &str, system: bool) -> Value {
     let invisible: String = INVISIBLE
         .iter()
         .filter(|&&(from, _)| from <= 0xFFFF)
@@ -93,7 +95,10 @@ pub fn id_schema(description: &str) -> Value {
         "type": "string",
         "minLength": 1,
         "maxLength": MAX_ID_LEN,
-        "pattern": format!("^[^@\\uFF20\\uFE6B{forbidden}][^{forbidden}]*$"),
+        "pattern": match system {
+            true => format!("^[^{forbidden}]+$"),
+            false => format!("^[^@\\uFF20\\uFE6B{forbidden}][^{forbidden}]*$"),
+        },
         "description": format!(
             "{description} Also refused, beyond what the pattern says: a text not in Unicode \
              NFC, and the invisible characters {} (`422 invalid_id`).",
@@ -129,7 +134,7 @@ fn constrain(doc: &mut Value) {
         ),
         ("counterparty_id", "The receiving owner of a transfer."),
     ] {
-        entry[field] = id_schema(text);
+        entry[field] = id_schema(text, false);
     }
     entry["metadata"]["type"] = json!("object");
     entry["expires_at"]["format"] = json!("date-time");
@@ -150,7 +155,7 @@ fn constrain(doc: &mut Value) {
     schemas["NewEntry"]["example"] = json!({
         "operation": "CREDIT_ADD", "owner_id": "alice", "nonce": "order-1001", "amount": "12.50"
     });
-    schemas["NewVoid"]["properties"]["nonce"] = id_schema("Unique per app, as an entry's.");
+    schemas["NewVoid"]["properties"]["nonce"] = id_schema("Unique per app, as an entry's.", false);
     let reason = &mut schemas["NewVoid"]["properties"]["reason"];
     reason["nullable"] = json!(true);
     reason["maxLength"] = json!(MAX_REASON_LEN);
@@ -160,6 +165,7 @@ fn constrain(doc: &mut Value) {
         "/v1/accounts/{owner_id}",
         "/v1/accounts/{owner_id}/lots",
         "/v1/accounts/{owner_id}/entries",
+        "/v1/accounts/{owner_id}/audit",
     ] {
         constrain_parameters(&mut doc["paths"][path]["get"]);
     }
@@ -174,7 +180,7 @@ fn constrain_parameters(operation: &mut Value) {
         let schema = &mut parameter["schema"];
         match name.as_str() {
             "owner_id" => {
-                *schema = id_schema("");
+                *schema = id_schema("The owner, or a system account (`@system:…`).", true);
                 parameter["example"] = json!("alice");
             }
             "asset" => schema["minLength"] = json!(1),
@@ -196,7 +202,7 @@ mod tests {
 
     #[test]
     fn the_id_pattern_refuses_what_the_handlers_refuse_and_takes_the_rest() {
-        let pattern = id_schema("")["pattern"]
+        let pattern = id_schema("", false)["pattern"]
             .as_str()
             .expect("a pattern")
             .to_owned();
@@ -217,5 +223,15 @@ mod tests {
         ] {
             assert!(!re.is_match(refused), "{refused:?}");
         }
+        let read = id_schema("", true)["pattern"]
+            .as_str()
+            .expect("a pattern")
+            .to_owned();
+        let read = regex::Regex::new(&read).expect("a regex");
+        assert!(
+            read.is_match("@system:rewards"),
+            "a read may name a system account"
+        );
+        assert!(!read.is_match("") && !read.is_match("@a\u{200B}"));
     }
 }

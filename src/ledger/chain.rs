@@ -30,6 +30,61 @@ pub fn hash(p: &posting::Model) -> String {
     hex::encode(h.finalize())
 }
 
+/// How posting `p` fails to follow a posting whose hash is `previous`, if it does:
+/// `ledgerflow verify` and the audit endpoint both judge a link by this.
+pub fn broken_link(previous: &str, p: &posting::Model) -> Option<&'static str> {
+    if p.prev_hash != previous {
+        Some("does not link to the previous posting")
+    } else if p.hash != hash(p) {
+        Some("does not match its content")
+    } else {
+        None
+    }
+}
+
+/// An account's chain walked in version order, posting by posting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walk {
+    /// Postings seen.
+    pub postings: u64,
+    /// The hash of the last posting seen ([`GENESIS`] before the first).
+    pub head_hash: String,
+    /// The first posting that does not follow the one before, and how.
+    pub broken: Option<(i64, String)>,
+    version: i64,
+}
+
+impl Default for Walk {
+    fn default() -> Self {
+        Walk {
+            postings: 0,
+            head_hash: GENESIS.to_owned(),
+            broken: None,
+            version: 0,
+        }
+    }
+}
+
+impl Walk {
+    /// Takes the account's next posting. After the first break the walk only counts.
+    pub fn step(&mut self, p: &posting::Model) {
+        self.postings += 1;
+        if self.broken.is_none() {
+            let why = if p.version != self.version + 1 {
+                Some(format!(
+                    "comes after v{}: a version is missing",
+                    self.version
+                ))
+            } else {
+                broken_link(&self.head_hash, p).map(|why| format!("its hash {why}"))
+            };
+            self.broken = why.map(|why| (p.version, why));
+        }
+        self.version = p.version;
+        self.head_hash = p.hash.clone();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +104,64 @@ mod tests {
             prev_hash: GENESIS.to_owned(),
             hash: String::new(),
         }
+    }
+
+    /// `n` postings of one account, chained.
+    fn chain(n: i64) -> Vec<posting::Model> {
+        let mut previous = GENESIS.to_owned();
+        (1..=n)
+            .map(|version| {
+                let mut p = posting();
+                p.version = version;
+                p.prev_hash = previous.clone();
+                p.hash = hash(&p);
+                previous = p.hash.clone();
+                p
+            })
+            .collect()
+    }
+
+    fn walked(postings: &[posting::Model]) -> Walk {
+        let mut walk = Walk::default();
+        postings.iter().for_each(|p| walk.step(p));
+        walk
+    }
+
+    #[test]
+    fn an_intact_chain_walks_to_its_last_hash() {
+        let postings = chain(3);
+        let walk = walked(&postings);
+        assert_eq!((walk.postings, walk.broken), (3, None));
+        assert_eq!(walk.head_hash, postings[2].hash);
+        assert_eq!(walked(&[]).head_hash, GENESIS);
+    }
+
+    #[test]
+    fn the_first_break_is_named_with_its_version_and_how() {
+        let mut edited = chain(4);
+        edited[1].amount = "99.00".to_owned();
+        let walk = walked(&edited);
+        assert_eq!(walk.postings, 4);
+        assert_eq!(
+            walk.broken,
+            Some((2, "its hash does not match its content".to_owned()))
+        );
+        let mut rehashed = chain(4);
+        rehashed[1].amount = "99.00".to_owned();
+        rehashed[1].hash = hash(&rehashed[1]);
+        assert_eq!(
+            walked(&rehashed).broken,
+            Some((
+                3,
+                "its hash does not link to the previous posting".to_owned()
+            ))
+        );
+        let mut gap = chain(4);
+        gap.remove(2);
+        assert_eq!(
+            walked(&gap).broken,
+            Some((4, "comes after v2: a version is missing".to_owned()))
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`Queries`] (here): what the API asks, each question sent where its answer is.
 //! - [`ReadModel`] (here): the read model's database; [`balance`] and [`entries`] read it.
 
+mod audit;
 mod balance;
 mod entries;
 mod held;

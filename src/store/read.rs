@@ -86,6 +86,22 @@ impl Store {
         postings_after(self.conn(), after, limit).await
     }
 
+    /// Up to `limit` postings of one account after version `after`, in version order.
+    pub async fn account_postings(
+        &self,
+        account: Uuid,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<posting::Model>, StoreError> {
+        Ok(posting::Entity::find()
+            .filter(posting::Column::AccountId.eq(account))
+            .filter(posting::Column::Version.gt(after))
+            .order_by_asc(posting::Column::Version)
+            .limit(limit)
+            .all(self.conn())
+            .await?)
+    }
+
     /// The balance of account `(app, owner, asset)` at time `at` (µs since the epoch): the
     /// `balance_after` of its last posting recorded at or before `at`. One index lookup on
     /// `(account_id, recorded_at)`; `recorded_at` never decreases along an account's versions.

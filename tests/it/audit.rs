@@ -1,5 +1,5 @@
-//! The postings of each account form a hash chain, and `verify` finds the first broken link
-//! when a stored posting is edited behind the ledger's back.
+//! The postings of each account form a hash chain, and `verify` and the audit endpoint find
+//! the first broken link when a stored posting is edited behind the ledger's back.
 
 use crate::common::{Backend, TestApp, assert_ledger_consistent};
 use entity::posting;
@@ -45,6 +45,20 @@ async fn postings_of(app: &TestApp, owner: &str) -> Vec<posting::Model> {
         .expect("postings")
 }
 
+/// `GET /v1/accounts/{owner}/audit`: (intact, postings, head_hash, broken_at, differs).
+async fn audited(app: &TestApp, owner: &str) -> (bool, u64, String, Option<i64>, Option<String>) {
+    let r = app.get(&format!("/v1/accounts/{owner}/audit")).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let b = &r.body;
+    (
+        b["intact"].as_bool().expect("intact"),
+        b["postings"].as_u64().expect("postings"),
+        b["head_hash"].as_str().expect("head_hash").to_owned(),
+        b["broken_at"].as_i64(),
+        b["differs"].as_str().map(str::to_owned),
+    )
+}
+
 async fn broken_links(app: &TestApp) -> Vec<String> {
     let report = verify(&app.store, &app.read).await.expect("verify");
     report
@@ -71,6 +85,21 @@ async fn postings_chain_from_genesis_and_responses_show_each_link(backend: Backe
     assert_eq!(entry.body["postings"][0]["hash"], last.hash.as_str());
     assert_ledger_consistent(&app).await;
     assert!(broken_links(&app).await.is_empty());
+    // The audit endpoint walks the same chain, for one account.
+    assert_eq!(
+        audited(&app, "a").await,
+        (true, 6, last.hash.clone(), None, None)
+    );
+    let (intact, postings, ..) = audited(&app, "b").await;
+    assert_eq!((intact, postings), (true, 1));
+    let (intact, postings, ..) = audited(&app, "@system:purchases").await;
+    assert_eq!(
+        (intact, postings),
+        (true, 5),
+        "a system account is audited too"
+    );
+    let (intact, postings, head, ..) = audited(&app, "nobody").await;
+    assert_eq!((intact, postings, head.as_str()), (true, 0, chain::GENESIS));
 }
 
 async fn an_edited_posting_breaks_the_chain_at_that_version(backend: Backend) {
@@ -89,6 +118,16 @@ async fn an_edited_posting_breaks_the_chain_at_that_version(backend: Backend) {
         broken[0].contains("broken at v3: its hash does not match its content"),
         "{}",
         broken[0]
+    );
+    let (intact, postings, _, at, differs) = audited(&app, "a").await;
+    assert_eq!((intact, postings, at), (false, 6, Some(3)));
+    assert_eq!(
+        differs.as_deref(),
+        Some("its hash does not match its content")
+    );
+    assert!(
+        audited(&app, "b").await.0,
+        "another account's chain is intact"
     );
 }
 
@@ -110,5 +149,11 @@ async fn a_rehashed_edit_breaks_the_next_link(backend: Backend) {
         broken[0].contains("broken at v3: its hash does not link to the previous posting"),
         "{}",
         broken[0]
+    );
+    let (intact, _, _, at, differs) = audited(&app, "a").await;
+    assert_eq!((intact, at), (false, Some(3)));
+    assert_eq!(
+        differs.as_deref(),
+        Some("its hash does not link to the previous posting")
     );
 }

@@ -47,13 +47,8 @@ pub(super) async fn replay_postings(
                 hash: chain::GENESIS.to_owned(),
                 ..Replayed::default()
             });
-            if !r.broken && (p.prev_hash != r.hash || p.hash != chain::hash(&p)) {
+            if let Some(why) = chain::broken_link(&r.hash, &p).filter(|_| !r.broken) {
                 r.broken = true;
-                let why = if p.prev_hash != r.hash {
-                    "does not link to the previous posting"
-                } else {
-                    "does not match its content"
-                };
                 report.differ(format!(
                     "event store: hash chain of account {:?} ({}) broken at v{}: its hash {why}",
                     p.owner_id, p.account_id, p.version
