@@ -146,14 +146,14 @@ impl ApiProblem {
 
     /// Over the app's rate limit: 429, `Retry-After` in whole seconds, rounded up.
     pub fn rate_limited(wait: Duration) -> ApiProblem {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         let code = Code::RateLimited;
         let body = problem(
             status(code.class()),
             code.as_str(),
             format!("this app is over its rate limit; retry in {seconds} s"),
         );
-        ApiProblem::TooManyRequests(Json(body), seconds.max(1).to_string())
+        ApiProblem::TooManyRequests(Json(body), seconds.to_string())
     }
 
     /// A recorded entry that failed: its stored code, its id and the entry itself.

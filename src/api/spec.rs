@@ -73,38 +73,46 @@ fn retain_responses(doc: &mut Value, method: &str, path: &str, allowed: &[&str])
     }
 }
 
-/// The schema of an owner id or nonce: [`MAX_ID_LEN`] characters at most, no control,
-/// invisible or bidirectional-control character, and, unless `system` (an owner a read
-/// names: system accounts `@system:…` can be read), not starting with `@` or a character
-/// that stands for it. A pattern that every JSON Schema tool reads (ECMA-262 without the
-/// `u` flag, and Python's `re`) can name only characters of the Basic Multilingual Plane,
-/// and no pattern can say "NFC": the description says those two rules.
-pub fn id_schema(description: &str, system: bool) -> Value {
-    let invisible: String = INVISIBLE
-        .iter()
-        .filter(|&&(from, _)| from <= 0xFFFF)
-        .map(|&(from, to)| class_range(from, to))
-        .collect();
+/// Makes `schema` (a string the derives wrote, with its description) an owner id's or a
+/// nonce's: [`MAX_ID_LEN`] characters at most and [`id_pattern`]. No pattern can say "NFC",
+/// nor, portably, name the invisible characters beyond the Basic Multilingual Plane: the
+/// description says those two rules.
+fn constrain_id(schema: &mut Value, system: bool) {
     let beyond: Vec<String> = INVISIBLE
         .iter()
         .filter(|&&(from, _)| from > 0xFFFF)
         .map(|&(from, to)| format!("U+{from:04X}–U+{to:04X}"))
         .collect();
+    let described = schema["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    schema["minLength"] = json!(1);
+    schema["maxLength"] = json!(MAX_ID_LEN);
+    schema["pattern"] = json!(id_pattern(system));
+    schema["description"] =
+        json!(format!(
+        "{described} Also refused, beyond what the pattern says: a text not in Unicode NFC, \
+         and the invisible characters {} (`422 invalid_id`).",
+        beyond.join(", ")
+    ).trim_start());
+}
+
+/// No control, invisible or bidirectional-control character, and, unless `system` (an
+/// owner a read names: system accounts `@system:…` can be read), not starting with `@` or a
+/// character that stands for it. Written for every JSON Schema tool (ECMA-262 without the
+/// `u` flag, and Python's `re`), it names only characters of the Basic Multilingual Plane.
+fn id_pattern(system: bool) -> String {
+    let invisible: String = INVISIBLE
+        .iter()
+        .filter(|&&(from, _)| from <= 0xFFFF)
+        .map(|&(from, to)| class_range(from, to))
+        .collect();
     let forbidden = format!("{invisible}{}", control_characters());
-    json!({
-        "type": "string",
-        "minLength": 1,
-        "maxLength": MAX_ID_LEN,
-        "pattern": match system {
-            true => format!("^[^{forbidden}]+$"),
-            false => format!("^[^@\\uFF20\\uFE6B{forbidden}][^{forbidden}]*$"),
-        },
-        "description": format!(
-            "{description} Also refused, beyond what the pattern says: a text not in Unicode \
-             NFC, and the invisible characters {} (`422 invalid_id`).",
-            beyond.join(", ")
-        ),
-    })
+    match system {
+        true => format!("^[^{forbidden}]+$"),
+        false => format!("^[^@\\uFF20\\uFE6B{forbidden}][^{forbidden}]*$"),
+    }
 }
 
 /// Unicode's control characters (`char::is_control`), for a regex character class.
@@ -126,15 +134,8 @@ fn class_range(from: u32, to: u32) -> String {
 fn constrain(doc: &mut Value) {
     let schemas = &mut doc["components"]["schemas"];
     let entry = &mut schemas["NewEntry"]["properties"];
-    for (field, text) in [
-        ("owner_id", "The owner whose account the entry moves."),
-        (
-            "nonce",
-            "Unique per app: the same nonce with the same request is answered from the first time; with a different request it is refused (`nonce_reused`).",
-        ),
-        ("counterparty_id", "The receiving owner of a transfer."),
-    ] {
-        entry[field] = id_schema(text, false);
+    for field in ["owner_id", "nonce", "counterparty_id"] {
+        constrain_id(&mut entry[field], false);
     }
     entry["metadata"]["type"] = json!("object");
     entry["expires_at"]["format"] = json!("date-time");
@@ -155,24 +156,27 @@ fn constrain(doc: &mut Value) {
     schemas["NewEntry"]["example"] = json!({
         "operation": "CREDIT_ADD", "owner_id": "alice", "nonce": "order-1001", "amount": "12.50"
     });
-    schemas["NewVoid"]["properties"]["nonce"] = id_schema("Unique per app, as an entry's.", false);
+    constrain_id(&mut schemas["NewVoid"]["properties"]["nonce"], false);
     let reason = &mut schemas["NewVoid"]["properties"]["reason"];
     reason["nullable"] = json!(true);
     reason["maxLength"] = json!(MAX_REASON_LEN);
     reason["pattern"] = json!(format!("^[^{}]*$", control_characters()));
     schemas["NewVoid"]["example"] = json!({"nonce": "void-1001", "reason": "refund"});
-    for path in [
-        "/v1/accounts/{owner_id}",
-        "/v1/accounts/{owner_id}/lots",
-        "/v1/accounts/{owner_id}/entries",
-        "/v1/accounts/{owner_id}/audit",
-    ] {
-        constrain_parameters(&mut doc["paths"][path]["get"]);
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+            operation.values_mut().for_each(constrain_parameters);
+        }
     }
 }
 
+/// The query and path parameters' limits, by name: each name means one thing on every
+/// operation that has it.
 fn constrain_parameters(operation: &mut Value) {
-    let Some(parameters) = operation["parameters"].as_array_mut() else {
+    // `get_mut`, not indexing: indexing a missing key would write a `null` there.
+    let Some(parameters) = operation
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+    else {
         return;
     };
     for parameter in parameters {
@@ -180,7 +184,8 @@ fn constrain_parameters(operation: &mut Value) {
         let schema = &mut parameter["schema"];
         match name.as_str() {
             "owner_id" => {
-                *schema = id_schema("The owner, or a system account (`@system:…`).", true);
+                schema["description"] = json!("The owner, or a system account (`@system:…`).");
+                constrain_id(schema, true);
                 parameter["example"] = json!("alice");
             }
             "asset" => schema["minLength"] = json!(1),
@@ -202,10 +207,7 @@ mod tests {
 
     #[test]
     fn the_id_pattern_refuses_what_the_handlers_refuse_and_takes_the_rest() {
-        let pattern = id_schema("", false)["pattern"]
-            .as_str()
-            .expect("a pattern")
-            .to_owned();
+        let pattern = id_pattern(false);
         let re = regex::Regex::new(&pattern).expect("a regex");
         for taken in ["alice", "a@b", "Zoë", "東京", "x y", "😀"] {
             assert!(re.is_match(taken), "{taken:?}");
@@ -223,10 +225,7 @@ mod tests {
         ] {
             assert!(!re.is_match(refused), "{refused:?}");
         }
-        let read = id_schema("", true)["pattern"]
-            .as_str()
-            .expect("a pattern")
-            .to_owned();
+        let read = id_pattern(true);
         let read = regex::Regex::new(&read).expect("a regex");
         assert!(
             read.is_match("@system:rewards"),

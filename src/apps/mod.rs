@@ -235,24 +235,26 @@ impl Apps {
         let mut model = found.into_active_model();
         model.operations = Set(Some(toml.to_owned()));
         model.update(self.store.conn()).await?;
-        // This process sees the new catalog at once; others within CACHE_TTL.
-        if let Ok(mut cache) = self.cache.write() {
-            cache.clear();
-        }
+        self.forget_apps();
         Ok(catalog)
     }
 
     /// Sets the app's own rate limit, or with `None` gives it the service's default again.
-    /// This process applies it at once; others within `CACHE_TTL`.
     pub async fn set_rate(&self, name: &str, rate: Option<Rate>) -> Result<(), AppError> {
         let mut model = self.find(name).await?.into_active_model();
         model.rate_per_second = Set(rate.map(|r| i64::from(r.per_second)));
         model.rate_burst = Set(rate.map(|r| i64::from(r.burst)));
         model.update(self.store.conn()).await?;
+        self.forget_apps();
+        Ok(())
+    }
+
+    /// Drops the cached apps after a change to one: this process sees the change at once,
+    /// others within `CACHE_TTL`.
+    fn forget_apps(&self) {
         if let Ok(mut cache) = self.cache.write() {
             cache.clear();
         }
-        Ok(())
     }
 
     /// The app's own rate limit, if it has one.

@@ -158,26 +158,23 @@ async fn take(store: &Store, app_id: Uuid, rate: Rate, lease: &Lease) {
     let taken = take_from_store(store, app_id, rate, rate.lease()).await;
     let mut held = lease.held();
     held.taking = false;
-    if held.rate != Some(rate) {
-        // The app's rate changed while this take was under way: its tokens are of the
-        // old rate. The next request takes under the new one.
-        drop(held);
-        lease.refilled.notify_waiters();
-        return;
-    }
-    match taken {
-        Ok(Taken {
-            granted: 0,
-            wait_us,
-            ..
-        }) => {
-            let wait = Duration::from_micros(u64::try_from(wait_us).unwrap_or(0));
-            held.empty_until = Some(Instant::now() + wait);
-        }
-        Ok(taken) => held.tokens += taken.granted,
-        Err(error) => {
-            tracing::warn!(%error, %app_id, "rate limit: the bucket cannot be read; granting a lease");
-            held.tokens += rate.lease();
+    // Tokens taken under a rate the app no longer has are dropped: the next request takes
+    // under the new one.
+    if held.rate == Some(rate) {
+        match taken {
+            Ok(Taken {
+                granted: 0,
+                wait_us,
+                ..
+            }) => {
+                let wait = Duration::from_micros(u64::try_from(wait_us).unwrap_or(0));
+                held.empty_until = Some(Instant::now() + wait);
+            }
+            Ok(taken) => held.tokens += taken.granted,
+            Err(error) => {
+                tracing::warn!(%error, %app_id, "rate limit: the bucket cannot be read; granting a lease");
+                held.tokens += rate.lease();
+            }
         }
     }
     drop(held);

@@ -86,6 +86,16 @@ impl Store {
         postings_after(self.conn(), after, limit).await
     }
 
+    /// The entry that holds `nonce` of `app_id`, if one does: its id and request hash (a
+    /// read; nothing is claimed).
+    pub async fn nonce_holder(
+        &self,
+        app_id: Uuid,
+        nonce: &str,
+    ) -> Result<Option<(Uuid, String)>, StoreError> {
+        Ok(nonce_holder(self.conn(), app_id, nonce).await?)
+    }
+
     /// Up to `limit` postings of one account after version `after`, in version order.
     pub async fn account_postings(
         &self,
@@ -169,6 +179,20 @@ impl Store {
         rows.sort_by_key(|r| (r.created_at, r.id));
         Ok(rows)
     }
+}
+
+/// [`Store::nonce_holder`] on `db`: the store's pool, or an async claim's transaction.
+pub(super) async fn nonce_holder(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    nonce: &str,
+) -> Result<Option<(Uuid, String)>, DbErr> {
+    let found = entry::Entity::find()
+        .filter(entry::Column::AppId.eq(app_id))
+        .filter(entry::Column::Nonce.eq(nonce))
+        .one(db)
+        .await?;
+    Ok(found.map(|e| (e.id, e.request_hash)))
 }
 
 /// [`Store::postings_after`] on `db`: the store's pool, or a snapshot of it.

@@ -6,14 +6,14 @@
 //! and CockroachDB, a serialization failure first), and the workflow runs its whole batch
 //! again (`store::retrying`).
 
+use super::read::nonce_holder;
 use super::{Inserts, Store, StoreError, events};
 use crate::ledger::decide::Plan;
 use crate::ledger::record::EntryRecord;
 use entity::{account, allocation, entry, entry_event, lot, outbox, pending_entry, posting, usage};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -175,37 +175,13 @@ impl Store {
 
 /// The entry that holds `row`'s nonce.
 async fn existing(txn: &DatabaseTransaction, row: &entry::Model) -> Result<Claimed, StoreError> {
-    let (entry_id, request_hash) = holder(txn, row.app_id, &row.nonce).await?.ok_or_else(|| {
-        StoreError::Corrupt(format!("nonce {:?} is taken by no entry", row.nonce))
-    })?;
+    let (entry_id, request_hash) = nonce_holder(txn, row.app_id, &row.nonce)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("nonce {:?} is taken by no entry", row.nonce))
+        })?;
     Ok(Claimed::Existing {
         entry_id,
         request_hash,
     })
-}
-
-/// The entry that holds `nonce` of `app_id`, if one does: its id and request hash.
-async fn holder(
-    db: &impl ConnectionTrait,
-    app_id: Uuid,
-    nonce: &str,
-) -> Result<Option<(Uuid, String)>, DbErr> {
-    let found = entry::Entity::find()
-        .filter(entry::Column::AppId.eq(app_id))
-        .filter(entry::Column::Nonce.eq(nonce))
-        .one(db)
-        .await?;
-    Ok(found.map(|e| (e.id, e.request_hash)))
-}
-
-impl Store {
-    /// The entry that holds `nonce` of `app_id`, if one does: its id and request hash (a
-    /// read; nothing is claimed).
-    pub async fn nonce_holder(
-        &self,
-        app_id: Uuid,
-        nonce: &str,
-    ) -> Result<Option<(Uuid, String)>, StoreError> {
-        Ok(holder(self.conn(), app_id, nonce).await?)
-    }
 }

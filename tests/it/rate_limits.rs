@@ -60,15 +60,7 @@ async fn past_its_rate_an_app_gets_429_and_another_app_does_not(backend: Backend
         Some(1),
         "half a second to the next token, rounded up"
     );
-    let r = TestApp::read(
-        app.client
-            .get(app.url("/v1/accounts/alice"))
-            .bearer_auth(&app.key)
-            .send()
-            .await
-            .expect("sent"),
-    )
-    .await;
+    let r = app.get_now(&app.key, "/v1/accounts/alice").await;
     assert_eq!(r.content_type, "application/problem+json");
     assert_eq!(r.body["code"], "rate_limited");
     for _ in 0..20 {

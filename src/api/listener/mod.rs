@@ -55,6 +55,10 @@ pub async fn serve<E>(
     E: Endpoint + 'static,
 {
     let endpoint = Arc::new(endpoint);
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.head_timeout);
     let slots = Slots::new(limits.max_connections, limits.max_connections_per_address);
     let (closing, _) = watch::channel(false);
     let local = listener.local_addr().ok();
@@ -83,8 +87,8 @@ pub async fn serve<E>(
         tokio::spawn(connection(
             socket,
             (local, peer),
-            endpoint,
-            limits,
+            (http.clone(), endpoint),
+            limits.idle_timeout,
             closing,
             slot,
         ));
@@ -109,8 +113,8 @@ pub async fn serve<E>(
 async fn connection<E: Endpoint + 'static>(
     socket: TcpStream,
     (local, peer): (SocketAddr, SocketAddr),
-    endpoint: Arc<E>,
-    limits: ConnectionLimits,
+    (http, endpoint): (auto::Builder<TokioExecutor>, Arc<E>),
+    idle_timeout: Duration,
     mut closing: watch::Receiver<bool>,
     _slot: Slot,
 ) {
@@ -127,16 +131,11 @@ async fn connection<E: Endpoint + 'static>(
             Ok::<_, Infallible>(response)
         }
     });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.head_timeout);
-    let conn = builder.serve_connection(io, service);
+    let conn = http.serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => return,
-        () = last_active.idle_for(limits.idle_timeout) => {}
+        () = last_active.idle_for(idle_timeout) => {}
         _ = closing.wait_for(|closing| *closing) => {}
     }
     // Answers the request in flight, if any, then closes.
