@@ -34,8 +34,10 @@ pub struct Metrics {
     pub lots_expired: Counter,
     /// Lots this instance voided.
     pub lots_voided: Counter,
-    /// Open lots past their expiry instant whose expiry is not recorded yet, as the
-    /// recorder last saw them (at most one look's worth).
+    /// Hold expiries this instance recorded.
+    pub holds_expired: Counter,
+    /// Open lots and holds past their expiry instant whose expiry is not recorded yet, as
+    /// the recorder last saw them (at most one look's worth of each).
     pub expiry_backlog: Gauge,
     /// Messages in the outbox, not yet acknowledged by the bus (refreshed when scraped).
     pub outbox_backlog: Gauge,
@@ -54,6 +56,7 @@ impl Default for Metrics {
         let parked = Counter::default();
         let lots_expired = Counter::default();
         let lots_voided = Counter::default();
+        let holds_expired = Counter::default();
         let expiry_backlog = Gauge::default();
         let outbox_backlog = Gauge::default();
         let consumer_pending = Gauge::default();
@@ -93,8 +96,13 @@ impl Default for Metrics {
             lots_voided.clone(),
         );
         registry.register(
+            "holds_expired",
+            "Hold expiries recorded by this instance",
+            holds_expired.clone(),
+        );
+        registry.register(
             "expiry_backlog",
-            "Open lots past their expiry instant whose expiry is not recorded yet",
+            "Open lots and holds past their expiry instant whose expiry is not recorded yet",
             expiry_backlog.clone(),
         );
         registry.register(
@@ -116,6 +124,7 @@ impl Default for Metrics {
             parked,
             lots_expired,
             lots_voided,
+            holds_expired,
             expiry_backlog,
             outbox_backlog,
             consumer_pending,

@@ -21,6 +21,9 @@ pub enum Workload {
     Mixed,
     /// CREDIT_ADD whose nonces come from a pool of 100: mostly replays.
     Dupes,
+    /// Per client, cycles over --owners of: CREDIT_ADD of 10, a hold of 5, then a capture
+    /// of 3 (even cycles) or a void (odd ones).
+    Holds,
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -130,10 +133,38 @@ fn new_histogram() -> Result<Histogram<u64>, String> {
     Histogram::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())
 }
 
-fn request(args: &BenchArgs, client: usize, i: u64, run_id: &str) -> Value {
+/// The `i`th request of client `client`: its path and body. `hold` is the hold the client
+/// placed last (the holds workload).
+fn request(
+    args: &BenchArgs,
+    client: usize,
+    i: u64,
+    run_id: &str,
+    hold: Option<&str>,
+) -> (String, Value) {
     let n = client as u64 * 1_000_000_000 + i;
     let owner = |k: u64| format!("bench-{}", k % args.owners.max(1));
-    match args.workload {
+    let nonce = format!("{run_id}-{n}");
+    if let Workload::Holds = args.workload {
+        let cycle = i / 3;
+        let owner = owner((client as u64).wrapping_mul(7919).wrapping_add(cycle));
+        return match (i % 3, hold) {
+            (1, _) => (
+                "/v1/holds".into(),
+                json!({"operation": "CREDIT_SPEND", "owner_id": owner, "nonce": nonce, "amount": "5", "expires_in_seconds": 600}),
+            ),
+            (2, Some(id)) if cycle.is_multiple_of(2) => (
+                format!("/v1/holds/{id}/capture"),
+                json!({"nonce": nonce, "amount": "3"}),
+            ),
+            (2, Some(id)) => (format!("/v1/holds/{id}/void"), json!({"nonce": nonce})),
+            _ => (
+                "/v1/entries".into(),
+                json!({"operation": "CREDIT_ADD", "owner_id": owner, "nonce": nonce, "amount": "10"}),
+            ),
+        };
+    }
+    let body = match args.workload {
         Workload::Uniform => {
             json!({"operation": "CREDIT_ADD", "owner_id": owner(n.wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "1"})
         }
@@ -146,10 +177,11 @@ fn request(args: &BenchArgs, client: usize, i: u64, run_id: &str) -> Value {
         Workload::Mixed => {
             json!({"operation": "CREDIT_SPEND", "owner_id": owner((n - 1).wrapping_mul(2654435761)), "nonce": format!("{run_id}-{n}"), "amount": "1"})
         }
-        Workload::Dupes => {
+        Workload::Dupes | Workload::Holds => {
             json!({"operation": "CREDIT_ADD", "owner_id": "bench-dupes", "nonce": format!("{run_id}-{}", n % 100), "amount": "1"})
         }
-    }
+    };
+    ("/v1/entries".into(), body)
 }
 
 async fn drive(
@@ -160,7 +192,8 @@ async fn drive(
     deadline: Instant,
     limit: Option<u64>,
 ) -> Result<Tally, String> {
-    let url = format!("{}/v1/entries", args.target.trim_end_matches('/'));
+    let base = args.target.trim_end_matches('/').to_owned();
+    let mut hold: Option<String> = None;
     let mut tally = Tally {
         latency_us: Some(new_histogram()?),
         ..Tally::default()
@@ -170,11 +203,12 @@ async fn drive(
         if limit.is_some_and(|l| i >= l) {
             break;
         }
-        let body = request(&args, client_no, i, &run_id);
+        let (path, body) = request(&args, client_no, i, &run_id, hold.as_deref());
+        let places_hold = path == "/v1/holds";
         i += 1;
         let sent = Instant::now();
         let resp = client
-            .post(&url)
+            .post(format!("{base}{path}"))
             .bearer_auth(&args.key)
             .json(&body)
             .send()
@@ -184,6 +218,9 @@ async fn drive(
                 let status = r.status().as_u16();
                 let replay = r.headers().contains_key("idempotent-replay");
                 let body: Value = r.json().await.unwrap_or(Value::Null);
+                if places_hold {
+                    hold = body["id"].as_str().map(str::to_owned);
+                }
                 (status, replay, body["code"].as_str().map(str::to_owned))
             }
             Err(e) => (0, false, Some(format!("transport: {e}"))),
@@ -194,8 +231,8 @@ async fn drive(
         }
         tally.requests += 1;
         match outcome {
-            (201, true, _) => tally.replays += 1,
-            (201, false, _) => tally.completed += 1,
+            (200 | 201, true, _) => tally.replays += 1,
+            (200 | 201, false, _) => tally.completed += 1,
             (status, _, code) => {
                 let key = format!("{status} {}", code.unwrap_or_default());
                 *tally.errors.entry(key).or_default() += 1;

@@ -27,6 +27,9 @@ pub struct Model {
     /// The request's `priority` for the lot it opens, where its operation lets it set one.
     #[serde(default)]
     pub lot_priority: Option<i32>,
+    /// The hold this entry captured or released (captures, voids and expiries of holds).
+    #[serde(default)]
+    pub hold_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

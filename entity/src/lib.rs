@@ -9,6 +9,7 @@
 //! Bookkeeping beside the events, derivable from them:
 //! - [`account`]: the head of each account (balance and version of its last posting);
 //! - [`lot`]: each credit lot, with what is left of it;
+//! - [`hold`]: each hold, the lots' parts it reserves, and how it ended;
 //! - [`usage`]: per-owner, per-operation counters for limits and cooldowns;
 //! - [`pending_entry`]: entries accepted asynchronously that have not finished yet;
 //! - [`outbox`]: messages written with the events they carry (a row per batch), until the
@@ -30,6 +31,7 @@ pub mod api_key;
 pub mod app;
 pub mod entry;
 pub mod entry_event;
+pub mod hold;
 pub mod lot;
 pub mod outbox;
 pub mod pending_entry;

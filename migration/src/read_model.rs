@@ -87,6 +87,17 @@ pub fn steps() -> Vec<Step> {
                 .null()
                 .to_owned(),
         ),
+        Step::add_column(
+            "m20261204_100017_add_rm_entries_hold_id",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::HoldId).uuid().null().to_owned(),
+        ),
+        Step::table("m20261204_100018_create_rm_holds", holds()),
+        Step::sql(
+            "m20261204_100019_index_rm_holds_account",
+            "CREATE INDEX ix_rm_holds_account ON rm_holds (account_id, status)",
+            "DROP INDEX IF EXISTS ix_rm_holds_account",
+        ),
     ]
 }
 
@@ -188,6 +199,7 @@ enum RmEntries {
     LotPriority,
     Lots,
     Allocations,
+    HoldId,
 }
 
 fn entries() -> TableCreateStatement {
@@ -325,5 +337,44 @@ fn lots() -> TableCreateStatement {
         // Keyed by account first: every read of the read model's lots is one account's, so
         // the key serves them, and a lot costs no second index.
         .primary_key(Index::create().col(RmLots::AccountId).col(RmLots::Id))
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum RmHolds {
+    Table,
+    Id,
+    AppId,
+    AccountId,
+    OwnerId,
+    Asset,
+    Operation,
+    Amount,
+    CreatedAt,
+    ExpiresAt,
+    Shares,
+    Status,
+    ClosedBy,
+    ClosedAt,
+    Captured,
+}
+
+fn holds() -> TableCreateStatement {
+    Table::create()
+        .table(RmHolds::Table)
+        .col(ColumnDef::new(RmHolds::Id).uuid().not_null().primary_key())
+        .col(ColumnDef::new(RmHolds::AppId).uuid().not_null())
+        .col(ColumnDef::new(RmHolds::AccountId).uuid().not_null())
+        .col(ColumnDef::new(RmHolds::OwnerId).text().not_null())
+        .col(ColumnDef::new(RmHolds::Asset).text().not_null())
+        .col(ColumnDef::new(RmHolds::Operation).text().not_null())
+        .col(ColumnDef::new(RmHolds::Amount).text().not_null())
+        .col(ColumnDef::new(RmHolds::CreatedAt).big_integer().not_null())
+        .col(ColumnDef::new(RmHolds::ExpiresAt).big_integer().not_null())
+        .col(ColumnDef::new(RmHolds::Shares).text().not_null())
+        .col(ColumnDef::new(RmHolds::Status).text().not_null())
+        .col(ColumnDef::new(RmHolds::ClosedBy).uuid().null())
+        .col(ColumnDef::new(RmHolds::ClosedAt).big_integer().null())
+        .col(ColumnDef::new(RmHolds::Captured).text().null())
         .to_owned()
 }

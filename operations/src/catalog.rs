@@ -5,7 +5,7 @@ use crate::SYSTEM_ACCOUNT_PREFIX;
 use crate::amount::AmountRule;
 use crate::file::{RawAmount, RawFile, RawLot, RawOperation};
 use crate::lot::{Category, LotRule, PRIORITIES, parse_duration};
-use crate::operation::{Direction, Limit, Operation};
+use crate::operation::{DEFAULT_MAX_HOLD_SECONDS, Direction, Limit, Operation};
 use crate::system::is_system_name;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -223,6 +223,12 @@ impl Catalog {
         }
         let lot =
             lot_rule(raw.lot, direction).map_err(|(field, message)| error(field, &message))?;
+        if raw.holds == Some(true) && direction != Direction::Debit {
+            return Err(error("holds", "only debit operations place holds"));
+        }
+        if raw.max_hold_seconds == Some(0) {
+            return Err(error("max_hold_seconds", "must be at least 1 when set"));
+        }
         Ok(Operation {
             name: name.to_owned(),
             description: raw.description.unwrap_or_default(),
@@ -236,6 +242,9 @@ impl Catalog {
             cooldown_seconds: raw.cooldown_seconds,
             limits,
             lot,
+            // A debit places holds unless its catalog says not to.
+            holds: direction == Direction::Debit && raw.holds.unwrap_or(true),
+            max_hold_seconds: raw.max_hold_seconds.unwrap_or(DEFAULT_MAX_HOLD_SECONDS),
         })
     }
 }

@@ -37,6 +37,8 @@ pub(crate) struct RawOperation {
     pub cooldown_seconds: Option<u64>,
     pub limits: Option<Vec<RawLimit>>,
     pub lot: Option<RawLot>,
+    pub holds: Option<bool>,
+    pub max_hold_seconds: Option<u64>,
 }
 
 /// Amounts are strings in the file: a TOML float would round them.
@@ -88,6 +90,11 @@ impl RawOperation {
             cooldown_seconds: over.cooldown_seconds.or(self.cooldown_seconds),
             limits: over.limits.or(self.limits),
             lot: over.lot.or(inherited_lot),
+            // Likewise a debit turned into anything else leaves its holds behind.
+            holds: over
+                .holds
+                .or(self.holds.filter(|_| direction == Some(Direction::Debit))),
+            max_hold_seconds: over.max_hold_seconds.or(self.max_hold_seconds),
         }
     }
 }
@@ -117,6 +124,8 @@ impl From<&Operation> for RawOperation {
             cooldown_seconds: op.cooldown_seconds,
             limits: Some(op.limits.iter().map(RawLimit::from).collect()),
             lot: op.lot.as_ref().map(RawLot::from),
+            holds: Some(op.holds),
+            max_hold_seconds: Some(op.max_hold_seconds),
         }
     }
 }

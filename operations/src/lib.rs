@@ -32,6 +32,8 @@
 //!             expires_after_seconds: Some(7 * 24 * 3600),
 //!             ..LotRule::default()
 //!         }),
+//!         holds: false,
+//!         max_hold_seconds: operations::DEFAULT_MAX_HOLD_SECONDS,
 //!     })
 //!     .expect("a valid operation");
 //! assert!(catalog.get("QUIZ_PRIZE").is_some());
@@ -65,8 +67,8 @@ mod system;
 pub use amount::{AmountError, AmountRule};
 pub use catalog::{Asset, Catalog, CatalogError, MAX_SCALE};
 pub use lot::{Category, DEFAULT_PRIORITY, LotRule, PRIORITIES, format_duration, parse_duration};
-pub use operation::{Direction, Limit, Operation, Window};
-pub use system::{EXPIRED_ACCOUNT, EXPIRY, LOT_VOID};
+pub use operation::{DEFAULT_MAX_HOLD_SECONDS, Direction, Limit, Operation, Window};
+pub use system::{EXPIRED_ACCOUNT, EXPIRY, HOLD_EXPIRY, HOLD_VOID, LOT_VOID};
 
 /// The base catalog file, compiled into the binary.
 pub const BASE_CATALOG: &str = include_str!("../catalog/base.toml");

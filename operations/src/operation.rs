@@ -100,7 +100,14 @@ pub struct Operation {
     /// The lot each entry opens: `Some` for every credit operation, `None` for debits and
     /// transfers (a transfer's receiver gets lots like the ones the sender's drew from).
     pub lot: Option<LotRule>,
+    /// Whether a request may place a hold with this operation (debits only).
+    pub holds: bool,
+    /// The longest a hold of this operation may last, in seconds.
+    pub max_hold_seconds: u64,
 }
+
+/// How long a hold may last where its operation says nothing: one day.
+pub const DEFAULT_MAX_HOLD_SECONDS: u64 = 24 * 3600;
 
 impl Operation {
     /// The amount an entry of this operation moves, given the request's amount and the

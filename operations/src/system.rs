@@ -8,6 +8,12 @@ use crate::operation::{Direction, Operation};
 pub const EXPIRY: &str = "EXPIRY";
 /// Moves a voided lot's remainder back to the lot's counter account.
 pub const LOT_VOID: &str = "LOT_VOID";
+/// Ends a hold that was voided; moves the shares of lots that expired meanwhile to
+/// [`EXPIRED_ACCOUNT`].
+pub const HOLD_VOID: &str = "HOLD_VOID";
+/// Records that a hold ran out; moves the shares of lots that expired before it to
+/// [`EXPIRED_ACCOUNT`].
+pub const HOLD_EXPIRY: &str = "HOLD_EXPIRY";
 /// Where expired credits go.
 pub const EXPIRED_ACCOUNT: &str = "@system:expired";
 
@@ -33,7 +39,28 @@ impl Operation {
         )
     }
 
-    /// Whether this is one of the ledger's own operations (EXPIRY, LOT_VOID).
+    /// HOLD_VOID in `asset`: releases a voided hold.
+    pub fn hold_void(asset: &str) -> Operation {
+        system_debit(
+            HOLD_VOID,
+            "A hold voided by the app: its credits are released.",
+            asset,
+            EXPIRED_ACCOUNT,
+        )
+    }
+
+    /// HOLD_EXPIRY in `asset`: releases a hold that ran out, recorded by the ledger.
+    pub fn hold_expiry(asset: &str) -> Operation {
+        system_debit(
+            HOLD_EXPIRY,
+            "A hold that ran out, recorded by the ledger: its credits are released.",
+            asset,
+            EXPIRED_ACCOUNT,
+        )
+    }
+
+    /// Whether this is one of the ledger's own operations (EXPIRY, LOT_VOID, HOLD_VOID,
+    /// HOLD_EXPIRY).
     pub fn is_system(&self) -> bool {
         is_system_name(&self.name)
     }
@@ -41,7 +68,7 @@ impl Operation {
 
 /// Whether `name` is reserved for the ledger's own operations; the catalog refuses it.
 pub(crate) fn is_system_name(name: &str) -> bool {
-    name == EXPIRY || name == LOT_VOID
+    [EXPIRY, LOT_VOID, HOLD_VOID, HOLD_EXPIRY].contains(&name)
 }
 
 fn system_debit(name: &str, description: &str, asset: &str, to: &str) -> Operation {
@@ -64,6 +91,8 @@ fn system_debit(name: &str, description: &str, asset: &str, to: &str) -> Operati
         cooldown_seconds: None,
         limits: Vec::new(),
         lot: None,
+        holds: false,
+        max_hold_seconds: 0,
     }
 }
 

@@ -57,9 +57,10 @@ pub(super) fn scale_of(app: &App, asset: &str) -> Result<u32, ApiProblem> {
 impl AccountsApi {
     /// Get a balance
     ///
-    /// The owner's balance and account version as projected into the read model, or with
-    /// `at` (RFC 3339) the balance at that moment, from the event store: the balance after
-    /// the last posting recorded at or before it. System accounts (`@system:…`) can be read
+    /// The owner's balance, what open holds hold of it and what is available (`balance −
+    /// held`), with the account version, as projected into the read model; or with `at`
+    /// (RFC 3339) all three at that moment, from the event store. Expiries of lots and
+    /// holds count from their instant, to the microsecond, recorded or not. System accounts (`@system:…`) can be read
     /// too. To read your own write, pass the `version` the write answered as `min_version`:
     /// the read waits until the read model has it, or answers 503 `read_model_behind`.
     #[oai(path = "/accounts/:owner_id", method = "get")]
@@ -99,6 +100,10 @@ impl AccountsApi {
         };
         let mut balance = found.balance;
         balance.rescale(scale);
+        let mut held = found.held;
+        held.rescale(scale);
+        let mut available = balance - held;
+        available.rescale(scale);
         let lots = match at {
             Some(_) => None,
             None => Some(self.lot_views(app, &owner, &asset, false).await?),
@@ -107,6 +112,8 @@ impl AccountsApi {
             owner_id: owner.as_str().to_owned(),
             asset,
             balance: balance.to_string(),
+            held: held.to_string(),
+            available: available.to_string(),
             version: found.version,
             at: at.map(to_rfc3339),
             lots,

@@ -5,7 +5,7 @@ use super::auth::{AppKey, admit};
 use super::model::{Entry, NewEntry};
 use super::problem::ApiProblem;
 use crate::ledger::command::Command;
-use crate::ledger::{EntryRecord, EntryRequest, EntryState};
+use crate::ledger::{Code, EntryRecord, EntryRequest, EntryState};
 use crate::time::now_micros;
 use crate::workflow::Settled;
 use poem_openapi::param::{Header, Path};
@@ -71,6 +71,8 @@ pub(super) fn settled_answer(settled: Settled) -> Result<PostEntryResponse, ApiP
         Settled::Replay(record) => answer(&record, true),
         Settled::NonceReused(entry_id) => Err(ApiProblem::nonce_reused(entry_id)),
         Settled::KeyRevoked => Err(ApiProblem::unauthorized()),
+        // Only the ledger's own expiries can be early; no request of an app is one.
+        Settled::NotDue => Err(ApiProblem::new(Code::Unavailable, "not due yet")),
     }
 }
 

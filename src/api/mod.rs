@@ -13,6 +13,8 @@ mod auth;
 mod catalog;
 mod entries;
 mod health;
+mod hold_model;
+mod holds;
 mod limits;
 pub mod listener;
 mod lots;
@@ -50,32 +52,34 @@ enum Tag {
     Accounts,
     /// Credit lots: voiding what is left of one.
     Lots,
+    /// Holds: reserve credits, then capture or void them, or let them expire.
+    Holds,
     /// The app's operation catalog.
     Catalog,
     /// Service health.
     System,
 }
 
+/// Every group of endpoints, in the order the document lists them.
+type Apis = (
+    entries::EntriesApi,
+    accounts::AccountsApi,
+    audit::AuditApi,
+    lots::LotsApi,
+    holds::HoldsApi,
+    catalog::CatalogApi,
+    health::HealthApi,
+);
+
 /// The OpenAPI service, for the routes and for printing the spec.
-pub fn service(
-    ctx: Arc<Ctx>,
-) -> OpenApiService<
-    (
-        entries::EntriesApi,
-        accounts::AccountsApi,
-        audit::AuditApi,
-        lots::LotsApi,
-        catalog::CatalogApi,
-        health::HealthApi,
-    ),
-    (),
-> {
+pub fn service(ctx: Arc<Ctx>) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             entries::EntriesApi { ctx: ctx.clone() },
             accounts::AccountsApi { ctx: ctx.clone() },
             audit::AuditApi { ctx: ctx.clone() },
             lots::LotsApi { ctx: ctx.clone() },
+            holds::HoldsApi { ctx: ctx.clone() },
             catalog::CatalogApi { ctx: ctx.clone() },
             health::HealthApi { ctx },
         ),

@@ -150,7 +150,8 @@ pub struct Entry {
     pub amount: String,
     pub asset: String,
     /// `received`, `validating`, `nonce_check`, `balance_check`, `processing`, `completed`
-    /// or `failed`.
+    /// or `failed`; a hold's placement ends `held` (the hold's later states are in
+    /// `GET /v1/holds/{id}`).
     pub state: String,
     pub failure_code: Option<String>,
     pub failure_detail: Option<String>,
@@ -168,6 +169,8 @@ pub struct Entry {
     /// The lots a transfer opened in the counterparty's account, one per lot it drew from
     /// (same category, priority and expiry).
     pub counterparty_lots: Option<Vec<LotView>>,
+    /// The hold this entry captured, voided or expired.
+    pub hold_id: Option<Uuid>,
     pub created_at: String,
 }
 
@@ -234,6 +237,7 @@ impl From<&EntryRecord> for Entry {
                     .collect()
             }),
             counterparty_lots: counterparty_lots.filter(|lots| !lots.is_empty()),
+            hold_id: e.hold_id,
             created_at: to_rfc3339(e.created_at),
         }
     }
@@ -254,7 +258,12 @@ pub struct EntryList {
 pub struct AccountBalance {
     pub owner_id: String,
     pub asset: String,
+    /// Every credit the owner has, held ones included.
     pub balance: String,
+    /// What open holds reserve (a hold stops holding at its expiry instant, recorded or not).
+    pub held: String,
+    /// What spends and new holds may take: `balance − held`.
+    pub available: String,
     /// The version of the account's last posting (0: none yet).
     pub version: i64,
     /// The time asked for, when the balance is a past one.
@@ -303,6 +312,9 @@ pub struct OperationView {
     pub limits: Vec<LimitView>,
     /// The lots a credit opens.
     pub lot: Option<LotRuleView>,
+    /// Whether a hold may be placed with it (debits only), and for how long at most.
+    pub holds: bool,
+    pub max_hold_seconds: Option<u64>,
 }
 
 /// How a credit operation's lots look.
@@ -362,6 +374,8 @@ impl OperationView {
                 request_expires_at: rule.request_expires_at,
                 request_priority: rule.request_priority,
             }),
+            holds: op.holds,
+            max_hold_seconds: op.holds.then_some(op.max_hold_seconds),
         }
     }
 }

@@ -38,6 +38,19 @@ const ANSWERS: &[(&str, &str, &[&str])] = &[
         "/v1/lots/{id}/void",
         &["404", "409", "413", "415", "422"],
     ),
+    ("post", "/v1/holds", &["409", "413", "415", "422"]),
+    ("get", "/v1/holds/{id}", &["404"]),
+    (
+        "post",
+        "/v1/holds/{id}/capture",
+        &["404", "409", "413", "415", "422"],
+    ),
+    (
+        "post",
+        "/v1/holds/{id}/void",
+        &["404", "409", "413", "415", "422"],
+    ),
+    ("get", "/v1/accounts/{owner_id}/holds", &["422"]),
     ("get", "/v1/operations", &[]),
 ];
 
@@ -150,7 +163,13 @@ fn constrain(doc: &mut Value) {
     ] {
         entry[field]["nullable"] = json!(true);
     }
-    for body in ["NewEntry", "NewVoid"] {
+    for body in [
+        "NewEntry",
+        "NewVoid",
+        "NewHold",
+        "NewCapture",
+        "NewHoldVoid",
+    ] {
         schemas[body]["additionalProperties"] = json!(false);
     }
     schemas["NewEntry"]["example"] = json!({
@@ -162,11 +181,37 @@ fn constrain(doc: &mut Value) {
     reason["maxLength"] = json!(MAX_REASON_LEN);
     reason["pattern"] = json!(format!("^[^{}]*$", control_characters()));
     schemas["NewVoid"]["example"] = json!({"nonce": "void-1001", "reason": "refund"});
+    constrain_holds(schemas);
     if let Some(paths) = doc["paths"].as_object_mut() {
         for operation in paths.values_mut().filter_map(Value::as_object_mut) {
             operation.values_mut().for_each(constrain_parameters);
         }
     }
+}
+
+/// The hold requests' limits and examples (the examples follow `NewEntry`'s: a hold of
+/// alice's credits, captured in part).
+fn constrain_holds(schemas: &mut Value) {
+    let hold = &mut schemas["NewHold"]["properties"];
+    for field in ["owner_id", "nonce"] {
+        constrain_id(&mut hold[field], false);
+    }
+    hold["metadata"]["type"] = json!("object");
+    hold["expires_at"]["format"] = json!("date-time");
+    hold["expires_in_seconds"]["minimum"] = json!(1);
+    for field in ["amount", "metadata", "expires_at", "expires_in_seconds"] {
+        hold[field]["nullable"] = json!(true);
+    }
+    schemas["NewHold"]["example"] = json!({
+        "operation": "CREDIT_SPEND", "owner_id": "alice", "nonce": "job-77",
+        "amount": "5", "expires_in_seconds": 600
+    });
+    for body in ["NewCapture", "NewHoldVoid"] {
+        constrain_id(&mut schemas[body]["properties"]["nonce"], false);
+    }
+    schemas["NewCapture"]["properties"]["amount"]["nullable"] = json!(true);
+    schemas["NewCapture"]["example"] = json!({"nonce": "job-77-done", "amount": "3"});
+    schemas["NewHoldVoid"]["example"] = json!({"nonce": "job-77-cancel"});
 }
 
 /// The query and path parameters' limits, by name: each name means one thing on every
@@ -192,6 +237,7 @@ fn constrain_parameters(operation: &mut Value) {
             "at" => schema["format"] = json!("date-time"),
             "cursor" => schema["pattern"] = json!(CURSOR_PATTERN),
             "include" => schema["enum"] = json!(["open", "closed"]),
+            "state" => schema["enum"] = json!(["held", "captured", "voided", "expired"]),
             "limit" => {
                 schema["minimum"] = json!(1);
                 schema["maximum"] = json!(MAX_PAGE);

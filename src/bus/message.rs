@@ -116,6 +116,7 @@ mod tests {
                 created_at: 1,
                 lot_expires_at: None,
                 lot_priority: None,
+                hold_id: None,
             },
             events: vec![entry_event::Model {
                 entry_id: id,
@@ -129,6 +130,7 @@ mod tests {
             postings: vec![],
             lots: vec![],
             allocations: vec![],
+            holds: vec![],
         }
     }
 

@@ -85,5 +85,6 @@ fn command(
         key_id: None,
         lot_terms: LotTerms::default(),
         target_lot: Some(lot.id),
+        hold: None,
     })
 }

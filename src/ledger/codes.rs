@@ -101,15 +101,27 @@ codes! {
     InvalidPriority = "invalid_priority", Refused;
     /// A void's `reason` is too long or has control characters.
     InvalidReason = "invalid_reason", Refused;
+    /// A hold names neither or both of `expires_in_seconds` and `expires_at`.
+    HoldExpiryRequired = "hold_expiry_required", Refused;
+    /// A hold would last longer than its operation's `max_hold_seconds`.
+    HoldTooLong = "hold_too_long", Refused;
+    /// The operation is not a debit, or its catalog forbids holds for it.
+    HoldsNotAllowed = "holds_not_allowed", Refused;
 
     // The ledger's decisions (`ledger::decide`): recorded as failed entries.
     LimitExceeded = "limit_exceeded", Failed;
     InsufficientBalance = "insufficient_balance", Failed;
     /// The lot is spent, expired (recorded or not) or voided: nothing is left to void.
     LotClosed = "lot_closed", Conflict;
-    /// An expiry was asked for before the lot's expiry instant (a clock set back).
-    LotNotExpired = "lot_not_expired", Conflict;
     NonceReused = "nonce_reused", Conflict;
+    /// The hold was captured, voided or expired already.
+    HoldNotOpen = "hold_not_open", Conflict;
+    /// The hold's expiry instant has come: it holds nothing any more.
+    HoldExpired = "hold_expired", Conflict;
+    /// A capture asks for more than the hold holds.
+    AmountExceedsHold = "amount_exceeds_hold", Failed;
+    /// A lot cannot be voided while open holds reserve part of it.
+    LotReserved = "lot_reserved", Conflict;
 
     // Reads and the HTTP layer.
     UnknownAsset = "unknown_asset", Refused;

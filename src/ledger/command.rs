@@ -98,6 +98,11 @@ impl Nonce {
         Nonce(format!("@expiry:{id}"))
     }
 
+    /// The nonce of the expiry of hold `id`: one per hold, as [`Nonce::of_expiry`] is per lot.
+    pub fn of_hold_expiry(id: Uuid) -> Nonce {
+        Nonce(format!("@hold-expiry:{id}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -210,6 +215,31 @@ pub struct Command {
     /// The lot an `EXPIRY` or `LOT_VOID` closes; such a command moves whatever the lot
     /// holds when it is decided, not `amount`.
     pub target_lot: Option<Uuid>,
+    /// What the command does with a hold, if it is about one.
+    pub hold: Option<HoldStep>,
+}
+
+/// A command about a hold: placing it, or one of the three ways it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldStep {
+    /// Reserve `amount` until `expires_at` (µs).
+    Place { expires_at: i64 },
+    /// Debit `amount` from hold `id`'s shares and release the rest.
+    Capture(Uuid),
+    /// Release all of hold `id`.
+    Void(Uuid),
+    /// Record that hold `id` ran out (the ledger's own command).
+    Expire(Uuid),
+}
+
+impl HoldStep {
+    /// The hold an ending step acts on.
+    pub fn target(self) -> Option<Uuid> {
+        match self {
+            HoldStep::Place { .. } => None,
+            HoldStep::Capture(id) | HoldStep::Void(id) | HoldStep::Expire(id) => Some(id),
+        }
+    }
 }
 
 /// What a request set of the lot its credit opens; the rest comes from the operation's rule.
@@ -239,6 +269,7 @@ impl Command {
             created_at: self.received_at,
             lot_expires_at: self.lot_terms.expires_at,
             lot_priority: self.lot_terms.priority.map(i32::from),
+            hold_id: self.hold.and_then(HoldStep::target),
         }
     }
 
@@ -259,7 +290,14 @@ impl Command {
             postings: Vec::new(),
             lots: Vec::new(),
             allocations: Vec::new(),
+            holds: Vec::new(),
         }
+    }
+
+    /// Whether the command's entry counts toward its operation's limits and cooldown: a
+    /// hold counts when it is captured, not when it is placed, voided or runs out.
+    pub fn counts_usage(&self) -> bool {
+        matches!(self.hold, None | Some(HoldStep::Capture(_)))
     }
 
     /// The account on the other side of the owner's: the operation's counter-account, or the
@@ -307,6 +345,7 @@ impl Command {
             key_id: None,
             lot_terms,
             target_lot: None,
+            hold: None,
         })
     }
 }
@@ -342,6 +381,9 @@ pub enum Outcome {
     Replay(Uuid),
     /// The nonce belongs to an earlier entry of a different request.
     NonceReused(Uuid),
+    /// An expiry asked for before its instant (a clock behind the recorder's): nothing is
+    /// recorded and its nonce stays free for when it is due.
+    NotDue,
 }
 
 #[cfg(test)]

@@ -16,15 +16,16 @@
 //!   running state, so a batch ends where the same commands one at a time would end.
 
 use super::codes::Refusal;
-use super::command::{Command, Outcome, account_id};
+use super::command::{Command, HoldStep, Outcome, account_id};
+use super::holds::Hold;
 use super::limits::{Usage, UsageKey, check_limits, count_usage, usage_keys};
 use super::lots::Lot;
 use super::record::EntryRecord;
 use super::state::{EntryState, IllegalTransition, Transitions};
 use book::Book;
 use effects::Effects;
-use entity::{account, allocation, entry, entry_event, lot, posting, usage};
-use operations::Direction;
+use entity::{account, allocation, entry, entry_event, hold, lot, posting, usage};
+use operations::{Direction, EXPIRED_ACCOUNT};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
@@ -74,6 +75,9 @@ pub struct Wanted {
     pub usage: BTreeMap<(Uuid, String, String), Vec<String>>,
     /// Stored (async) entries: which of them are still pending?
     pub stored: Vec<Uuid>,
+    /// The holds commands capture, void or expire (the open holds of `lot_accounts` are
+    /// loaded too).
+    pub holds: BTreeSet<Uuid>,
 }
 
 impl Wanted {
@@ -96,6 +100,12 @@ impl Wanted {
                 let owner = account_id(cmd.app_id, cmd.owner_id.as_str(), asset);
                 wanted.lot_accounts.insert(owner);
             }
+            if let Some(id) = cmd.hold.and_then(HoldStep::target) {
+                wanted.holds.insert(id);
+                // Where a capture moves the shares of lots that expired during the hold.
+                let expired = account_id(cmd.app_id, EXPIRED_ACCOUNT, asset);
+                wanted.accounts.insert(expired);
+            }
             for (app, owner, op, window) in usage_keys(cmd, now) {
                 wanted
                     .usage
@@ -117,8 +127,10 @@ pub struct Loaded {
     pub usage: HashMap<UsageKey, Usage>,
     /// Of the batch's stored (async) entries, those not finished yet.
     pub pending: HashSet<Uuid>,
-    /// The open lots of `Wanted::lot_accounts`.
+    /// The open lots of `Wanted::lot_accounts`, and the lots the loaded holds reserve.
     pub lots: Vec<(Lot, lot::Model)>,
+    /// The open holds of `Wanted::lot_accounts`, and `Wanted::holds`.
+    pub holds: Vec<(Hold, hold::Model)>,
 }
 
 /// The rows a batch writes, and each command's outcome (in command order).
@@ -131,6 +143,8 @@ pub struct Plan {
     /// Every lot opened or changed, as the batch leaves it.
     pub lots: Vec<lot::Model>,
     pub allocations: Vec<allocation::Model>,
+    /// Every hold placed or ended, as the batch leaves it.
+    pub holds: Vec<hold::Model>,
     pub usage: Vec<usage::Model>,
     pub finished_pending: Vec<Uuid>,
     pub outcomes: Vec<Outcome>,
@@ -193,8 +207,10 @@ pub fn decide(
     mut loaded: Loaded,
     now: i64,
 ) -> Result<Plan, IllegalTransition> {
+    let lots = std::mem::take(&mut loaded.lots);
+    let holds = std::mem::take(&mut loaded.holds);
     let mut batch = Deciding {
-        book: Book::new(std::mem::take(&mut loaded.lots)),
+        book: Book::new(lots, holds, now),
         loaded,
         plan: Plan::default(),
         heads: Touched::new(),
@@ -202,6 +218,10 @@ pub fn decide(
         now,
     };
     for cmd in commands {
+        if batch.is_premature(cmd) {
+            batch.plan.outcomes.push(Outcome::NotDue);
+            continue;
+        }
         match claim(cmd, &mut batch.loaded) {
             Some(answer) => batch.plan.outcomes.push(answer),
             None => batch.record(cmd)?,
@@ -244,9 +264,11 @@ impl Deciding {
         let failure = match (check_limits(cmd, &self.loaded.usage, now), &amount) {
             (Some(refusal), _) => Some((EntryState::Validating, refusal)),
             (None, Err(refusal)) => Some((EntryState::BalanceCheck, refusal.clone())),
-            (None, Ok(amount)) => self
-                .check_balance(cmd, *amount)
-                .map(|r| (EntryState::BalanceCheck, r)),
+            (None, Ok(amount)) => match cmd.hold {
+                Some(step) => self.check_hold(cmd, step, *amount),
+                None => self.check_balance(cmd, *amount),
+            }
+            .map(|r| (EntryState::BalanceCheck, r)),
         };
         let mut effects = Effects::default();
         let failure = match failure {
@@ -256,19 +278,52 @@ impl Deciding {
                 Some(refusal)
             }
             None => {
-                advance_to(&mut transitions, EntryState::Processing, now)?;
-                effects = self.apply(cmd, amount.as_ref().copied().unwrap_or(cmd.amount.get()));
-                for key in count_usage(cmd, &mut self.loaded.usage, now) {
-                    self.usage.touch(&key);
-                }
-                transitions.advance(EntryState::Completed, now)?;
+                let amount = amount.as_ref().copied().unwrap_or(cmd.amount.get());
+                effects = self.run(cmd, amount, &mut transitions)?;
                 None
             }
         };
+        self.add(cmd, amount.ok(), &transitions, failure, effects);
+        Ok(())
+    }
 
-        let events = event_rows(cmd.entry_id, &transitions, failure);
+    /// Moves a command that passed its checks on to its last state, applying it.
+    fn run(
+        &mut self,
+        cmd: &Command,
+        amount: Decimal,
+        transitions: &mut Transitions,
+    ) -> Result<Effects, IllegalTransition> {
+        let now = self.now;
+        if let Some(HoldStep::Place { expires_at }) = cmd.hold {
+            advance_to(transitions, EntryState::BalanceCheck, now)?;
+            transitions.advance(EntryState::Held, now)?;
+            return Ok(self.place_hold(cmd, amount, expires_at));
+        }
+        advance_to(transitions, EntryState::Processing, now)?;
+        let effects = match cmd.hold {
+            Some(step) => self.end_hold(cmd, step, amount)?,
+            None => self.apply(cmd, amount),
+        };
+        for key in count_usage(cmd, &mut self.loaded.usage, now) {
+            self.usage.touch(&key);
+        }
+        transitions.advance(EntryState::Completed, now)?;
+        Ok(effects)
+    }
+
+    /// Adds the rows of `cmd`'s entry, and its outcome.
+    fn add(
+        &mut self,
+        cmd: &Command,
+        amount: Option<Decimal>,
+        transitions: &Transitions,
+        failure: Option<Refusal>,
+        effects: Effects,
+    ) {
+        let events = event_rows(cmd.entry_id, transitions, failure);
         let mut entry = cmd.entry_row();
-        if let Ok(amount) = amount {
+        if let Some(amount) = amount {
             entry.amount = amount.to_string();
         }
         if cmd.stored {
@@ -289,9 +344,9 @@ impl Deciding {
             postings: effects.postings,
             lots: effects.lots,
             allocations: effects.allocations,
+            holds: effects.holds,
         };
         self.plan.outcomes.push(Outcome::Recorded(Box::new(record)));
-        Ok(())
     }
 
     /// The plan, with a row for every head and usage window the batch touched.
@@ -299,7 +354,7 @@ impl Deciding {
         for id in self.heads.order {
             self.plan.heads.push(self.loaded.heads[&id].row(id));
         }
-        self.plan.lots = self.book.into_rows();
+        (self.plan.lots, self.plan.holds) = self.book.into_rows();
         for key in self.usage.order {
             let u = &self.loaded.usage[&key];
             let (app_id, owner_id, operation, window) = key;
@@ -370,6 +425,7 @@ fn event_rows(
 
 mod book;
 mod effects;
+mod holding;
 #[cfg(test)]
 mod lot_model;
 #[cfg(test)]

@@ -20,8 +20,12 @@ pub struct Usage {
     pub last_at: i64,
 }
 
-/// The usage keys an entry of `cmd` reads and writes at `now`.
+/// The usage keys an entry of `cmd` reads and writes at `now`. A hold counts at its
+/// capture, so placing, voiding or expiring one counts nothing.
 pub fn usage_keys(cmd: &Command, now: i64) -> Vec<UsageKey> {
+    if !cmd.counts_usage() {
+        return Vec::new();
+    }
     cmd.operation
         .tracked_windows()
         .into_iter()
@@ -43,7 +47,7 @@ pub(super) fn check_limits(
     now: i64,
 ) -> Option<Refusal> {
     let op = &cmd.operation;
-    if !op.is_limited() {
+    if !op.is_limited() || !cmd.counts_usage() {
         return None;
     }
     let get = |window: Window| {

@@ -90,6 +90,9 @@ pub struct Lot {
     pub amount: Decimal,
     /// What is left of it.
     pub remaining: Decimal,
+    /// What open holds reserve of `remaining` at the instant the lot is looked at: not free
+    /// for other debits (`ledger::holds`).
+    pub reserved: Decimal,
 }
 
 impl Lot {
@@ -98,9 +101,14 @@ impl Lot {
         self.expires_at.is_none_or(|expiry| at < expiry)
     }
 
+    /// What a debit may take from it: what holds do not reserve.
+    pub fn free(&self) -> Decimal {
+        self.remaining - self.reserved
+    }
+
     /// Whether a draw at `at` may take from the lot.
     pub fn is_open_at(&self, at: i64) -> bool {
-        self.remaining > Decimal::ZERO && self.counts_at(at)
+        self.free() > Decimal::ZERO && self.counts_at(at)
     }
 
     /// The lot's place in the drawdown order (see the module docs): lower draws first.
@@ -132,13 +140,15 @@ impl Lot {
             created_at: row.created_at,
             amount: stored_decimal(&row.amount).map_err(|e| corrupt(&e))?,
             remaining: stored_decimal(&row.remaining).map_err(|e| corrupt(&e))?,
+            reserved: Decimal::ZERO,
         })
     }
 }
 
 /// Lot `row` once entry `entry_id` of `operation`, whose owner posting was recorded at
 /// `recorded_at`, took `amount` from it and left `remaining`. The write path and every
-/// reader of the entry derive the lot's state with this one rule.
+/// reader of the entry derive the lot's state with this one rule. A lot whose expiry is
+/// recorded stays expired: what a hold kept of it is all a later draw takes.
 pub fn after_draw(
     row: &lot::Model,
     entry_id: Uuid,
@@ -147,6 +157,12 @@ pub fn after_draw(
     remaining: Decimal,
     recorded_at: i64,
 ) -> lot::Model {
+    if row.status == Status::Expired.as_str() {
+        return lot::Model {
+            remaining: remaining.to_string(),
+            ..row.clone()
+        };
+    }
     let status = Status::after_draw(operation, remaining);
     let closed = matches!(status, Status::Expired | Status::Voided);
     lot::Model {
@@ -194,16 +210,16 @@ pub fn open_at(lots: &[Lot], at: i64) -> Vec<&Lot> {
     open
 }
 
-/// What the lots that count at `at` hold.
+/// What the lots that count at `at` hold free of holds.
 pub fn available(lots: &[Lot], at: i64) -> Decimal {
     lots.iter()
         .filter(|lot| lot.counts_at(at))
-        .map(|lot| lot.remaining)
+        .map(Lot::free)
         .sum()
 }
 
-/// Draws `amount` (positive) at `at` from `lots` in drawdown order, lowering their
-/// remaining. Whether the owner may overdraw is the caller's to decide before it draws.
+/// Draws `amount` (positive) at `at` from the free parts of `lots` in drawdown order,
+/// lowering their remaining. Whether the owner may overdraw is the caller's to decide before it draws.
 pub fn draw(lots: &mut [Lot], amount: Decimal, at: i64) -> Draw {
     let mut order: Vec<usize> = (0..lots.len())
         .filter(|&i| lots[i].is_open_at(at))
@@ -216,7 +232,7 @@ pub fn draw(lots: &mut [Lot], amount: Decimal, at: i64) -> Draw {
             break;
         }
         let lot = &mut lots[i];
-        let take = left.min(lot.remaining);
+        let take = left.min(lot.free());
         lot.remaining -= take;
         left -= take;
         allocations.push(Allocation {

@@ -10,6 +10,8 @@
 //!   batch of commands in order; [`limits`]: cooldowns and caps.
 //! - [`lots`]: credit lots, their drawdown order and expiry; [`closing`]: the ledger's own
 //!   commands that expire or void a lot.
+//! - [`holds`]: holds, what they reserve and how they end; [`hold_request`]: the commands
+//!   that place, capture, void or expire one.
 //! - [`chain`]: the postings' hash chain. [`record`]: an entry as stored.
 //!
 //! Everything that runs an entry (the batching processor, the transaction, the handle the
@@ -20,6 +22,8 @@ pub mod closing;
 pub mod codes;
 pub mod command;
 pub mod decide;
+pub mod hold_request;
+pub mod holds;
 pub mod limits;
 pub mod lots;
 pub mod record;

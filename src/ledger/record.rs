@@ -1,7 +1,7 @@
 //! A recorded entry as stored: its row, its transitions and its postings.
 
 use super::state::EntryState;
-use entity::{allocation, entry, entry_event, lot, posting};
+use entity::{allocation, entry, entry_event, hold, lot, posting};
 
 /// Everything stored about one entry. Responses, replays and `GET /v1/entries/{id}` are all
 /// built from this, so a replay answers with exactly what the first response said.
@@ -18,6 +18,9 @@ pub struct EntryRecord {
     /// What the entry drew from lots, in drawdown order.
     #[serde(default)]
     pub allocations: Vec<allocation::Model>,
+    /// The hold the entry placed, or the one it captured, voided or expired, as it left it.
+    #[serde(default)]
+    pub holds: Vec<hold::Model>,
 }
 
 impl EntryRecord {

@@ -75,6 +75,7 @@ impl EntryRequest {
             key_id: None,
             lot_terms,
             target_lot: None,
+            hold: None,
         })
     }
 

@@ -9,7 +9,11 @@ use std::str::FromStr;
 /// received → validating → nonce_check → balance_check → processing → completed
 ///                 ↘            ↘              ↘              ↘
 ///                                      failed
+///                                             ↘ held → captured | voided | expired
 /// ```
+///
+/// A hold's placement ends `held`; the hold's own bookkeeping then takes exactly one of
+/// the last three moves, when an entry captures, voids or expires it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntryState {
     Received,
@@ -19,6 +23,10 @@ pub enum EntryState {
     Processing,
     Completed,
     Failed,
+    Held,
+    Captured,
+    Voided,
+    Expired,
 }
 
 /// A move the state machine does not allow. Reaching one is a bug in the workflow.
@@ -30,7 +38,7 @@ pub struct IllegalTransition {
 }
 
 impl EntryState {
-    pub const ALL: [EntryState; 7] = [
+    pub const ALL: [EntryState; 11] = [
         EntryState::Received,
         EntryState::Validating,
         EntryState::NonceCheck,
@@ -38,6 +46,10 @@ impl EntryState {
         EntryState::Processing,
         EntryState::Completed,
         EntryState::Failed,
+        EntryState::Held,
+        EntryState::Captured,
+        EntryState::Voided,
+        EntryState::Expired,
     ];
 
     /// The one transition function: `to` if the move is legal.
@@ -51,6 +63,8 @@ impl EntryState {
                 | (BalanceCheck, Processing)
                 | (Processing, Completed)
                 | (Validating | NonceCheck | BalanceCheck | Processing, Failed)
+                | (BalanceCheck, Held)
+                | (Held, Captured | Voided | Expired)
         );
         if legal {
             Ok(to)
@@ -60,7 +74,14 @@ impl EntryState {
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, EntryState::Completed | EntryState::Failed)
+        use EntryState::*;
+        matches!(self, Completed | Failed | Captured | Voided | Expired)
+    }
+
+    /// Whether this is where a hold stands: `held`, or how it ended.
+    pub fn is_hold_state(self) -> bool {
+        use EntryState::*;
+        matches!(self, Held | Captured | Voided | Expired)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +93,10 @@ impl EntryState {
             EntryState::Processing => "processing",
             EntryState::Completed => "completed",
             EntryState::Failed => "failed",
+            EntryState::Held => "held",
+            EntryState::Captured => "captured",
+            EntryState::Voided => "voided",
+            EntryState::Expired => "expired",
         }
     }
 }
@@ -161,6 +186,10 @@ mod tests {
             (NonceCheck, Failed),
             (BalanceCheck, Failed),
             (Processing, Failed),
+            (BalanceCheck, Held),
+            (Held, Captured),
+            (Held, Voided),
+            (Held, Expired),
         ];
         for from in EntryState::ALL {
             for to in EntryState::ALL {
@@ -181,7 +210,7 @@ mod tests {
             })
         );
         assert_eq!(t.steps().len(), 1);
-        for state in [Completed, Failed] {
+        for state in [Completed, Failed, Captured, Voided, Expired] {
             assert!(state.is_terminal());
             assert!(
                 EntryState::ALL

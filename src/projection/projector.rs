@@ -13,16 +13,18 @@
 //!
 //! A lot belongs to one account, and a message carries each lot it touched as the entry
 //! left it: applied with its account's postings, in their order, a lot row is always the
-//! one of the account's newest applied posting.
+//! one of the account's newest applied posting. A hold moves once, from `held` to how it
+//! ended: its row takes the end whenever that arrives, and a late placement changes
+//! nothing.
 
-use super::rows::{add_checkpoint, add_entries, add_lots, add_postings, entry_row};
+use super::rows::{add_checkpoint, add_entries, add_holds, add_lots, add_postings, entry_row};
 use crate::bus::EntryMessage;
 use crate::ledger::record::EntryRecord;
 use crate::metrics::Metrics;
 use crate::query::{ReadModel, wake};
 use crate::store::Inserts;
 use crate::time::now_micros;
-use entity::read::{account, entry, lot, parked, posting};
+use entity::read::{account, entry, hold, lot, parked, posting};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
@@ -146,6 +148,7 @@ impl Projector {
             inserts,
             &rows.lots.into_values().map(|(_, l)| l).collect::<Vec<_>>(),
         )?;
+        add_holds(inserts, &rows.holds.into_values().collect::<Vec<_>>())?;
         add_checkpoint(inserts, &self.name, position as i64, newest)?;
         Ok(verdicts)
     }
@@ -267,6 +270,8 @@ struct Rows {
     postings: BTreeMap<(Uuid, i64), posting::Model>,
     /// Each lot as the newest applied posting of its account left it, with that version.
     lots: HashMap<Uuid, (i64, lot::Model)>,
+    /// Each hold as its placement or its end left it (the end wins).
+    holds: HashMap<Uuid, hold::Model>,
 }
 
 impl Rows {
@@ -295,6 +300,12 @@ impl Rows {
             let newer = self.lots.get(&l.id).is_none_or(|(v, _)| *v < p.version);
             if p.version > before.get(&p.account_id).copied().unwrap_or(0) && newer {
                 self.lots.insert(l.id, (p.version, l.clone().into()));
+            }
+        }
+        for h in &record.holds {
+            let ended = h.status != "held";
+            if ended || !self.holds.contains_key(&h.id) {
+                self.holds.insert(h.id, h.clone().into());
             }
         }
         Ok(())

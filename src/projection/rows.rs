@@ -4,7 +4,7 @@
 use crate::ledger::record::EntryRecord;
 use crate::store::Inserts;
 use crate::time::now_micros;
-use entity::read::{account, checkpoint, entry, lot, posting};
+use entity::read::{account, checkpoint, entry, hold, lot, posting};
 use sea_orm::DbErr;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, OnConflict};
 use std::collections::HashMap;
@@ -43,6 +43,7 @@ pub fn entry_row(record: &EntryRecord) -> Result<entry::Model, DbErr> {
         created_at: e.created_at,
         lot_expires_at: e.lot_expires_at,
         lot_priority: e.lot_priority,
+        hold_id: e.hold_id,
         state: record.state().as_str().to_owned(),
         last_seq: record.last_seq(),
         events,
@@ -133,6 +134,22 @@ pub fn add_lots(inserts: &mut Inserts, rows: &[lot::Model]) -> Result<(), DbErr>
         ])
         .to_owned();
     inserts.add::<lot::Entity, _>(rows, Some(latest))?;
+    Ok(())
+}
+
+/// Inserts holds and moves those there to the state given; a hold only moves from `held`
+/// to how it ended, so a late message of its placement is a no-op.
+pub fn add_holds(inserts: &mut Inserts, rows: &[hold::Model]) -> Result<(), DbErr> {
+    let ended = OnConflict::column(hold::Column::Id)
+        .update_columns([
+            hold::Column::Status,
+            hold::Column::ClosedBy,
+            hold::Column::ClosedAt,
+            hold::Column::Captured,
+        ])
+        .action_and_where(Expr::col((hold::Entity, hold::Column::Status)).eq("held"))
+        .to_owned();
+    inserts.add::<hold::Entity, _>(rows, Some(ended))?;
     Ok(())
 }
 

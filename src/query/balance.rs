@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 impl ReadModel {
     /// The balance and version of account `(app, owner, asset)` as projected, less what
-    /// lots that have expired by now still hold.
+    /// expiries due by now but not recorded yet will move out, and what its open holds
+    /// hold now.
     pub(super) async fn balance(
         &self,
         app_id: Uuid,
@@ -27,9 +28,11 @@ impl ReadModel {
             return Ok(Balance::default());
         };
         let posted = stored_decimal(&a.balance).map_err(QueryError::Corrupt)?;
+        let (gone, held) = self.gone_and_held(id, now_micros()).await?;
         Ok(Balance {
-            balance: posted - self.expired_unrecorded(id, now_micros()).await?,
+            balance: posted - gone,
             version: a.version,
+            held,
         })
     }
 

@@ -2,10 +2,11 @@
 
 use super::{QueryError, ReadModel};
 use crate::ledger::command::owner_accounts;
+use crate::ledger::holds;
 use crate::ledger::lots::as_opened;
 use crate::ledger::record::EntryRecord;
 use entity::entry;
-use entity::read::{entry as rm_entry, lot as rm_lot, posting as rm_posting};
+use entity::read::{entry as rm_entry, hold as rm_hold, lot as rm_lot, posting as rm_posting};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use std::fmt;
@@ -56,7 +57,10 @@ impl ReadModel {
         Ok(found.remove(&id).filter(|r| r.entry.app_id == app_id))
     }
 
-    async fn entries(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, EntryRecord>, QueryError> {
+    pub(super) async fn entries(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, EntryRecord>, QueryError> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -102,11 +106,13 @@ impl ReadModel {
                     created_at: row.created_at,
                     lot_expires_at: row.lot_expires_at,
                     lot_priority: row.lot_priority,
+                    hold_id: row.hold_id,
                 },
                 events,
                 postings: Vec::new(),
                 lots: Vec::new(),
                 allocations,
+                holds: Vec::new(),
             };
             records.insert(row.id, record);
         }
@@ -128,8 +134,33 @@ impl ReadModel {
                 }
             }
         }
+        self.add_holds(&mut records).await?;
         records.values_mut().for_each(EntryRecord::order_postings);
         Ok(records)
+    }
+
+    /// Adds to `records` the hold each placed or ended, as it left it.
+    async fn add_holds(&self, records: &mut HashMap<Uuid, EntryRecord>) -> Result<(), QueryError> {
+        let ids: Vec<Uuid> = records
+            .values()
+            .flat_map(|r| [Some(r.entry.id), r.entry.hold_id])
+            .flatten()
+            .collect();
+        let found: HashMap<Uuid, entity::hold::Model> = rm_hold::Entity::find()
+            .filter(rm_hold::Column::Id.is_in(ids))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|h| (h.id, h.into()))
+            .collect();
+        for r in records.values_mut() {
+            for id in [Some(r.entry.id), r.entry.hold_id].into_iter().flatten() {
+                if let Some(row) = found.get(&id) {
+                    r.holds.extend(holds::left_by(&r.entry, row));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// An owner's entries (as owner or as counterparty), newest first.

@@ -2,10 +2,11 @@
 //! recorded yet still hold in a projected balance.
 
 use super::{QueryError, ReadModel};
-use crate::decimal::stored_decimal;
 use crate::ledger::command::account_id;
+use crate::ledger::holds::{self, Hold};
 use crate::ledger::lots::{Lot, Status};
-use entity::read::lot;
+use crate::ledger::state::EntryState;
+use entity::read::{hold, lot};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -45,23 +46,36 @@ impl ReadModel {
         Ok(open.into_iter().map(|(_, row)| row).chain(rest).collect())
     }
 
-    /// What the open lots of `account` that expired at or before `now` hold: counted in
-    /// the posted balance until their expiry is recorded, and in no balance read at `now`.
-    pub(super) async fn expired_unrecorded(
+    /// What `account`'s projected balance still counts at `now` that is gone by then
+    /// (`ledger::holds::gone_at`), and what its open holds hold at `now`.
+    pub(super) async fn gone_and_held(
         &self,
         account: Uuid,
         now: i64,
-    ) -> Result<Decimal, QueryError> {
-        let lots = lot::Entity::find()
+    ) -> Result<(Decimal, Decimal), QueryError> {
+        let lots: Vec<entity::lot::Model> = lot::Entity::find()
             .filter(lot::Column::AccountId.eq(account))
             .filter(lot::Column::Status.eq(Status::Open.as_str()))
             .filter(lot::Column::ExpiresAt.lte(now))
             .all(self.conn())
-            .await?;
-        let mut held = Decimal::ZERO;
-        for lot in lots {
-            held += stored_decimal(&lot.remaining).map_err(QueryError::Corrupt)?;
-        }
-        Ok(held)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let holds = self.open_holds(account).await?;
+        let gone = holds::gone_at(now, &lots, &holds).map_err(QueryError::Corrupt)?;
+        Ok((gone, holds::held_at(&holds, now)))
+    }
+
+    /// The holds of `account` that are not closed (some may have run out).
+    async fn open_holds(&self, account: Uuid) -> Result<Vec<Hold>, QueryError> {
+        hold::Entity::find()
+            .filter(hold::Column::AccountId.eq(account))
+            .filter(hold::Column::Status.eq(EntryState::Held.as_str()))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|h| Hold::from_row(&h.into()).map_err(QueryError::Corrupt))
+            .collect()
     }
 }

@@ -10,10 +10,12 @@ mod audit;
 mod balance;
 mod entries;
 mod held;
+mod holds;
 mod lots;
 pub mod wake;
 
 pub use entries::{EntryPage, PageCursor};
+pub use holds::HoldRecord;
 
 use crate::ledger::command::OwnerId;
 use crate::ledger::record::EntryRecord;

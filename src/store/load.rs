@@ -1,19 +1,22 @@
 //! What a batch reads before it is decided: the nonces its commands claim, the heads of
-//! the accounts they post to, the open lots of those they draw from, their usage windows,
-//! and which of their stored entries are still pending. Read inside the batch's transaction, so that the decision and its rows
-//! commit or retry together.
+//! the accounts they post to, the open lots and holds of those they draw from, the holds
+//! they end, their usage windows, and which of their stored entries are still pending.
+//! Read inside the batch's transaction, so that the decision and its rows commit or retry
+//! together.
 
 use super::{BatchWrite, StoreError};
 use crate::decimal::stored_decimal;
 use crate::ledger::decide::{Head, Loaded, Wanted};
+use crate::ledger::holds::Hold;
 use crate::ledger::limits::{Usage, UsageKey};
 use crate::ledger::lots::{Lot, Status};
-use entity::{account, entry, lot, pending_entry, usage};
+use crate::ledger::state::EntryState;
+use entity::{account, entry, hold, lot, pending_entry, usage};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
     QuerySelect, Statement,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 impl BatchWrite<'_> {
@@ -41,13 +44,23 @@ impl BatchWrite<'_> {
             };
             loaded.heads.insert(a.id, head);
         }
+        loaded.holds = holds_of(db, wanted).await?;
         if !wanted.lot_accounts.is_empty() {
-            for row in lot::Entity::find()
-                .filter(lot::Column::AccountId.is_in(wanted.lot_accounts.iter().copied()))
-                .filter(lot::Column::Status.eq(Status::Open.as_str()))
-                .all(db)
-                .await?
-            {
+            // The open lots, and those the holds reserve (a lot whose expiry is recorded
+            // keeps what an open hold reserves of it).
+            let reserved: BTreeSet<Uuid> = loaded
+                .holds
+                .iter()
+                .flat_map(|(h, _)| h.shares.iter().map(|s| s.lot_id))
+                .collect();
+            let open = Condition::all()
+                .add(lot::Column::AccountId.is_in(wanted.lot_accounts.iter().copied()))
+                .add(lot::Column::Status.eq(Status::Open.as_str()));
+            let mut any = Condition::any().add(open);
+            if !reserved.is_empty() {
+                any = any.add(lot::Column::Id.is_in(reserved));
+            }
+            for row in lot::Entity::find().filter(any).all(db).await? {
                 loaded
                     .lots
                     .push((Lot::from_row(&row).map_err(StoreError::Corrupt)?, row));
@@ -65,6 +78,30 @@ impl BatchWrite<'_> {
         }
         Ok(loaded)
     }
+}
+
+/// The open holds of `wanted.lot_accounts`, and the holds `wanted.holds` names.
+async fn holds_of(
+    db: &impl ConnectionTrait,
+    wanted: &Wanted,
+) -> Result<Vec<(Hold, hold::Model)>, StoreError> {
+    if wanted.lot_accounts.is_empty() && wanted.holds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let open = Condition::all()
+        .add(hold::Column::AccountId.is_in(wanted.lot_accounts.iter().copied()))
+        .add(hold::Column::Status.eq(EntryState::Held.as_str()));
+    let mut any = Condition::any().add(open);
+    if !wanted.holds.is_empty() {
+        any = any.add(hold::Column::Id.is_in(wanted.holds.iter().copied()));
+    }
+    hold::Entity::find()
+        .filter(any)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| Ok((Hold::from_row(&row).map_err(StoreError::Corrupt)?, row)))
+        .collect()
 }
 
 /// The usage rows of `wanted` windows: `(app, operation, window)` → owners.

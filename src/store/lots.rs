@@ -5,9 +5,11 @@
 use super::{Store, StoreError};
 use crate::decimal::stored_decimal;
 use crate::ledger::command::owner_accounts;
+use crate::ledger::holds::{self, Hold};
 use crate::ledger::lots::{self, Status};
 use crate::ledger::record::EntryRecord;
-use entity::{account, allocation, lot, posting};
+use crate::ledger::state::EntryState;
+use entity::{account, allocation, hold, lot, posting};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
@@ -87,15 +89,16 @@ impl Store {
             .filter(|(_, account)| account.app_id == app_id))
     }
 
-    /// What the lots of `last`'s account that expired at or before `at` still held in the
-    /// posted balance at `at`: their expiry was not recorded by then. A lot cannot be drawn
-    /// from after its expiry, so what it held then is what it holds now, if it is still
-    /// open, or what its expiry moved out.
-    pub(super) async fn expired_unrecorded(
+    /// What `last`'s account's posted balance at `at` still counted that was gone by then
+    /// (`ledger::holds::gone_at`), and what its holds held at `at`. A lot cannot be drawn
+    /// from after its expiry but by a hold's capture from the share it kept, so what its
+    /// expiry moves is what it holds now less what open holds keep, or what its recorded
+    /// expiry moved.
+    pub(super) async fn gone_and_held(
         &self,
         last: &posting::Model,
         at: i64,
-    ) -> Result<Decimal, StoreError> {
+    ) -> Result<(Decimal, Decimal), StoreError> {
         let lots = lot::Entity::find()
             .filter(lot::Column::AccountId.eq(last.account_id))
             .filter(lot::Column::ExpiresAt.lte(at))
@@ -111,15 +114,22 @@ impl Store {
             )
             .all(self.conn())
             .await?;
-        let mut held = Decimal::ZERO;
-        for lot in lots {
-            let text = match lot.closed_amount {
-                Some(moved) if lot.status == Status::Expired.as_str() => moved,
-                _ => lot.remaining,
-            };
-            held += stored_decimal(&text).map_err(StoreError::Corrupt)?;
-        }
-        Ok(held)
+        let holds = hold::Entity::find()
+            .filter(hold::Column::AccountId.eq(last.account_id))
+            .filter(hold::Column::CreatedAt.lte(at))
+            .filter(
+                Condition::any()
+                    .add(hold::Column::Status.eq(EntryState::Held.as_str()))
+                    .add(hold::Column::ClosedAt.gt(at)),
+            )
+            .all(self.conn())
+            .await?
+            .iter()
+            .map(Hold::from_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::Corrupt)?;
+        let gone = holds::gone_at(at, &lots, &holds).map_err(StoreError::Corrupt)?;
+        Ok((gone, holds::held_at(&holds, at)))
     }
 
     /// Up to `limit` open lots whose expiry instant is at or before `now`, earliest first.

@@ -9,11 +9,13 @@
 //! - [`read`]: entries, postings in order, balances at a time, pending entries.
 //! - [`insert`]: multi-row inserts, one statement per batch where the database allows.
 //! - [`events`]: how transitions are stored (one row per write).
+//! - `lots`, `holds`: lots and holds by id, of entries, at a time, and due to expire.
 //! - [`retry`]: which errors mean "run the transaction again", and the loop that does.
 //! - [`backup`]: backup and restore of an embedded (SQLite) event store.
 
 mod backup;
 pub mod events;
+mod holds;
 mod insert;
 mod load;
 mod lots;

@@ -15,11 +15,13 @@ use sea_orm::{
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// A balance and the version of the posting that produced it (0: no posting yet).
+/// A balance and the version of the posting that produced it (0: no posting yet), with
+/// what open holds hold of it (`available = balance − held`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Balance {
     pub balance: Decimal,
     pub version: i64,
+    pub held: Decimal,
 }
 
 impl Store {
@@ -57,6 +59,7 @@ impl Store {
                     postings: Vec::new(),
                     lots: Vec::new(),
                     allocations: Vec::new(),
+                    holds: Vec::new(),
                 };
                 (record.entry.id, record)
             })
@@ -67,6 +70,7 @@ impl Store {
             }
         }
         self.add_lots(ids, &mut records).await?;
+        self.add_holds(&mut records).await?;
         for event in events {
             if let Some(r) = records.get_mut(&event.entry_id) {
                 r.events.push(event);
@@ -134,10 +138,11 @@ impl Store {
             return Ok(Balance::default());
         };
         let posted = stored_decimal(&last.balance_after).map_err(StoreError::Corrupt)?;
-        let expired = self.expired_unrecorded(&last, at).await?;
+        let (gone, held) = self.gone_and_held(&last, at).await?;
         Ok(Balance {
-            balance: posted - expired,
+            balance: posted - gone,
             version: last.version,
+            held,
         })
     }
 

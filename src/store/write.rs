@@ -10,7 +10,9 @@ use super::read::nonce_holder;
 use super::{Inserts, Store, StoreError, events};
 use crate::ledger::decide::Plan;
 use crate::ledger::record::EntryRecord;
-use entity::{account, allocation, entry, entry_event, lot, outbox, pending_entry, posting, usage};
+use entity::{
+    account, allocation, entry, entry_event, hold, lot, outbox, pending_entry, posting, usage,
+};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
@@ -38,7 +40,7 @@ impl Store {
 
 impl BatchWrite<'_> {
     /// Adds a plan's rows: entries, transitions, postings and allocations appended, the
-    /// touched account heads, lots and usage windows upserted.
+    /// touched account heads, lots, holds and usage windows upserted.
     pub fn plan(&mut self, plan: &Plan) -> Result<(), StoreError> {
         self.inserts
             .add::<entry::Entity, _>(&plan.entries, None)?
@@ -70,7 +72,8 @@ impl BatchWrite<'_> {
         .to_owned();
         self.inserts
             .add::<usage::Entity, _>(&plan.usage, Some(usage))?
-            .add::<lot::Entity, _>(&plan.lots, Some(lot_upsert()))?;
+            .add::<lot::Entity, _>(&plan.lots, Some(lot_upsert()))?
+            .add::<hold::Entity, _>(&plan.holds, Some(hold_upsert()))?;
         Ok(())
     }
 
@@ -111,6 +114,18 @@ pub(crate) fn lot_upsert() -> OnConflict {
             lot::Column::ClosedBy,
             lot::Column::ClosedAt,
             lot::Column::ClosedAmount,
+        ])
+        .to_owned()
+}
+
+/// A hold's bookkeeping columns, which the batch that ends it updates.
+pub(crate) fn hold_upsert() -> OnConflict {
+    OnConflict::column(hold::Column::Id)
+        .update_columns([
+            hold::Column::Status,
+            hold::Column::ClosedBy,
+            hold::Column::ClosedAt,
+            hold::Column::Captured,
         ])
         .to_owned()
 }

@@ -59,6 +59,8 @@ pub enum Settled {
     NonceReused(Uuid),
     /// The request's API key was revoked before its batch ran; nothing was recorded.
     KeyRevoked,
+    /// An expiry asked for before its instant; nothing was recorded.
+    NotDue,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -289,6 +291,7 @@ async fn settle(writer: &Writer, commands: &[Command]) -> Result<Vec<Settled>, S
         .map(|outcome| match outcome {
             Outcome::Recorded(r) => Ok(Settled::Recorded(*r)),
             Outcome::NonceReused(id) => Ok(Settled::NonceReused(id)),
+            Outcome::NotDue => Ok(Settled::NotDue),
             Outcome::Replay(id) => {
                 replays
                     .get(&id)

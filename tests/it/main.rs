@@ -11,6 +11,7 @@ mod batching;
 mod cli;
 mod entries;
 mod faults;
+mod holds;
 mod hostile;
 mod keys;
 mod ledger;

@@ -124,6 +124,39 @@ async fn the_request_examples_work_as_written() {
     let balance = app.get(&format!("/v1/accounts/{owner}")).await;
     assert_eq!(balance.status, 200);
     assert_eq!(balance.body["balance"], example["amount"]);
+    // A hold of the example's credits, voided; then placed again and captured in part.
+    let schemas = &spec["components"]["schemas"];
+    let send = |path: String, body: Value| {
+        let req = app
+            .client
+            .post(app.url(&path))
+            .bearer_auth(&app.key)
+            .json(&body);
+        async move { req.send().await.expect("sent") }
+    };
+    let hold = schemas["NewHold"]["example"].clone();
+    let placed = send("/v1/holds".into(), hold.clone()).await;
+    assert_eq!(placed.status(), 201);
+    let placed: Value = placed.json().await.expect("a hold");
+    let void = schemas["NewHoldVoid"]["example"].clone();
+    let voided = send(
+        format!("/v1/holds/{}/void", placed["id"].as_str().expect("an id")),
+        void,
+    );
+    assert_eq!(voided.await.status(), 200);
+    let mut again = hold;
+    again["nonce"] = json!("job-78");
+    let placed: Value = send("/v1/holds".into(), again)
+        .await
+        .json()
+        .await
+        .expect("a hold");
+    let capture = schemas["NewCapture"]["example"].clone();
+    let path = format!(
+        "/v1/holds/{}/capture",
+        placed["id"].as_str().expect("an id")
+    );
+    assert_eq!(send(path, capture).await.status(), 200);
     let void = &spec["components"]["schemas"]["NewVoid"]["example"];
     let lot = posted.body["lot"]["id"].as_str().expect("the credit's lot");
     let r = app

@@ -29,6 +29,7 @@ pub struct Model {
     pub lots: Option<String>,
     /// JSON array of the entry's `allocations` rows, in order, if any.
     pub allocations: Option<String>,
+    pub hold_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

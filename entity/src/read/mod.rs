@@ -6,6 +6,7 @@
 pub mod account;
 pub mod checkpoint;
 pub mod entry;
+pub mod hold;
 pub mod lot;
 pub mod parked;
 pub mod posting;

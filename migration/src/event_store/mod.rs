@@ -241,5 +241,23 @@ pub fn steps() -> Vec<Step> {
                 .to_owned(),
         ),
         Step::table("m20261203_000039_create_rate_buckets", rate_buckets()),
+        Step::add_column(
+            "m20261204_000040_add_entries_hold_id",
+            Entries::Table,
+            ColumnDef::new(Entries::HoldId).uuid().null().to_owned(),
+        ),
+        Step::table("m20261204_000041_create_holds", holds()),
+        // A batch loads the open holds of the accounts it debits; an account's closed holds
+        // are read with its history.
+        Step::sql(
+            "m20261204_000042_index_holds_account",
+            "CREATE INDEX ix_holds_account ON holds (account_id, status)",
+            "DROP INDEX IF EXISTS ix_holds_account",
+        ),
+        Step::sql(
+            "m20261204_000043_index_holds_expiring",
+            "CREATE INDEX ix_holds_expiring ON holds (expires_at) WHERE status = 'held'",
+            "DROP INDEX IF EXISTS ix_holds_expiring",
+        ),
     ]
 }

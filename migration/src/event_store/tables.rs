@@ -112,6 +112,7 @@ pub(super) enum Entries {
     CreatedAt,
     LotExpiresAt,
     LotPriority,
+    HoldId,
 }
 
 pub(super) fn entries() -> TableCreateStatement {
@@ -361,5 +362,44 @@ pub(super) fn allocations() -> TableCreateStatement {
                 .col(Allocations::EntryId)
                 .col(Allocations::Seq),
         )
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+pub(super) enum Holds {
+    Table,
+    Id,
+    AppId,
+    AccountId,
+    OwnerId,
+    Asset,
+    Operation,
+    Amount,
+    CreatedAt,
+    ExpiresAt,
+    Shares,
+    Status,
+    ClosedBy,
+    ClosedAt,
+    Captured,
+}
+
+pub(super) fn holds() -> TableCreateStatement {
+    Table::create()
+        .table(Holds::Table)
+        .col(ColumnDef::new(Holds::Id).uuid().not_null().primary_key())
+        .col(ColumnDef::new(Holds::AppId).uuid().not_null())
+        .col(ColumnDef::new(Holds::AccountId).uuid().not_null())
+        .col(ColumnDef::new(Holds::OwnerId).text().not_null())
+        .col(ColumnDef::new(Holds::Asset).text().not_null())
+        .col(ColumnDef::new(Holds::Operation).text().not_null())
+        .col(ColumnDef::new(Holds::Amount).text().not_null())
+        .col(ColumnDef::new(Holds::CreatedAt).big_integer().not_null())
+        .col(ColumnDef::new(Holds::ExpiresAt).big_integer().not_null())
+        .col(ColumnDef::new(Holds::Shares).text().not_null())
+        .col(ColumnDef::new(Holds::Status).text().not_null())
+        .col(ColumnDef::new(Holds::ClosedBy).uuid().null())
+        .col(ColumnDef::new(Holds::ClosedAt).big_integer().null())
+        .col(ColumnDef::new(Holds::Captured).text().null())
         .to_owned()
 }

@@ -365,3 +365,28 @@ fn error_message_names_file_operation_and_field() {
          a transfer's receiver gets lots like the ones it drew from"
     );
 }
+
+#[test]
+fn debits_place_holds_for_a_day_unless_their_catalog_says_otherwise() {
+    let base = Catalog::base();
+    let spend = base.get("CREDIT_SPEND").unwrap();
+    assert!(spend.holds);
+    assert_eq!(spend.max_hold_seconds, 24 * 3600);
+    assert!(
+        !base.get("CREDIT_ADD").unwrap().holds,
+        "a credit places no hold"
+    );
+    assert!(
+        !base.get("TRANSFER").unwrap().holds,
+        "a transfer places no hold"
+    );
+    let catalog =
+        load("[operations.CREDIT_SPEND]\nholds = false\n\n[operations.RENDER]\ndirection = \"debit\"\ncounter_account = \"@system:render\"\nasset = \"CREDIT\"\namount = { max = \"50\" }\nmax_hold_seconds = 600\n").unwrap();
+    assert!(!catalog.get("CREDIT_SPEND").unwrap().holds);
+    let render = catalog.get("RENDER").unwrap();
+    assert_eq!((render.holds, render.max_hold_seconds), (true, 600));
+    let refused = load("[operations.CREDIT_ADD]\nholds = true\n").unwrap_err();
+    assert_eq!(refused.field.as_deref(), Some("holds"));
+    let refused = load("[operations.CREDIT_SPEND]\nmax_hold_seconds = 0\n").unwrap_err();
+    assert_eq!(refused.field.as_deref(), Some("max_hold_seconds"));
+}

@@ -12,10 +12,10 @@ use super::book::Terms;
 use super::{Deciding, Head, Touched};
 use crate::ledger::chain;
 use crate::ledger::codes::{Code, Refusal};
-use crate::ledger::command::{Command, account_id};
+use crate::ledger::command::{Command, HoldStep, account_id};
 use crate::ledger::lots::{self, Draw};
 use crate::time::to_rfc3339 as rfc3339;
-use entity::{allocation, lot, posting};
+use entity::{allocation, hold, lot, posting};
 use operations::{Category, DEFAULT_PRIORITY, Direction, EXPIRY};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -28,6 +28,8 @@ pub(super) struct Effects {
     /// The lots opened, then the lots drawn from, as the entry left them.
     pub lots: Vec<lot::Model>,
     pub allocations: Vec<allocation::Model>,
+    /// The hold placed or ended, as the entry left it.
+    pub holds: Vec<hold::Model>,
 }
 
 /// The system account that a transfer's uncovered part (an overdraft, where the operation
@@ -48,16 +50,36 @@ impl Deciding {
         })?;
         let expired = !lot.counts_at(self.now);
         match (cmd.operation.name.as_str(), lot.expires_at) {
-            (EXPIRY, Some(at)) if !expired => Err(Refusal::new(
-                Code::LotNotExpired,
-                format!("lot {id} expires at {}", rfc3339(at)),
-            )),
-            (EXPIRY, _) => Ok(lot.remaining),
+            // What holds that outlast the lot keep of it, their capture may still spend.
+            (EXPIRY, _) => Ok(lot.remaining - self.book.kept(id)),
             (_, Some(at)) if expired => Err(Refusal::new(
                 Code::LotClosed,
                 format!("lot {id} expired at {}", rfc3339(at)),
             )),
+            _ if self.book.is_reserved(id) => Err(Refusal::new(
+                Code::LotReserved,
+                format!("open holds reserve part of lot {id}: capture or void them first"),
+            )),
             _ => Ok(lot.remaining),
+        }
+    }
+
+    /// Whether `cmd` is the expiry of a lot or hold whose instant has not come: it must not
+    /// be recorded (nor its nonce claimed) before then.
+    pub(super) fn is_premature(&self, cmd: &Command) -> bool {
+        let not_yet = |at: Option<i64>| at.is_some_and(|at| self.now < at);
+        if let Some(id) = cmd.target_lot.filter(|_| cmd.operation.name == EXPIRY) {
+            return self
+                .book
+                .open_lot(id)
+                .is_some_and(|l| not_yet(l.expires_at));
+        }
+        match cmd.hold {
+            Some(HoldStep::Expire(id)) => self
+                .book
+                .hold(id)
+                .is_some_and(|h| h.is_open() && not_yet(Some(h.expires_at))),
+            _ => false,
         }
     }
 
@@ -67,6 +89,12 @@ impl Deciding {
         if op.direction == Direction::Credit || op.overdraft {
             return None;
         }
+        self.shortage(cmd, amount)
+    }
+
+    /// Why the owner's free lots, less its shortfall, do not cover `amount`, if they do not.
+    pub(super) fn shortage(&self, cmd: &Command, amount: Decimal) -> Option<Refusal> {
+        let op = &cmd.operation;
         let id = account_id(cmd.app_id, cmd.owner_id.as_str(), &op.asset);
         let shortfall = self
             .loaded
@@ -99,7 +127,7 @@ impl Deciding {
         };
         let draw = match (cmd.target_lot, op.direction) {
             (Some(lot), _) => Draw {
-                allocations: self.book.empty(lot).into_iter().collect(),
+                allocations: self.book.take(lot, amount).into_iter().collect(),
                 uncovered: Decimal::ZERO,
             },
             (None, Direction::Credit) => {
@@ -210,46 +238,58 @@ fn post(
         Direction::Credit => amount,
         Direction::Debit | Direction::Transfer => -amount,
     };
-    let asset = &cmd.operation.asset;
-    [
+    let legs = [
         (cmd.owner_id.as_str(), owner_delta),
         (cmd.other_owner(), -owner_delta),
-    ]
-    .into_iter()
-    .map(|(owner_id, delta)| {
-        let id = account_id(cmd.app_id, owner_id, asset);
-        touched.touch(&id);
-        let head = heads.entry(id).or_insert_with(|| Head {
-            app_id: cmd.app_id,
-            owner_id: owner_id.to_owned(),
-            asset: asset.clone(),
-            balance: Decimal::ZERO,
-            version: 0,
-            updated_at: 0,
-            hash: chain::GENESIS.to_owned(),
-            shortfall: Decimal::ZERO,
-        });
-        head.version += 1;
-        head.balance += delta;
-        // Per account, recorded_at never goes back, so "balance at T" is one index lookup
-        // even when instances' clocks differ a little.
-        head.updated_at = head.updated_at.max(now);
-        let mut posting = posting::Model {
-            account_id: id,
-            version: head.version,
-            entry_id: cmd.entry_id,
-            app_id: cmd.app_id,
-            owner_id: owner_id.to_owned(),
-            asset: asset.clone(),
-            amount: delta.to_string(),
-            balance_after: head.balance.to_string(),
-            recorded_at: head.updated_at,
-            prev_hash: std::mem::take(&mut head.hash),
-            hash: String::new(),
-        };
-        posting.hash = chain::hash(&posting);
-        head.hash = posting.hash.clone();
-        posting
-    })
-    .collect()
+    ];
+    post_legs(cmd, &legs, heads, touched, now)
+}
+
+/// Appends a posting per leg `(owner, delta)` of `cmd`'s asset, in order. The legs of an
+/// entry sum to zero.
+pub(super) fn post_legs(
+    cmd: &Command,
+    legs: &[(&str, Decimal)],
+    heads: &mut HashMap<Uuid, Head>,
+    touched: &mut Touched<Uuid>,
+    now: i64,
+) -> Vec<posting::Model> {
+    let asset = &cmd.operation.asset;
+    legs.iter()
+        .map(|&(owner_id, delta)| {
+            let id = account_id(cmd.app_id, owner_id, asset);
+            touched.touch(&id);
+            let head = heads.entry(id).or_insert_with(|| Head {
+                app_id: cmd.app_id,
+                owner_id: owner_id.to_owned(),
+                asset: asset.clone(),
+                balance: Decimal::ZERO,
+                version: 0,
+                updated_at: 0,
+                hash: chain::GENESIS.to_owned(),
+                shortfall: Decimal::ZERO,
+            });
+            head.version += 1;
+            head.balance += delta;
+            // Per account, recorded_at never goes back, so "balance at T" is one index lookup
+            // even when instances' clocks differ a little.
+            head.updated_at = head.updated_at.max(now);
+            let mut posting = posting::Model {
+                account_id: id,
+                version: head.version,
+                entry_id: cmd.entry_id,
+                app_id: cmd.app_id,
+                owner_id: owner_id.to_owned(),
+                asset: asset.clone(),
+                amount: delta.to_string(),
+                balance_after: head.balance.to_string(),
+                recorded_at: head.updated_at,
+                prev_hash: std::mem::take(&mut head.hash),
+                hash: String::new(),
+            };
+            posting.hash = chain::hash(&posting);
+            head.hash = posting.hash.clone();
+            posting
+        })
+        .collect()
 }

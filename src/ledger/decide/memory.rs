@@ -3,7 +3,7 @@
 //! decision's property tests decide against.
 
 use super::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// The event store's rows, as far as a batch reads and writes them.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -13,6 +13,7 @@ pub struct Stored {
     pub usage: HashMap<UsageKey, Usage>,
     pub postings: BTreeMap<(Uuid, i64), posting::Model>,
     pub lots: BTreeMap<Uuid, lot::Model>,
+    pub holds: BTreeMap<Uuid, hold::Model>,
 }
 
 impl Stored {
@@ -38,8 +39,21 @@ impl Stored {
                 loaded.heads.insert(*id, head);
             }
         }
+        for row in self.holds.values() {
+            let open = wanted.lot_accounts.contains(&row.account_id) && row.status == "held";
+            if open || wanted.holds.contains(&row.id) {
+                let hold = Hold::from_row(row).expect("a stored hold");
+                loaded.holds.push((hold, row.clone()));
+            }
+        }
+        let reserved: HashSet<Uuid> = loaded
+            .holds
+            .iter()
+            .flat_map(|(h, _)| h.shares.iter().map(|s| s.lot_id))
+            .collect();
         for row in self.lots.values() {
-            if wanted.lot_accounts.contains(&row.account_id) && row.status == "open" {
+            let open = wanted.lot_accounts.contains(&row.account_id) && row.status == "open";
+            if open || reserved.contains(&row.id) {
                 let lot = Lot::from_row(row).expect("a stored lot");
                 loaded.lots.push((lot, row.clone()));
             }
@@ -76,6 +90,9 @@ impl Stored {
         }
         for l in &plan.lots {
             self.lots.insert(l.id, l.clone());
+        }
+        for h in &plan.holds {
+            self.holds.insert(h.id, h.clone());
         }
         for u in &plan.usage {
             let key = (

@@ -57,6 +57,7 @@ fn answers(plan: &Plan) -> Vec<String> {
             Outcome::Recorded(r) => format!("{} {}", r.state(), r.failure_code().unwrap_or("")),
             Outcome::Replay(id) => format!("replay {id}"),
             Outcome::NonceReused(id) => format!("nonce_reused {id}"),
+            Outcome::NotDue => "not_due".to_owned(),
         })
         .collect()
 }

@@ -31,6 +31,7 @@ fn states(plan: &Plan) -> Vec<String> {
             Outcome::Recorded(r) => r.failure_code().unwrap_or(r.state().as_str()).to_owned(),
             Outcome::Replay(_) => "replay".to_owned(),
             Outcome::NonceReused(_) => "nonce_reused".to_owned(),
+            Outcome::NotDue => "not_due".to_owned(),
         })
         .collect()
 }
@@ -199,7 +200,11 @@ fn an_expiry_moves_what_is_left_only_from_the_instant_on() {
     let expiry =
         crate::ledger::closing::expiry(&row, &head("amy", "6.00").row(amy)).expect("an expiry");
     let early = decide(std::slice::from_ref(&expiry), given(), t - 1).unwrap();
-    assert_eq!(states(&early), ["lot_not_expired"]);
+    assert_eq!(states(&early), ["not_due"]);
+    assert!(
+        early.entries.is_empty(),
+        "nothing recorded before the instant"
+    );
     let plan = decide(&[expiry.clone(), expiry], given(), t).unwrap();
     assert_eq!(states(&plan), ["completed", "replay"]);
     assert_eq!(plan.entries[0].amount, "6.00");

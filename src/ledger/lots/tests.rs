@@ -14,6 +14,7 @@ fn lot(id: u128, priority: u8, expires_at: Option<i64>, category: Category) -> L
         created_at: 0,
         amount: Decimal::TEN,
         remaining: Decimal::TEN,
+        reserved: Decimal::ZERO,
     }
 }
 
@@ -161,6 +162,7 @@ fn lots_strategy() -> impl Strategy<Value = Vec<Lot>> {
                     created_at,
                     amount: amount.into(),
                     remaining: amount.into(),
+                    reserved: Decimal::ZERO,
                 },
             )
             .collect()

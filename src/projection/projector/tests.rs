@@ -45,11 +45,13 @@ fn message(legs: &[(char, i64)]) -> EntryRecord {
             created_at: 0,
             lot_expires_at: None,
             lot_priority: None,
+            hold_id: None,
         },
         events: Vec::new(),
         postings,
         lots: Vec::new(),
         allocations: Vec::new(),
+        holds: Vec::new(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The lots' part of `verify`, on the event store's snapshot:
-//! - every owner account's open lots, less its shortfall, hold its balance;
+//! - every owner account's lots (open ones, and what holds keep of expired ones), less its
+//!   shortfall, hold its balance;
 //! - no lot is below zero, and each lot's remaining is what it granted less what its
 //!   allocations took;
 //! - no lot's expiry is recorded twice;
@@ -8,7 +9,6 @@
 
 use super::Report;
 use crate::decimal::stored_decimal;
-use crate::ledger::lots::Status;
 use entity::{account, allocation, entry, lot, read};
 use operations::EXPIRY;
 use rust_decimal::Decimal;
@@ -73,15 +73,15 @@ pub(super) async fn check(
                 lot.id, lot.amount
             ));
         }
-        if lot.status == Status::Open.as_str() {
-            *open.entry(lot.account_id).or_default() += remaining;
-        }
+        // Spent and voided lots hold nothing; an expired one holds what open holds kept
+        // of it.
+        *open.entry(lot.account_id).or_default() += remaining;
     }
     for a in accounts.iter().filter(|a| !a.owner_id.starts_with('@')) {
         let held = open.get(&a.id).copied().unwrap_or_default() - decimal(&a.shortfall)?;
         if held != decimal(&a.balance)? {
             report.differ(format!(
-                "event store: the open lots of {} ({}) less its shortfall {} hold {held}, not its balance {}",
+                "event store: the lots of {} ({}) less its shortfall {} hold {held}, not its balance {}",
                 a.owner_id, a.asset, a.shortfall, a.balance
             ));
         }

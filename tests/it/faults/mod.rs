@@ -335,6 +335,7 @@ async fn two_instances_on_hot_accounts_and_the_same_nonces_never_overdraw_duplic
 }
 
 mod expiry;
+mod holds;
 mod load;
 mod shutdown;
 mod stored;
