@@ -19,6 +19,8 @@ pub struct Model {
     /// What debits that overdrew took beyond the owner's lots; the next credits cover it
     /// before they open a lot. Always zero for system accounts, which have no lots.
     pub shortfall: String,
+    /// `active`, `frozen` (debits and holds refused) or `closed` (everything refused).
+    pub status: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

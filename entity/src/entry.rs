@@ -30,6 +30,9 @@ pub struct Model {
     /// The hold this entry captured or released (captures, voids and expiries of holds).
     #[serde(default)]
     pub hold_id: Option<Uuid>,
+    /// The entry this one reverses (reversals only).
+    #[serde(default)]
+    pub reverses: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

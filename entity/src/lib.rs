@@ -10,6 +10,7 @@
 //! - [`account`]: the head of each account (balance and version of its last posting);
 //! - [`lot`]: each credit lot, with what is left of it;
 //! - [`hold`]: each hold, the lots' parts it reserves, and how it ended;
+//! - [`reversal`]: what has been reversed of an entry, and by which entries;
 //! - [`usage`]: per-owner, per-operation counters for limits and cooldowns;
 //! - [`pending_entry`]: entries accepted asynchronously that have not finished yet;
 //! - [`outbox`]: messages written with the events they carry (a row per batch), until the
@@ -38,4 +39,5 @@ pub mod pending_entry;
 pub mod posting;
 pub mod rate_bucket;
 pub mod read;
+pub mod reversal;
 pub mod usage;

@@ -98,6 +98,12 @@ pub fn steps() -> Vec<Step> {
             "CREATE INDEX ix_rm_holds_account ON rm_holds (account_id, status)",
             "DROP INDEX IF EXISTS ix_rm_holds_account",
         ),
+        Step::add_column(
+            "m20261204_100020_add_rm_entries_reverses",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::Reverses).uuid().null().to_owned(),
+        ),
+        Step::table("m20261204_100021_create_rm_reversals", reversals()),
     ]
 }
 
@@ -200,6 +206,7 @@ enum RmEntries {
     Lots,
     Allocations,
     HoldId,
+    Reverses,
 }
 
 fn entries() -> TableCreateStatement {
@@ -376,5 +383,31 @@ fn holds() -> TableCreateStatement {
         .col(ColumnDef::new(RmHolds::ClosedBy).uuid().null())
         .col(ColumnDef::new(RmHolds::ClosedAt).big_integer().null())
         .col(ColumnDef::new(RmHolds::Captured).text().null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+enum RmReversals {
+    Table,
+    EntryId,
+    AppId,
+    Reversed,
+    Count,
+    ReversalIds,
+}
+
+fn reversals() -> TableCreateStatement {
+    Table::create()
+        .table(RmReversals::Table)
+        .col(
+            ColumnDef::new(RmReversals::EntryId)
+                .uuid()
+                .not_null()
+                .primary_key(),
+        )
+        .col(ColumnDef::new(RmReversals::AppId).uuid().not_null())
+        .col(ColumnDef::new(RmReversals::Reversed).text().not_null())
+        .col(ColumnDef::new(RmReversals::Count).integer().not_null())
+        .col(ColumnDef::new(RmReversals::ReversalIds).text().not_null())
         .to_owned()
 }

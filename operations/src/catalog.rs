@@ -5,7 +5,7 @@ use crate::SYSTEM_ACCOUNT_PREFIX;
 use crate::amount::AmountRule;
 use crate::file::{RawAmount, RawFile, RawLot, RawOperation};
 use crate::lot::{Category, LotRule, PRIORITIES, parse_duration};
-use crate::operation::{DEFAULT_MAX_HOLD_SECONDS, Direction, Limit, Operation};
+use crate::operation::{DEFAULT_MAX_HOLD_SECONDS, Direction, Limit, Operation, ReversalRule};
 use crate::system::is_system_name;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -229,6 +229,12 @@ impl Catalog {
         if raw.max_hold_seconds == Some(0) {
             return Err(error("max_hold_seconds", "must be at least 1 when set"));
         }
+        if raw.reversal_window_seconds == Some(0) {
+            return Err(error(
+                "reversal_window_seconds",
+                "must be at least 1 when set (reversible = false forbids reversals)",
+            ));
+        }
         Ok(Operation {
             name: name.to_owned(),
             description: raw.description.unwrap_or_default(),
@@ -245,6 +251,11 @@ impl Catalog {
             // A debit places holds unless its catalog says not to.
             holds: direction == Direction::Debit && raw.holds.unwrap_or(true),
             max_hold_seconds: raw.max_hold_seconds.unwrap_or(DEFAULT_MAX_HOLD_SECONDS),
+            reversal: ReversalRule {
+                allowed: raw.reversible.unwrap_or(true),
+                window_seconds: raw.reversal_window_seconds,
+                overdraft: raw.reversal_overdraft.unwrap_or(false),
+            },
         })
     }
 }

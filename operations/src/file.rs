@@ -39,6 +39,9 @@ pub(crate) struct RawOperation {
     pub lot: Option<RawLot>,
     pub holds: Option<bool>,
     pub max_hold_seconds: Option<u64>,
+    pub reversible: Option<bool>,
+    pub reversal_window_seconds: Option<u64>,
+    pub reversal_overdraft: Option<bool>,
 }
 
 /// Amounts are strings in the file: a TOML float would round them.
@@ -95,6 +98,11 @@ impl RawOperation {
                 .holds
                 .or(self.holds.filter(|_| direction == Some(Direction::Debit))),
             max_hold_seconds: over.max_hold_seconds.or(self.max_hold_seconds),
+            reversible: over.reversible.or(self.reversible),
+            reversal_window_seconds: over
+                .reversal_window_seconds
+                .or(self.reversal_window_seconds),
+            reversal_overdraft: over.reversal_overdraft.or(self.reversal_overdraft),
         }
     }
 }
@@ -126,6 +134,9 @@ impl From<&Operation> for RawOperation {
             lot: op.lot.as_ref().map(RawLot::from),
             holds: Some(op.holds),
             max_hold_seconds: Some(op.max_hold_seconds),
+            reversible: Some(op.reversal.allowed),
+            reversal_window_seconds: op.reversal.window_seconds,
+            reversal_overdraft: Some(op.reversal.overdraft),
         }
     }
 }

@@ -34,6 +34,7 @@
 //!         }),
 //!         holds: false,
 //!         max_hold_seconds: operations::DEFAULT_MAX_HOLD_SECONDS,
+//!         reversal: operations::ReversalRule::default(),
 //!     })
 //!     .expect("a valid operation");
 //! assert!(catalog.get("QUIZ_PRIZE").is_some());
@@ -67,8 +68,11 @@ mod system;
 pub use amount::{AmountError, AmountRule};
 pub use catalog::{Asset, Catalog, CatalogError, MAX_SCALE};
 pub use lot::{Category, DEFAULT_PRIORITY, LotRule, PRIORITIES, format_duration, parse_duration};
-pub use operation::{DEFAULT_MAX_HOLD_SECONDS, Direction, Limit, Operation, Window};
-pub use system::{EXPIRED_ACCOUNT, EXPIRY, HOLD_EXPIRY, HOLD_VOID, LOT_VOID};
+pub use operation::{DEFAULT_MAX_HOLD_SECONDS, Direction, Limit, Operation, ReversalRule, Window};
+pub use system::{
+    ACCOUNT_CLOSE, ACCOUNT_FREEZE, ACCOUNT_UNFREEZE, EXPIRED_ACCOUNT, EXPIRY, HOLD_EXPIRY,
+    HOLD_VOID, LOT_VOID, REVERSAL,
+};
 
 /// The base catalog file, compiled into the binary.
 pub const BASE_CATALOG: &str = include_str!("../catalog/base.toml");

@@ -104,6 +104,28 @@ pub struct Operation {
     pub holds: bool,
     /// The longest a hold of this operation may last, in seconds.
     pub max_hold_seconds: u64,
+    /// Whether its entries may be reversed, and for how long after they were recorded.
+    pub reversal: ReversalRule,
+}
+
+/// How an operation's entries may be reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReversalRule {
+    pub allowed: bool,
+    /// Reversible only this many seconds after the entry; `None`: for ever.
+    pub window_seconds: Option<u64>,
+    /// A reversal may take the owner below zero (reversing a credit already spent).
+    pub overdraft: bool,
+}
+
+impl Default for ReversalRule {
+    fn default() -> Self {
+        ReversalRule {
+            allowed: true,
+            window_seconds: None,
+            overdraft: false,
+        }
+    }
 }
 
 /// How long a hold may last where its operation says nothing: one day.

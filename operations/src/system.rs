@@ -14,6 +14,14 @@ pub const HOLD_VOID: &str = "HOLD_VOID";
 /// Records that a hold ran out; moves the shares of lots that expired before it to
 /// [`EXPIRED_ACCOUNT`].
 pub const HOLD_EXPIRY: &str = "HOLD_EXPIRY";
+/// Freezes an owner's account: its debits and holds are refused until it is unfrozen.
+pub const ACCOUNT_FREEZE: &str = "ACCOUNT_FREEZE";
+/// Unfreezes a frozen account.
+pub const ACCOUNT_UNFREEZE: &str = "ACCOUNT_UNFREEZE";
+/// Closes an empty account for good.
+pub const ACCOUNT_CLOSE: &str = "ACCOUNT_CLOSE";
+/// Takes back all or part of a completed entry, in the other direction.
+pub const REVERSAL: &str = "REVERSAL";
 /// Where expired credits go.
 pub const EXPIRED_ACCOUNT: &str = "@system:expired";
 
@@ -59,8 +67,40 @@ impl Operation {
         )
     }
 
+    /// An account control (`ACCOUNT_FREEZE`, `ACCOUNT_UNFREEZE`, `ACCOUNT_CLOSE`) in
+    /// `asset`: an entry that changes the account's status and moves nothing.
+    pub fn account_control(name: &str, asset: &str) -> Operation {
+        Operation {
+            counter_account: None,
+            allow_zero: true,
+            ..system_debit(
+                name,
+                "A change of an owner's account status, with who and why in its metadata.",
+                asset,
+                "",
+            )
+        }
+    }
+
+    /// REVERSAL in `asset`, moving the owner's money `direction` (the other way from the
+    /// entry it reverses) against `counter_account` (the reversed entry's other side; none for
+    /// a transfer, whose other side is its counterparty).
+    pub fn reversal(direction: Direction, asset: &str, counter_account: Option<&str>) -> Operation {
+        Operation {
+            direction,
+            counter_account: counter_account.map(str::to_owned),
+            overdraft: false,
+            ..system_debit(
+                REVERSAL,
+                "All or part of an entry taken back, in the other direction.",
+                asset,
+                "",
+            )
+        }
+    }
+
     /// Whether this is one of the ledger's own operations (EXPIRY, LOT_VOID, HOLD_VOID,
-    /// HOLD_EXPIRY).
+    /// HOLD_EXPIRY, the account controls).
     pub fn is_system(&self) -> bool {
         is_system_name(&self.name)
     }
@@ -68,7 +108,17 @@ impl Operation {
 
 /// Whether `name` is reserved for the ledger's own operations; the catalog refuses it.
 pub(crate) fn is_system_name(name: &str) -> bool {
-    [EXPIRY, LOT_VOID, HOLD_VOID, HOLD_EXPIRY].contains(&name)
+    [
+        EXPIRY,
+        LOT_VOID,
+        HOLD_VOID,
+        HOLD_EXPIRY,
+        ACCOUNT_FREEZE,
+        ACCOUNT_UNFREEZE,
+        ACCOUNT_CLOSE,
+        REVERSAL,
+    ]
+    .contains(&name)
 }
 
 fn system_debit(name: &str, description: &str, asset: &str, to: &str) -> Operation {
@@ -93,6 +143,11 @@ fn system_debit(name: &str, description: &str, asset: &str, to: &str) -> Operati
         lot: None,
         holds: false,
         max_hold_seconds: 0,
+        reversal: crate::ReversalRule {
+            allowed: false,
+            window_seconds: None,
+            overdraft: false,
+        },
     }
 }
 

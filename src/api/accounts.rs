@@ -104,9 +104,12 @@ impl AccountsApi {
         held.rescale(scale);
         let mut available = balance - held;
         available.rescale(scale);
-        let lots = match at {
-            Some(_) => None,
-            None => Some(self.lot_views(app, &owner, &asset, false).await?),
+        let (lots, status) = match at {
+            Some(_) => (None, None),
+            None => (
+                Some(self.lot_views(app, &owner, &asset, false).await?),
+                Some(queries.account_status(app.id, &owner, &asset).await?),
+            ),
         };
         Ok(Json(AccountBalance {
             owner_id: owner.as_str().to_owned(),
@@ -114,6 +117,7 @@ impl AccountsApi {
             balance: balance.to_string(),
             held: held.to_string(),
             available: available.to_string(),
+            status,
             version: found.version,
             at: at.map(to_rfc3339),
             lots,

@@ -11,6 +11,7 @@ mod accounts;
 mod audit;
 mod auth;
 mod catalog;
+mod controls;
 mod entries;
 mod health;
 mod hold_model;
@@ -21,6 +22,7 @@ mod lots;
 pub mod model;
 pub mod problem;
 mod protocol;
+mod reversals;
 mod spec;
 mod text;
 
@@ -63,7 +65,9 @@ enum Tag {
 /// Every group of endpoints, in the order the document lists them.
 type Apis = (
     entries::EntriesApi,
+    reversals::ReversalsApi,
     accounts::AccountsApi,
+    controls::ControlsApi,
     audit::AuditApi,
     lots::LotsApi,
     holds::HoldsApi,
@@ -76,7 +80,9 @@ pub fn service(ctx: Arc<Ctx>) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             entries::EntriesApi { ctx: ctx.clone() },
+            reversals::ReversalsApi { ctx: ctx.clone() },
             accounts::AccountsApi { ctx: ctx.clone() },
+            controls::ControlsApi { ctx: ctx.clone() },
             audit::AuditApi { ctx: ctx.clone() },
             lots::LotsApi { ctx: ctx.clone() },
             holds::HoldsApi { ctx: ctx.clone() },

@@ -171,6 +171,11 @@ pub struct Entry {
     pub counterparty_lots: Option<Vec<LotView>>,
     /// The hold this entry captured, voided or expired.
     pub hold_id: Option<Uuid>,
+    /// The entry this one reverses.
+    pub reverses: Option<Uuid>,
+    /// What this entry's reversals took back, and which they are (oldest first).
+    pub reversed_amount: Option<String>,
+    pub reversals: Option<Vec<Uuid>>,
     pub created_at: String,
 }
 
@@ -188,6 +193,7 @@ impl From<&EntryRecord> for Entry {
                 .collect()
         };
         let counterparty_lots = e.counterparty_id.as_deref().map(opened);
+        let reversed = r.reversals.iter().find(|rev| rev.entry_id == e.id);
         Entry {
             id: e.id,
             nonce: e.nonce.clone(),
@@ -238,6 +244,9 @@ impl From<&EntryRecord> for Entry {
             }),
             counterparty_lots: counterparty_lots.filter(|lots| !lots.is_empty()),
             hold_id: e.hold_id,
+            reverses: e.reverses,
+            reversed_amount: reversed.map(|r| r.reversed.clone()),
+            reversals: reversed.and_then(|r| serde_json::from_str(&r.reversal_ids).ok()),
             created_at: to_rfc3339(e.created_at),
         }
     }
@@ -264,6 +273,8 @@ pub struct AccountBalance {
     pub held: String,
     /// What spends and new holds may take: `balance − held`.
     pub available: String,
+    /// `active`, `frozen` (debits and new holds refused) or `closed` (now; absent with `at`).
+    pub status: Option<String>,
     /// The version of the account's last posting (0: none yet).
     pub version: i64,
     /// The time asked for, when the balance is a past one.

@@ -29,6 +29,11 @@ const BEFORE_HANDLER: &[&str] = &["400", "401", "429", "431", "503"];
 const ANSWERS: &[(&str, &str, &[&str])] = &[
     ("post", "/v1/entries", &["409", "413", "415", "422"]),
     ("get", "/v1/entries/{id}", &["404"]),
+    (
+        "post",
+        "/v1/entries/{id}/reversals",
+        &["404", "409", "413", "415", "422"],
+    ),
     ("get", "/v1/accounts/{owner_id}", &["409", "422"]),
     ("get", "/v1/accounts/{owner_id}/lots", &["422"]),
     ("get", "/v1/accounts/{owner_id}/entries", &["409", "422"]),
@@ -51,6 +56,21 @@ const ANSWERS: &[(&str, &str, &[&str])] = &[
         &["404", "409", "413", "415", "422"],
     ),
     ("get", "/v1/accounts/{owner_id}/holds", &["422"]),
+    (
+        "post",
+        "/v1/accounts/{owner_id}/freeze",
+        &["409", "413", "415", "422"],
+    ),
+    (
+        "post",
+        "/v1/accounts/{owner_id}/unfreeze",
+        &["409", "413", "415", "422"],
+    ),
+    (
+        "post",
+        "/v1/accounts/{owner_id}/close",
+        &["409", "413", "415", "422"],
+    ),
     ("get", "/v1/operations", &[]),
 ];
 
@@ -169,6 +189,8 @@ fn constrain(doc: &mut Value) {
         "NewHold",
         "NewCapture",
         "NewHoldVoid",
+        "NewControl",
+        "NewReversal",
     ] {
         schemas[body]["additionalProperties"] = json!(false);
     }
@@ -176,15 +198,33 @@ fn constrain(doc: &mut Value) {
         "operation": "CREDIT_ADD", "owner_id": "alice", "nonce": "order-1001", "amount": "12.50"
     });
     constrain_id(&mut schemas["NewVoid"]["properties"]["nonce"], false);
-    let reason = &mut schemas["NewVoid"]["properties"]["reason"];
-    reason["nullable"] = json!(true);
-    reason["maxLength"] = json!(MAX_REASON_LEN);
-    reason["pattern"] = json!(format!("^[^{}]*$", control_characters()));
     schemas["NewVoid"]["example"] = json!({"nonce": "void-1001", "reason": "refund"});
+    constrain_id(&mut schemas["NewControl"]["properties"]["nonce"], false);
+    schemas["NewControl"]["properties"]["asset"]["nullable"] = json!(true);
+    schemas["NewControl"]["properties"]["asset"]["minLength"] = json!(1);
+    schemas["NewControl"]["example"] = json!({"nonce": "freeze-1", "reason": "chargeback review"});
+    constrain_id(&mut schemas["NewReversal"]["properties"]["nonce"], false);
+    schemas["NewReversal"]["properties"]["amount"]["nullable"] = json!(true);
+    schemas["NewReversal"]["example"] =
+        json!({"nonce": "refund-1001", "amount": "2.50", "reason": "refund"});
+    for body in ["NewVoid", "NewControl", "NewReversal"] {
+        let reason = &mut schemas[body]["properties"]["reason"];
+        reason["nullable"] = json!(true);
+        reason["maxLength"] = json!(MAX_REASON_LEN);
+        reason["pattern"] = json!(format!("^[^{}]*$", control_characters()));
+    }
     constrain_holds(schemas);
     if let Some(paths) = doc["paths"].as_object_mut() {
-        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
-            operation.values_mut().for_each(constrain_parameters);
+        for (path, operation) in paths.iter_mut() {
+            // An account control changes an owner's account; a system account's is not an
+            // app's to change.
+            let controls = ["/freeze", "/unfreeze", "/close"];
+            let system = !controls.iter().any(|c| path.ends_with(c));
+            if let Some(operation) = operation.as_object_mut() {
+                for method in operation.values_mut() {
+                    constrain_parameters(method, system);
+                }
+            }
         }
     }
 }
@@ -215,8 +255,8 @@ fn constrain_holds(schemas: &mut Value) {
 }
 
 /// The query and path parameters' limits, by name: each name means one thing on every
-/// operation that has it.
-fn constrain_parameters(operation: &mut Value) {
+/// operation that has it (`owner_id` may name a system account where `system`).
+fn constrain_parameters(operation: &mut Value, system: bool) {
     // `get_mut`, not indexing: indexing a missing key would write a `null` there.
     let Some(parameters) = operation
         .get_mut("parameters")
@@ -229,8 +269,11 @@ fn constrain_parameters(operation: &mut Value) {
         let schema = &mut parameter["schema"];
         match name.as_str() {
             "owner_id" => {
-                schema["description"] = json!("The owner, or a system account (`@system:…`).");
-                constrain_id(schema, true);
+                schema["description"] = json!(match system {
+                    true => "The owner, or a system account (`@system:…`).",
+                    false => "The owner (not a system account).",
+                });
+                constrain_id(schema, system);
                 parameter["example"] = json!("alice");
             }
             "asset" => schema["minLength"] = json!(1),

@@ -117,6 +117,7 @@ mod tests {
                 lot_expires_at: None,
                 lot_priority: None,
                 hold_id: None,
+                reverses: None,
             },
             events: vec![entry_event::Model {
                 entry_id: id,
@@ -131,6 +132,7 @@ mod tests {
             lots: vec![],
             allocations: vec![],
             holds: vec![],
+            reversals: vec![],
         }
     }
 

@@ -41,6 +41,19 @@ pub fn void(
     reason: Option<&str>,
     received_at: i64,
 ) -> Result<Command, Refusal> {
+    check_reason(reason)?;
+    let hash = request_digest(&serde_json::json!({ "void": lot.id, "reason": reason }));
+    let metadata = reason.map(|r| canonical_json(&serde_json::json!({ "reason": r })));
+    let op = Operation::lot_void(&account.asset, &lot.counter_account);
+    command((lot, account), nonce, hash, op, metadata, received_at).map_err(|e| {
+        tracing::error!(lot = %lot.id, error = %e, "a stored lot does not read back");
+        Refusal::new(Code::Unavailable, "the lot cannot be read")
+    })
+}
+
+/// A reason an app gives (for a void, an account control): at most [`MAX_REASON_LEN`]
+/// characters, without control characters.
+pub fn check_reason(reason: Option<&str>) -> Result<(), Refusal> {
     if reason
         .is_some_and(|r| r.chars().nth(MAX_REASON_LEN).is_some() || r.chars().any(char::is_control))
     {
@@ -51,13 +64,7 @@ pub fn void(
             ),
         ));
     }
-    let hash = request_digest(&serde_json::json!({ "void": lot.id, "reason": reason }));
-    let metadata = reason.map(|r| canonical_json(&serde_json::json!({ "reason": r })));
-    let op = Operation::lot_void(&account.asset, &lot.counter_account);
-    command((lot, account), nonce, hash, op, metadata, received_at).map_err(|e| {
-        tracing::error!(lot = %lot.id, error = %e, "a stored lot does not read back");
-        Refusal::new(Code::Unavailable, "the lot cannot be read")
-    })
+    Ok(())
 }
 
 fn command(
@@ -86,5 +93,7 @@ fn command(
         lot_terms: LotTerms::default(),
         target_lot: Some(lot.id),
         hold: None,
+        control: None,
+        reversal: None,
     })
 }

@@ -101,6 +101,9 @@ codes! {
     InvalidPriority = "invalid_priority", Refused;
     /// A void's `reason` is too long or has control characters.
     InvalidReason = "invalid_reason", Refused;
+    /// The entry cannot be reversed: not completed, a reversal, the ledger's own, or its
+    /// catalog forbids it (or its window has passed).
+    NotReversible = "not_reversible", Refused;
     /// A hold names neither or both of `expires_in_seconds` and `expires_at`.
     HoldExpiryRequired = "hold_expiry_required", Refused;
     /// A hold would last longer than its operation's `max_hold_seconds`.
@@ -114,6 +117,8 @@ codes! {
     /// The lot is spent, expired (recorded or not) or voided: nothing is left to void.
     LotClosed = "lot_closed", Conflict;
     NonceReused = "nonce_reused", Conflict;
+    /// Reversals of an entry would take back more than it moved.
+    ReversalExceedsOriginal = "reversal_exceeds_original", Conflict;
     /// The hold was captured, voided or expired already.
     HoldNotOpen = "hold_not_open", Conflict;
     /// The hold's expiry instant has come: it holds nothing any more.
@@ -122,6 +127,14 @@ codes! {
     AmountExceedsHold = "amount_exceeds_hold", Failed;
     /// A lot cannot be voided while open holds reserve part of it.
     LotReserved = "lot_reserved", Conflict;
+    /// The owner's account is frozen: its debits and new holds are refused.
+    AccountFrozen = "account_frozen", Failed;
+    /// The account is closed: it takes nothing.
+    AccountClosed = "account_closed", Failed;
+    /// Closing needs a zero balance and no open hold.
+    AccountNotEmpty = "account_not_empty", Failed;
+    /// The account is already where the control would move it, or closed.
+    AccountStatusConflict = "account_status_conflict", Conflict;
 
     // Reads and the HTTP layer.
     UnknownAsset = "unknown_asset", Refused;

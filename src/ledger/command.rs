@@ -2,8 +2,10 @@
 //! that passed their checks: [`Nonce`], [`OwnerId`] and [`Amount`] can only be made by
 //! parsing, so code that holds one never checks it again.
 
+use super::account::Control;
 use super::codes::{Code, Refusal};
 use super::record::EntryRecord;
+use super::reversal::Reversal;
 use super::state::EntryState;
 use crate::decimal::stored_decimal;
 use entity::{entry, entry_event};
@@ -217,6 +219,10 @@ pub struct Command {
     pub target_lot: Option<Uuid>,
     /// What the command does with a hold, if it is about one.
     pub hold: Option<HoldStep>,
+    /// The change of the owner's account status, if the command is an account control.
+    pub control: Option<Control>,
+    /// The entry this command reverses, if it is a reversal.
+    pub reversal: Option<Box<Reversal>>,
 }
 
 /// A command about a hold: placing it, or one of the three ways it ends.
@@ -270,6 +276,7 @@ impl Command {
             lot_expires_at: self.lot_terms.expires_at,
             lot_priority: self.lot_terms.priority.map(i32::from),
             hold_id: self.hold.and_then(HoldStep::target),
+            reverses: self.reversal.as_ref().map(|r| r.original),
         }
     }
 
@@ -291,6 +298,7 @@ impl Command {
             lots: Vec::new(),
             allocations: Vec::new(),
             holds: Vec::new(),
+            reversals: Vec::new(),
         }
     }
 
@@ -346,6 +354,8 @@ impl Command {
             lot_terms,
             target_lot: None,
             hold: None,
+            control: None,
+            reversal: None,
         })
     }
 }

@@ -16,122 +16,17 @@
 //!   running state, so a batch ends where the same commands one at a time would end.
 
 use super::codes::Refusal;
-use super::command::{Command, HoldStep, Outcome, account_id};
-use super::holds::Hold;
-use super::limits::{Usage, UsageKey, check_limits, count_usage, usage_keys};
-use super::lots::Lot;
+use super::command::{Command, HoldStep, Outcome};
+use super::limits::{UsageKey, check_limits, count_usage};
 use super::record::EntryRecord;
 use super::state::{EntryState, IllegalTransition, Transitions};
 use book::Book;
 use effects::Effects;
-use entity::{account, allocation, entry, entry_event, hold, lot, posting, usage};
-use operations::{Direction, EXPIRED_ACCOUNT};
+use entity::{account, allocation, entry, entry_event, hold, lot, posting, reversal, usage};
+pub use loaded::{Head, Loaded, Wanted};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::HashSet;
 use uuid::Uuid;
-
-/// The head of an account as the batch sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
-    pub app_id: Uuid,
-    pub owner_id: String,
-    pub asset: String,
-    pub balance: Decimal,
-    pub version: i64,
-    pub updated_at: i64,
-    /// Of the last posting; the next one chains to it.
-    pub hash: String,
-    /// What overdrawing debits took beyond the owner's lots.
-    pub shortfall: Decimal,
-}
-
-impl Head {
-    /// The stored row of this head, account `id`'s.
-    pub fn row(&self, id: Uuid) -> account::Model {
-        account::Model {
-            id,
-            app_id: self.app_id,
-            owner_id: self.owner_id.clone(),
-            asset: self.asset.clone(),
-            balance: self.balance.to_string(),
-            version: self.version,
-            updated_at: self.updated_at,
-            hash: self.hash.clone(),
-            shortfall: self.shortfall.to_string(),
-        }
-    }
-}
-
-/// What a batch needs to know of the stored state before it can be decided.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Wanted {
-    /// `(app, nonce)` of each command not stored yet: who holds them already?
-    pub nonces: Vec<(Uuid, String)>,
-    /// Every account a command may post to.
-    pub accounts: BTreeSet<Uuid>,
-    /// The accounts whose open lots a command may draw from.
-    pub lot_accounts: BTreeSet<Uuid>,
-    /// Usage windows, as `(app, operation, window key)` → owners.
-    pub usage: BTreeMap<(Uuid, String, String), Vec<String>>,
-    /// Stored (async) entries: which of them are still pending?
-    pub stored: Vec<Uuid>,
-    /// The holds commands capture, void or expire (the open holds of `lot_accounts` are
-    /// loaded too).
-    pub holds: BTreeSet<Uuid>,
-}
-
-impl Wanted {
-    /// What deciding `commands` at `now` reads.
-    pub fn of(commands: &[Command], now: i64) -> Wanted {
-        let mut wanted = Wanted::default();
-        for cmd in commands {
-            if cmd.stored {
-                wanted.stored.push(cmd.entry_id);
-            } else {
-                wanted
-                    .nonces
-                    .push((cmd.app_id, cmd.nonce.as_str().to_owned()));
-            }
-            let asset = &cmd.operation.asset;
-            for owner in [cmd.owner_id.as_str(), cmd.other_owner()] {
-                wanted.accounts.insert(account_id(cmd.app_id, owner, asset));
-            }
-            if cmd.operation.direction != Direction::Credit {
-                let owner = account_id(cmd.app_id, cmd.owner_id.as_str(), asset);
-                wanted.lot_accounts.insert(owner);
-            }
-            if let Some(id) = cmd.hold.and_then(HoldStep::target) {
-                wanted.holds.insert(id);
-                // Where a capture moves the shares of lots that expired during the hold.
-                let expired = account_id(cmd.app_id, EXPIRED_ACCOUNT, asset);
-                wanted.accounts.insert(expired);
-            }
-            for (app, owner, op, window) in usage_keys(cmd, now) {
-                wanted
-                    .usage
-                    .entry((app, op, window))
-                    .or_default()
-                    .push(owner);
-            }
-        }
-        wanted
-    }
-}
-
-/// The stored state a batch depends on.
-#[derive(Debug, Default)]
-pub struct Loaded {
-    /// Claimed nonces: `(app, nonce)` → (entry id, request hash).
-    pub nonces: HashMap<(Uuid, String), (Uuid, String)>,
-    pub heads: HashMap<Uuid, Head>,
-    pub usage: HashMap<UsageKey, Usage>,
-    /// Of the batch's stored (async) entries, those not finished yet.
-    pub pending: HashSet<Uuid>,
-    /// The open lots of `Wanted::lot_accounts`, and the lots the loaded holds reserve.
-    pub lots: Vec<(Lot, lot::Model)>,
-    /// The open holds of `Wanted::lot_accounts`, and `Wanted::holds`.
-    pub holds: Vec<(Hold, hold::Model)>,
-}
 
 /// The rows a batch writes, and each command's outcome (in command order).
 #[derive(Debug, Default)]
@@ -145,6 +40,8 @@ pub struct Plan {
     pub allocations: Vec<allocation::Model>,
     /// Every hold placed or ended, as the batch leaves it.
     pub holds: Vec<hold::Model>,
+    /// What has been reversed of each entry the batch reversed.
+    pub reversals: Vec<reversal::Model>,
     pub usage: Vec<usage::Model>,
     pub finished_pending: Vec<Uuid>,
     pub outcomes: Vec<Outcome>,
@@ -198,6 +95,8 @@ struct Deciding {
     plan: Plan,
     heads: Touched<Uuid>,
     usage: Touched<UsageKey>,
+    /// The entries whose reversal bookkeeping the batch changed.
+    reversals: Touched<Uuid>,
     now: i64,
 }
 
@@ -215,6 +114,7 @@ pub fn decide(
         plan: Plan::default(),
         heads: Touched::new(),
         usage: Touched::new(),
+        reversals: Touched::new(),
         now,
     };
     for cmd in commands {
@@ -264,11 +164,9 @@ impl Deciding {
         let failure = match (check_limits(cmd, &self.loaded.usage, now), &amount) {
             (Some(refusal), _) => Some((EntryState::Validating, refusal)),
             (None, Err(refusal)) => Some((EntryState::BalanceCheck, refusal.clone())),
-            (None, Ok(amount)) => match cmd.hold {
-                Some(step) => self.check_hold(cmd, step, *amount),
-                None => self.check_balance(cmd, *amount),
-            }
-            .map(|r| (EntryState::BalanceCheck, r)),
+            (None, Ok(amount)) => self
+                .check_state(cmd, *amount)
+                .map(|r| (EntryState::BalanceCheck, r)),
         };
         let mut effects = Effects::default();
         let failure = match failure {
@@ -287,6 +185,20 @@ impl Deciding {
         Ok(())
     }
 
+    /// The balance check, in the wide sense: why the ledger's state refuses `cmd`, if it
+    /// does (its accounts' status, then its own rule).
+    fn check_state(&self, cmd: &Command, amount: Decimal) -> Option<Refusal> {
+        if let Some(refusal) = self.status_refusal(cmd) {
+            return Some(refusal);
+        }
+        match (cmd.control, cmd.hold, &cmd.reversal) {
+            (Some(control), _, _) => self.check_control(cmd, control),
+            (_, Some(step), _) => self.check_hold(cmd, step, amount),
+            (_, _, Some(reversal)) => self.check_reversal(cmd, reversal, amount),
+            _ => self.check_balance(cmd, amount),
+        }
+    }
+
     /// Moves a command that passed its checks on to its last state, applying it.
     fn run(
         &mut self,
@@ -301,9 +213,11 @@ impl Deciding {
             return Ok(self.place_hold(cmd, amount, expires_at));
         }
         advance_to(transitions, EntryState::Processing, now)?;
-        let effects = match cmd.hold {
-            Some(step) => self.end_hold(cmd, step, amount)?,
-            None => self.apply(cmd, amount),
+        let effects = match (cmd.control, cmd.hold, &cmd.reversal) {
+            (Some(control), _, _) => self.apply_control(cmd, control),
+            (_, Some(step), _) => self.end_hold(cmd, step, amount)?,
+            (_, _, Some(reversal)) => self.apply_reversal(cmd, reversal, amount),
+            _ => self.apply(cmd, amount),
         };
         for key in count_usage(cmd, &mut self.loaded.usage, now) {
             self.usage.touch(&key);
@@ -345,6 +259,7 @@ impl Deciding {
             lots: effects.lots,
             allocations: effects.allocations,
             holds: effects.holds,
+            reversals: effects.reversals,
         };
         self.plan.outcomes.push(Outcome::Recorded(Box::new(record)));
     }
@@ -355,6 +270,11 @@ impl Deciding {
             self.plan.heads.push(self.loaded.heads[&id].row(id));
         }
         (self.plan.lots, self.plan.holds) = self.book.into_rows();
+        for id in &self.reversals.order {
+            if let Some(row) = self.loaded.reversed.get(id) {
+                self.plan.reversals.push(row.clone());
+            }
+        }
         for key in self.usage.order {
             let u = &self.loaded.usage[&key];
             let (app_id, owner_id, operation, window) = key;
@@ -424,13 +344,18 @@ fn event_rows(
 }
 
 mod book;
+mod controls;
 mod effects;
+#[cfg(test)]
+mod given;
 mod holding;
+mod loaded;
 #[cfg(test)]
 mod lot_model;
 #[cfg(test)]
 mod memory;
 #[cfg(test)]
 mod properties;
+mod reversing;
 #[cfg(test)]
 mod tests;

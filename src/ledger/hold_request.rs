@@ -200,5 +200,7 @@ fn command(
         lot_terms: LotTerms::default(),
         target_lot: None,
         hold: Some(step),
+        control: None,
+        reversal: None,
     })
 }

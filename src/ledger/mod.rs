@@ -12,11 +12,14 @@
 //!   commands that expire or void a lot.
 //! - [`holds`]: holds, what they reserve and how they end; [`hold_request`]: the commands
 //!   that place, capture, void or expire one.
+//! - [`account`]: account controls (freeze, unfreeze, close) and what each status refuses.
+//! - [`reversal`]: what a reversal of an entry knows of it, and where its value goes back.
 //! - [`chain`]: the postings' hash chain. [`record`]: an entry as stored.
 //!
 //! Everything that runs an entry (the batching processor, the transaction, the handle the
 //! API writes through) is `crate::workflow`, above this and the store.
 
+pub mod account;
 pub mod chain;
 pub mod closing;
 pub mod codes;
@@ -28,6 +31,7 @@ pub mod limits;
 pub mod lots;
 pub mod record;
 pub mod request;
+pub mod reversal;
 pub mod state;
 
 pub use codes::{Class, Code, Refusal};

@@ -1,7 +1,7 @@
 //! A recorded entry as stored: its row, its transitions and its postings.
 
 use super::state::EntryState;
-use entity::{allocation, entry, entry_event, hold, lot, posting};
+use entity::{allocation, entry, entry_event, hold, lot, posting, reversal};
 
 /// Everything stored about one entry. Responses, replays and `GET /v1/entries/{id}` are all
 /// built from this, so a replay answers with exactly what the first response said.
@@ -21,6 +21,10 @@ pub struct EntryRecord {
     /// The hold the entry placed, or the one it captured, voided or expired, as it left it.
     #[serde(default)]
     pub holds: Vec<hold::Model>,
+    /// What has been reversed of the entry: for a reversal, of the entry it reverses as it
+    /// left it; for another entry, all of its reversals so far (reads only).
+    #[serde(default)]
+    pub reversals: Vec<reversal::Model>,
 }
 
 impl EntryRecord {

@@ -76,6 +76,8 @@ impl EntryRequest {
             lot_terms,
             target_lot: None,
             hold: None,
+            control: None,
+            reversal: None,
         })
     }
 
@@ -177,7 +179,7 @@ pub fn request_digest(canonical: &Value) -> String {
 /// An owner a request may post for: a well-formed id that is not, and does not look like,
 /// a system account's name (its first character, in compatibility form, is not `@`: `＠`
 /// is refused too).
-fn posting_owner(field: &str, text: &str) -> Result<OwnerId, Refusal> {
+pub fn posting_owner(field: &str, text: &str) -> Result<OwnerId, Refusal> {
     let owner = OwnerId::parse(field, text.to_owned())?;
     if starts_with_at(owner.as_str()) {
         return Err(Refusal::new(

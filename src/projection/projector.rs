@@ -17,14 +17,16 @@
 //! ended: its row takes the end whenever that arrives, and a late placement changes
 //! nothing.
 
-use super::rows::{add_checkpoint, add_entries, add_holds, add_lots, add_postings, entry_row};
+use super::rows::{
+    add_checkpoint, add_entries, add_holds, add_lots, add_postings, add_reversals, entry_row,
+};
 use crate::bus::EntryMessage;
 use crate::ledger::record::EntryRecord;
 use crate::metrics::Metrics;
 use crate::query::{ReadModel, wake};
 use crate::store::Inserts;
 use crate::time::now_micros;
-use entity::read::{account, entry, hold, lot, parked, posting};
+use entity::read::{account, entry, hold, lot, parked, posting, reversal};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
@@ -149,6 +151,7 @@ impl Projector {
             &rows.lots.into_values().map(|(_, l)| l).collect::<Vec<_>>(),
         )?;
         add_holds(inserts, &rows.holds.into_values().collect::<Vec<_>>())?;
+        add_reversals(inserts, &rows.reversals.into_values().collect::<Vec<_>>())?;
         add_checkpoint(inserts, &self.name, position as i64, newest)?;
         Ok(verdicts)
     }
@@ -272,6 +275,8 @@ struct Rows {
     lots: HashMap<Uuid, (i64, lot::Model)>,
     /// Each hold as its placement or its end left it (the end wins).
     holds: HashMap<Uuid, hold::Model>,
+    /// What has been reversed of each entry, as the latest reversal left it.
+    reversals: HashMap<Uuid, reversal::Model>,
 }
 
 impl Rows {
@@ -306,6 +311,15 @@ impl Rows {
             let ended = h.status != "held";
             if ended || !self.holds.contains_key(&h.id) {
                 self.holds.insert(h.id, h.clone().into());
+            }
+        }
+        for r in &record.reversals {
+            let later = self
+                .reversals
+                .get(&r.entry_id)
+                .is_none_or(|kept| kept.count < r.count);
+            if later {
+                self.reversals.insert(r.entry_id, r.clone().into());
             }
         }
         Ok(())

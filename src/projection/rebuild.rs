@@ -4,11 +4,13 @@
 //! of its account, so while the rebuild refills an account they wait, and what either side
 //! writes twice is written the same.
 
-use super::rows::{add_checkpoint, add_entries, add_holds, add_lots, add_postings, entry_row};
+use super::rows::{
+    add_checkpoint, add_entries, add_holds, add_lots, add_postings, add_reversals, entry_row,
+};
 use crate::query::ReadModel;
 use crate::store::{Inserts, Store};
 use crate::time::now_micros;
-use entity::{entry, hold, lot, posting};
+use entity::{entry, hold, lot, posting, reversal};
 use indicatif::ProgressBar;
 use sea_orm::{
     ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -42,6 +44,7 @@ pub async fn rebuild(
     // newer than the event store's, which this copy then writes.
     copy_lots(store, read).await?;
     copy_holds(store, read).await?;
+    copy_reversals(store, read).await?;
     let mut inserts = Inserts::new(read.conn().get_database_backend());
     add_checkpoint(&mut inserts, "rebuild", 0, now_micros())?;
     inserts.run(read.conn()).await?;
@@ -151,6 +154,27 @@ async fn copy_holds(store: &Store, read: &ReadModel) -> Result<(), DbErr> {
         let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
         let mut inserts = Inserts::new(read.conn().get_database_backend());
         add_holds(&mut inserts, &rows)?;
+        inserts.run(read.conn()).await?;
+    }
+}
+
+/// Copies what has been reversed of every entry, as the event store holds it now.
+async fn copy_reversals(store: &Store, read: &ReadModel) -> Result<(), DbErr> {
+    let mut after = Uuid::nil();
+    loop {
+        let rows = reversal::Entity::find()
+            .filter(reversal::Column::EntryId.gt(after))
+            .order_by_asc(reversal::Column::EntryId)
+            .limit(PAGE)
+            .all(store.conn())
+            .await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = last.entry_id;
+        let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
+        let mut inserts = Inserts::new(read.conn().get_database_backend());
+        add_reversals(&mut inserts, &rows)?;
         inserts.run(read.conn()).await?;
     }
 }

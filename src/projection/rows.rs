@@ -4,7 +4,7 @@
 use crate::ledger::record::EntryRecord;
 use crate::store::Inserts;
 use crate::time::now_micros;
-use entity::read::{account, checkpoint, entry, hold, lot, posting};
+use entity::read::{account, checkpoint, entry, hold, lot, posting, reversal};
 use sea_orm::DbErr;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, OnConflict};
 use std::collections::HashMap;
@@ -44,6 +44,7 @@ pub fn entry_row(record: &EntryRecord) -> Result<entry::Model, DbErr> {
         lot_expires_at: e.lot_expires_at,
         lot_priority: e.lot_priority,
         hold_id: e.hold_id,
+        reverses: e.reverses,
         state: record.state().as_str().to_owned(),
         last_seq: record.last_seq(),
         events,
@@ -150,6 +151,23 @@ pub fn add_holds(inserts: &mut Inserts, rows: &[hold::Model]) -> Result<(), DbEr
         .action_and_where(Expr::col((hold::Entity, hold::Column::Status)).eq("held"))
         .to_owned();
     inserts.add::<hold::Entity, _>(rows, Some(ended))?;
+    Ok(())
+}
+
+/// Upserts what has been reversed of entries; a row only moves to more reversals.
+pub fn add_reversals(inserts: &mut Inserts, rows: &[reversal::Model]) -> Result<(), DbErr> {
+    let more = OnConflict::column(reversal::Column::EntryId)
+        .update_columns([
+            reversal::Column::Reversed,
+            reversal::Column::Count,
+            reversal::Column::ReversalIds,
+        ])
+        .action_and_where(
+            Expr::col((reversal::Entity, reversal::Column::Count))
+                .lt(Expr::col((Alias::new("excluded"), reversal::Column::Count))),
+        )
+        .to_owned();
+    inserts.add::<reversal::Entity, _>(rows, Some(more))?;
     Ok(())
 }
 

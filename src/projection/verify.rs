@@ -11,7 +11,7 @@
 //! - entries, completed and failed entries, and postings are as many in both;
 //! - the lots hold the balances, and each expiry is recorded once (`lots`);
 //! - the holds' shares, what they reserve, and their links to the entries that end them
-//!   (`holds`).
+//!   (`holds`); what each entry's reversals took back, and their links (`reversals`).
 //!
 //! A read model that trails the event store is not a difference: if it is a consistent
 //! prefix of it, the report says by how much it is behind ([`Behind`]) instead. Consistent
@@ -36,6 +36,7 @@ use uuid::Uuid;
 mod holds;
 mod lots;
 mod replay;
+mod reversals;
 
 use replay::{Replayed, check_heads, replay_postings};
 
@@ -107,6 +108,7 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     let orphans = orphan_postings(&rm).await?;
     let read_lots = lots::read_lots(&rm).await?;
     let read_holds = holds::read_holds(&rm).await?;
+    let read_reversals = reversals::read_reversals(&rm).await?;
     rm.commit().await?;
 
     let mut report = Report::default();
@@ -119,6 +121,8 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     lots::check(&es, &store_lots, &rows, &mut report).await?;
     let store_holds = holds::store_holds(&es).await?;
     holds::check(&es, &store_holds, &store_lots, &mut report).await?;
+    let store_reversals = reversals::store_reversals(&es).await?;
+    reversals::check(&es, &store_reversals, &mut report).await?;
     es.commit().await?;
     // Only accounts the read model has at the event store's version: a lagging one's lots
     // may trail too.
@@ -136,6 +140,7 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     // model has it: compared once the read model has every entry.
     if in_read.entries == in_store.entries {
         holds::compare(&store_holds, &read_holds, &mut report);
+        reversals::compare(&store_reversals, &read_reversals, &mut report);
     }
 
     report.accounts = heads.len() as u64;
@@ -287,7 +292,10 @@ impl std::fmt::Display for Listed {
 type Accounts = BTreeMap<Uuid, Listed>;
 
 fn store_heads(rows: &[account::Model]) -> Result<Accounts, DbErr> {
+    // A head at version 0 only carries a status (an account control before any posting):
+    // there is nothing to replay or to project.
     rows.iter()
+        .filter(|a| a.version > 0)
         .map(|a| {
             let head = Listed::new(
                 a.app_id,

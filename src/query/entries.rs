@@ -6,7 +6,10 @@ use crate::ledger::holds;
 use crate::ledger::lots::as_opened;
 use crate::ledger::record::EntryRecord;
 use entity::entry;
-use entity::read::{entry as rm_entry, hold as rm_hold, lot as rm_lot, posting as rm_posting};
+use entity::read::{
+    entry as rm_entry, hold as rm_hold, lot as rm_lot, posting as rm_posting,
+    reversal as rm_reversal,
+};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use std::fmt;
@@ -107,12 +110,14 @@ impl ReadModel {
                     lot_expires_at: row.lot_expires_at,
                     lot_priority: row.lot_priority,
                     hold_id: row.hold_id,
+                    reverses: row.reverses,
                 },
                 events,
                 postings: Vec::new(),
                 lots: Vec::new(),
                 allocations,
                 holds: Vec::new(),
+                reversals: Vec::new(),
             };
             records.insert(row.id, record);
         }
@@ -135,6 +140,16 @@ impl ReadModel {
             }
         }
         self.add_holds(&mut records).await?;
+        let ids: Vec<Uuid> = records.keys().copied().collect();
+        for row in rm_reversal::Entity::find()
+            .filter(rm_reversal::Column::EntryId.is_in(ids))
+            .all(self.conn())
+            .await?
+        {
+            if let Some(r) = records.get_mut(&row.entry_id) {
+                r.reversals.push(row.into());
+            }
+        }
         records.values_mut().for_each(EntryRecord::order_postings);
         Ok(records)
     }

@@ -195,6 +195,15 @@ impl Queries {
         Ok(self.store.lot(app_id, id).await?)
     }
 
+    /// An app's entry as the event store holds it (what a reversal acts on).
+    pub async fn stored_entry(
+        &self,
+        app_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<EntryRecord>, QueryError> {
+        Ok(self.store.entry(app_id, id).await?)
+    }
+
     /// An app's entry: from the read model, or from the event store when it is not
     /// projected yet. `None` if it does not exist or belongs to another app.
     pub async fn entry(&self, app_id: Uuid, id: Uuid) -> Result<Option<EntryRecord>, QueryError> {
@@ -215,6 +224,20 @@ impl Queries {
         self.read
             .owner_entries(app_id, owner.as_str(), after, limit)
             .await
+    }
+
+    /// The account's status (`active`, `frozen`, `closed`), from the event store: a control
+    /// moves no balance, so the read model has no version that would say it arrived.
+    pub async fn account_status(
+        &self,
+        app_id: Uuid,
+        owner: &OwnerId,
+        asset: &str,
+    ) -> Result<String, QueryError> {
+        Ok(self
+            .store
+            .account_status(app_id, owner.as_str(), asset)
+            .await?)
     }
 
     /// Whether the event store answers.

@@ -11,7 +11,7 @@ use crate::ledger::holds::Hold;
 use crate::ledger::limits::{Usage, UsageKey};
 use crate::ledger::lots::{Lot, Status};
 use crate::ledger::state::EntryState;
-use entity::{account, entry, hold, lot, pending_entry, usage};
+use entity::{account, entry, hold, lot, pending_entry, reversal, usage};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
     QuerySelect, Statement,
@@ -41,6 +41,7 @@ impl BatchWrite<'_> {
                 updated_at: a.updated_at,
                 hash: a.hash,
                 shortfall: stored_decimal(&a.shortfall).map_err(StoreError::Corrupt)?,
+                status: a.status.parse().map_err(StoreError::Corrupt)?,
             };
             loaded.heads.insert(a.id, head);
         }
@@ -57,14 +58,24 @@ impl BatchWrite<'_> {
                 .add(lot::Column::AccountId.is_in(wanted.lot_accounts.iter().copied()))
                 .add(lot::Column::Status.eq(Status::Open.as_str()));
             let mut any = Condition::any().add(open);
-            if !reserved.is_empty() {
-                any = any.add(lot::Column::Id.is_in(reserved));
+            let named: BTreeSet<Uuid> = reserved.union(&wanted.lots).copied().collect();
+            if !named.is_empty() {
+                any = any.add(lot::Column::Id.is_in(named));
             }
             for row in lot::Entity::find().filter(any).all(db).await? {
                 loaded
                     .lots
                     .push((Lot::from_row(&row).map_err(StoreError::Corrupt)?, row));
             }
+        }
+        if !wanted.reversals.is_empty() {
+            loaded.reversed = reversal::Entity::find()
+                .filter(reversal::Column::EntryId.is_in(wanted.reversals.iter().copied()))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|r| (r.entry_id, r))
+                .collect();
         }
         loaded.usage = usage_of(db, &wanted.usage).await?;
         if !wanted.stored.is_empty() {

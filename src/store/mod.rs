@@ -21,6 +21,7 @@ mod load;
 mod lots;
 mod read;
 mod retry;
+mod reversals;
 mod write;
 
 pub use backup::{BackupError, restore};

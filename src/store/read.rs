@@ -60,6 +60,7 @@ impl Store {
                     lots: Vec::new(),
                     allocations: Vec::new(),
                     holds: Vec::new(),
+                    reversals: Vec::new(),
                 };
                 (record.entry.id, record)
             })
@@ -71,6 +72,7 @@ impl Store {
         }
         self.add_lots(ids, &mut records).await?;
         self.add_holds(&mut records).await?;
+        self.add_reversals(&mut records).await?;
         for event in events {
             if let Some(r) = records.get_mut(&event.entry_id) {
                 r.events.push(event);
@@ -144,6 +146,20 @@ impl Store {
             version: last.version,
             held,
         })
+    }
+
+    /// The status of account `(app, owner, asset)` in the event store (`active` when it has
+    /// no head yet).
+    pub async fn account_status(
+        &self,
+        app_id: Uuid,
+        owner: &str,
+        asset: &str,
+    ) -> Result<String, StoreError> {
+        let head = entity::account::Entity::find_by_id(account_id(app_id, owner, asset))
+            .one(self.conn())
+            .await?;
+        Ok(head.map_or_else(|| "active".to_owned(), |a| a.status))
     }
 
     /// The version of account `(app, owner, asset)` in the event store (0: no posting yet).

@@ -11,7 +11,8 @@ use super::{Inserts, Store, StoreError, events};
 use crate::ledger::decide::Plan;
 use crate::ledger::record::EntryRecord;
 use entity::{
-    account, allocation, entry, entry_event, hold, lot, outbox, pending_entry, posting, usage,
+    account, allocation, entry, entry_event, hold, lot, outbox, pending_entry, posting, reversal,
+    usage,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -54,6 +55,7 @@ impl BatchWrite<'_> {
                 account::Column::UpdatedAt,
                 account::Column::Hash,
                 account::Column::Shortfall,
+                account::Column::Status,
             ])
             .to_owned();
         self.inserts
@@ -74,6 +76,15 @@ impl BatchWrite<'_> {
             .add::<usage::Entity, _>(&plan.usage, Some(usage))?
             .add::<lot::Entity, _>(&plan.lots, Some(lot_upsert()))?
             .add::<hold::Entity, _>(&plan.holds, Some(hold_upsert()))?;
+        let reversals = OnConflict::column(reversal::Column::EntryId)
+            .update_columns([
+                reversal::Column::Reversed,
+                reversal::Column::Count,
+                reversal::Column::ReversalIds,
+            ])
+            .to_owned();
+        self.inserts
+            .add::<reversal::Entity, _>(&plan.reversals, Some(reversals))?;
         Ok(())
     }
 

@@ -30,6 +30,7 @@ pub struct Model {
     /// JSON array of the entry's `allocations` rows, in order, if any.
     pub allocations: Option<String>,
     pub hold_id: Option<Uuid>,
+    pub reverses: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

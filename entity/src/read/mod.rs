@@ -10,3 +10,4 @@ pub mod hold;
 pub mod lot;
 pub mod parked;
 pub mod posting;
+pub mod reversal;

@@ -259,5 +259,20 @@ pub fn steps() -> Vec<Step> {
             "CREATE INDEX ix_holds_expiring ON holds (expires_at) WHERE status = 'held'",
             "DROP INDEX IF EXISTS ix_holds_expiring",
         ),
+        Step::add_column(
+            "m20261204_000044_add_accounts_status",
+            Accounts::Table,
+            ColumnDef::new(Accounts::Status)
+                .text()
+                .not_null()
+                .default("active")
+                .to_owned(),
+        ),
+        Step::add_column(
+            "m20261204_000045_add_entries_reverses",
+            Entries::Table,
+            ColumnDef::new(Entries::Reverses).uuid().null().to_owned(),
+        ),
+        Step::table("m20261204_000046_create_reversals", reversals()),
     ]
 }

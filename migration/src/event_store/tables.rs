@@ -40,6 +40,7 @@ pub(super) enum Accounts {
     UpdatedAt,
     Hash,
     Shortfall,
+    Status,
 }
 
 pub(super) fn accounts() -> TableCreateStatement {
@@ -113,6 +114,7 @@ pub(super) enum Entries {
     LotExpiresAt,
     LotPriority,
     HoldId,
+    Reverses,
 }
 
 pub(super) fn entries() -> TableCreateStatement {
@@ -401,5 +403,31 @@ pub(super) fn holds() -> TableCreateStatement {
         .col(ColumnDef::new(Holds::ClosedBy).uuid().null())
         .col(ColumnDef::new(Holds::ClosedAt).big_integer().null())
         .col(ColumnDef::new(Holds::Captured).text().null())
+        .to_owned()
+}
+
+#[derive(DeriveIden)]
+pub(super) enum Reversals {
+    Table,
+    EntryId,
+    AppId,
+    Reversed,
+    Count,
+    ReversalIds,
+}
+
+pub(super) fn reversals() -> TableCreateStatement {
+    Table::create()
+        .table(Reversals::Table)
+        .col(
+            ColumnDef::new(Reversals::EntryId)
+                .uuid()
+                .not_null()
+                .primary_key(),
+        )
+        .col(ColumnDef::new(Reversals::AppId).uuid().not_null())
+        .col(ColumnDef::new(Reversals::Reversed).text().not_null())
+        .col(ColumnDef::new(Reversals::Count).integer().not_null())
+        .col(ColumnDef::new(Reversals::ReversalIds).text().not_null())
         .to_owned()
 }

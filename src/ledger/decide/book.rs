@@ -80,6 +80,17 @@ impl Book {
             .find(|lot| lot.id == id)
     }
 
+    /// Lot `id` and its row, if the batch has it (whatever its status).
+    pub fn lot(&self, id: Uuid) -> Option<(&Lot, &lot::Model)> {
+        let row = self.rows.get(&id)?;
+        let lot = self
+            .by_account
+            .get(&row.account_id)?
+            .iter()
+            .find(|l| l.id == id)?;
+        Some((lot, row))
+    }
+
     /// Hold `id`, if the batch has it.
     pub fn hold(&self, id: Uuid) -> Option<&Hold> {
         self.holds.get(&id).map(|(hold, _)| hold)
@@ -94,6 +105,15 @@ impl Book {
             .values()
             .filter(|(h, _)| h.is_open() && h.expires_at > expires_at)
             .map(|(h, _)| h.share_of(id))
+            .sum()
+    }
+
+    /// What the open holds of `account` hold at the batch's instant.
+    pub fn held(&self, account: Uuid) -> Decimal {
+        self.holds
+            .values()
+            .filter(|(h, _)| h.account_id == account && h.holds_at(self.now))
+            .map(|(h, _)| h.amount)
             .sum()
     }
 

@@ -15,7 +15,7 @@ use crate::ledger::codes::{Code, Refusal};
 use crate::ledger::command::{Command, HoldStep, account_id};
 use crate::ledger::lots::{self, Draw};
 use crate::time::to_rfc3339 as rfc3339;
-use entity::{allocation, hold, lot, posting};
+use entity::{allocation, hold, lot, posting, reversal};
 use operations::{Category, DEFAULT_PRIORITY, Direction, EXPIRY};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -30,6 +30,8 @@ pub(super) struct Effects {
     pub allocations: Vec<allocation::Model>,
     /// The hold placed or ended, as the entry left it.
     pub holds: Vec<hold::Model>,
+    /// What has been reversed of the entry a reversal reverses, as it left it.
+    pub reversals: Vec<reversal::Model>,
 }
 
 /// The system account that a transfer's uncovered part (an overdraft, where the operation
@@ -39,6 +41,9 @@ const OVERDRAFT_ACCOUNT: &str = "@system:overdraft";
 impl Deciding {
     /// What `cmd` moves: its amount, or, for an expiry or a void, all its lot still holds.
     pub(super) fn amount_of(&self, cmd: &Command) -> Result<Decimal, Refusal> {
+        if let Some(reversal) = &cmd.reversal {
+            return self.reversal_amount(reversal);
+        }
         let Some(id) = cmd.target_lot else {
             return Ok(cmd.amount.get());
         };
@@ -169,7 +174,7 @@ impl Deciding {
 
     /// Credits `pieces` to `owner`'s account: each covers what is left of the shortfall
     /// first, and the rest of it opens a lot with its terms. Returns the lots opened.
-    fn credit(
+    pub(super) fn credit(
         &mut self,
         cmd: &Command,
         owner: &str,
@@ -259,16 +264,9 @@ pub(super) fn post_legs(
         .map(|&(owner_id, delta)| {
             let id = account_id(cmd.app_id, owner_id, asset);
             touched.touch(&id);
-            let head = heads.entry(id).or_insert_with(|| Head {
-                app_id: cmd.app_id,
-                owner_id: owner_id.to_owned(),
-                asset: asset.clone(),
-                balance: Decimal::ZERO,
-                version: 0,
-                updated_at: 0,
-                hash: chain::GENESIS.to_owned(),
-                shortfall: Decimal::ZERO,
-            });
+            let head = heads
+                .entry(id)
+                .or_insert_with(|| Head::empty(cmd.app_id, owner_id, asset));
             head.version += 1;
             head.balance += delta;
             // Per account, recorded_at never goes back, so "balance at T" is one index lookup

@@ -165,6 +165,7 @@ impl Deciding {
             lots,
             allocations,
             holds: row.into_iter().collect(),
+            reversals: Vec::new(),
         })
     }
 }

@@ -14,6 +14,7 @@ use super::memory::Stored;
 use super::*;
 use crate::ledger::closing;
 use crate::ledger::command::Nonce;
+use crate::ledger::command::account_id;
 use crate::ledger::request::EntryRequest;
 use operations::Catalog;
 use proptest::prelude::*;

@@ -3,6 +3,11 @@
 //! decision's property tests decide against.
 
 use super::*;
+use crate::ledger::command::account_id;
+use crate::ledger::holds::Hold;
+use crate::ledger::limits::Usage;
+use crate::ledger::lots::Lot;
+use std::collections::HashMap;
 use std::collections::{BTreeMap, HashSet};
 
 /// The event store's rows, as far as a batch reads and writes them.
@@ -14,6 +19,9 @@ pub struct Stored {
     pub postings: BTreeMap<(Uuid, i64), posting::Model>,
     pub lots: BTreeMap<Uuid, lot::Model>,
     pub holds: BTreeMap<Uuid, hold::Model>,
+    pub reversed: BTreeMap<Uuid, reversal::Model>,
+    /// Every recorded entry, as its batch recorded it.
+    pub records: BTreeMap<Uuid, EntryRecord>,
 }
 
 impl Stored {
@@ -35,6 +43,7 @@ impl Stored {
                     updated_at: a.updated_at,
                     hash: a.hash.clone(),
                     shortfall: a.shortfall.parse().expect("a stored shortfall"),
+                    status: a.status.parse().expect("a stored status"),
                 };
                 loaded.heads.insert(*id, head);
             }
@@ -53,9 +62,14 @@ impl Stored {
             .collect();
         for row in self.lots.values() {
             let open = wanted.lot_accounts.contains(&row.account_id) && row.status == "open";
-            if open || reserved.contains(&row.id) {
+            if open || reserved.contains(&row.id) || wanted.lots.contains(&row.id) {
                 let lot = Lot::from_row(row).expect("a stored lot");
                 loaded.lots.push((lot, row.clone()));
+            }
+        }
+        for id in &wanted.reversals {
+            if let Some(r) = self.reversed.get(id) {
+                loaded.reversed.insert(*id, r.clone());
             }
         }
         for ((app, op, window), owners) in &wanted.usage {
@@ -93,6 +107,12 @@ impl Stored {
         }
         for h in &plan.holds {
             self.holds.insert(h.id, h.clone());
+        }
+        for r in &plan.reversals {
+            self.reversed.insert(r.entry_id, r.clone());
+        }
+        for r in plan.recorded() {
+            self.records.insert(r.entry.id, r.clone());
         }
         for u in &plan.usage {
             let key = (

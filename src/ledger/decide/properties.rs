@@ -19,6 +19,7 @@ use crate::ledger::request::EntryRequest;
 use operations::Catalog;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 const APP: Uuid = Uuid::from_u128(7);
 const NOW: i64 = 1_795_305_600_000_000;

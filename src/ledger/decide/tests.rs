@@ -3,9 +3,13 @@
 
 use super::*;
 use crate::decimal::stored_decimal;
+use crate::ledger::command::account_id;
+use crate::ledger::limits::Usage;
 use crate::ledger::limits::usage_keys;
+use crate::ledger::lots::Lot;
 use crate::ledger::request::EntryRequest;
 use operations::Catalog;
+use std::collections::HashMap;
 
 const APP: Uuid = Uuid::from_u128(7);
 const NOW: i64 = 1_795_305_600_000_000;
@@ -107,6 +111,7 @@ fn loaded_state_decides_replays_heads_and_limits() {
             updated_at: NOW + 5,
             hash: "a".repeat(64),
             shortfall: Decimal::ZERO,
+            status: crate::ledger::account::AccountStatus::Active,
         },
     );
     loaded.lots.push(paid_lot(bo, "3.00"));
@@ -228,5 +233,6 @@ fn head(owner: &str, balance: &str) -> Head {
         updated_at: NOW - 10,
         hash: "a".repeat(64),
         shortfall: Decimal::ZERO,
+        status: crate::ledger::account::AccountStatus::Active,
     }
 }

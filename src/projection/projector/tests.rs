@@ -46,12 +46,14 @@ fn message(legs: &[(char, i64)]) -> EntryRecord {
             lot_expires_at: None,
             lot_priority: None,
             hold_id: None,
+            reverses: None,
         },
         events: Vec::new(),
         postings,
         lots: Vec::new(),
         allocations: Vec::new(),
         holds: Vec::new(),
+        reversals: Vec::new(),
     }
 }
 

@@ -39,12 +39,13 @@ async fn kill_9_with_a_thousand_open_holds_ends_each_exactly_once() {
         let body = json!({"operation": "CREDIT_ADD", "owner_id": format!("o{o}"), "nonce": format!("c{o}"), "amount": "100"});
         assert_eq!(post("/v1/entries".into(), body).await.0, 201);
     }
-    // Even holds end a few seconds after they are placed (during the outage below), odd
-    // ones in ten minutes.
+    // Even holds end at one instant well after they are all placed, during the outage
+    // below; odd ones in ten minutes.
+    let short = Utc::now() + chrono::Duration::seconds(15);
+    let long = Utc::now() + chrono::Duration::seconds(600);
     let placing = futures::stream::iter(0..HOLDS).map(|i| {
-        let expiry = if i % 2 == 0 { 4 } else { 600 };
-        let at = (Utc::now() + chrono::Duration::seconds(expiry))
-            .to_rfc3339_opts(SecondsFormat::Micros, true);
+        let at = if i % 2 == 0 { short } else { long };
+        let at = at.to_rfc3339_opts(SecondsFormat::Micros, true);
         let body = json!({"operation": "CREDIT_SPEND", "owner_id": format!("o{}", i % OWNERS),
             "nonce": format!("h{i}"), "amount": "1", "expires_at": at});
         let placed = post("/v1/holds".into(), body);
@@ -67,7 +68,8 @@ async fn kill_9_with_a_thousand_open_holds_ends_each_exactly_once() {
     assert_eq!(open().await.expect("counted"), HOLDS as u64);
 
     service.kill();
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let outage = (short - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(outage + Duration::from_millis(500)).await;
     service.restart().await;
     // The odd holds are captured (1 in 2) or voided; the even ones ran out during the
     // outage: capturing one is 409 hold_expired, and the recorder ends them.

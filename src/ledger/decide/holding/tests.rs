@@ -1,84 +1,8 @@
 //! Holds decided without a database: given the stored rows, when commands run at a time,
 //! then these outcomes, balances and lots.
 
-use super::super::memory::Stored;
+use super::super::given::*;
 use super::super::*;
-use crate::ledger::hold_request::{self, HoldRequest};
-use crate::ledger::request::EntryRequest;
-use operations::Catalog;
-
-const APP: Uuid = Uuid::from_u128(11);
-const T0: i64 = 1_795_305_600_000_000;
-const SECOND: i64 = 1_000_000;
-
-fn catalog() -> Catalog {
-    Catalog::base()
-}
-
-/// Runs `commands` as one batch at `t` and writes the plan.
-fn run(stored: &mut Stored, commands: &[Command], t: i64) -> Vec<EntryRecord> {
-    let plan = decide(commands, stored.load(&Wanted::of(commands, t)), t).expect("legal");
-    stored.write(&plan);
-    plan.outcomes
-        .into_iter()
-        .map(|o| match o {
-            Outcome::Recorded(r) => *r,
-            other => panic!("{other:?}"),
-        })
-        .collect()
-}
-
-fn entry(op: &str, nonce: &str, amount: &str, expires_at: Option<i64>, t: i64) -> Command {
-    EntryRequest {
-        operation: op.into(),
-        owner_id: "amy".into(),
-        nonce: nonce.into(),
-        amount: Some(amount.into()),
-        expires_at: expires_at.map(crate::time::to_rfc3339),
-        ..EntryRequest::default()
-    }
-    .validate(APP, &catalog(), t, false)
-    .expect("a valid entry")
-}
-
-fn hold(nonce: &str, amount: &str, seconds: i64, t: i64) -> Command {
-    HoldRequest {
-        operation: "CREDIT_SPEND".into(),
-        owner_id: "amy".into(),
-        nonce: nonce.into(),
-        amount: Some(amount.into()),
-        expires_in_seconds: Some(seconds),
-        ..HoldRequest::default()
-    }
-    .validate(APP, &catalog(), t)
-    .expect("a valid hold")
-}
-
-fn capture(stored: &Stored, id: Uuid, nonce: &str, amount: Option<&str>, t: i64) -> Command {
-    let row = &stored.holds[&id];
-    let op = catalog().get(&row.operation).expect("the op").clone();
-    let nonce = Nonce::parse(nonce.into()).expect("a nonce");
-    hold_request::capture(row, (&op, 2), nonce, amount, t).expect("a capture")
-}
-
-fn void(stored: &Stored, id: Uuid, nonce: &str, t: i64) -> Command {
-    let nonce = Nonce::parse(nonce.into()).expect("a nonce");
-    hold_request::void(&stored.holds[&id], nonce, t).expect("a void")
-}
-
-fn outcome(record: &EntryRecord) -> &str {
-    record.failure_code().unwrap_or(record.state().as_str())
-}
-
-fn balance(stored: &Stored, owner: &str) -> Decimal {
-    stored.balance(APP, owner, "CREDIT")
-}
-
-fn dec(text: &str) -> Decimal {
-    text.parse().expect("a decimal")
-}
-
-use crate::ledger::command::Nonce;
 
 #[test]
 fn forty_holds_of_five_on_a_hundred_hold_exactly_twenty_and_then_no_spend_gets_through() {
@@ -278,4 +202,28 @@ fn a_void_frees_everything_and_a_reserved_lot_cannot_be_voided() {
     assert_eq!(voided[0].holds[0].status, "voided");
     let spend = entry("CREDIT_SPEND", "s", "10", None, T0 + 3);
     assert_eq!(outcome(&run(&mut stored, &[spend], T0 + 3)[0]), "completed");
+}
+
+#[test]
+fn a_frozen_owner_spends_nothing_and_its_hold_is_still_captured() {
+    use crate::ledger::account::{self, Control};
+    let mut stored = Stored::default();
+    run(&mut stored, &[entry("CREDIT_ADD", "c", "10", None, T0)], T0);
+    let id = run(&mut stored, &[hold("h", "4", 60, T0)], T0)[0].entry.id;
+    let control = |c: Control, nonce: &str| {
+        let owner = OwnerId::parse("owner_id", "amy".into()).expect("an owner");
+        let nonce = Nonce::parse(nonce.into()).expect("a nonce");
+        account::command((APP, owner, "CREDIT"), c, nonce, (None, None), T0 + 1)
+    };
+    let frozen = run(&mut stored, &[control(Control::Freeze, "f")], T0 + 1);
+    assert_eq!(outcome(&frozen[0]), "completed");
+    let again = run(&mut stored, &[control(Control::Freeze, "f2")], T0 + 1);
+    assert_eq!(outcome(&again[0]), "account_status_conflict");
+    let spend = entry("CREDIT_SPEND", "s", "1", None, T0 + 2);
+    let credit = entry("CREDIT_ADD", "c2", "1", None, T0 + 2);
+    let c = capture(&stored, id, "cap", None, T0 + 2);
+    let records = run(&mut stored, &[spend, credit, c], T0 + 2);
+    let outcomes: Vec<&str> = records.iter().map(outcome).collect();
+    assert_eq!(outcomes, ["account_frozen", "completed", "completed"]);
+    assert_eq!(balance(&stored, "amy"), dec("7"));
 }
