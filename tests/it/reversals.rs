@@ -5,7 +5,11 @@
 use crate::common::{Backend, Reply, TestApp, assert_ledger_consistent};
 use chrono::{Duration as Span, SecondsFormat, Utc};
 use futures::future::join_all;
+use indicatif::ProgressBar;
+use ledgerflow::projection::rebuild::rebuild;
 use ledgerflow::projection::verify::verify;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -14,6 +18,7 @@ on_both_backends!(
     partial_reversals_stop_at_the_original_even_twenty_at_once,
     reversing_a_transfer_reverses_both_sides,
     what_cannot_be_reversed_is_refused,
+    verify_checks_holds_and_reversal_links_and_rebuild_reproduces_them,
 );
 
 async fn send(app: &TestApp, path: &str, body: Value) -> Reply {
@@ -242,5 +247,80 @@ async fn what_cannot_be_reversed_is_refused(backend: Backend) {
     assert_eq!(
         (r.status.as_u16(), r.body["code"].as_str()),
         (422, Some("amount_not_positive"))
+    );
+}
+
+async fn verify_checks_holds_and_reversal_links_and_rebuild_reproduces_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    posted(
+        &app,
+        json!({"operation": "CREDIT_ADD", "owner_id": "amy", "nonce": "a", "amount": "50"}),
+    )
+    .await;
+    let open = send(&app, "/v1/holds", json!({"operation": "CREDIT_SPEND", "owner_id": "amy", "nonce": "h1", "amount": "5", "expires_in_seconds": 600})).await;
+    let held = send(&app, "/v1/holds", json!({"operation": "CREDIT_SPEND", "owner_id": "amy", "nonce": "h2", "amount": "8", "expires_in_seconds": 600})).await;
+    let captured = send(
+        &app,
+        &format!("/v1/holds/{}/capture", id(&held.body)),
+        json!({"nonce": "c", "amount": "6"}),
+    )
+    .await;
+    let capture = captured.body["closed_by"]
+        .as_str()
+        .expect("the capture")
+        .to_owned();
+    let r = send(
+        &app,
+        &format!("/v1/entries/{capture}/reversals"),
+        json!({"nonce": "r", "amount": "2"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    verified(&app).await;
+
+    // Damage the read model: an open hold shown captured, a reversal row lost.
+    let uuid = |text: &str| uuid::Uuid::parse_str(text).expect("a uuid");
+    let read = &app.read_sql;
+    entity::read::hold::Entity::update_many()
+        .col_expr(entity::read::hold::Column::Status, Expr::value("captured"))
+        .filter(entity::read::hold::Column::Id.eq(uuid(&id(&open.body))))
+        .exec(read)
+        .await
+        .expect("damaged");
+    entity::read::reversal::Entity::delete_by_id(uuid(&capture))
+        .exec(read)
+        .await
+        .expect("damaged");
+    let report = verify(&app.store, &app.read).await.expect("verify runs");
+    let text = report.differences.join("\n");
+    assert!(
+        text.contains(&format!("hold {} is captured", id(&open.body))),
+        "{text}"
+    );
+    assert!(text.contains(&format!("reversed of {capture}")), "{text}");
+    rebuild(&app.store, &app.read, &ProgressBar::hidden())
+        .await
+        .expect("rebuild");
+    verified(&app).await;
+    let original = app.get(&format!("/v1/entries/{capture}")).await.body;
+    assert_eq!(original["reversed_amount"], "2.00");
+    let hold = app.get(&format!("/v1/holds/{}", id(&open.body))).await.body;
+    assert_eq!(hold["state"], "held");
+
+    // The event store's own bookkeeping is checked against the reversal entries.
+    entity::reversal::Entity::update_many()
+        .col_expr(entity::reversal::Column::Reversed, Expr::value("3.00"))
+        .filter(entity::reversal::Column::EntryId.eq(uuid(&capture)))
+        .exec(&app.store_sql)
+        .await
+        .expect("damaged");
+    let report = verify(&app.store, &app.read).await.expect("verify runs");
+    assert!(
+        report
+            .differences
+            .iter()
+            .any(|d| d.contains("the reversals of")),
+        "{:?}",
+        report.differences
     );
 }

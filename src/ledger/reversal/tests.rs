@@ -55,3 +55,55 @@ fn what_overdrew_goes_back_first() {
     assert_eq!(back(&r, 0, 7), (5, vec![(1, 2)]));
     assert_eq!(back(&r, 7, 8), (0, vec![(1, 8)]));
 }
+
+#[test]
+fn the_catalog_decides_whether_and_until_when_an_entry_is_reversible() {
+    use crate::ledger::EntryRequest;
+    use operations::Catalog;
+    let mut catalog = Catalog::base();
+    let extension = "[operations.CREDIT_SPEND]\nreversal_window_seconds = 60\n\n[operations.CREDIT_ADD]\nreversible = false\n";
+    catalog
+        .extend_from_toml("test.toml", extension)
+        .expect("a valid extension");
+    let record = |op: &str| {
+        let cmd = EntryRequest {
+            operation: op.into(),
+            owner_id: "amy".into(),
+            nonce: "n".into(),
+            amount: Some("1".into()),
+            ..EntryRequest::default()
+        }
+        .validate(Uuid::nil(), &catalog, 0, false)
+        .expect("a request");
+        let mut record = cmd.received_record();
+        for (seq, state) in [
+            "validating",
+            "nonce_check",
+            "balance_check",
+            "processing",
+            "completed",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut event = record.events[0].clone();
+            (event.seq, event.state) = (seq as i32 + 1, state.into());
+            record.events.push(event);
+        }
+        record
+    };
+    let nonce = || Nonce::parse("r".into()).expect("a nonce");
+    let code = |op: &str, at: i64| {
+        let record = record(op);
+        command(&record, catalog.get(op), (nonce(), None, None), 2, at)
+            .err()
+            .map(|r| r.code)
+    };
+    assert_eq!(code("CREDIT_ADD", 1), Some(Code::NotReversible));
+    assert_eq!(
+        code("CREDIT_SPEND", 60_000_000),
+        None,
+        "the last instant of the window"
+    );
+    assert_eq!(code("CREDIT_SPEND", 60_000_001), Some(Code::NotReversible));
+}
