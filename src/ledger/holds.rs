@@ -19,11 +19,13 @@
 //! - **Shares are covered**: a hold's shares sum to its amount and were free when it was
 //!   placed (the batch decision draws them from free parts only).
 
+use super::record::EntryRecord;
 use super::state::EntryState;
 use crate::decimal::stored_decimal;
 use entity::{hold, lot};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// One lot's part of a hold.
@@ -178,6 +180,27 @@ pub fn left_by(entry: &entity::entry::Model, row: &hold::Model) -> Option<hold::
         });
     }
     (entry.hold_id == Some(row.id) && row.closed_by == Some(entry.id)).then(|| row.clone())
+}
+
+/// The ids of the holds the entries of `records` placed or ended: the holds to read back
+/// for [`attach`].
+pub fn ids_of(records: &HashMap<Uuid, EntryRecord>) -> Vec<Uuid> {
+    records
+        .values()
+        .flat_map(|r| [Some(r.entry.id), r.entry.hold_id])
+        .flatten()
+        .collect()
+}
+
+/// Adds to each of `records` the hold of `found` it placed or ended, as it left it.
+pub fn attach(records: &mut HashMap<Uuid, EntryRecord>, found: &HashMap<Uuid, hold::Model>) {
+    for r in records.values_mut() {
+        for id in [Some(r.entry.id), r.entry.hold_id].into_iter().flatten() {
+            if let Some(row) = found.get(&id) {
+                r.holds.extend(left_by(&r.entry, row));
+            }
+        }
+    }
 }
 
 /// The shares as stored (JSON).

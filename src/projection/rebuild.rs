@@ -42,9 +42,10 @@ pub async fn rebuild(
     let postings = copy_postings(store, read, progress).await?;
     // After the postings: a projector that applies an entry meanwhile leaves a lot no
     // newer than the event store's, which this copy then writes.
-    copy_lots(store, read).await?;
-    copy_holds(store, read).await?;
-    copy_reversals(store, read).await?;
+    copy_rows::<lot::Entity, _>(store, read, lot::Column::Id, |l| l.id, add_lots).await?;
+    copy_rows::<hold::Entity, _>(store, read, hold::Column::Id, |h| h.id, add_holds).await?;
+    let key = reversal::Column::EntryId;
+    copy_rows::<reversal::Entity, _>(store, read, key, |r| r.entry_id, add_reversals).await?;
     let mut inserts = Inserts::new(read.conn().get_database_backend());
     add_checkpoint(&mut inserts, "rebuild", 0, now_micros())?;
     inserts.run(read.conn()).await?;
@@ -116,65 +117,35 @@ async fn copy_postings(
     }
 }
 
-/// Copies every lot as the event store holds it now.
-async fn copy_lots(store: &Store, read: &ReadModel) -> Result<(), DbErr> {
+/// Copies every row of `E` (bookkeeping: lots, holds, reversals) as the event store holds
+/// it now, in pages by its key `key` (of each row: `key_of`), with the read model's upsert
+/// `add`.
+async fn copy_rows<E, R>(
+    store: &Store,
+    read: &ReadModel,
+    key: E::Column,
+    key_of: fn(&E::Model) -> Uuid,
+    add: fn(&mut Inserts, &[R]) -> Result<(), DbErr>,
+) -> Result<(), DbErr>
+where
+    E: EntityTrait,
+    E::Model: Into<R>,
+{
     let mut after = Uuid::nil();
     loop {
-        let rows = lot::Entity::find()
-            .filter(lot::Column::Id.gt(after))
-            .order_by_asc(lot::Column::Id)
+        let rows = E::find()
+            .filter(key.gt(after))
+            .order_by_asc(key)
             .limit(PAGE)
             .all(store.conn())
             .await?;
         let Some(last) = rows.last() else {
             return Ok(());
         };
-        after = last.id;
-        let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
+        after = key_of(last);
+        let rows: Vec<R> = rows.into_iter().map(Into::into).collect();
         let mut inserts = Inserts::new(read.conn().get_database_backend());
-        add_lots(&mut inserts, &rows)?;
-        inserts.run(read.conn()).await?;
-    }
-}
-
-/// Copies every hold as the event store holds it now.
-async fn copy_holds(store: &Store, read: &ReadModel) -> Result<(), DbErr> {
-    let mut after = Uuid::nil();
-    loop {
-        let rows = hold::Entity::find()
-            .filter(hold::Column::Id.gt(after))
-            .order_by_asc(hold::Column::Id)
-            .limit(PAGE)
-            .all(store.conn())
-            .await?;
-        let Some(last) = rows.last() else {
-            return Ok(());
-        };
-        after = last.id;
-        let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
-        let mut inserts = Inserts::new(read.conn().get_database_backend());
-        add_holds(&mut inserts, &rows)?;
-        inserts.run(read.conn()).await?;
-    }
-}
-
-/// Copies what has been reversed of every entry, as the event store holds it now.
-async fn copy_reversals(store: &Store, read: &ReadModel) -> Result<(), DbErr> {
-    let mut after = Uuid::nil();
-    loop {
-        let rows = reversal::Entity::find()
-            .filter(reversal::Column::EntryId.gt(after))
-            .order_by_asc(reversal::Column::EntryId)
-            .limit(PAGE)
-            .all(store.conn())
-            .await?;
-        let Some(last) = rows.last() else {
-            return Ok(());
-        };
-        after = last.entry_id;
-        let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
-        let mut inserts = Inserts::new(read.conn().get_database_backend());
-        add_reversals(&mut inserts, &rows)?;
+        add(&mut inserts, &rows)?;
         inserts.run(read.conn()).await?;
     }
 }

@@ -156,25 +156,14 @@ impl ReadModel {
 
     /// Adds to `records` the hold each placed or ended, as it left it.
     async fn add_holds(&self, records: &mut HashMap<Uuid, EntryRecord>) -> Result<(), QueryError> {
-        let ids: Vec<Uuid> = records
-            .values()
-            .flat_map(|r| [Some(r.entry.id), r.entry.hold_id])
-            .flatten()
-            .collect();
         let found: HashMap<Uuid, entity::hold::Model> = rm_hold::Entity::find()
-            .filter(rm_hold::Column::Id.is_in(ids))
+            .filter(rm_hold::Column::Id.is_in(holds::ids_of(records)))
             .all(self.conn())
             .await?
             .into_iter()
             .map(|h| (h.id, h.into()))
             .collect();
-        for r in records.values_mut() {
-            for id in [Some(r.entry.id), r.entry.hold_id].into_iter().flatten() {
-                if let Some(row) = found.get(&id) {
-                    r.holds.extend(holds::left_by(&r.entry, row));
-                }
-            }
-        }
+        holds::attach(records, &found);
         Ok(())
     }
 

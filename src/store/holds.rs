@@ -25,25 +25,14 @@ impl Store {
         &self,
         records: &mut HashMap<Uuid, EntryRecord>,
     ) -> Result<(), StoreError> {
-        let ids: Vec<Uuid> = records
-            .values()
-            .flat_map(|r| [Some(r.entry.id), r.entry.hold_id])
-            .flatten()
-            .collect();
         let found: HashMap<Uuid, hold::Model> = hold::Entity::find()
-            .filter(hold::Column::Id.is_in(ids))
+            .filter(hold::Column::Id.is_in(holds::ids_of(records)))
             .all(self.conn())
             .await?
             .into_iter()
             .map(|h| (h.id, h))
             .collect();
-        for r in records.values_mut() {
-            for id in [Some(r.entry.id), r.entry.hold_id].into_iter().flatten() {
-                if let Some(row) = found.get(&id) {
-                    r.holds.extend(holds::left_by(&r.entry, row));
-                }
-            }
-        }
+        holds::attach(records, &found);
         Ok(())
     }
 

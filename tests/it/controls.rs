@@ -2,34 +2,17 @@
 //! the capture of a hold placed before still go through; a closed account takes nothing and
 //! closes only empty; each change is an entry with who and why.
 
-use crate::common::{Backend, Reply, TestApp, assert_ledger_consistent};
-use ledgerflow::projection::verify::verify;
-use serde_json::{Value, json};
+use crate::common::{Backend, Reply, TestApp, verified};
+use serde_json::json;
 
 on_both_backends!(
     a_frozen_owner_spends_nothing_but_its_hold_is_still_captured,
     a_closed_account_takes_nothing_and_closes_only_empty,
 );
 
-async fn send(app: &TestApp, path: &str, body: Value) -> Reply {
-    let req = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(&app.key)
-        .json(&body);
-    TestApp::read(req.send().await.expect("the request is sent")).await
-}
-
 async fn entry(app: &TestApp, op: &str, nonce: &str, amount: &str) -> Reply {
     app.post(json!({"operation": op, "owner_id": "amy", "nonce": nonce, "amount": amount}))
         .await
-}
-
-async fn verified(app: &TestApp) {
-    app.projected().await;
-    let report = verify(&app.store, &app.read).await.expect("verify runs");
-    assert!(report.is_clean(), "{:?}", report.differences);
-    assert_ledger_consistent(app).await;
 }
 
 async fn a_frozen_owner_spends_nothing_but_its_hold_is_still_captured(backend: Backend) {
@@ -37,15 +20,15 @@ async fn a_frozen_owner_spends_nothing_but_its_hold_is_still_captured(backend: B
     assert_eq!(entry(&app, "CREDIT_ADD", "c1", "10").await.status, 201);
     let hold = json!({"operation": "CREDIT_SPEND", "owner_id": "amy", "nonce": "h",
         "amount": "4", "expires_in_seconds": 600});
-    let hold = send(&app, "/v1/holds", hold).await;
+    let hold = app.post_to("/v1/holds", hold).await;
     let hold_id = hold.body["id"].as_str().expect("a hold").to_owned();
 
-    let frozen = send(
-        &app,
-        "/v1/accounts/amy/freeze",
-        json!({"nonce": "f", "reason": "chargeback"}),
-    )
-    .await;
+    let frozen = app
+        .post_to(
+            "/v1/accounts/amy/freeze",
+            json!({"nonce": "f", "reason": "chargeback"}),
+        )
+        .await;
     assert_eq!(frozen.status, 201, "{:?}", frozen.body);
     assert_eq!(frozen.body["operation"], "ACCOUNT_FREEZE");
     assert_eq!(frozen.body["metadata"]["reason"], "chargeback");
@@ -58,14 +41,16 @@ async fn a_frozen_owner_spends_nothing_but_its_hold_is_still_captured(backend: B
             .as_array()
             .is_some_and(Vec::is_empty)
     );
-    let replay = send(
-        &app,
-        "/v1/accounts/amy/freeze",
-        json!({"nonce": "f", "reason": "chargeback"}),
-    )
-    .await;
+    let replay = app
+        .post_to(
+            "/v1/accounts/amy/freeze",
+            json!({"nonce": "f", "reason": "chargeback"}),
+        )
+        .await;
     assert!(replay.replay);
-    let again = send(&app, "/v1/accounts/amy/freeze", json!({"nonce": "f2"})).await;
+    let again = app
+        .post_to("/v1/accounts/amy/freeze", json!({"nonce": "f2"}))
+        .await;
     assert_eq!(
         (again.status.as_u16(), again.body["code"].as_str()),
         (409, Some("account_status_conflict"))
@@ -82,7 +67,7 @@ async fn a_frozen_owner_spends_nothing_but_its_hold_is_still_captured(backend: B
     let new_hold = json!({"operation": "CREDIT_SPEND", "owner_id": "amy", "nonce": "h2",
         "amount": "1", "expires_in_seconds": 600});
     assert_eq!(
-        send(&app, "/v1/holds", new_hold).await.body["code"],
+        app.post_to("/v1/holds", new_hold).await.body["code"],
         "account_frozen"
     );
     assert_eq!(
@@ -90,26 +75,27 @@ async fn a_frozen_owner_spends_nothing_but_its_hold_is_still_captured(backend: B
         201,
         "credits go through"
     );
-    let captured = send(
-        &app,
-        &format!("/v1/holds/{hold_id}/capture"),
-        json!({"nonce": "cap"}),
-    )
-    .await;
+    let captured = app
+        .post_to(
+            &format!("/v1/holds/{hold_id}/capture"),
+            json!({"nonce": "cap"}),
+        )
+        .await;
     assert_eq!(captured.status, 200, "{:?}", captured.body);
     assert_eq!(app.balance("amy").await, "11.00");
 
-    let thawed = send(&app, "/v1/accounts/amy/unfreeze", json!({"nonce": "u"})).await;
+    let thawed = app
+        .post_to("/v1/accounts/amy/unfreeze", json!({"nonce": "u"}))
+        .await;
     assert_eq!(thawed.status, 201, "{:?}", thawed.body);
     assert_eq!(entry(&app, "CREDIT_SPEND", "s2", "1").await.status, 201);
-    let not_frozen = send(&app, "/v1/accounts/amy/unfreeze", json!({"nonce": "u2"})).await;
+    let not_frozen = app
+        .post_to("/v1/accounts/amy/unfreeze", json!({"nonce": "u2"}))
+        .await;
     assert_eq!(not_frozen.body["code"], "account_status_conflict");
-    let system = send(
-        &app,
-        "/v1/accounts/@system:spend/freeze",
-        json!({"nonce": "x"}),
-    )
-    .await;
+    let system = app
+        .post_to("/v1/accounts/@system:spend/freeze", json!({"nonce": "x"}))
+        .await;
     assert_eq!(
         (system.status.as_u16(), system.body["code"].as_str()),
         (422, Some("invalid_id"))
@@ -120,18 +106,20 @@ async fn a_frozen_owner_spends_nothing_but_its_hold_is_still_captured(backend: B
 async fn a_closed_account_takes_nothing_and_closes_only_empty(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     assert_eq!(entry(&app, "CREDIT_ADD", "c1", "10").await.status, 201);
-    let full = send(&app, "/v1/accounts/amy/close", json!({"nonce": "x1"})).await;
+    let full = app
+        .post_to("/v1/accounts/amy/close", json!({"nonce": "x1"}))
+        .await;
     assert_eq!(
         (full.status.as_u16(), full.body["code"].as_str()),
         (422, Some("account_not_empty"))
     );
     assert_eq!(entry(&app, "CREDIT_SPEND", "s1", "10").await.status, 201);
-    let closed = send(
-        &app,
-        "/v1/accounts/amy/close",
-        json!({"nonce": "x2", "reason": "user left"}),
-    )
-    .await;
+    let closed = app
+        .post_to(
+            "/v1/accounts/amy/close",
+            json!({"nonce": "x2", "reason": "user left"}),
+        )
+        .await;
     assert_eq!(closed.status, 201, "{:?}", closed.body);
     assert_eq!(closed.body["operation"], "ACCOUNT_CLOSE");
     let credit = entry(&app, "CREDIT_ADD", "c2", "1").await;
@@ -152,11 +140,15 @@ async fn a_closed_account_takes_nothing_and_closes_only_empty(backend: Backend) 
         "{:?}",
         transfer.body
     );
-    let reopen = send(&app, "/v1/accounts/amy/unfreeze", json!({"nonce": "u"})).await;
+    let reopen = app
+        .post_to("/v1/accounts/amy/unfreeze", json!({"nonce": "u"}))
+        .await;
     assert_eq!(reopen.body["code"], "account_status_conflict");
     assert_eq!(app.get("/v1/accounts/amy").await.body["status"], "closed");
     // An owner that never had an entry can be frozen (an account head without postings).
-    let zoe = send(&app, "/v1/accounts/zoe/freeze", json!({"nonce": "z"})).await;
+    let zoe = app
+        .post_to("/v1/accounts/zoe/freeze", json!({"nonce": "z"}))
+        .await;
     assert_eq!(zoe.status, 201, "{:?}", zoe.body);
     verified(&app).await;
 }

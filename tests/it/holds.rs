@@ -2,10 +2,9 @@
 //! partial capture and its replay, exact-instant expiry with the recorder stopped and after
 //! it ran, voids, concurrent captures of one hold, and what a hold request may not ask.
 
-use crate::common::{Backend, Reply, TestApp, TestDb, assert_ledger_consistent};
+use crate::common::{Backend, Reply, TestApp, TestDb, verified};
 use chrono::{DateTime, Duration as Span, SecondsFormat, Utc};
 use futures::future::join_all;
-use ledgerflow::projection::verify::verify;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,15 +22,6 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-async fn send(app: &TestApp, path: &str, body: Value) -> Reply {
-    let req = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(&app.key)
-        .json(&body);
-    TestApp::read(req.send().await.expect("the request is sent")).await
-}
-
 async fn credit(app: &TestApp, owner: &str, nonce: &str, amount: &str) {
     let r = app
         .post(
@@ -44,7 +34,7 @@ async fn credit(app: &TestApp, owner: &str, nonce: &str, amount: &str) {
 async fn hold(app: &TestApp, owner: &str, nonce: &str, amount: &str, seconds: i64) -> Reply {
     let body = json!({"operation": "CREDIT_SPEND", "owner_id": owner, "nonce": nonce,
         "amount": amount, "expires_in_seconds": seconds});
-    send(app, "/v1/holds", body).await
+    app.post_to("/v1/holds", body).await
 }
 
 async fn account(app: &TestApp, path: &str) -> (String, String, String) {
@@ -56,13 +46,6 @@ async fn account(app: &TestApp, path: &str) -> (String, String, String) {
 
 fn owned(balance: &str, held: &str, available: &str) -> (String, String, String) {
     (balance.into(), held.into(), available.into())
-}
-
-async fn verified(app: &TestApp) {
-    app.projected().await;
-    let report = verify(&app.store, &app.read).await.expect("verify runs");
-    assert!(report.is_clean(), "{:?}", report.differences);
-    assert_ledger_consistent(app).await;
 }
 
 async fn forty_holds_of_five_on_a_hundred_hold_twenty_and_block_every_spend(backend: Backend) {
@@ -122,7 +105,9 @@ async fn a_partial_capture_debits_its_amount_releases_the_rest_and_replays(backe
     );
 
     let path = format!("/v1/holds/{id}/capture");
-    let captured = send(&app, &path, json!({"nonce": "cap", "amount": "3"})).await;
+    let captured = app
+        .post_to(&path, json!({"nonce": "cap", "amount": "3"}))
+        .await;
     assert_eq!(captured.status, 200, "{:?}", captured.body);
     assert_eq!(captured.body["state"], "captured");
     assert_eq!(captured.body["captured_amount"], "3.00");
@@ -149,14 +134,18 @@ async fn a_partial_capture_debits_its_amount_releases_the_rest_and_replays(backe
         owned("7.00", "0.00", "7.00")
     );
 
-    let replay = send(&app, &path, json!({"nonce": "cap", "amount": "3"})).await;
+    let replay = app
+        .post_to(&path, json!({"nonce": "cap", "amount": "3"}))
+        .await;
     assert_eq!(replay.status, 200);
     assert!(replay.replay);
     assert_eq!(replay.body, captured.body);
-    let again = send(&app, &path, json!({"nonce": "cap2"})).await;
+    let again = app.post_to(&path, json!({"nonce": "cap2"})).await;
     assert_eq!(again.status, 409, "{:?}", again.body);
     assert_eq!(again.body["code"], "hold_not_open");
-    let void = send(&app, &format!("/v1/holds/{id}/void"), json!({"nonce": "v"})).await;
+    let void = app
+        .post_to(&format!("/v1/holds/{id}/void"), json!({"nonce": "v"}))
+        .await;
     assert_eq!(void.status, 409);
     assert_eq!(void.body["code"], "hold_not_open");
 
@@ -172,12 +161,12 @@ async fn a_partial_capture_debits_its_amount_releases_the_rest_and_replays(backe
     assert_eq!(listed.body["holds"][0]["id"], id.as_str());
     let over = hold(&app, "amy", "h2", "2", 600).await;
     let over_id = over.body["id"].as_str().expect("an id").to_owned();
-    let too_much = send(
-        &app,
-        &format!("/v1/holds/{over_id}/capture"),
-        json!({"nonce": "cap3", "amount": "2.01"}),
-    )
-    .await;
+    let too_much = app
+        .post_to(
+            &format!("/v1/holds/{over_id}/capture"),
+            json!({"nonce": "cap3", "amount": "2.01"}),
+        )
+        .await;
     assert_eq!(too_much.status, 422, "{:?}", too_much.body);
     assert_eq!(too_much.body["code"], "amount_exceeds_hold");
     verified(&app).await;
@@ -192,7 +181,7 @@ async fn a_hold_expires_at_its_instant_with_the_recorder_stopped_and_after_it_ra
     let t = Utc::now() + Span::milliseconds(1500);
     let body = json!({"operation": "CREDIT_SPEND", "owner_id": "bo", "nonce": "h",
         "amount": "10", "expires_at": rfc3339(t)});
-    let placed = send(&app, "/v1/holds", body).await;
+    let placed = app.post_to("/v1/holds", body).await;
     assert_eq!(placed.status, 201, "{:?}", placed.body);
     assert_eq!(placed.body["expires_at"], rfc3339(t));
     let id = placed.body["id"].as_str().expect("an id").to_owned();
@@ -204,12 +193,9 @@ async fn a_hold_expires_at_its_instant_with_the_recorder_stopped_and_after_it_ra
     tokio::time::sleep(wait + Duration::from_millis(1)).await;
 
     // From T on the hold holds nothing, though its expiry is not recorded.
-    let late = send(
-        &app,
-        &format!("/v1/holds/{id}/capture"),
-        json!({"nonce": "c1"}),
-    )
-    .await;
+    let late = app
+        .post_to(&format!("/v1/holds/{id}/capture"), json!({"nonce": "c1"}))
+        .await;
     assert_eq!(late.status, 409, "{:?}", late.body);
     assert_eq!(late.body["code"], "hold_expired");
     let at = |when: DateTime<Utc>| format!("/v1/accounts/bo?at={}", rfc3339(when));
@@ -251,10 +237,10 @@ async fn a_void_releases_everything(backend: Backend) {
     let placed = hold(&app, "amy", "h", "10", 600).await;
     let id = placed.body["id"].as_str().expect("an id").to_owned();
     let path = format!("/v1/holds/{id}/void");
-    let voided = send(&app, &path, json!({"nonce": "v"})).await;
+    let voided = app.post_to(&path, json!({"nonce": "v"})).await;
     assert_eq!(voided.status, 200, "{:?}", voided.body);
     assert_eq!(voided.body["state"], "voided");
-    let replay = send(&app, &path, json!({"nonce": "v"})).await;
+    let replay = app.post_to(&path, json!({"nonce": "v"})).await;
     assert!(replay.replay);
     assert_eq!(replay.body, voided.body);
     assert_eq!(
@@ -283,7 +269,7 @@ async fn concurrent_captures_of_one_hold_capture_it_once(backend: Backend) {
             } else {
                 json!({"nonce": format!("c{i}")})
             };
-            send(&app, &path, body).await
+            app.post_to(&path, body).await
         })
     });
     let replies: Vec<Reply> = join_all(tries)
@@ -332,17 +318,17 @@ async fn a_hold_request_is_checked_against_the_catalog(backend: Backend) {
         body["owner_id"] = json!("amy");
         body["nonce"] = json!(format!("n{i}"));
         body["amount"] = json!("1");
-        let r = send(&app, "/v1/holds", body).await;
+        let r = app.post_to("/v1/holds", body).await;
         assert_eq!(r.status, 422, "{code}: {:?}", r.body);
         assert_eq!(r.body["code"], code);
     }
     let unknown = uuid::Uuid::now_v7();
-    let r = send(
-        &app,
-        &format!("/v1/holds/{unknown}/capture"),
-        json!({"nonce": "x"}),
-    )
-    .await;
+    let r = app
+        .post_to(
+            &format!("/v1/holds/{unknown}/capture"),
+            json!({"nonce": "x"}),
+        )
+        .await;
     assert_eq!(r.status, 404, "{:?}", r.body);
     let r = app.get(&format!("/v1/holds/{unknown}")).await;
     assert_eq!(r.status, 404);

@@ -2,7 +2,7 @@
 //! stopped and after it ran), voids, transfers that keep a lot's expiry, 64 clients drawing
 //! from three lots, and two instances recording the same expiries once.
 
-use crate::common::{Backend, TestApp, assert_ledger_consistent};
+use crate::common::{Backend, TestApp, verified};
 use chrono::{DateTime, Duration as Span, SecondsFormat, Utc};
 use futures::future::join_all;
 use ledgerflow::projection::verify::verify;
@@ -42,14 +42,6 @@ async fn post_ok(app: &TestApp, body: Value) -> Value {
     let r = app.post(body).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     r.body
-}
-
-/// The event store and the read model agree, and `verify` finds nothing.
-async fn verified(app: &TestApp) {
-    app.projected().await;
-    let report = verify(&app.store, &app.read).await.expect("verify runs");
-    assert!(report.is_clean(), "{:?}", report.differences);
-    assert_ledger_consistent(app).await;
 }
 
 async fn spends_draw_from_lots_in_the_documented_order(backend: Backend) {

@@ -2,7 +2,7 @@
 //! partial reversals up to the original and no further (twenty at once too), both sides of
 //! a transfer, and the entries that cannot be reversed.
 
-use crate::common::{Backend, Reply, TestApp, assert_ledger_consistent};
+use crate::common::{Backend, Reply, TestApp, verified};
 use chrono::{Duration as Span, SecondsFormat, Utc};
 use futures::future::join_all;
 use indicatif::ProgressBar;
@@ -21,15 +21,6 @@ on_both_backends!(
     verify_checks_holds_and_reversal_links_and_rebuild_reproduces_them,
 );
 
-async fn send(app: &TestApp, path: &str, body: Value) -> Reply {
-    let req = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(&app.key)
-        .json(&body);
-    TestApp::read(req.send().await.expect("the request is sent")).await
-}
-
 async fn posted(app: &TestApp, body: Value) -> Value {
     let r = app.post(body).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
@@ -38,13 +29,6 @@ async fn posted(app: &TestApp, body: Value) -> Value {
 
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_owned()
-}
-
-async fn verified(app: &TestApp) {
-    app.projected().await;
-    let report = verify(&app.store, &app.read).await.expect("verify runs");
-    assert!(report.is_clean(), "{:?}", report.differences);
-    assert_ledger_consistent(app).await;
 }
 
 async fn reversing_a_spend_returns_each_lot_its_share_with_its_expiry(backend: Backend) {
@@ -62,13 +46,17 @@ async fn reversing_a_spend_returns_each_lot_its_share_with_its_expiry(backend: B
     )
     .await;
     let path = format!("/v1/entries/{}/reversals", id(&spend));
-    let reversal = send(&app, &path, json!({"nonce": "r", "reason": "refund"})).await;
+    let reversal = app
+        .post_to(&path, json!({"nonce": "r", "reason": "refund"}))
+        .await;
     assert_eq!(reversal.status, 201, "{:?}", reversal.body);
     assert_eq!(reversal.body["operation"], "REVERSAL");
     assert_eq!(reversal.body["reverses"], id(&spend).as_str());
     assert_eq!(reversal.body["amount"], "150.00");
     assert_eq!(reversal.body["metadata"]["reason"], "refund");
-    let replay = send(&app, &path, json!({"nonce": "r", "reason": "refund"})).await;
+    let replay = app
+        .post_to(&path, json!({"nonce": "r", "reason": "refund"}))
+        .await;
     assert!(replay.replay);
     assert_eq!(app.balance("amy").await, "200.00");
     let lots = app.get("/v1/accounts/amy/lots").await.body["lots"].clone();
@@ -107,15 +95,14 @@ async fn partial_reversals_stop_at_the_original_even_twenty_at_once(backend: Bac
     .await;
     let path = format!("/v1/entries/{}/reversals", id(&spend));
     for i in 0..3 {
-        let r = send(
-            &app,
-            &path,
-            json!({"nonce": format!("p{i}"), "amount": "50"}),
-        )
-        .await;
+        let r = app
+            .post_to(&path, json!({"nonce": format!("p{i}"), "amount": "50"}))
+            .await;
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
-    let fourth = send(&app, &path, json!({"nonce": "p3", "amount": "50"})).await;
+    let fourth = app
+        .post_to(&path, json!({"nonce": "p3", "amount": "50"}))
+        .await;
     assert_eq!(
         (fourth.status.as_u16(), fourth.body["code"].as_str()),
         (409, Some("reversal_exceeds_original"))
@@ -131,12 +118,8 @@ async fn partial_reversals_stop_at_the_original_even_twenty_at_once(backend: Bac
     let tries = (0..20).map(|i| {
         let (app, path) = (app.clone(), path.clone());
         tokio::spawn(async move {
-            send(
-                &app,
-                &path,
-                json!({"nonce": format!("c{i}"), "amount": "10"}),
-            )
-            .await
+            app.post_to(&path, json!({"nonce": format!("c{i}"), "amount": "10"}))
+                .await
         })
     });
     let replies: Vec<Reply> = join_all(tries)
@@ -166,7 +149,9 @@ async fn reversing_a_transfer_reverses_both_sides(backend: Backend) {
     .await;
     let transfer = posted(&app, json!({"operation": "TRANSFER", "owner_id": "amy", "counterparty_id": "bo", "nonce": "t", "amount": "20"})).await;
     let path = format!("/v1/entries/{}/reversals", id(&transfer));
-    let r = send(&app, &path, json!({"nonce": "r", "amount": "5"})).await;
+    let r = app
+        .post_to(&path, json!({"nonce": "r", "amount": "5"}))
+        .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     assert_eq!(
         (app.balance("amy").await, app.balance("bo").await),
@@ -178,7 +163,7 @@ async fn reversing_a_transfer_reverses_both_sides(backend: Backend) {
         json!({"operation": "CREDIT_SPEND", "owner_id": "bo", "nonce": "bs", "amount": "15"}),
     )
     .await;
-    let r = send(&app, &path, json!({"nonce": "r2"})).await;
+    let r = app.post_to(&path, json!({"nonce": "r2"})).await;
     assert_eq!(
         (r.status.as_u16(), r.body["code"].as_str()),
         (422, Some("insufficient_balance"))
@@ -205,24 +190,24 @@ async fn what_cannot_be_reversed_is_refused(backend: Backend) {
         json!({"operation": "CREDIT_SPEND", "owner_id": "amy", "nonce": "s", "amount": "4"}),
     )
     .await;
-    let reversal = send(
-        &app,
-        &format!("/v1/entries/{}/reversals", id(&spend)),
-        json!({"nonce": "r"}),
-    )
-    .await;
-    let hold = send(&app, "/v1/holds", json!({"operation": "CREDIT_SPEND", "owner_id": "amy", "nonce": "h", "amount": "1", "expires_in_seconds": 60})).await;
+    let reversal = app
+        .post_to(
+            &format!("/v1/entries/{}/reversals", id(&spend)),
+            json!({"nonce": "r"}),
+        )
+        .await;
+    let hold = app.post_to("/v1/holds", json!({"operation": "CREDIT_SPEND", "owner_id": "amy", "nonce": "h", "amount": "1", "expires_in_seconds": 60})).await;
     for (what, target) in [
         ("a failed entry", failed_id),
         ("a reversal", id(&reversal.body)),
         ("a hold", id(&hold.body)),
     ] {
-        let r = send(
-            &app,
-            &format!("/v1/entries/{target}/reversals"),
-            json!({"nonce": format!("x-{what}")}),
-        )
-        .await;
+        let r = app
+            .post_to(
+                &format!("/v1/entries/{target}/reversals"),
+                json!({"nonce": format!("x-{what}")}),
+            )
+            .await;
         assert_eq!(
             (r.status.as_u16(), r.body["code"].as_str()),
             (422, Some("not_reversible")),
@@ -231,19 +216,19 @@ async fn what_cannot_be_reversed_is_refused(backend: Backend) {
         );
     }
     let unknown = uuid::Uuid::now_v7();
-    let r = send(
-        &app,
-        &format!("/v1/entries/{unknown}/reversals"),
-        json!({"nonce": "y"}),
-    )
-    .await;
+    let r = app
+        .post_to(
+            &format!("/v1/entries/{unknown}/reversals"),
+            json!({"nonce": "y"}),
+        )
+        .await;
     assert_eq!(r.status, 404);
-    let r = send(
-        &app,
-        &format!("/v1/entries/{}/reversals", id(&spend)),
-        json!({"nonce": "z", "amount": "0"}),
-    )
-    .await;
+    let r = app
+        .post_to(
+            &format!("/v1/entries/{}/reversals", id(&spend)),
+            json!({"nonce": "z", "amount": "0"}),
+        )
+        .await;
     assert_eq!(
         (r.status.as_u16(), r.body["code"].as_str()),
         (422, Some("amount_not_positive"))
@@ -257,24 +242,24 @@ async fn verify_checks_holds_and_reversal_links_and_rebuild_reproduces_them(back
         json!({"operation": "CREDIT_ADD", "owner_id": "amy", "nonce": "a", "amount": "50"}),
     )
     .await;
-    let open = send(&app, "/v1/holds", json!({"operation": "CREDIT_SPEND", "owner_id": "amy", "nonce": "h1", "amount": "5", "expires_in_seconds": 600})).await;
-    let held = send(&app, "/v1/holds", json!({"operation": "CREDIT_SPEND", "owner_id": "amy", "nonce": "h2", "amount": "8", "expires_in_seconds": 600})).await;
-    let captured = send(
-        &app,
-        &format!("/v1/holds/{}/capture", id(&held.body)),
-        json!({"nonce": "c", "amount": "6"}),
-    )
-    .await;
+    let open = app.post_to("/v1/holds", json!({"operation": "CREDIT_SPEND", "owner_id": "amy", "nonce": "h1", "amount": "5", "expires_in_seconds": 600})).await;
+    let held = app.post_to("/v1/holds", json!({"operation": "CREDIT_SPEND", "owner_id": "amy", "nonce": "h2", "amount": "8", "expires_in_seconds": 600})).await;
+    let captured = app
+        .post_to(
+            &format!("/v1/holds/{}/capture", id(&held.body)),
+            json!({"nonce": "c", "amount": "6"}),
+        )
+        .await;
     let capture = captured.body["closed_by"]
         .as_str()
         .expect("the capture")
         .to_owned();
-    let r = send(
-        &app,
-        &format!("/v1/entries/{capture}/reversals"),
-        json!({"nonce": "r", "amount": "2"}),
-    )
-    .await;
+    let r = app
+        .post_to(
+            &format!("/v1/entries/{capture}/reversals"),
+            json!({"nonce": "r", "amount": "2"}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     verified(&app).await;
 

@@ -226,6 +226,16 @@ impl TestApp {
         TestApp::read(req.send().await.expect("the request is sent")).await
     }
 
+    /// A POST of `body` to `path` with the app's key.
+    pub async fn post_to(&self, path: &str, body: Value) -> Reply {
+        let req = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(&self.key)
+            .json(&body);
+        TestApp::read(req.send().await.expect("the request is sent")).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.get_with(&self.key, path).await
     }
@@ -350,6 +360,16 @@ pub async fn assert_ledger_consistent(
     }
     assert_read_model_equals_store(app).await;
     heads
+}
+
+/// The event store and the read model agree, and `verify` finds nothing.
+pub async fn verified(app: &TestApp) {
+    app.projected().await;
+    let report = ledgerflow::projection::verify::verify(&app.store, &app.read)
+        .await
+        .expect("verify runs");
+    assert!(report.is_clean(), "{:?}", report.differences);
+    assert_ledger_consistent(app).await;
 }
 
 /// Waits for the projection, then runs `ledgerflow verify`'s checks: the read model equals

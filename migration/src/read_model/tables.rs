@@ -1,114 +1,9 @@
-//! The read model's tables (`rm_*`), migrated by [`crate::ReadModelMigrator`] with its own
-//! migration table, so that they can live in the event store's database or in their own.
+//! The read model's tables as first created.
 
-use crate::Step;
 use sea_orm_migration::prelude::*;
 
-pub fn steps() -> Vec<Step> {
-    vec![
-        Step::table("m20261121_100001_create_rm_accounts", accounts()),
-        Step::table("m20261121_100002_create_rm_postings", postings()),
-        Step::index(
-            "m20261121_100003_index_rm_postings_entry",
-            Index::create()
-                .name("ix_rm_postings_entry")
-                .table(RmPostings::Table)
-                .col(RmPostings::EntryId)
-                .to_owned(),
-        ),
-        Step::table("m20261121_100004_create_rm_entries", entries()),
-        Step::index(
-            "m20261121_100005_index_rm_entries_owner",
-            Index::create()
-                .name("ix_rm_entries_owner")
-                .table(RmEntries::Table)
-                .col(RmEntries::AppId)
-                .col(RmEntries::OwnerId)
-                .col(RmEntries::CreatedAt)
-                .to_owned(),
-        ),
-        Step::index(
-            "m20261121_100006_index_rm_entries_counterparty",
-            Index::create()
-                .name("ix_rm_entries_counterparty")
-                .table(RmEntries::Table)
-                .col(RmEntries::AppId)
-                .col(RmEntries::CounterpartyId)
-                .col(RmEntries::CreatedAt)
-                .to_owned(),
-        ),
-        Step::table("m20261121_100007_create_rm_checkpoints", checkpoints()),
-        Step::table("m20261121_100008_create_rm_parked", parked()),
-        Step::table("m20261121_100009_create_rm_lots", lots()),
-        Step::sql(
-            "m20261121_100011_index_rm_lots_expiring",
-            "CREATE INDEX ix_rm_lots_expiring ON rm_lots (account_id, expires_at) \
-             WHERE status = 'open' AND expires_at IS NOT NULL",
-            "DROP INDEX IF EXISTS ix_rm_lots_expiring",
-        ),
-        Step::add_column(
-            "m20261121_100012_add_rm_entries_lots",
-            RmEntries::Table,
-            ColumnDef::new(RmEntries::Lots).text().null().to_owned(),
-        ),
-        Step::add_column(
-            "m20261121_100013_add_rm_entries_allocations",
-            RmEntries::Table,
-            ColumnDef::new(RmEntries::Allocations)
-                .text()
-                .null()
-                .to_owned(),
-        ),
-        // Balances projected before lots existed keep being spendable, as the event store's.
-        Step::sql(
-            "m20261121_100014_open_rm_lots_of_balances",
-            "INSERT INTO rm_lots (id, account_id, entry_id, category, priority, expires_at, \
-             created_at, amount, counter_account, remaining, status, closed_by, closed_at, \
-             closed_amount) \
-             SELECT id, id, NULL, 'paid', 50, NULL, updated_at, \
-             balance, '@system:opening', balance, 'open', NULL, NULL, NULL FROM rm_accounts \
-             WHERE owner_id NOT LIKE '@%' AND balance NOT LIKE '-%' \
-             AND CAST(balance AS DECIMAL) > 0",
-            "DELETE FROM rm_lots WHERE entry_id IS NULL",
-        ),
-        Step::add_column(
-            "m20261121_100015_add_rm_entries_lot_expires_at",
-            RmEntries::Table,
-            ColumnDef::new(RmEntries::LotExpiresAt)
-                .big_integer()
-                .null()
-                .to_owned(),
-        ),
-        Step::add_column(
-            "m20261121_100016_add_rm_entries_lot_priority",
-            RmEntries::Table,
-            ColumnDef::new(RmEntries::LotPriority)
-                .integer()
-                .null()
-                .to_owned(),
-        ),
-        Step::add_column(
-            "m20261204_100017_add_rm_entries_hold_id",
-            RmEntries::Table,
-            ColumnDef::new(RmEntries::HoldId).uuid().null().to_owned(),
-        ),
-        Step::table("m20261204_100018_create_rm_holds", holds()),
-        Step::sql(
-            "m20261204_100019_index_rm_holds_account",
-            "CREATE INDEX ix_rm_holds_account ON rm_holds (account_id, status)",
-            "DROP INDEX IF EXISTS ix_rm_holds_account",
-        ),
-        Step::add_column(
-            "m20261204_100020_add_rm_entries_reverses",
-            RmEntries::Table,
-            ColumnDef::new(RmEntries::Reverses).uuid().null().to_owned(),
-        ),
-        Step::table("m20261204_100021_create_rm_reversals", reversals()),
-    ]
-}
-
 #[derive(DeriveIden)]
-enum RmAccounts {
+pub(super) enum RmAccounts {
     Table,
     Id,
     AppId,
@@ -119,7 +14,7 @@ enum RmAccounts {
     UpdatedAt,
 }
 
-fn accounts() -> TableCreateStatement {
+pub(super) fn accounts() -> TableCreateStatement {
     Table::create()
         .table(RmAccounts::Table)
         .col(
@@ -142,7 +37,7 @@ fn accounts() -> TableCreateStatement {
 }
 
 #[derive(DeriveIden)]
-enum RmPostings {
+pub(super) enum RmPostings {
     Table,
     AccountId,
     Version,
@@ -157,7 +52,7 @@ enum RmPostings {
     Hash,
 }
 
-fn postings() -> TableCreateStatement {
+pub(super) fn postings() -> TableCreateStatement {
     Table::create()
         .table(RmPostings::Table)
         .col(ColumnDef::new(RmPostings::AccountId).uuid().not_null())
@@ -184,7 +79,7 @@ fn postings() -> TableCreateStatement {
 }
 
 #[derive(DeriveIden)]
-enum RmEntries {
+pub(super) enum RmEntries {
     Table,
     Id,
     AppId,
@@ -209,7 +104,7 @@ enum RmEntries {
     Reverses,
 }
 
-fn entries() -> TableCreateStatement {
+pub(super) fn entries() -> TableCreateStatement {
     Table::create()
         .table(RmEntries::Table)
         .col(
@@ -240,7 +135,7 @@ fn entries() -> TableCreateStatement {
 }
 
 #[derive(DeriveIden)]
-enum RmCheckpoints {
+pub(super) enum RmCheckpoints {
     Table,
     Name,
     Position,
@@ -248,7 +143,7 @@ enum RmCheckpoints {
     UpdatedAt,
 }
 
-fn checkpoints() -> TableCreateStatement {
+pub(super) fn checkpoints() -> TableCreateStatement {
     Table::create()
         .table(RmCheckpoints::Table)
         .col(
@@ -276,7 +171,7 @@ fn checkpoints() -> TableCreateStatement {
 }
 
 #[derive(DeriveIden)]
-enum RmParked {
+pub(super) enum RmParked {
     Table,
     MessageId,
     StreamSequence,
@@ -285,7 +180,7 @@ enum RmParked {
     ParkedAt,
 }
 
-fn parked() -> TableCreateStatement {
+pub(super) fn parked() -> TableCreateStatement {
     Table::create()
         .table(RmParked::Table)
         .col(
@@ -306,7 +201,7 @@ fn parked() -> TableCreateStatement {
 }
 
 #[derive(DeriveIden)]
-enum RmLots {
+pub(super) enum RmLots {
     Table,
     Id,
     AccountId,
@@ -324,7 +219,7 @@ enum RmLots {
     ClosedAmount,
 }
 
-fn lots() -> TableCreateStatement {
+pub(super) fn lots() -> TableCreateStatement {
     Table::create()
         .table(RmLots::Table)
         .col(ColumnDef::new(RmLots::Id).uuid().not_null())
@@ -348,7 +243,7 @@ fn lots() -> TableCreateStatement {
 }
 
 #[derive(DeriveIden)]
-enum RmHolds {
+pub(super) enum RmHolds {
     Table,
     Id,
     AppId,
@@ -366,7 +261,7 @@ enum RmHolds {
     Captured,
 }
 
-fn holds() -> TableCreateStatement {
+pub(super) fn holds() -> TableCreateStatement {
     Table::create()
         .table(RmHolds::Table)
         .col(ColumnDef::new(RmHolds::Id).uuid().not_null().primary_key())
@@ -387,7 +282,7 @@ fn holds() -> TableCreateStatement {
 }
 
 #[derive(DeriveIden)]
-enum RmReversals {
+pub(super) enum RmReversals {
     Table,
     EntryId,
     AppId,
@@ -396,7 +291,7 @@ enum RmReversals {
     ReversalIds,
 }
 
-fn reversals() -> TableCreateStatement {
+pub(super) fn reversals() -> TableCreateStatement {
     Table::create()
         .table(RmReversals::Table)
         .col(

@@ -1,0 +1,111 @@
+//! The read model's tables (`rm_*`), migrated by [`crate::ReadModelMigrator`] with its own
+//! migration table, so that they can live in the event store's database or in their own.
+
+mod tables;
+
+use crate::Step;
+use sea_orm_migration::prelude::*;
+use tables::*;
+
+pub fn steps() -> Vec<Step> {
+    vec![
+        Step::table("m20261121_100001_create_rm_accounts", accounts()),
+        Step::table("m20261121_100002_create_rm_postings", postings()),
+        Step::index(
+            "m20261121_100003_index_rm_postings_entry",
+            Index::create()
+                .name("ix_rm_postings_entry")
+                .table(RmPostings::Table)
+                .col(RmPostings::EntryId)
+                .to_owned(),
+        ),
+        Step::table("m20261121_100004_create_rm_entries", entries()),
+        Step::index(
+            "m20261121_100005_index_rm_entries_owner",
+            Index::create()
+                .name("ix_rm_entries_owner")
+                .table(RmEntries::Table)
+                .col(RmEntries::AppId)
+                .col(RmEntries::OwnerId)
+                .col(RmEntries::CreatedAt)
+                .to_owned(),
+        ),
+        Step::index(
+            "m20261121_100006_index_rm_entries_counterparty",
+            Index::create()
+                .name("ix_rm_entries_counterparty")
+                .table(RmEntries::Table)
+                .col(RmEntries::AppId)
+                .col(RmEntries::CounterpartyId)
+                .col(RmEntries::CreatedAt)
+                .to_owned(),
+        ),
+        Step::table("m20261121_100007_create_rm_checkpoints", checkpoints()),
+        Step::table("m20261121_100008_create_rm_parked", parked()),
+        Step::table("m20261121_100009_create_rm_lots", lots()),
+        Step::sql(
+            "m20261121_100011_index_rm_lots_expiring",
+            "CREATE INDEX ix_rm_lots_expiring ON rm_lots (account_id, expires_at) \
+             WHERE status = 'open' AND expires_at IS NOT NULL",
+            "DROP INDEX IF EXISTS ix_rm_lots_expiring",
+        ),
+        Step::add_column(
+            "m20261121_100012_add_rm_entries_lots",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::Lots).text().null().to_owned(),
+        ),
+        Step::add_column(
+            "m20261121_100013_add_rm_entries_allocations",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::Allocations)
+                .text()
+                .null()
+                .to_owned(),
+        ),
+        // Balances projected before lots existed keep being spendable, as the event store's.
+        Step::sql(
+            "m20261121_100014_open_rm_lots_of_balances",
+            "INSERT INTO rm_lots (id, account_id, entry_id, category, priority, expires_at, \
+             created_at, amount, counter_account, remaining, status, closed_by, closed_at, \
+             closed_amount) \
+             SELECT id, id, NULL, 'paid', 50, NULL, updated_at, \
+             balance, '@system:opening', balance, 'open', NULL, NULL, NULL FROM rm_accounts \
+             WHERE owner_id NOT LIKE '@%' AND balance NOT LIKE '-%' \
+             AND CAST(balance AS DECIMAL) > 0",
+            "DELETE FROM rm_lots WHERE entry_id IS NULL",
+        ),
+        Step::add_column(
+            "m20261121_100015_add_rm_entries_lot_expires_at",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::LotExpiresAt)
+                .big_integer()
+                .null()
+                .to_owned(),
+        ),
+        Step::add_column(
+            "m20261121_100016_add_rm_entries_lot_priority",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::LotPriority)
+                .integer()
+                .null()
+                .to_owned(),
+        ),
+        Step::add_column(
+            "m20261204_100017_add_rm_entries_hold_id",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::HoldId).uuid().null().to_owned(),
+        ),
+        Step::table("m20261204_100018_create_rm_holds", holds()),
+        Step::sql(
+            "m20261204_100019_index_rm_holds_account",
+            "CREATE INDEX ix_rm_holds_account ON rm_holds (account_id, status)",
+            "DROP INDEX IF EXISTS ix_rm_holds_account",
+        ),
+        Step::add_column(
+            "m20261204_100020_add_rm_entries_reverses",
+            RmEntries::Table,
+            ColumnDef::new(RmEntries::Reverses).uuid().null().to_owned(),
+        ),
+        Step::table("m20261204_100021_create_rm_reversals", reversals()),
+    ]
+}
