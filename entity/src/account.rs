@@ -21,6 +21,9 @@ pub struct Model {
     pub shortfall: String,
     /// `active`, `frozen` (debits and holds refused) or `closed` (everything refused).
     pub status: String,
+    /// How many holds of the account are not closed: a batch reads the account's holds
+    /// only when there are some.
+    pub open_holds: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

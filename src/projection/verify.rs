@@ -120,7 +120,7 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     let store_lots = lots::store_lots(&es).await?;
     lots::check(&es, &store_lots, &rows, &mut report).await?;
     let store_holds = holds::store_holds(&es).await?;
-    holds::check(&es, &store_holds, &store_lots, &mut report).await?;
+    holds::check(&es, &store_holds, (&store_lots, &rows), &mut report).await?;
     let store_reversals = reversals::store_reversals(&es).await?;
     reversals::check(&es, &store_reversals, &mut report).await?;
     es.commit().await?;

@@ -42,10 +42,18 @@ impl BatchWrite<'_> {
                 hash: a.hash,
                 shortfall: stored_decimal(&a.shortfall).map_err(StoreError::Corrupt)?,
                 status: a.status.parse().map_err(StoreError::Corrupt)?,
+                open_holds: a.open_holds,
             };
             loaded.heads.insert(a.id, head);
         }
-        loaded.holds = holds_of(db, wanted).await?;
+        // Only accounts with open holds have holds to read: most batches read none.
+        let holding: BTreeSet<Uuid> = wanted
+            .lot_accounts
+            .iter()
+            .filter(|id| loaded.heads.get(id).is_some_and(|h| h.open_holds > 0))
+            .copied()
+            .collect();
+        loaded.holds = holds_of(db, &holding, &wanted.holds).await?;
         if !wanted.lot_accounts.is_empty() {
             // The open lots, and those the holds reserve (a lot whose expiry is recorded
             // keeps what an open hold reserves of it).
@@ -91,20 +99,21 @@ impl BatchWrite<'_> {
     }
 }
 
-/// The open holds of `wanted.lot_accounts`, and the holds `wanted.holds` names.
+/// The open holds of `accounts`, and the holds `named`.
 async fn holds_of(
     db: &impl ConnectionTrait,
-    wanted: &Wanted,
+    accounts: &BTreeSet<Uuid>,
+    named: &BTreeSet<Uuid>,
 ) -> Result<Vec<(Hold, hold::Model)>, StoreError> {
-    if wanted.lot_accounts.is_empty() && wanted.holds.is_empty() {
+    if accounts.is_empty() && named.is_empty() {
         return Ok(Vec::new());
     }
     let open = Condition::all()
-        .add(hold::Column::AccountId.is_in(wanted.lot_accounts.iter().copied()))
+        .add(hold::Column::AccountId.is_in(accounts.iter().copied()))
         .add(hold::Column::Status.eq(EntryState::Held.as_str()));
     let mut any = Condition::any().add(open);
-    if !wanted.holds.is_empty() {
-        any = any.add(hold::Column::Id.is_in(wanted.holds.iter().copied()));
+    if !named.is_empty() {
+        any = any.add(hold::Column::Id.is_in(named.iter().copied()));
     }
     hold::Entity::find()
         .filter(any)

@@ -56,6 +56,7 @@ impl BatchWrite<'_> {
                 account::Column::Hash,
                 account::Column::Shortfall,
                 account::Column::Status,
+                account::Column::OpenHolds,
             ])
             .to_owned();
         self.inserts

@@ -274,5 +274,14 @@ pub fn steps() -> Vec<Step> {
             ColumnDef::new(Entries::Reverses).uuid().null().to_owned(),
         ),
         Step::table("m20261204_000046_create_reversals", reversals()),
+        Step::add_column(
+            "m20261204_000047_add_accounts_open_holds",
+            Accounts::Table,
+            ColumnDef::new(Accounts::OpenHolds)
+                .integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
+        ),
     ]
 }

@@ -41,6 +41,7 @@ pub(super) enum Accounts {
     Hash,
     Shortfall,
     Status,
+    OpenHolds,
 }
 
 pub(super) fn accounts() -> TableCreateStatement {

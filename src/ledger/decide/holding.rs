@@ -12,7 +12,7 @@
 //! - **A capture takes at most the hold**, from the hold's own shares.
 
 use super::effects::{Effects, post_legs};
-use super::{Deciding, IllegalTransition};
+use super::{Deciding, Head, IllegalTransition};
 use crate::ledger::codes::{Code, Refusal};
 use crate::ledger::command::{Command, HoldStep, account_id};
 use crate::ledger::holds::{Hold, shares_json};
@@ -22,6 +22,7 @@ use crate::time::to_rfc3339 as rfc3339;
 use entity::hold;
 use operations::EXPIRED_ACCOUNT;
 use rust_decimal::Decimal;
+use uuid::Uuid;
 
 impl Deciding {
     /// Why `cmd`, a command about a hold, cannot go on, if it cannot.
@@ -106,6 +107,7 @@ impl Deciding {
             shares,
         };
         self.book.place(hold, row.clone());
+        self.count_open_holds(cmd, account, 1);
         Effects {
             holds: vec![row],
             ..Effects::default()
@@ -151,6 +153,7 @@ impl Deciding {
         for a in &drawn {
             self.book.take(a.lot_id, a.amount);
         }
+        self.count_open_holds(cmd, hold.account_id, -1);
         let entry_id = cmd.entry_id;
         let row = self.book.end_hold(id, status, |row| {
             row.closed_by = Some(entry_id);
@@ -167,6 +170,18 @@ impl Deciding {
             holds: row.into_iter().collect(),
             reversals: Vec::new(),
         })
+    }
+}
+
+impl Deciding {
+    /// Counts `change` open holds into `account`'s head (which a hold's first placement
+    /// creates, without a posting).
+    fn count_open_holds(&mut self, cmd: &Command, account: Uuid, change: i32) {
+        let head = self.loaded.heads.entry(account).or_insert_with(|| {
+            Head::empty(cmd.app_id, cmd.owner_id.as_str(), &cmd.operation.asset)
+        });
+        head.open_holds += change;
+        self.heads.touch(&account);
     }
 }
 

@@ -27,6 +27,8 @@ pub struct Head {
     /// What overdrawing debits took beyond the owner's lots.
     pub shortfall: Decimal,
     pub status: AccountStatus,
+    /// How many holds of the account are not closed.
+    pub open_holds: i32,
 }
 
 impl Head {
@@ -42,6 +44,7 @@ impl Head {
             hash: crate::ledger::chain::GENESIS.to_owned(),
             shortfall: Decimal::ZERO,
             status: AccountStatus::Active,
+            open_holds: 0,
         }
     }
 
@@ -58,6 +61,7 @@ impl Head {
             hash: self.hash.clone(),
             shortfall: self.shortfall.to_string(),
             status: self.status.as_str().to_owned(),
+            open_holds: self.open_holds,
         }
     }
 }

@@ -44,6 +44,7 @@ impl Stored {
                     hash: a.hash.clone(),
                     shortfall: a.shortfall.parse().expect("a stored shortfall"),
                     status: a.status.parse().expect("a stored status"),
+                    open_holds: a.open_holds,
                 };
                 loaded.heads.insert(*id, head);
             }

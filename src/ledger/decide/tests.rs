@@ -112,6 +112,7 @@ fn loaded_state_decides_replays_heads_and_limits() {
             hash: "a".repeat(64),
             shortfall: Decimal::ZERO,
             status: crate::ledger::account::AccountStatus::Active,
+            open_holds: 0,
         },
     );
     loaded.lots.push(paid_lot(bo, "3.00"));
@@ -234,5 +235,6 @@ fn head(owner: &str, balance: &str) -> Head {
         hash: "a".repeat(64),
         shortfall: Decimal::ZERO,
         status: crate::ledger::account::AccountStatus::Active,
+        open_holds: 0,
     }
 }

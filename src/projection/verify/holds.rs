@@ -1,6 +1,7 @@
 //! The holds' part of `verify`, on the event store's snapshot:
 //! - each hold's shares sum to its amount, and its state is one a hold can be in;
-//! - what open holds reserve of a lot is within what the lot holds;
+//! - what open holds reserve of a lot is within what the lot holds, and each head counts
+//!   its account's open holds;
 //! - each ended hold names the entry that ended it, and that entry names the hold (and
 //!   every entry that names a hold is the one that ended it, or failed);
 //! - the read model's holds are the event store's, once it has every entry.
@@ -8,7 +9,7 @@
 use super::Report;
 use crate::ledger::holds::Hold;
 use crate::ledger::state::EntryState;
-use entity::{entry, entry_event, hold, lot, read};
+use entity::{account, entry, entry_event, hold, lot, read};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 use std::collections::{BTreeMap, HashMap};
@@ -39,9 +40,25 @@ pub(super) async fn read_holds(db: &DatabaseTransaction) -> Result<Holds, DbErr>
 pub(super) async fn check(
     db: &DatabaseTransaction,
     holds: &Holds,
-    lots: &BTreeMap<Uuid, lot::Model>,
+    (lots, accounts): (&BTreeMap<Uuid, lot::Model>, &[account::Model]),
     report: &mut Report,
 ) -> Result<(), DbErr> {
+    let mut open: HashMap<Uuid, i32> = HashMap::new();
+    for h in holds
+        .values()
+        .filter(|h| h.status == EntryState::Held.as_str())
+    {
+        *open.entry(h.account_id).or_default() += 1;
+    }
+    for a in accounts {
+        let counted = open.get(&a.id).copied().unwrap_or(0);
+        if a.open_holds != counted {
+            report.differ(format!(
+                "event store: the head of {} ({}) counts {} open holds; there are {counted}",
+                a.owner_id, a.asset, a.open_holds
+            ));
+        }
+    }
     let mut reserved: HashMap<Uuid, Decimal> = HashMap::new();
     for row in holds.values() {
         let hold = match Hold::from_row(row) {

@@ -227,3 +227,47 @@ fn a_frozen_owner_spends_nothing_and_its_hold_is_still_captured() {
     assert_eq!(outcomes, ["account_frozen", "completed", "completed"]);
     assert_eq!(balance(&stored, "amy"), dec("7"));
 }
+
+#[test]
+fn limits_count_at_capture_not_at_placement() {
+    let mut catalog = catalog();
+    let once = "[operations.RENDER]\ndirection = \"debit\"\ncounter_account = \"@system:render\"\nasset = \"CREDIT\"\namount = { max = \"50\" }\nlimits = [{ window = \"day\", max_count = 1 }]\n";
+    catalog
+        .extend_from_toml("render.toml", once)
+        .expect("a valid extension");
+    let mut stored = Stored::default();
+    run(&mut stored, &[entry("CREDIT_ADD", "c", "20", None, T0)], T0);
+    let place = |nonce: &str| {
+        HoldRequest {
+            operation: "RENDER".into(),
+            owner_id: "amy".into(),
+            nonce: nonce.into(),
+            amount: Some("5".into()),
+            expires_in_seconds: Some(60),
+            ..HoldRequest::default()
+        }
+        .validate(APP, &catalog, T0)
+        .expect("a valid hold")
+    };
+    let placed = run(&mut stored, &[place("h1"), place("h2")], T0);
+    assert!(
+        placed.iter().all(|r| outcome(r) == "held"),
+        "placing counts nothing"
+    );
+    let op = catalog.get("RENDER").expect("the op").clone();
+    let capture = |id: Uuid, nonce: &str| {
+        let nonce = Nonce::parse(nonce.into()).expect("a nonce");
+        hold_request::capture(&stored.holds[&id], (&op, 2), nonce, None, T0 + 1).expect("a capture")
+    };
+    let captures = [
+        capture(placed[0].entry.id, "c1"),
+        capture(placed[1].entry.id, "c2"),
+    ];
+    let records = run(&mut stored, &captures, T0 + 1);
+    let outcomes: Vec<&str> = records.iter().map(outcome).collect();
+    assert_eq!(outcomes, ["completed", "limit_exceeded"]);
+    assert_eq!(
+        stored.holds[&placed[1].entry.id].status, "held",
+        "still open: void it, or retry tomorrow"
+    );
+}
