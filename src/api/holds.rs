@@ -13,9 +13,9 @@ use crate::ledger::hold_request::{self, HoldRequest};
 use crate::ledger::record::EntryRecord;
 use crate::ledger::request::app_nonce;
 use crate::ledger::{Code, Refusal};
-use crate::query::HoldRecord;
 use crate::time::now_micros;
 use crate::workflow::Settled;
+use entity::hold;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
@@ -78,13 +78,13 @@ impl HoldsApi {
         &self,
         auth: AppKey,
         id: Uuid,
-        make: impl FnOnce(&App, &HoldRecord) -> Result<Command, Refusal>,
+        make: impl FnOnce(&App, &hold::Model) -> Result<Command, Refusal>,
     ) -> Result<EndedResponse, ApiProblem> {
         let app = auth.live(&self.ctx).await?;
         let limited = admit(&self.ctx, app).await.err();
         let queries = &self.ctx.queries;
         // Another app's hold is as absent as one that does not exist.
-        let hold = queries.stored_hold(app.id, id).await?;
+        let hold = queries.stored_hold_row(app.id, id).await?;
         let hold = hold.ok_or_else(|| ApiProblem::not_found("the hold"))?;
         let cmd = make(app, &hold)?;
         let settled = match limited {
@@ -177,9 +177,8 @@ impl HoldsApi {
         body: Json<NewCapture>,
     ) -> Result<EndedResponse, ApiProblem> {
         let body = body.0;
-        self.end(auth, id.0, |app, found| {
+        self.end(auth, id.0, |app, hold| {
             let nonce = app_nonce(body.nonce.0)?;
-            let hold = &found.hold;
             let op = app.catalog.get(&hold.operation).ok_or_else(|| {
                 Refusal::new(
                     Code::UnknownOperation,
@@ -206,9 +205,9 @@ impl HoldsApi {
         body: Json<NewHoldVoid>,
     ) -> Result<EndedResponse, ApiProblem> {
         let body = body.0;
-        self.end(auth, id.0, |_, found| {
+        self.end(auth, id.0, |_, hold| {
             let nonce = app_nonce(body.nonce.0)?;
-            hold_request::void(&found.hold, nonce, now_micros())
+            hold_request::void(hold, nonce, now_micros())
         })
         .await
     }

@@ -65,8 +65,17 @@ impl Queries {
         Ok(Some(HoldRecord { hold, placed }))
     }
 
-    /// An app's hold as the event store holds it now (what a capture or void acts on, and
-    /// what its answer shows).
+    /// An app's hold row as the event store holds it now (what a capture or void acts on).
+    pub async fn stored_hold_row(
+        &self,
+        app_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<hold::Model>, QueryError> {
+        Ok(self.store.hold(app_id, id).await?)
+    }
+
+    /// An app's hold as the event store holds it now, with its placing entry (what the
+    /// answer to a capture or void shows).
     pub async fn stored_hold(
         &self,
         app_id: Uuid,
