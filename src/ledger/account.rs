@@ -5,7 +5,7 @@
 //! `ACCOUNT_CLOSE`) that moves nothing, with who asked and why in its metadata.
 
 use super::codes::{Code, Refusal};
-use super::command::{Amount, Command, HoldStep, LotTerms, Nonce, OwnerId};
+use super::command::{Amount, Command, Control, HoldStep, Nonce, OwnerId};
 use super::request::{canonical_json, request_digest};
 use operations::{
     ACCOUNT_CLOSE, ACCOUNT_FREEZE, ACCOUNT_UNFREEZE, Direction, EXPIRY, HOLD_EXPIRY, Operation,
@@ -13,7 +13,6 @@ use operations::{
 use rust_decimal::Decimal;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 use uuid::Uuid;
 
 /// Where an account stands.
@@ -54,14 +53,6 @@ impl FromStr for AccountStatus {
         .find(|status| status.as_str() == s)
         .ok_or_else(|| format!("{s:?} is not an account status"))
     }
-}
-
-/// A change of an account's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    Freeze,
-    Unfreeze,
-    Close,
 }
 
 impl Control {
@@ -142,23 +133,14 @@ pub fn command(
     }));
     let metadata = serde_json::json!({ "by": by, "reason": reason });
     Command {
-        entry_id: Uuid::now_v7(),
-        app_id,
-        nonce,
-        request_hash,
-        operation: Arc::new(Operation::account_control(name, asset)),
-        owner_id: owner,
-        counterparty_id: None,
-        amount: Amount::of_lot(Decimal::ZERO),
         metadata: Some(canonical_json(&metadata)),
-        is_async: false,
-        received_at,
-        stored: false,
-        key_id: None,
-        lot_terms: LotTerms::default(),
-        target_lot: None,
-        hold: None,
         control: Some(control),
-        reversal: None,
+        ..Command::of(
+            (app_id, owner),
+            (nonce, request_hash),
+            Operation::account_control(name, asset),
+            Amount::of_lot(Decimal::ZERO),
+            received_at,
+        )
     }
 }

@@ -3,13 +3,11 @@
 //! `amount` here is only what it held when the command was made.
 
 use super::codes::{Code, Refusal};
-use super::command::{Amount, Command, LotTerms, Nonce, OwnerId};
+use super::command::{Amount, Command, Nonce, OwnerId};
 use super::request::{canonical_json, request_digest};
 use crate::decimal::stored_decimal;
 use entity::{account, lot};
 use operations::Operation;
-use std::sync::Arc;
-use uuid::Uuid;
 
 /// Longest void reason, in characters.
 pub const MAX_REASON_LEN: usize = 500;
@@ -76,24 +74,17 @@ fn command(
     received_at: i64,
 ) -> Result<Command, String> {
     let corrupt = |r: Refusal| format!("stored lot {}: {r}", lot.id);
+    let owner = OwnerId::parse("owner_id", account.owner_id.clone()).map_err(corrupt)?;
+    let amount = Amount::of_lot(stored_decimal(&lot.remaining)?);
     Ok(Command {
-        entry_id: Uuid::now_v7(),
-        app_id: account.app_id,
-        nonce,
-        request_hash,
-        operation: Arc::new(operation),
-        owner_id: OwnerId::parse("owner_id", account.owner_id.clone()).map_err(corrupt)?,
-        counterparty_id: None,
-        amount: Amount::of_lot(stored_decimal(&lot.remaining)?),
         metadata,
-        is_async: false,
-        received_at,
-        stored: false,
-        key_id: None,
-        lot_terms: LotTerms::default(),
         target_lot: Some(lot.id),
-        hold: None,
-        control: None,
-        reversal: None,
+        ..Command::of(
+            (account.app_id, owner),
+            (nonce, request_hash),
+            operation,
+            amount,
+            received_at,
+        )
     })
 }

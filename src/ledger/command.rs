@@ -2,10 +2,8 @@
 //! that passed their checks: [`Nonce`], [`OwnerId`] and [`Amount`] can only be made by
 //! parsing, so code that holds one never checks it again.
 
-use super::account::Control;
 use super::codes::{Code, Refusal};
 use super::record::EntryRecord;
-use super::reversal::Reversal;
 use super::state::EntryState;
 use crate::decimal::stored_decimal;
 use entity::{entry, entry_event};
@@ -15,6 +13,8 @@ use std::fmt;
 use std::sync::Arc;
 use unicode_normalization::is_nfc;
 use uuid::Uuid;
+
+pub use acts::{Control, HoldStep, Reversal};
 
 /// Longest owner id, counterparty id and nonce, in characters (Unicode code points, as JSON
 /// Schema's `maxLength` counts them).
@@ -225,29 +225,6 @@ pub struct Command {
     pub reversal: Option<Box<Reversal>>,
 }
 
-/// A command about a hold: placing it, or one of the three ways it ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HoldStep {
-    /// Reserve `amount` until `expires_at` (µs).
-    Place { expires_at: i64 },
-    /// Debit `amount` from hold `id`'s shares and release the rest.
-    Capture(Uuid),
-    /// Release all of hold `id`.
-    Void(Uuid),
-    /// Record that hold `id` ran out (the ledger's own command).
-    Expire(Uuid),
-}
-
-impl HoldStep {
-    /// The hold an ending step acts on.
-    pub fn target(self) -> Option<Uuid> {
-        match self {
-            HoldStep::Place { .. } => None,
-            HoldStep::Capture(id) | HoldStep::Void(id) | HoldStep::Expire(id) => Some(id),
-        }
-    }
-}
-
 /// What a request set of the lot its credit opens; the rest comes from the operation's rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LotTerms {
@@ -257,6 +234,38 @@ pub struct LotTerms {
 }
 
 impl Command {
+    /// A sync command of `operation` for `owner_id` that is not an app's entry request: no
+    /// counterparty, metadata, lot terms or key to check; its maker sets what it is about
+    /// (a lot, a hold, a control, a reversal).
+    pub fn of(
+        (app_id, owner_id): (Uuid, OwnerId),
+        (nonce, request_hash): (Nonce, String),
+        operation: Operation,
+        amount: Amount,
+        received_at: i64,
+    ) -> Command {
+        Command {
+            entry_id: Uuid::now_v7(),
+            app_id,
+            nonce,
+            request_hash,
+            operation: Arc::new(operation),
+            owner_id,
+            counterparty_id: None,
+            amount,
+            metadata: None,
+            is_async: false,
+            received_at,
+            stored: false,
+            key_id: None,
+            lot_terms: LotTerms::default(),
+            target_lot: None,
+            hold: None,
+            control: None,
+            reversal: None,
+        }
+    }
+
     /// The entry row this command records; the same for the sync path, the async path and
     /// a resumed entry, so that every read of the entry shows the same thing.
     pub fn entry_row(&self) -> entry::Model {
@@ -396,5 +405,6 @@ pub enum Outcome {
     NotDue,
 }
 
+mod acts;
 #[cfg(test)]
 mod tests;

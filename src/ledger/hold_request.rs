@@ -3,14 +3,13 @@
 //! (the ledger's own). Whether the hold is still open is the batch decision's to say.
 
 use super::codes::{Code, Refusal};
-use super::command::{Amount, Command, HoldStep, LotTerms, Nonce, OwnerId};
+use super::command::{Amount, Command, HoldStep, Nonce, OwnerId};
 use super::request::{EntryRequest, request_digest};
 use crate::decimal::stored_decimal;
 use crate::time::parse_rfc3339;
 use entity::hold;
 use operations::{Catalog, Direction, Operation};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use uuid::Uuid;
 
 /// A hold as an app asks for it.
@@ -184,23 +183,13 @@ fn command(
     let owner_id = OwnerId::parse("owner_id", hold.owner_id.clone())
         .map_err(|r| corrupt(hold.id)(r.detail))?;
     Ok(Command {
-        entry_id: Uuid::now_v7(),
-        app_id: hold.app_id,
-        nonce,
-        request_hash,
-        operation: Arc::new(operation),
-        owner_id,
-        counterparty_id: None,
-        amount,
-        metadata: None,
-        is_async: false,
-        received_at,
-        stored: false,
-        key_id: None,
-        lot_terms: LotTerms::default(),
-        target_lot: None,
         hold: Some(step),
-        control: None,
-        reversal: None,
+        ..Command::of(
+            (hold.app_id, owner_id),
+            (nonce, request_hash),
+            operation,
+            amount,
+            received_at,
+        )
     })
 }

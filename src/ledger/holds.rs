@@ -157,14 +157,23 @@ pub fn gone_at(at: i64, lots: &[lot::Model], holds: &[Hold]) -> Result<Decimal, 
 /// What the expiry of `lot` moves out of it: its remaining, less what open holds that end
 /// after the lot's expiry keep of it (their capture may still spend it).
 pub fn expiring_part(lot: &lot::Model, holds: &[Hold]) -> Result<Decimal, String> {
-    let remaining = stored_decimal(&lot.remaining)?;
-    let expires_at = lot.expires_at.unwrap_or(i64::MAX);
-    let kept: Decimal = holds
-        .iter()
+    Ok(stored_decimal(&lot.remaining)? - kept(lot.id, lot.expires_at, holds.iter()))
+}
+
+/// What open `holds` that end after lot `lot_id`'s expiry (`expires_at`) keep of it: the
+/// part its expiry leaves behind for their captures.
+pub fn kept<'h>(
+    lot_id: Uuid,
+    expires_at: Option<i64>,
+    holds: impl Iterator<Item = &'h Hold>,
+) -> Decimal {
+    let Some(expires_at) = expires_at else {
+        return Decimal::ZERO;
+    };
+    holds
         .filter(|h| h.is_open() && h.expires_at > expires_at)
-        .map(|h| h.share_of(lot.id))
-        .sum();
-    Ok(remaining - kept)
+        .map(|h| h.share_of(lot_id))
+        .sum()
 }
 
 /// Hold `row` as entry `entry` left it, if the entry placed or ended it: as placed (held),

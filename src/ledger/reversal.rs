@@ -13,7 +13,7 @@
 
 use super::closing::check_reason;
 use super::codes::{Code, Refusal};
-use super::command::{Amount, Command, LotTerms, Nonce, OwnerId, account_id};
+use super::command::{Amount, Command, Nonce, OwnerId, Reversal, account_id};
 use super::lots::Allocation;
 use super::record::EntryRecord;
 use super::request::{canonical_json, request_digest};
@@ -21,27 +21,7 @@ use super::state::EntryState;
 use crate::decimal::stored_decimal;
 use operations::{Direction, Operation};
 use rust_decimal::Decimal;
-use std::sync::Arc;
 use uuid::Uuid;
-
-/// What a reversal command knows of the entry it reverses (all of it immutable).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reversal {
-    pub original: Uuid,
-    pub direction: Direction,
-    /// The original's amount.
-    pub amount: Decimal,
-    /// What the app asked to reverse; `None`: all that is left.
-    pub requested: Option<Decimal>,
-    /// What the original drew from its owner's lots, in drawdown order.
-    pub drawn: Vec<Allocation>,
-    /// What the original drew beyond the lots (an overdraft), after them.
-    pub uncovered: Decimal,
-    /// The lots the original opened (a credit's, or a transfer's receiver's), in order.
-    pub opened: Vec<Uuid>,
-    /// The operation lets a reversal take its owner below zero.
-    pub overdraft: bool,
-}
 
 impl Reversal {
     /// Where reversing `amount` more, after `reversed` already, sends the value back, in
@@ -126,25 +106,13 @@ pub fn command(
         Some(c) => Some(OwnerId::parse("counterparty_id", c.clone()).map_err(corrupt)?),
         None => None,
     };
+    let owner = OwnerId::parse("owner_id", e.owner_id.clone()).map_err(corrupt)?;
+    let amount = Amount::of_lot(requested.unwrap_or(total));
     Ok(Command {
-        entry_id: Uuid::now_v7(),
-        app_id: e.app_id,
-        nonce,
-        request_hash: hash,
-        operation: Arc::new(op),
-        owner_id: OwnerId::parse("owner_id", e.owner_id.clone()).map_err(corrupt)?,
         counterparty_id: counterparty,
-        amount: Amount::of_lot(requested.unwrap_or(total)),
         metadata,
-        is_async: false,
-        received_at,
-        stored: false,
-        key_id: None,
-        lot_terms: LotTerms::default(),
-        target_lot: None,
-        hold: None,
-        control: None,
         reversal: Some(Box::new(reversal)),
+        ..Command::of((e.app_id, owner), (nonce, hash), op, amount, received_at)
     })
 }
 

@@ -11,7 +11,7 @@
 //! posts out.
 
 use super::Touched;
-use crate::ledger::holds::{Hold, Share};
+use crate::ledger::holds::{self, Hold, Share};
 use crate::ledger::lots::{self, Allocation, Draw, Lot, Status};
 use crate::ledger::state::EntryState;
 use entity::{allocation, hold, lot};
@@ -98,14 +98,8 @@ impl Book {
 
     /// What open holds that outlast lot `id`'s expiry keep of it: its expiry leaves that.
     pub fn kept(&self, id: Uuid) -> Decimal {
-        let Some(expires_at) = self.rows.get(&id).and_then(|row| row.expires_at) else {
-            return Decimal::ZERO;
-        };
-        self.holds
-            .values()
-            .filter(|(h, _)| h.is_open() && h.expires_at > expires_at)
-            .map(|(h, _)| h.share_of(id))
-            .sum()
+        let expires_at = self.rows.get(&id).and_then(|row| row.expires_at);
+        holds::kept(id, expires_at, self.holds.values().map(|(h, _)| h))
     }
 
     /// What the open holds of `account` hold at the batch's instant.

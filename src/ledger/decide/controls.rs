@@ -7,8 +7,9 @@
 
 use super::effects::Effects;
 use super::{Deciding, Head};
-use crate::ledger::account::{self, AccountStatus, Control};
+use crate::ledger::account::{self, AccountStatus};
 use crate::ledger::codes::{Code, Refusal};
+use crate::ledger::command::Control;
 use crate::ledger::command::{Command, account_id};
 use rust_decimal::Decimal;
 use uuid::Uuid;

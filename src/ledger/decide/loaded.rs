@@ -2,11 +2,11 @@
 //! [`Loaded`]; and the head of an account as the batch sees it ([`Head`]).
 
 use crate::ledger::account::AccountStatus;
+use crate::ledger::command::Reversal;
 use crate::ledger::command::{Command, HoldStep, account_id};
 use crate::ledger::holds::Hold;
 use crate::ledger::limits::{Usage, UsageKey, usage_keys};
 use crate::ledger::lots::Lot;
-use crate::ledger::reversal::Reversal;
 use entity::{account, hold, lot, reversal};
 use operations::{Direction, EXPIRED_ACCOUNT};
 use rust_decimal::Decimal;

@@ -206,7 +206,8 @@ fn a_void_frees_everything_and_a_reserved_lot_cannot_be_voided() {
 
 #[test]
 fn a_frozen_owner_spends_nothing_and_its_hold_is_still_captured() {
-    use crate::ledger::account::{self, Control};
+    use crate::ledger::account;
+    use crate::ledger::command::Control;
     let mut stored = Stored::default();
     run(&mut stored, &[entry("CREDIT_ADD", "c", "10", None, T0)], T0);
     let id = run(&mut stored, &[hold("h", "4", 60, T0)], T0)[0].entry.id;
