@@ -24,6 +24,8 @@ pub struct Model {
     /// How many holds of the account are not closed: a batch reads the account's holds
     /// only when there are some.
     pub open_holds: i32,
+    /// How many balance monitors watch the account (a batch reads them only when some do).
+    pub monitors: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,13 +4,17 @@
 //! - [`entry`]: one row per recorded entry, the request as it was accepted;
 //! - [`entry_event`]: the workflow transitions of an entry, one row per write;
 //! - [`posting`]: one row per account event `(account, version)`, with `balance_after`;
-//! - [`allocation`]: one row per lot an entry drew from, with `remaining_after`.
+//! - [`allocation`]: one row per lot an entry drew from, with `remaining_after`;
+//! - [`app_event`]: the events an app is told of, numbered per app (pruned after the
+//!   retention: they are the app's feed, not the ledger's record).
 //!
 //! Bookkeeping beside the events, derivable from them:
 //! - [`account`]: the head of each account (balance and version of its last posting);
 //! - [`lot`]: each credit lot, with what is left of it;
 //! - [`hold`]: each hold, the lots' parts it reserves, and how it ended;
 //! - [`reversal`]: what has been reversed of an entry, and by which entries;
+//! - [`event_seq`]: the last event number given per app;
+//! - [`monitor`]: balance monitors and which side of their threshold they last saw;
 //! - [`usage`]: per-owner, per-operation counters for limits and cooldowns;
 //! - [`pending_entry`]: entries accepted asynchronously that have not finished yet;
 //! - [`outbox`]: messages written with the events they carry (a row per batch), until the
@@ -30,10 +34,13 @@ pub mod account;
 pub mod allocation;
 pub mod api_key;
 pub mod app;
+pub mod app_event;
 pub mod entry;
 pub mod entry_event;
+pub mod event_seq;
 pub mod hold;
 pub mod lot;
+pub mod monitor;
 pub mod outbox;
 pub mod pending_entry;
 pub mod posting;

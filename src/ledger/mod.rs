@@ -14,12 +14,14 @@
 //!   that place, capture, void or expire one.
 //! - [`account`]: account controls (freeze, unfreeze, close) and what each status refuses.
 //! - [`reversal`]: what a reversal of an entry knows of it, and where its value goes back.
+//! - [`app_events`]: what each recorded entry announces to its app.
 //! - [`chain`]: the postings' hash chain. [`record`]: an entry as stored.
 //!
 //! Everything that runs an entry (the batching processor, the transaction, the handle the
 //! API writes through) is `crate::workflow`, above this and the store.
 
 pub mod account;
+pub mod app_events;
 pub mod chain;
 pub mod closing;
 pub mod codes;

@@ -43,6 +43,7 @@ impl BatchWrite<'_> {
                 shortfall: stored_decimal(&a.shortfall).map_err(StoreError::Corrupt)?,
                 status: a.status.parse().map_err(StoreError::Corrupt)?,
                 open_holds: a.open_holds,
+                monitors: a.monitors,
             };
             loaded.heads.insert(a.id, head);
         }

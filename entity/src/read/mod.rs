@@ -4,8 +4,10 @@
 //! store's database (the embedded default) without a clash.
 
 pub mod account;
+pub mod app_event;
 pub mod checkpoint;
 pub mod entry;
+pub mod event_floor;
 pub mod hold;
 pub mod lot;
 pub mod parked;

@@ -1,8 +1,10 @@
 //! The event store's tables, one step per DDL statement.
 
+mod outbound;
 mod tables;
 
 use crate::Step;
+use outbound::*;
 use sea_orm_migration::prelude::*;
 use tables::*;
 
@@ -278,6 +280,29 @@ pub fn steps() -> Vec<Step> {
             "m20261204_000047_add_accounts_open_holds",
             Accounts::Table,
             ColumnDef::new(Accounts::OpenHolds)
+                .integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
+        ),
+        Step::table("m20261205_000048_create_app_events", app_events()),
+        // Rebuilding the read model reads an entry's events with the entry.
+        Step::sql(
+            "m20261205_000049_index_app_events_entry",
+            "CREATE INDEX ix_app_events_entry ON app_events (entry_id)",
+            "DROP INDEX IF EXISTS ix_app_events_entry",
+        ),
+        Step::table("m20261205_000050_create_event_seqs", event_seqs()),
+        Step::table("m20261205_000051_create_monitors", monitors()),
+        Step::sql(
+            "m20261205_000052_index_monitors_account",
+            "CREATE INDEX ix_monitors_account ON monitors (account_id)",
+            "DROP INDEX IF EXISTS ix_monitors_account",
+        ),
+        Step::add_column(
+            "m20261205_000053_add_accounts_monitors",
+            Accounts::Table,
+            ColumnDef::new(Accounts::Monitors)
                 .integer()
                 .not_null()
                 .default(0)

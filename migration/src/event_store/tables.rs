@@ -42,6 +42,7 @@ pub(super) enum Accounts {
     Shortfall,
     Status,
     OpenHolds,
+    Monitors,
 }
 
 pub(super) fn accounts() -> TableCreateStatement {

@@ -1,9 +1,11 @@
 //! The read model's tables (`rm_*`), migrated by [`crate::ReadModelMigrator`] with its own
 //! migration table, so that they can live in the event store's database or in their own.
 
+mod feed;
 mod tables;
 
 use crate::Step;
+use feed::*;
 use sea_orm_migration::prelude::*;
 use tables::*;
 
@@ -107,5 +109,19 @@ pub fn steps() -> Vec<Step> {
             ColumnDef::new(RmEntries::Reverses).uuid().null().to_owned(),
         ),
         Step::table("m20261204_100021_create_rm_reversals", reversals()),
+        Step::table("m20261205_100022_create_rm_app_events", app_events()),
+        // The feed filtered by owner.
+        Step::sql(
+            "m20261205_100023_index_rm_app_events_owner",
+            "CREATE INDEX ix_rm_app_events_owner ON rm_app_events (app_id, owner_id, seq)",
+            "DROP INDEX IF EXISTS ix_rm_app_events_owner",
+        ),
+        // The retention's prune.
+        Step::sql(
+            "m20261205_100024_index_rm_app_events_time",
+            "CREATE INDEX ix_rm_app_events_time ON rm_app_events (occurred_at)",
+            "DROP INDEX IF EXISTS ix_rm_app_events_time",
+        ),
+        Step::table("m20261205_100025_create_rm_event_floors", event_floors()),
     ]
 }

@@ -29,6 +29,8 @@ pub struct Head {
     pub status: AccountStatus,
     /// How many holds of the account are not closed.
     pub open_holds: i32,
+    /// How many balance monitors watch the account.
+    pub monitors: i32,
 }
 
 impl Head {
@@ -45,6 +47,7 @@ impl Head {
             shortfall: Decimal::ZERO,
             status: AccountStatus::Active,
             open_holds: 0,
+            monitors: 0,
         }
     }
 
@@ -62,6 +65,7 @@ impl Head {
             shortfall: self.shortfall.to_string(),
             status: self.status.as_str().to_owned(),
             open_holds: self.open_holds,
+            monitors: self.monitors,
         }
     }
 }

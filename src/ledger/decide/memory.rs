@@ -45,6 +45,7 @@ impl Stored {
                     shortfall: a.shortfall.parse().expect("a stored shortfall"),
                     status: a.status.parse().expect("a stored status"),
                     open_holds: a.open_holds,
+                    monitors: a.monitors,
                 };
                 loaded.heads.insert(*id, head);
             }

@@ -113,6 +113,7 @@ fn loaded_state_decides_replays_heads_and_limits() {
             shortfall: Decimal::ZERO,
             status: crate::ledger::account::AccountStatus::Active,
             open_holds: 0,
+            monitors: 0,
         },
     );
     loaded.lots.push(paid_lot(bo, "3.00"));
@@ -236,5 +237,6 @@ fn head(owner: &str, balance: &str) -> Head {
         shortfall: Decimal::ZERO,
         status: crate::ledger::account::AccountStatus::Active,
         open_holds: 0,
+        monitors: 0,
     }
 }
