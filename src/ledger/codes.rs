@@ -141,6 +141,8 @@ codes! {
     InvalidTime = "invalid_time", Malformed;
     InvalidLimit = "invalid_limit", Malformed;
     InvalidCursor = "invalid_cursor", Malformed;
+    /// A filter names an event type that does not exist.
+    UnknownEventType = "unknown_event_type", Refused;
     /// A read asked for an account version the event store does not have: it cannot come.
     VersionNotFound = "version_not_found", Conflict;
     /// Anything else the HTTP layer finds wrong with a request (a body that is not the
