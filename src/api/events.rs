@@ -171,6 +171,7 @@ impl EventsApi {
         let subscription = self.ctx.queries.subscribe(app.id, cursor(resume)?, filter);
         let events = stream::unfold(subscription, |mut s| async move {
             match s.next().await {
+                Ok(events) if events.is_empty() => None,
                 Ok(events) => Some((events, s)),
                 Err(e) => {
                     // The client reconnects with the last id it has; nothing is lost.

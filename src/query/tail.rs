@@ -113,7 +113,8 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// The next events, in order, waiting for them if there are none yet.
+    /// The next events, in order, waiting for them if there are none yet; none only when
+    /// the subscription cannot go on.
     pub async fn next(&mut self) -> Result<Vec<app_event::Model>, QueryError> {
         loop {
             if !self.caught_up {
@@ -139,7 +140,8 @@ impl Subscription {
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => self.caught_up = false,
-                Err(broadcast::error::RecvError::Closed) => self.caught_up = false,
+                // The subscription holds its tail, whose sender cannot close before it.
+                Err(broadcast::error::RecvError::Closed) => return Ok(Vec::new()),
             }
         }
     }

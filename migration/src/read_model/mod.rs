@@ -109,19 +109,9 @@ pub fn steps() -> Vec<Step> {
             ColumnDef::new(RmEntries::Reverses).uuid().null().to_owned(),
         ),
         Step::table("m20261204_100021_create_rm_reversals", reversals()),
+        // A filtered page reads a window of numbers by the key, then filters in it: no
+        // index beyond the key.
         Step::table("m20261205_100022_create_rm_app_events", app_events()),
-        // The feed filtered by owner.
-        Step::sql(
-            "m20261205_100023_index_rm_app_events_owner",
-            "CREATE INDEX ix_rm_app_events_owner ON rm_app_events (app_id, owner_id, seq)",
-            "DROP INDEX IF EXISTS ix_rm_app_events_owner",
-        ),
-        // The retention's prune.
-        Step::sql(
-            "m20261205_100024_index_rm_app_events_time",
-            "CREATE INDEX ix_rm_app_events_time ON rm_app_events (occurred_at)",
-            "DROP INDEX IF EXISTS ix_rm_app_events_time",
-        ),
-        Step::table("m20261205_100025_create_rm_event_floors", event_floors()),
+        Step::table("m20261205_100023_create_rm_event_floors", event_floors()),
     ]
 }

@@ -22,6 +22,9 @@ pub struct Stored {
     pub reversed: BTreeMap<Uuid, reversal::Model>,
     /// Every recorded entry, as its batch recorded it.
     pub records: BTreeMap<Uuid, EntryRecord>,
+    /// Each app's last event `seq`, and every event written.
+    pub event_seqs: BTreeMap<Uuid, i64>,
+    pub app_events: BTreeMap<(Uuid, i64), app_event::Model>,
 }
 
 impl Stored {
@@ -74,6 +77,11 @@ impl Stored {
                 loaded.reversed.insert(*id, r.clone());
             }
         }
+        for app in &wanted.apps {
+            if let Some(seq) = self.event_seqs.get(app) {
+                loaded.event_seqs.insert(*app, *seq);
+            }
+        }
         for ((app, op, window), owners) in &wanted.usage {
             for owner in owners {
                 let key = (*app, owner.clone(), op.clone(), window.clone());
@@ -115,6 +123,16 @@ impl Stored {
         }
         for r in plan.recorded() {
             self.records.insert(r.entry.id, r.clone());
+        }
+        for s in &plan.event_seqs {
+            self.event_seqs.insert(s.app_id, s.seq);
+        }
+        for e in &plan.app_events {
+            let at = (e.app_id, e.seq);
+            assert!(
+                self.app_events.insert(at, e.clone()).is_none(),
+                "event {at:?} twice"
+            );
         }
         for u in &plan.usage {
             let key = (

@@ -82,6 +82,22 @@ fn run(commands: &[Command], cuts: &[bool]) -> (Stored, Vec<String>) {
 }
 
 fn assert_invariants(stored: &Stored) {
+    // Each app's events are numbered 1, 2, … without a gap, one per recorded entry here
+    // (the commands are credits, spends and transfers: each announces its own entry).
+    let mut next: HashMap<Uuid, i64> = HashMap::new();
+    for (app, seq) in stored.app_events.keys() {
+        let expected = next.entry(*app).or_insert(1);
+        assert_eq!(*seq, *expected, "event numbers of {app} have a gap");
+        *expected += 1;
+    }
+    assert_eq!(stored.app_events.len(), stored.records.len());
+    for (app, last) in &stored.event_seqs {
+        assert_eq!(
+            next.get(app),
+            Some(&(last + 1)),
+            "the last seq given is the last written"
+        );
+    }
     let mut books: BTreeMap<&str, Decimal> = BTreeMap::new();
     let mut replayed: HashMap<Uuid, (Decimal, i64, String)> = HashMap::new();
     for p in stored.postings.values() {
@@ -164,6 +180,15 @@ fn lot_shapes(stored: &Stored) -> Vec<LotShape> {
     shapes
 }
 
+/// Each event's number, type and owner: what batching must not change.
+fn event_shapes(stored: &Stored) -> Vec<(i64, String, String)> {
+    stored
+        .app_events
+        .values()
+        .map(|e| (e.seq, e.event_type.clone(), e.owner_id.clone()))
+        .collect()
+}
+
 proptest! {
     #[test]
     fn any_batching_keeps_the_books_and_ends_where_one_at_a_time_ends(
@@ -176,6 +201,7 @@ proptest! {
         assert_invariants(&batched);
         prop_assert_eq!(batched_answers, single_answers);
         prop_assert_eq!(&batched.heads, &single.heads);
+        prop_assert_eq!(event_shapes(&batched), event_shapes(&single));
         prop_assert_eq!(&batched.postings, &single.postings);
         prop_assert_eq!(lot_shapes(&batched), lot_shapes(&single));
     }
