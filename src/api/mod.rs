@@ -25,11 +25,14 @@ mod protocol;
 mod reversals;
 mod spec;
 mod text;
+mod webhook_model;
+mod webhooks;
 
 use crate::apps::{Apps, RateLimits};
 use crate::metrics::Metrics;
 use crate::projection::Projection;
 use crate::query::Queries;
+use crate::webhooks::Webhooks;
 use crate::workflow::Workflow;
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, Response, Route};
@@ -44,6 +47,7 @@ pub struct Ctx {
     pub rates: RateLimits,
     pub projection: Projection,
     pub metrics: Arc<Metrics>,
+    pub webhooks: Arc<Webhooks>,
 }
 
 #[derive(Tags)]
@@ -58,6 +62,8 @@ enum Tag {
     Holds,
     /// The app's operation catalog.
     Catalog,
+    /// Webhooks: the app's events, signed, sent to its endpoints.
+    Webhooks,
     /// Service health.
     System,
 }
@@ -72,6 +78,7 @@ type Apis = (
     lots::LotsApi,
     holds::HoldsApi,
     catalog::CatalogApi,
+    webhooks::WebhooksApi,
     health::HealthApi,
 );
 
@@ -87,6 +94,7 @@ pub fn service(ctx: Arc<Ctx>) -> OpenApiService<Apis, ()> {
             lots::LotsApi { ctx: ctx.clone() },
             holds::HoldsApi { ctx: ctx.clone() },
             catalog::CatalogApi { ctx: ctx.clone() },
+            webhooks::WebhooksApi { ctx: ctx.clone() },
             health::HealthApi { ctx },
         ),
         "ledgerflow",

@@ -208,7 +208,7 @@ impl Store {
     /// Opens a write transaction: SERIALIZABLE on PostgreSQL and CockroachDB; on SQLite an
     /// IMMEDIATE one, which takes the single write lock up front instead of failing at the
     /// first write when another writer got there first.
-    async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
         let options = match self.backend() {
             DbBackend::Postgres if self.serializable => return self.db.begin().await,
             DbBackend::Sqlite => TransactionOptions {
