@@ -23,3 +23,4 @@ mod read_model;
 mod readiness;
 mod reversals;
 mod spec;
+mod webhooks;

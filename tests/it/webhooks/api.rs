@@ -1,0 +1,206 @@
+//! The webhook endpoints: what each answers, with which code, and the address policy.
+
+use super::{fast, register};
+use crate::common::{Backend, Reply, TestApp, TestDb};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
+    let mut req = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(&app.key);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    TestApp::read(req.send().await.expect("sent")).await
+}
+
+fn code(r: &Reply) -> (u16, &str) {
+    (
+        r.status.as_u16(),
+        r.body["code"].as_str().unwrap_or_default(),
+    )
+}
+
+/// Loopback, private and link-local hosts, literal or by name, are refused with 422
+/// `webhook_url_not_allowed`; the operator's `LEDGERFLOW_WEBHOOK_ALLOW_PRIVATE` lets them.
+async fn internal_urls_are_refused_unless_the_operator_allows_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:8080/hook",
+        "http://[::1]/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::ffff:192.168.1.1]/",
+        "http://100.64.0.1/",
+    ] {
+        let r = app
+            .post_to(
+                "/v1/webhooks",
+                json!({"url": url, "event_types": ["entry.completed"]}),
+            )
+            .await;
+        assert_eq!(
+            code(&r),
+            (422, "webhook_url_not_allowed"),
+            "{url}: {:?}",
+            r.body
+        );
+    }
+    for url in [
+        "ftp://example.com/x",
+        "not a url",
+        "https://u:p@example.com/",
+    ] {
+        let r = app
+            .post_to(
+                "/v1/webhooks",
+                json!({"url": url, "event_types": ["entry.completed"]}),
+            )
+            .await;
+        assert_eq!(
+            code(&r),
+            (422, "invalid_webhook_url"),
+            "{url}: {:?}",
+            r.body
+        );
+    }
+    let allowed = TestApp::spawn_on(app.db.clone(), fast).await;
+    register(
+        &allowed,
+        &allowed.key,
+        "http://127.0.0.1:9/hook",
+        &["hold.held"],
+    )
+    .await;
+}
+
+/// Create, list, read, change, rotate, delete; the codes of what is wrong; another app's
+/// webhook is not found.
+async fn the_endpoints_answer_with_their_codes(backend: Backend) {
+    let db = Arc::new(TestDb::new(backend).await);
+    let app = TestApp::spawn_on(db, fast).await;
+    let url = "http://127.0.0.1:9/hook";
+    let created = app
+        .post_to(
+            "/v1/webhooks",
+            json!({"url": url, "event_types": ["hold.held", "entry.completed", "hold.held"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let secret = created.body["secret"].as_str().expect("a secret");
+    assert!(secret.starts_with("whsec_") && secret.len() == 6 + 64);
+    assert_eq!(
+        created.body["event_types"],
+        json!(["entry.completed", "hold.held"])
+    );
+    assert_eq!(created.body["state"], "active");
+    let id = created.body["id"].as_str().expect("an id").to_owned();
+
+    let unknown = app
+        .post_to(
+            "/v1/webhooks",
+            json!({"url": url, "event_types": ["entry.exploded"]}),
+        )
+        .await;
+    assert_eq!(code(&unknown), (422, "invalid_event_type"));
+    let empty = app
+        .post_to("/v1/webhooks", json!({"url": url, "event_types": []}))
+        .await;
+    assert_eq!(code(&empty), (422, "event_types_required"));
+    let extra = app
+        .post_to(
+            "/v1/webhooks",
+            json!({"url": url, "event_types": ["hold.held"], "x": 1}),
+        )
+        .await;
+    assert_eq!(extra.status, 400);
+
+    let list = app.get("/v1/webhooks").await;
+    assert_eq!(list.status, 200);
+    let hooks = list.body["webhooks"].as_array().expect("webhooks");
+    assert_eq!(hooks.len(), 1);
+    assert!(hooks[0].get("secret").is_none(), "a list shows no secret");
+    let one = app.get(&format!("/v1/webhooks/{id}")).await;
+    assert_eq!(
+        (one.status.as_u16(), one.body["url"].clone()),
+        (200, json!(url))
+    );
+    assert!(one.body.get("secret").is_none());
+
+    let path = format!("/v1/webhooks/{id}");
+    let patch = |body| send(&app, reqwest::Method::PATCH, &path, Some(body));
+    let changed = patch(json!({"event_types": ["balance.low"]})).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(changed.body["event_types"], json!(["balance.low"]));
+    assert_eq!(changed.body["url"], json!(url));
+    assert_eq!(
+        code(&patch(json!({"url": "gopher://x"})).await),
+        (422, "invalid_webhook_url")
+    );
+    assert_eq!(
+        code(&patch(json!({"event_types": ["nope"]})).await),
+        (422, "invalid_event_type")
+    );
+    assert_eq!(patch(json!({"state": "sleeping"})).await.status, 400);
+    let paused = patch(json!({"state": "disabled"})).await;
+    assert_eq!(paused.body["state"], "disabled");
+    assert!(paused.body["disabled_reason"].is_string());
+    let retry = format!(
+        "/v1/webhooks/{id}/deliveries/{}/retry",
+        uuid::Uuid::new_v4()
+    );
+    assert_eq!(
+        code(&app.post_to(&retry, json!({})).await),
+        (409, "webhook_disabled")
+    );
+    assert_eq!(
+        patch(json!({"state": "active"})).await.body["state"],
+        "active"
+    );
+    assert_eq!(
+        code(&app.post_to(&retry, json!({})).await),
+        (404, "delivery_not_found")
+    );
+
+    let deliveries = format!("/v1/webhooks/{id}/deliveries");
+    let page = app.get(&deliveries).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body["deliveries"], json!([]));
+    assert_eq!(page.body["webhook_state"], "active");
+    assert_eq!(
+        code(&app.get(&format!("{deliveries}?limit=0")).await),
+        (400, "invalid_limit")
+    );
+    assert_eq!(
+        app.get(&format!("{deliveries}?status=lost")).await.status,
+        400
+    );
+
+    // Another app's webhook is as absent as one that never existed.
+    let other = app.another_key().await;
+    let theirs = app.get_with(&other, &path).await;
+    assert_eq!(code(&theirs), (404, "webhook_not_found"));
+    let theirs = app.get_with(&other, &deliveries).await;
+    assert_eq!(code(&theirs), (404, "webhook_not_found"));
+    let listed = app.get_with(&other, "/v1/webhooks").await;
+    assert_eq!(listed.body["webhooks"], json!([]));
+
+    let rotated = app
+        .post_to(&format!("{path}/rotate-secret"), json!({}))
+        .await;
+    assert_eq!(rotated.status, 200);
+    assert_ne!(rotated.body["secret"].as_str(), Some(secret));
+    let deleted = send(&app, reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(code(&app.get(&path).await), (404, "webhook_not_found"));
+    let again = send(&app, reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(code(&again), (404, "webhook_not_found"));
+}
+
+on_both_backends!(
+    internal_urls_are_refused_unless_the_operator_allows_them,
+    the_endpoints_answer_with_their_codes,
+);
