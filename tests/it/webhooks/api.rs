@@ -77,116 +77,47 @@ async fn internal_urls_are_refused_unless_the_operator_allows_them(backend: Back
     .await;
 }
 
-/// Create, list, read, change, rotate, delete; the codes of what is wrong; another app's
-/// webhook is not found.
-async fn the_endpoints_answer_with_their_codes(backend: Backend) {
+/// Create, list, read, change, pause and re-enable, rotate, delete.
+async fn create_list_read_change_rotate_delete(backend: Backend) {
     let db = Arc::new(TestDb::new(backend).await);
     let app = TestApp::spawn_on(db, fast).await;
     let url = "http://127.0.0.1:9/hook";
+    let types = json!(["hold.held", "entry.completed", "hold.held"]);
     let created = app
-        .post_to(
-            "/v1/webhooks",
-            json!({"url": url, "event_types": ["hold.held", "entry.completed", "hold.held"]}),
-        )
+        .post_to("/v1/webhooks", json!({"url": url, "event_types": types}))
         .await;
     assert_eq!(created.status, 201, "{:?}", created.body);
     let secret = created.body["secret"].as_str().expect("a secret");
     assert!(secret.starts_with("whsec_") && secret.len() == 6 + 64);
-    assert_eq!(
-        created.body["event_types"],
-        json!(["entry.completed", "hold.held"])
-    );
+    let deduplicated = json!(["entry.completed", "hold.held"]);
+    assert_eq!(created.body["event_types"], deduplicated);
     assert_eq!(created.body["state"], "active");
     let id = created.body["id"].as_str().expect("an id").to_owned();
 
-    let unknown = app
-        .post_to(
-            "/v1/webhooks",
-            json!({"url": url, "event_types": ["entry.exploded"]}),
-        )
-        .await;
-    assert_eq!(code(&unknown), (422, "invalid_event_type"));
-    let empty = app
-        .post_to("/v1/webhooks", json!({"url": url, "event_types": []}))
-        .await;
-    assert_eq!(code(&empty), (422, "event_types_required"));
-    let extra = app
-        .post_to(
-            "/v1/webhooks",
-            json!({"url": url, "event_types": ["hold.held"], "x": 1}),
-        )
-        .await;
-    assert_eq!(extra.status, 400);
-
     let list = app.get("/v1/webhooks").await;
-    assert_eq!(list.status, 200);
     let hooks = list.body["webhooks"].as_array().expect("webhooks");
     assert_eq!(hooks.len(), 1);
     assert!(hooks[0].get("secret").is_none(), "a list shows no secret");
-    let one = app.get(&format!("/v1/webhooks/{id}")).await;
-    assert_eq!(
-        (one.status.as_u16(), one.body["url"].clone()),
-        (200, json!(url))
-    );
+    let path = format!("/v1/webhooks/{id}");
+    let one = app.get(&path).await;
+    assert_eq!((one.status.as_u16(), &one.body["url"]), (200, &json!(url)));
     assert!(one.body.get("secret").is_none());
 
-    let path = format!("/v1/webhooks/{id}");
     let patch = |body| send(&app, reqwest::Method::PATCH, &path, Some(body));
     let changed = patch(json!({"event_types": ["balance.low"]})).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     assert_eq!(changed.body["event_types"], json!(["balance.low"]));
     assert_eq!(changed.body["url"], json!(url));
-    assert_eq!(
-        code(&patch(json!({"url": "gopher://x"})).await),
-        (422, "invalid_webhook_url")
-    );
-    assert_eq!(
-        code(&patch(json!({"event_types": ["nope"]})).await),
-        (422, "invalid_event_type")
-    );
-    assert_eq!(patch(json!({"state": "sleeping"})).await.status, 400);
     let paused = patch(json!({"state": "disabled"})).await;
     assert_eq!(paused.body["state"], "disabled");
     assert!(paused.body["disabled_reason"].is_string());
-    let retry = format!(
-        "/v1/webhooks/{id}/deliveries/{}/retry",
-        uuid::Uuid::new_v4()
-    );
-    assert_eq!(
-        code(&app.post_to(&retry, json!({})).await),
-        (409, "webhook_disabled")
-    );
-    assert_eq!(
-        patch(json!({"state": "active"})).await.body["state"],
-        "active"
-    );
-    assert_eq!(
-        code(&app.post_to(&retry, json!({})).await),
-        (404, "delivery_not_found")
-    );
-
-    let deliveries = format!("/v1/webhooks/{id}/deliveries");
-    let page = app.get(&deliveries).await;
+    let resumed = patch(json!({"state": "active"})).await;
+    assert_eq!(resumed.body["state"], "active");
+    assert!(resumed.body.get("disabled_reason").is_none());
+    let page = app.get(&format!("{path}/deliveries")).await;
     assert_eq!(page.status, 200);
     assert_eq!(page.body["deliveries"], json!([]));
     assert_eq!(page.body["webhook_state"], "active");
-    assert_eq!(
-        code(&app.get(&format!("{deliveries}?limit=0")).await),
-        (400, "invalid_limit")
-    );
-    assert_eq!(
-        app.get(&format!("{deliveries}?status=lost")).await.status,
-        400
-    );
-
-    // Another app's webhook is as absent as one that never existed.
-    let other = app.another_key().await;
-    let theirs = app.get_with(&other, &path).await;
-    assert_eq!(code(&theirs), (404, "webhook_not_found"));
-    let theirs = app.get_with(&other, &deliveries).await;
-    assert_eq!(code(&theirs), (404, "webhook_not_found"));
-    let listed = app.get_with(&other, "/v1/webhooks").await;
-    assert_eq!(listed.body["webhooks"], json!([]));
 
     let rotated = app
         .post_to(&format!("{path}/rotate-secret"), json!({}))
@@ -200,7 +131,57 @@ async fn the_endpoints_answer_with_their_codes(backend: Backend) {
     assert_eq!(code(&again), (404, "webhook_not_found"));
 }
 
+/// What is wrong with a request gets its code; another app's webhook is not found.
+async fn what_is_wrong_gets_its_code(backend: Backend) {
+    let db = Arc::new(TestDb::new(backend).await);
+    let app = TestApp::spawn_on(db, fast).await;
+    let url = "http://127.0.0.1:9/hook";
+    let new = |types: Value| app.post_to("/v1/webhooks", json!({"url": url, "event_types": types}));
+    assert_eq!(
+        code(&new(json!(["entry.exploded"])).await),
+        (422, "invalid_event_type")
+    );
+    assert_eq!(code(&new(json!([])).await), (422, "event_types_required"));
+    assert_eq!(code(&new(json!("hold.held")).await).0, 400);
+    let extra = json!({"url": url, "event_types": ["hold.held"], "x": 1});
+    assert_eq!(app.post_to("/v1/webhooks", extra).await.status, 400);
+
+    let (id, _) = register(&app, &app.key, url, &["hold.held"]).await;
+    let path = format!("/v1/webhooks/{id}");
+    let patch = |body| send(&app, reqwest::Method::PATCH, &path, Some(body));
+    let bad_url = patch(json!({"url": "gopher://x"})).await;
+    assert_eq!(code(&bad_url), (422, "invalid_webhook_url"));
+    let bad_type = patch(json!({"event_types": ["nope"]})).await;
+    assert_eq!(code(&bad_type), (422, "invalid_event_type"));
+    assert_eq!(patch(json!({"state": "sleeping"})).await.status, 400);
+    let retry = format!("{path}/deliveries/{}/retry", uuid::Uuid::new_v4());
+    patch(json!({"state": "disabled"})).await;
+    let disabled = app.post_to(&retry, json!({})).await;
+    assert_eq!(code(&disabled), (409, "webhook_disabled"));
+    patch(json!({"state": "active"})).await;
+    let missing = app.post_to(&retry, json!({})).await;
+    assert_eq!(code(&missing), (404, "delivery_not_found"));
+    let deliveries = format!("{path}/deliveries");
+    let zero = app.get(&format!("{deliveries}?limit=0")).await;
+    assert_eq!(code(&zero), (400, "invalid_limit"));
+    assert_eq!(
+        app.get(&format!("{deliveries}?status=lost")).await.status,
+        400
+    );
+    assert_eq!(app.get("/v1/webhooks/not-a-uuid").await.status, 400);
+
+    // Another app's webhook is as absent as one that never existed.
+    let other = app.another_key().await;
+    for theirs in [&path, &deliveries] {
+        let r = app.get_with(&other, theirs).await;
+        assert_eq!(code(&r), (404, "webhook_not_found"), "{theirs}");
+    }
+    let listed = app.get_with(&other, "/v1/webhooks").await;
+    assert_eq!(listed.body["webhooks"], json!([]));
+}
+
 on_both_backends!(
     internal_urls_are_refused_unless_the_operator_allows_them,
-    the_endpoints_answer_with_their_codes,
+    create_list_read_change_rotate_delete,
+    what_is_wrong_gets_its_code,
 );

@@ -216,9 +216,34 @@ async fn a_delivery_given_up_disables_the_webhook_until_re_enabled(backend: Back
         .await;
 }
 
+/// Two instances on one event store: one of them holds the webhook's lease, so each event
+/// is sent once, never by both.
+async fn two_instances_send_each_event_once(backend: Backend) {
+    let db = Arc::new(TestDb::new(backend).await);
+    let app = TestApp::spawn_on(db, fast).await;
+    let mut config = ledgerflow::config::Config::with_store(&app.db.url);
+    fast(&mut config);
+    let second = app.another_instance(&app.key, &config).await;
+    let receiver = Receiver::start(|_| 200, Duration::from_millis(5)).await;
+    register(&second, &app.key, &receiver.url(), &["entry.completed"]).await;
+    let ids = emit(&app.store_sql, app_id(&app, &app.key).await, &OWNERS, 40).await;
+    receiver
+        .until(Duration::from_secs(30), |g| delivered(g).len() == ids.len())
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = receiver.received();
+    assert_eq!(
+        got.len(),
+        ids.len(),
+        "each event once: {} requests",
+        got.len()
+    );
+}
+
 on_both_backends!(
     retries_keep_each_owners_order_and_repeat_the_same_event,
     signatures_verify_with_the_secret_only_and_follow_a_rotation,
     an_app_never_receives_another_apps_events,
     a_delivery_given_up_disables_the_webhook_until_re_enabled,
+    two_instances_send_each_event_once,
 );
