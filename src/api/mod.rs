@@ -13,6 +13,7 @@ mod auth;
 mod catalog;
 mod controls;
 mod entries;
+mod events;
 mod health;
 mod hold_model;
 mod holds;
@@ -20,6 +21,7 @@ mod limits;
 pub mod listener;
 mod lots;
 pub mod model;
+mod monitors;
 pub mod problem;
 mod protocol;
 mod reversals;
@@ -60,6 +62,8 @@ enum Tag {
     Lots,
     /// Holds: reserve credits, then capture or void them, or let them expire.
     Holds,
+    /// The app's events: a resumable feed, a live stream, and balance monitors.
+    Events,
     /// The app's operation catalog.
     Catalog,
     /// Webhooks: the app's events, signed, sent to its endpoints.
@@ -77,6 +81,8 @@ type Apis = (
     audit::AuditApi,
     lots::LotsApi,
     holds::HoldsApi,
+    events::EventsApi,
+    monitors::MonitorsApi,
     catalog::CatalogApi,
     webhooks::WebhooksApi,
     health::HealthApi,
@@ -93,6 +99,8 @@ pub fn service(ctx: Arc<Ctx>) -> OpenApiService<Apis, ()> {
             audit::AuditApi { ctx: ctx.clone() },
             lots::LotsApi { ctx: ctx.clone() },
             holds::HoldsApi { ctx: ctx.clone() },
+            events::EventsApi { ctx: ctx.clone() },
+            monitors::MonitorsApi { ctx: ctx.clone() },
             catalog::CatalogApi { ctx: ctx.clone() },
             webhooks::WebhooksApi { ctx: ctx.clone() },
             health::HealthApi { ctx },

@@ -73,6 +73,12 @@ const ANSWERS: &[(&str, &str, &[&str])] = &[
         "/v1/accounts/{owner_id}/close",
         &["409", "413", "415", "422"],
     ),
+    ("get", "/v1/events", &["422"]),
+    ("get", "/v1/events/stream", &["422"]),
+    ("post", "/v1/monitors", &["413", "415", "422"]),
+    ("get", "/v1/monitors", &["422"]),
+    ("get", "/v1/monitors/{id}", &["404"]),
+    ("delete", "/v1/monitors/{id}", &["404"]),
     ("get", "/v1/operations", &[]),
     ("post", "/v1/webhooks", &["413", "415", "422"]),
     ("get", "/v1/webhooks", &[]),
@@ -205,9 +211,15 @@ fn constrain(doc: &mut Value) {
         "NewHoldVoid",
         "NewControl",
         "NewReversal",
+        "NewMonitor",
     ] {
         schemas[body]["additionalProperties"] = json!(false);
     }
+    let monitor = &mut schemas["NewMonitor"]["properties"];
+    constrain_id(&mut monitor["owner_id"], true);
+    monitor["asset"]["nullable"] = json!(true);
+    monitor["asset"]["minLength"] = json!(1);
+    schemas["NewMonitor"]["example"] = json!({"owner_id": "alice", "below": "5"});
     schemas["NewEntry"]["example"] = json!({
         "operation": "CREDIT_ADD", "owner_id": "alice", "nonce": "order-1001", "amount": "12.50"
     });
@@ -292,6 +304,16 @@ fn constrain_webhooks(schemas: &mut Value) {
     schemas["WebhookChange"]["example"] = json!({"state": "active"});
 }
 
+/// A comma-separated list of event type names.
+fn types_pattern() -> String {
+    let names: Vec<String> = EventType::ALL
+        .iter()
+        .map(|t| t.as_str().replace('.', "\\."))
+        .collect();
+    let one = format!("({})", names.join("|"));
+    format!("^{one}(,{one})*$")
+}
+
 /// The query and path parameters' limits, by name: each name means one thing on every
 /// operation that has it (`owner_id` may name a system account where `system`).
 fn constrain_parameters(operation: &mut Value, system: bool) {
@@ -324,6 +346,9 @@ fn constrain_parameters(operation: &mut Value, system: bool) {
                 schema["minimum"] = json!(1);
                 schema["maximum"] = json!(MAX_PAGE);
             }
+            "after" => schema["minimum"] = json!(0),
+            "Last-Event-ID" => schema["pattern"] = json!("^[0-9]{1,18}$"),
+            "types" => schema["pattern"] = json!(types_pattern()),
             _ => {}
         }
     }

@@ -85,7 +85,7 @@ impl WebhooksApi {
     /// From now on, the app's events of the types asked for are POSTed to `url`, signed
     /// with the secret answered here (and never shown again). 422 `webhook_url_not_allowed`
     /// for a URL whose host is or resolves to a loopback, private or link-local address;
-    /// 422 `invalid_event_type` for an unknown type, `event_types_required` for none.
+    /// 422 `unknown_event_type` for an unknown type, `event_types_required` for none.
     #[oai(path = "/webhooks", method = "post")]
     async fn create(
         &self,

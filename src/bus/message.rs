@@ -133,6 +133,7 @@ mod tests {
             allocations: vec![],
             holds: vec![],
             reversals: vec![],
+            app_events: Vec::new(),
         }
     }
 

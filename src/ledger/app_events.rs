@@ -103,7 +103,7 @@ pub struct Announcement {
 }
 
 impl Announcement {
-    fn new(event_type: EventType, owner_id: &str, data: Value) -> Announcement {
+    pub fn new(event_type: EventType, owner_id: &str, data: Value) -> Announcement {
         Announcement {
             event_type,
             owner_id: owner_id.to_owned(),

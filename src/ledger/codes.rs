@@ -143,8 +143,6 @@ codes! {
     /// A webhook's URL names or resolves to an address the service does not send to
     /// (loopback, private, link-local, …) unless the operator allows it.
     WebhookUrlNotAllowed = "webhook_url_not_allowed", Refused;
-    /// An event type that does not exist.
-    InvalidEventType = "invalid_event_type", Refused;
     /// A webhook must name at least one event type.
     EventTypesRequired = "event_types_required", Refused;
     WebhookNotFound = "webhook_not_found", NotFound;
@@ -158,6 +156,8 @@ codes! {
     InvalidTime = "invalid_time", Malformed;
     InvalidLimit = "invalid_limit", Malformed;
     InvalidCursor = "invalid_cursor", Malformed;
+    /// A filter or a webhook names an event type that does not exist.
+    UnknownEventType = "unknown_event_type", Refused;
     /// A read asked for an account version the event store does not have: it cannot come.
     VersionNotFound = "version_not_found", Conflict;
     /// Anything else the HTTP layer finds wrong with a request (a body that is not the

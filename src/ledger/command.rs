@@ -308,6 +308,7 @@ impl Command {
             allocations: Vec::new(),
             holds: Vec::new(),
             reversals: Vec::new(),
+            app_events: Vec::new(),
         }
     }
 

@@ -20,9 +20,13 @@ use super::command::{Command, HoldStep, Outcome};
 use super::limits::{UsageKey, check_limits, count_usage};
 use super::record::EntryRecord;
 use super::state::{EntryState, IllegalTransition, Transitions};
+use announcing::Announcing;
 use book::Book;
 use effects::Effects;
-use entity::{account, allocation, entry, entry_event, hold, lot, posting, reversal, usage};
+use entity::{
+    account, allocation, app_event, entry, entry_event, event_seq, hold, lot, monitor, posting,
+    reversal, usage,
+};
 pub use loaded::{Head, Loaded, Wanted};
 use rust_decimal::Decimal;
 use std::collections::HashSet;
@@ -43,6 +47,12 @@ pub struct Plan {
     /// What has been reversed of each entry the batch reversed.
     pub reversals: Vec<reversal::Model>,
     pub usage: Vec<usage::Model>,
+    /// The events the batch's entries announce, numbered per app.
+    pub app_events: Vec<app_event::Model>,
+    /// The last event `seq` of each app that announced something.
+    pub event_seqs: Vec<event_seq::Model>,
+    /// Every monitor whose side the batch set or changed.
+    pub monitors: Vec<monitor::Model>,
     pub finished_pending: Vec<Uuid>,
     pub outcomes: Vec<Outcome>,
 }
@@ -97,6 +107,8 @@ struct Deciding {
     usage: Touched<UsageKey>,
     /// The entries whose reversal bookkeeping the batch changed.
     reversals: Touched<Uuid>,
+    /// Event numbers and monitors.
+    announcing: Announcing,
     now: i64,
 }
 
@@ -108,6 +120,7 @@ pub fn decide(
 ) -> Result<Plan, IllegalTransition> {
     let lots = std::mem::take(&mut loaded.lots);
     let holds = std::mem::take(&mut loaded.holds);
+    let announcing = Announcing::new(&mut loaded);
     let mut batch = Deciding {
         book: Book::new(lots, holds, now),
         loaded,
@@ -115,8 +128,10 @@ pub fn decide(
         heads: Touched::new(),
         usage: Touched::new(),
         reversals: Touched::new(),
+        announcing,
         now,
     };
+    batch.first_sight();
     for cmd in commands {
         if batch.is_premature(cmd) {
             batch.plan.outcomes.push(Outcome::NotDue);
@@ -252,7 +267,7 @@ impl Deciding {
         self.plan
             .allocations
             .extend(effects.allocations.iter().cloned());
-        let record = EntryRecord {
+        let mut record = EntryRecord {
             entry,
             events,
             postings: effects.postings,
@@ -260,7 +275,12 @@ impl Deciding {
             allocations: effects.allocations,
             holds: effects.holds,
             reversals: effects.reversals,
+            app_events: Vec::new(),
         };
+        self.announce(&mut record);
+        self.plan
+            .app_events
+            .extend(record.app_events.iter().cloned());
         self.plan.outcomes.push(Outcome::Recorded(Box::new(record)));
     }
 
@@ -275,6 +295,7 @@ impl Deciding {
                 self.plan.reversals.push(row.clone());
             }
         }
+        (self.plan.event_seqs, self.plan.monitors) = self.announcing.into_rows();
         for key in self.usage.order {
             let u = &self.loaded.usage[&key];
             let (app_id, owner_id, operation, window) = key;
@@ -343,6 +364,7 @@ fn event_rows(
         .collect()
 }
 
+mod announcing;
 mod book;
 mod controls;
 mod effects;

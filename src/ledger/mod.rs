@@ -12,6 +12,7 @@
 //!   commands that expire or void a lot.
 //! - [`holds`]: holds, what they reserve and how they end; [`hold_request`]: the commands
 //!   that place, capture, void or expire one.
+//! - [`monitors`]: balance monitors, and when they fire.
 //! - [`account`]: account controls (freeze, unfreeze, close) and what each status refuses.
 //! - [`reversal`]: what a reversal of an entry knows of it, and where its value goes back.
 //! - [`app_events`]: what each recorded entry announces to its app.
@@ -31,6 +32,7 @@ pub mod hold_request;
 pub mod holds;
 pub mod limits;
 pub mod lots;
+pub mod monitors;
 pub mod record;
 pub mod request;
 pub mod reversal;

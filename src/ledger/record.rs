@@ -1,7 +1,7 @@
 //! A recorded entry as stored: its row, its transitions and its postings.
 
 use super::state::EntryState;
-use entity::{allocation, entry, entry_event, hold, lot, posting, reversal};
+use entity::{allocation, app_event, entry, entry_event, hold, lot, posting, reversal};
 
 /// Everything stored about one entry. Responses, replays and `GET /v1/entries/{id}` are all
 /// built from this, so a replay answers with exactly what the first response said.
@@ -25,6 +25,9 @@ pub struct EntryRecord {
     /// left it; for another entry, all of its reversals so far (reads only).
     #[serde(default)]
     pub reversals: Vec<reversal::Model>,
+    /// The events its transaction wrote for the app, in `seq` order.
+    #[serde(default)]
+    pub app_events: Vec<app_event::Model>,
 }
 
 impl EntryRecord {

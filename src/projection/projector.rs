@@ -18,7 +18,8 @@
 //! nothing.
 
 use super::rows::{
-    add_checkpoint, add_entries, add_holds, add_lots, add_postings, add_reversals, entry_row,
+    add_app_events, add_checkpoint, add_entries, add_holds, add_lots, add_postings, add_reversals,
+    entry_row,
 };
 use crate::bus::EntryMessage;
 use crate::ledger::record::EntryRecord;
@@ -26,7 +27,7 @@ use crate::metrics::Metrics;
 use crate::query::{ReadModel, wake};
 use crate::store::Inserts;
 use crate::time::now_micros;
-use entity::read::{account, entry, hold, lot, parked, posting, reversal};
+use entity::read::{account, app_event, entry, hold, lot, parked, posting, reversal};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
@@ -152,6 +153,7 @@ impl Projector {
         )?;
         add_holds(inserts, &rows.holds.into_values().collect::<Vec<_>>())?;
         add_reversals(inserts, &rows.reversals.into_values().collect::<Vec<_>>())?;
+        add_app_events(inserts, &rows.app_events.into_values().collect::<Vec<_>>())?;
         add_checkpoint(inserts, &self.name, position as i64, newest)?;
         Ok(verdicts)
     }
@@ -277,6 +279,8 @@ struct Rows {
     holds: HashMap<Uuid, hold::Model>,
     /// What has been reversed of each entry, as the latest reversal left it.
     reversals: HashMap<Uuid, reversal::Model>,
+    /// The apps' events, by `(app, seq)`.
+    app_events: BTreeMap<(Uuid, i64), app_event::Model>,
 }
 
 impl Rows {
@@ -321,6 +325,9 @@ impl Rows {
             if later {
                 self.reversals.insert(r.entry_id, r.clone().into());
             }
+        }
+        for e in &record.app_events {
+            self.app_events.insert((e.app_id, e.seq), e.clone().into());
         }
         Ok(())
     }

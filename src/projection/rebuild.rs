@@ -5,16 +5,18 @@
 //! writes twice is written the same.
 
 use super::rows::{
-    add_checkpoint, add_entries, add_holds, add_lots, add_postings, add_reversals, entry_row,
+    add_app_events, add_checkpoint, add_entries, add_holds, add_lots, add_postings, add_reversals,
+    entry_row,
 };
 use crate::query::ReadModel;
 use crate::store::{Inserts, Store};
 use crate::time::now_micros;
-use entity::{entry, hold, lot, posting, reversal};
+use entity::read::event_floor;
+use entity::{app_event, entry, hold, lot, posting, reversal};
 use indicatif::ProgressBar;
 use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -46,6 +48,7 @@ pub async fn rebuild(
     copy_rows::<hold::Entity, _>(store, read, hold::Column::Id, |h| h.id, add_holds).await?;
     let key = reversal::Column::EntryId;
     copy_rows::<reversal::Entity, _>(store, read, key, |r| r.entry_id, add_reversals).await?;
+    copy_app_events(store, read).await?;
     let mut inserts = Inserts::new(read.conn().get_database_backend());
     add_checkpoint(&mut inserts, "rebuild", 0, now_micros())?;
     inserts.run(read.conn()).await?;
@@ -115,6 +118,49 @@ async fn copy_postings(
         copied += n;
         progress.inc(n);
     }
+}
+
+/// Copies the apps' events the event store keeps, in pages by `(app, seq)`, and marks
+/// each app's feed as starting at its oldest kept event.
+async fn copy_app_events(store: &Store, read: &ReadModel) -> Result<(), DbErr> {
+    let mut after = (Uuid::nil(), 0);
+    let mut floors = Vec::new();
+    loop {
+        let later_app = app_event::Column::AppId.gt(after.0);
+        let same_app = Condition::all()
+            .add(app_event::Column::AppId.eq(after.0))
+            .add(app_event::Column::Seq.gt(after.1));
+        let rows = app_event::Entity::find()
+            .filter(Condition::any().add(later_app).add(same_app))
+            .order_by_asc(app_event::Column::AppId)
+            .order_by_asc(app_event::Column::Seq)
+            .limit(PAGE)
+            .all(store.conn())
+            .await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        // Rows come by app: an app's first row is its oldest kept event.
+        for row in &rows {
+            if floors
+                .last()
+                .is_none_or(|f: &event_floor::Model| f.app_id != row.app_id)
+            {
+                floors.push(event_floor::Model {
+                    app_id: row.app_id,
+                    seq: row.seq - 1,
+                });
+            }
+        }
+        after = (last.app_id, last.seq);
+        let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
+        let mut inserts = Inserts::new(read.conn().get_database_backend());
+        add_app_events(&mut inserts, &rows)?;
+        inserts.run(read.conn()).await?;
+    }
+    let mut inserts = Inserts::new(read.conn().get_database_backend());
+    inserts.add::<event_floor::Entity, _>(&floors, None)?;
+    inserts.run(read.conn()).await
 }
 
 /// Copies every row of `E` (bookkeeping: lots, holds, reversals) as the event store holds

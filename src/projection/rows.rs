@@ -4,7 +4,7 @@
 use crate::ledger::record::EntryRecord;
 use crate::store::Inserts;
 use crate::time::now_micros;
-use entity::read::{account, checkpoint, entry, hold, lot, posting, reversal};
+use entity::read::{account, app_event, checkpoint, entry, hold, lot, posting, reversal};
 use sea_orm::DbErr;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, OnConflict};
 use std::collections::HashMap;
@@ -168,6 +168,15 @@ pub fn add_reversals(inserts: &mut Inserts, rows: &[reversal::Model]) -> Result<
         )
         .to_owned();
     inserts.add::<reversal::Entity, _>(rows, Some(more))?;
+    Ok(())
+}
+
+/// Inserts the apps' events that are not there yet: an event never changes.
+pub fn add_app_events(inserts: &mut Inserts, rows: &[app_event::Model]) -> Result<(), DbErr> {
+    let absent = OnConflict::columns([app_event::Column::AppId, app_event::Column::Seq])
+        .do_nothing()
+        .to_owned();
+    inserts.add::<app_event::Entity, _>(rows, Some(absent))?;
     Ok(())
 }
 

@@ -118,6 +118,7 @@ impl ReadModel {
                 allocations,
                 holds: Vec::new(),
                 reversals: Vec::new(),
+                app_events: Vec::new(),
             };
             records.insert(row.id, record);
         }

@@ -9,13 +9,17 @@
 mod audit;
 mod balance;
 mod entries;
+mod feed;
 mod held;
 mod holds;
 mod lots;
+mod tail;
 pub mod wake;
 
 pub use entries::{EntryPage, PageCursor};
+pub use feed::{EventFilter, FeedPage};
 pub use holds::HoldRecord;
+pub use tail::{Subscription, Tails};
 
 use crate::ledger::command::OwnerId;
 use crate::ledger::record::EntryRecord;
@@ -110,6 +114,7 @@ pub struct Queries {
     /// Longest a read with `min_version` waits for the read model.
     wait: Duration,
     held: held::Held,
+    tails: Tails,
 }
 
 impl Queries {
@@ -120,7 +125,44 @@ impl Queries {
             store,
             wait,
             held: held::Held::new(max_held),
+            tails: Tails::default(),
         }
+    }
+
+    /// Up to `limit` of `app`'s events after `after` that `filter` keeps, as projected.
+    pub async fn feed(
+        &self,
+        app: Uuid,
+        after: i64,
+        limit: u64,
+        filter: &EventFilter,
+    ) -> Result<FeedPage, QueryError> {
+        self.read.feed(app, after, limit, filter).await
+    }
+
+    /// `app`'s balance monitors (of `owner` only, if given), from the event store, where
+    /// batches keep them.
+    pub async fn monitors(
+        &self,
+        app: Uuid,
+        owner: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<entity::monitor::Model>, QueryError> {
+        Ok(self.store.monitors(app, owner, limit).await?)
+    }
+
+    /// `app`'s monitor `id`.
+    pub async fn monitor(
+        &self,
+        app: Uuid,
+        id: Uuid,
+    ) -> Result<Option<entity::monitor::Model>, QueryError> {
+        Ok(self.store.monitor(app, id).await?)
+    }
+
+    /// Follows `app`'s events after `after` that `filter` keeps, as they are projected.
+    pub fn subscribe(&self, app: Uuid, after: i64, filter: EventFilter) -> Subscription {
+        self.tails.subscribe(&self.read, app, after, filter)
     }
 
     /// The balance of `(app, owner, asset)` as projected; with `min_version`, once the read

@@ -10,8 +10,9 @@ use crate::ledger::decide::{Head, Loaded, Wanted};
 use crate::ledger::holds::Hold;
 use crate::ledger::limits::{Usage, UsageKey};
 use crate::ledger::lots::{Lot, Status};
+use crate::ledger::monitors::Monitor;
 use crate::ledger::state::EntryState;
-use entity::{account, entry, hold, lot, pending_entry, reversal, usage};
+use entity::{account, entry, event_seq, hold, lot, monitor, pending_entry, reversal, usage};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
     QuerySelect, Statement,
@@ -47,10 +48,19 @@ impl BatchWrite<'_> {
             };
             loaded.heads.insert(a.id, head);
         }
-        // Only accounts with open holds have holds to read: most batches read none.
+        // Only accounts with monitors have monitors to read, and only accounts with open
+        // holds have holds to read: most batches read neither.
+        let watched: BTreeSet<Uuid> = loaded
+            .heads
+            .iter()
+            .filter(|(_, h)| h.monitors > 0)
+            .map(|(id, _)| *id)
+            .collect();
+        loaded.monitors = monitors_of(db, &watched).await?;
         let holding: BTreeSet<Uuid> = wanted
             .lot_accounts
             .iter()
+            .chain(&watched)
             .filter(|id| loaded.heads.get(id).is_some_and(|h| h.open_holds > 0))
             .copied()
             .collect();
@@ -86,6 +96,13 @@ impl BatchWrite<'_> {
                 .map(|r| (r.entry_id, r))
                 .collect();
         }
+        loaded.event_seqs = event_seq::Entity::find()
+            .filter(event_seq::Column::AppId.is_in(wanted.apps.iter().copied()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|row| (row.app_id, row.seq))
+            .collect();
         loaded.usage = usage_of(db, &wanted.usage).await?;
         if !wanted.stored.is_empty() {
             loaded.pending = pending_entry::Entity::find()
@@ -98,6 +115,23 @@ impl BatchWrite<'_> {
         }
         Ok(loaded)
     }
+}
+
+/// The monitors of `accounts`.
+async fn monitors_of(
+    db: &impl ConnectionTrait,
+    accounts: &BTreeSet<Uuid>,
+) -> Result<Vec<(Monitor, monitor::Model)>, StoreError> {
+    if accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    monitor::Entity::find()
+        .filter(monitor::Column::AccountId.is_in(accounts.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| Ok((Monitor::from_row(&row).map_err(StoreError::Corrupt)?, row)))
+        .collect()
 }
 
 /// The open holds of `accounts`, and the holds `named`.

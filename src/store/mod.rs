@@ -19,6 +19,7 @@ mod holds;
 mod insert;
 mod load;
 mod lots;
+mod monitors;
 mod read;
 mod retry;
 mod reversals;

@@ -61,6 +61,7 @@ impl Store {
                     allocations: Vec::new(),
                     holds: Vec::new(),
                     reversals: Vec::new(),
+                    app_events: Vec::new(),
                 };
                 (record.entry.id, record)
             })

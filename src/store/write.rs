@@ -11,8 +11,8 @@ use super::{Inserts, Store, StoreError, events};
 use crate::ledger::decide::Plan;
 use crate::ledger::record::EntryRecord;
 use entity::{
-    account, allocation, entry, entry_event, hold, lot, outbox, pending_entry, posting, reversal,
-    usage,
+    account, allocation, app_event, entry, entry_event, event_seq, hold, lot, monitor, outbox,
+    pending_entry, posting, reversal, usage,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -40,8 +40,9 @@ impl Store {
 }
 
 impl BatchWrite<'_> {
-    /// Adds a plan's rows: entries, transitions, postings and allocations appended, the
-    /// touched account heads, lots, holds and usage windows upserted.
+    /// Adds a plan's rows: entries, transitions, postings, allocations and app events
+    /// appended; the touched account heads, lots, holds, usage windows, event numbers and
+    /// monitors upserted.
     pub fn plan(&mut self, plan: &Plan) -> Result<(), StoreError> {
         self.inserts
             .add::<entry::Entity, _>(&plan.entries, None)?
@@ -85,7 +86,18 @@ impl BatchWrite<'_> {
             ])
             .to_owned();
         self.inserts
-            .add::<reversal::Entity, _>(&plan.reversals, Some(reversals))?;
+            .add::<reversal::Entity, _>(&plan.reversals, Some(reversals))?
+            .add::<app_event::Entity, _>(&plan.app_events, None)?;
+        let seqs = OnConflict::column(event_seq::Column::AppId)
+            .update_column(event_seq::Column::Seq)
+            .to_owned();
+        self.inserts
+            .add::<event_seq::Entity, _>(&plan.event_seqs, Some(seqs))?;
+        let sides = OnConflict::column(monitor::Column::Id)
+            .update_column(monitor::Column::State)
+            .to_owned();
+        self.inserts
+            .add::<monitor::Entity, _>(&plan.monitors, Some(sides))?;
         Ok(())
     }
 

@@ -127,7 +127,7 @@ pub fn parse_event_types(names: &[String]) -> Result<Vec<EventType>, Refusal> {
             let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
             let shown: String = name.chars().take(64).collect();
             Refusal::new(
-                Code::InvalidEventType,
+                Code::UnknownEventType,
                 format!("unknown event type {shown:?}; known: {}", known.join(", ")),
             )
         })?;
@@ -151,7 +151,7 @@ mod tests {
             Ok(vec![EventType::EntryCompleted, EventType::HoldHeld])
         );
         let unknown = parse_event_types(&names(&["entry.completed", "entry.exploded"]));
-        assert_eq!(unknown.map_err(|r| r.code), Err(Code::InvalidEventType));
+        assert_eq!(unknown.map_err(|r| r.code), Err(Code::UnknownEventType));
         let empty = parse_event_types(&[]);
         assert_eq!(empty.map_err(|r| r.code), Err(Code::EventTypesRequired));
     }

@@ -51,6 +51,17 @@ impl Workflow {
         !self.queue.is_closed()
     }
 
+    /// Adds a balance monitor: batches that touch its account decide its events from then
+    /// on.
+    pub async fn add_monitor(&self, row: &entity::monitor::Model) -> Result<(), StoreError> {
+        self.store.add_monitor(row).await
+    }
+
+    /// Removes `app`'s monitor `id`; false if it has none such.
+    pub async fn remove_monitor(&self, app: Uuid, id: Uuid) -> Result<bool, StoreError> {
+        self.store.remove_monitor(app, id).await
+    }
+
     /// Runs a request through the workflow and waits for its outcome (sync entries).
     pub async fn submit(&self, cmd: Command) -> Result<Settled, WorkflowError> {
         processor::submit(&self.queue, cmd).await

@@ -11,6 +11,7 @@ mod batching;
 mod cli;
 mod controls;
 mod entries;
+mod events;
 mod faults;
 mod holds;
 mod hostile;

@@ -111,6 +111,16 @@ impl Book {
             .sum()
     }
 
+    /// What the holds of `account` not closed yet hold, run out or not: the held part of
+    /// the available balance as recorded.
+    pub fn held_open(&self, account: Uuid) -> Decimal {
+        self.holds
+            .values()
+            .filter(|(h, _)| h.account_id == account && h.is_open())
+            .map(|(h, _)| h.amount)
+            .sum()
+    }
+
     /// Whether an open hold (running or run out) reserves part of lot `id`.
     pub fn is_reserved(&self, id: Uuid) -> bool {
         self.holds

@@ -7,7 +7,8 @@ use crate::ledger::command::{Command, HoldStep, account_id};
 use crate::ledger::holds::Hold;
 use crate::ledger::limits::{Usage, UsageKey, usage_keys};
 use crate::ledger::lots::Lot;
-use entity::{account, hold, lot, reversal};
+use crate::ledger::monitors::Monitor;
+use entity::{account, hold, lot, monitor, reversal};
 use operations::{Direction, EXPIRED_ACCOUNT};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -90,6 +91,8 @@ pub struct Wanted {
     pub reversals: BTreeSet<Uuid>,
     /// Lots reversals give back to or take from, whatever their status.
     pub lots: BTreeSet<Uuid>,
+    /// The apps of the commands: the last event `seq` each has given.
+    pub apps: BTreeSet<Uuid>,
 }
 
 impl Wanted {
@@ -104,6 +107,7 @@ impl Wanted {
                     .nonces
                     .push((cmd.app_id, cmd.nonce.as_str().to_owned()));
             }
+            wanted.apps.insert(cmd.app_id);
             let asset = &cmd.operation.asset;
             for owner in [cmd.owner_id.as_str(), cmd.other_owner()] {
                 wanted.accounts.insert(account_id(cmd.app_id, owner, asset));
@@ -164,4 +168,8 @@ pub struct Loaded {
     pub holds: Vec<(Hold, hold::Model)>,
     /// What has been reversed of `Wanted::reversals` (absent: nothing yet).
     pub reversed: HashMap<Uuid, reversal::Model>,
+    /// The last event `seq` of each of `Wanted::apps` (absent: none yet).
+    pub event_seqs: HashMap<Uuid, i64>,
+    /// The monitors of the loaded accounts that have some.
+    pub monitors: Vec<(Monitor, monitor::Model)>,
 }

@@ -54,6 +54,7 @@ fn message(legs: &[(char, i64)]) -> EntryRecord {
         allocations: Vec::new(),
         holds: Vec::new(),
         reversals: Vec::new(),
+        app_events: Vec::new(),
     }
 }
 

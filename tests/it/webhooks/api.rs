@@ -139,7 +139,7 @@ async fn what_is_wrong_gets_its_code(backend: Backend) {
     let new = |types: Value| app.post_to("/v1/webhooks", json!({"url": url, "event_types": types}));
     assert_eq!(
         code(&new(json!(["entry.exploded"])).await),
-        (422, "invalid_event_type")
+        (422, "unknown_event_type")
     );
     assert_eq!(code(&new(json!([])).await), (422, "event_types_required"));
     assert_eq!(code(&new(json!("hold.held")).await).0, 400);
@@ -152,7 +152,7 @@ async fn what_is_wrong_gets_its_code(backend: Backend) {
     let bad_url = patch(json!({"url": "gopher://x"})).await;
     assert_eq!(code(&bad_url), (422, "invalid_webhook_url"));
     let bad_type = patch(json!({"event_types": ["nope"]})).await;
-    assert_eq!(code(&bad_type), (422, "invalid_event_type"));
+    assert_eq!(code(&bad_type), (422, "unknown_event_type"));
     assert_eq!(patch(json!({"state": "sleeping"})).await.status, 400);
     let retry = format!("{path}/deliveries/{}/retry", uuid::Uuid::new_v4());
     patch(json!({"state": "disabled"})).await;

@@ -2,7 +2,7 @@
 //! every repeat, only its own app's; and a webhook whose delivery is given up disabled.
 
 use super::receiver::{Receiver, delivered};
-use super::{app_id, emit, fast, register};
+use super::{app_id, credit, fast, register};
 use crate::common::{Backend, TestApp, TestDb};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -21,7 +21,7 @@ async fn retries_keep_each_owners_order_and_repeat_the_same_event(backend: Backe
     let app = TestApp::spawn_on(db, fast).await;
     let receiver = Receiver::start(|n| if n < 20 { 500 } else { 200 }, Duration::ZERO).await;
     let (hook, secret) = register(&app, &app.key, &receiver.url(), &["entry.completed"]).await;
-    let ids = emit(&app.store_sql, app_id(&app, &app.key).await, &OWNERS, 50).await;
+    let ids = credit(&app, &app.key, &OWNERS, 50).await;
     let got = receiver
         .until(Duration::from_secs(60), |got| delivered(got).len() == 50)
         .await;
@@ -81,8 +81,7 @@ async fn signatures_verify_with_the_secret_only_and_follow_a_rotation(backend: B
     let app = TestApp::spawn_on(db, fast).await;
     let receiver = Receiver::ok().await;
     let (hook, secret) = register(&app, &app.key, &receiver.url(), &["entry.completed"]).await;
-    let id = app_id(&app, &app.key).await;
-    emit(&app.store_sql, id, &["alice"], 1).await;
+    credit(&app, &app.key, &["alice"], 1).await;
     let got = receiver
         .until(Duration::from_secs(20), |g| !g.is_empty())
         .await;
@@ -105,7 +104,7 @@ async fn signatures_verify_with_the_secret_only_and_follow_a_rotation(backend: B
         .expect("a new secret")
         .to_owned();
     assert_ne!(new, secret);
-    emit(&app.store_sql, id, &["alice"], 1).await;
+    credit(&app, &app.key, &["alice"], 1).await;
     let got = receiver
         .until(Duration::from_secs(20), |g| g.len() >= 2)
         .await;
@@ -121,8 +120,8 @@ async fn an_app_never_receives_another_apps_events(backend: Backend) {
     let (to_a, to_b) = (Receiver::ok().await, Receiver::ok().await);
     register(&app, &app.key, &to_a.url(), &["entry.completed"]).await;
     register(&app, &key_b, &to_b.url(), &["entry.completed"]).await;
-    let of_a = emit(&app.store_sql, a, &["alice", "bob"], 6).await;
-    let of_b = emit(&app.store_sql, b, &["alice"], 3).await;
+    let of_a = credit(&app, &app.key, &["alice", "bob"], 6).await;
+    let of_b = credit(&app, &key_b, &["alice"], 3).await;
     to_a.until(Duration::from_secs(20), |g| delivered(g).len() == 6)
         .await;
     to_b.until(Duration::from_secs(20), |g| delivered(g).len() == 3)
@@ -154,7 +153,7 @@ async fn a_delivery_given_up_disables_the_webhook_until_re_enabled(backend: Back
     };
     let receiver = Receiver::start(plan, Duration::ZERO).await;
     let (hook, _) = register(&app, &app.key, &receiver.url(), &["entry.completed"]).await;
-    let ids = emit(&app.store_sql, app_id(&app, &app.key).await, &["alice"], 2).await;
+    let ids = credit(&app, &app.key, &["alice"], 2).await;
     let deliveries = format!("/v1/webhooks/{hook}/deliveries");
     let mut page = app.get(&deliveries).await;
     for _ in 0..200 {
@@ -226,7 +225,7 @@ async fn two_instances_send_each_event_once(backend: Backend) {
     let second = app.another_instance(&app.key, &config).await;
     let receiver = Receiver::start(|_| 200, Duration::from_millis(5)).await;
     register(&second, &app.key, &receiver.url(), &["entry.completed"]).await;
-    let ids = emit(&app.store_sql, app_id(&app, &app.key).await, &OWNERS, 40).await;
+    let ids = credit(&app, &app.key, &OWNERS, 40).await;
     receiver
         .until(Duration::from_secs(30), |g| delivered(g).len() == ids.len())
         .await;

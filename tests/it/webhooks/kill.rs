@@ -2,11 +2,11 @@
 //! cursor are in the event store, and the restarted service (a new instance, which waits
 //! for the dead one's lease to lapse) sends whatever was not answered 2xx.
 
-use super::emit;
+use super::events_of;
 use super::receiver::{Receiver, delivered};
 use crate::common::process::{Env, Service};
 use crate::common::{Backend, TestDb};
-use entity::{app, webhook_delivery};
+use entity::webhook_delivery;
 use sea_orm::{ColumnTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use std::collections::HashSet;
@@ -45,14 +45,23 @@ async fn kill_9_mid_delivery_loses_no_event() {
     let db = Database::connect(store.url.as_str())
         .await
         .expect("a connection");
-    let app = app::Entity::find()
-        .filter(app::Column::Name.eq("hooks"))
-        .one(&db)
-        .await
-        .expect("apps")
-        .expect("the app");
     let owners = ["alice", "bob", "carol"];
-    let ids: HashSet<String> = emit(&db, app.id, &owners, EVENTS)
+    let mut entries = Vec::with_capacity(EVENTS);
+    for i in 0..EVENTS {
+        let body = json!({"operation": "CREDIT_ADD", "owner_id": owners[i % owners.len()],
+            "nonce": format!("n{i}"), "amount": "1"});
+        let r = client
+            .post(service.url("/v1/entries"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 201);
+        let entry: serde_json::Value = r.json().await.expect("an entry");
+        entries.push(entry["id"].as_str().expect("an id").to_owned());
+    }
+    let ids: HashSet<String> = events_of(&db, &entries)
         .await
         .iter()
         .map(ToString::to_string)

@@ -2,9 +2,12 @@
 //! events as the service's dispatcher sends them.
 //!
 //! - `delivery`: retries keep each owner's order and repeat the same event; signatures;
-//!   isolation between apps; a delivery given up disables its webhook.
+//!   isolation between apps; a delivery given up disables its webhook; two instances send
+//!   each event once.
 //! - `api`: the endpoints' answers and codes, and the address policy.
 //! - `kill`: a `kill -9` of the service mid-delivery loses no event.
+//!
+//! The events come from real entries (`credit`): each credit announces `entry.completed`.
 
 mod api;
 mod delivery;
@@ -34,37 +37,34 @@ pub async fn app_id(app: &TestApp, key: &str) -> Uuid {
     found.expect("a known key").app.id
 }
 
-/// Writes `n` events of `app_id` after its last one, the owners taken in turn, each
-/// committed before the next (as the ledger commits them): their ids in `seq` order.
-pub async fn emit(db: &DatabaseConnection, app_id: Uuid, owners: &[&str], n: usize) -> Vec<Uuid> {
-    let last = app_event::Entity::find()
-        .filter(app_event::Column::AppId.eq(app_id))
-        .order_by_desc(app_event::Column::Seq)
-        .one(db)
-        .await
-        .expect("the last event")
-        .map_or(0, |e| e.seq);
-    let mut ids = Vec::with_capacity(n);
+/// Posts `n` credits of 1 with `key`, one after another, the owners taken in turn: the
+/// ids of the `entry.completed` events they announced, in `seq` order.
+pub async fn credit(app: &TestApp, key: &str, owners: &[&str], n: usize) -> Vec<Uuid> {
+    let mut entries = Vec::with_capacity(n);
     for i in 0..n {
-        let id = Uuid::now_v7();
-        let seq = last + 1 + i as i64;
-        let row = app_event::Model {
-            app_id,
-            seq,
-            id,
-            event_type: "entry.completed".to_owned(),
-            owner_id: owners[i % owners.len()].to_owned(),
-            occurred_at: ledgerflow::time::now_micros(),
-            entry_id: Uuid::new_v4(),
-            data: json!({"n": seq, "amount": "1.00"}).to_string(),
-        };
-        app_event::Entity::insert(sea_orm::IntoActiveModel::into_active_model(row))
-            .exec_without_returning(db)
-            .await
-            .expect("an event");
-        ids.push(id);
+        let body = json!({"operation": "CREDIT_ADD", "owner_id": owners[i % owners.len()],
+            "nonce": Uuid::new_v4().to_string(), "amount": "1"});
+        let r = app.post_with(key, body, &[]).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        entries.push(r.body["id"].as_str().expect("an entry id").to_owned());
     }
-    ids
+    events_of(&app.store_sql, &entries).await
+}
+
+/// The ids of the events the entries `entries` announced, in `seq` order.
+pub async fn events_of(db: &DatabaseConnection, entries: &[String]) -> Vec<Uuid> {
+    let ids: Vec<Uuid> = entries
+        .iter()
+        .map(|e| e.parse().expect("an entry id"))
+        .collect();
+    let events = app_event::Entity::find()
+        .filter(app_event::Column::EntryId.is_in(ids))
+        .order_by_asc(app_event::Column::Seq)
+        .all(db)
+        .await
+        .expect("the events");
+    assert_eq!(events.len(), entries.len(), "one event per entry");
+    events.into_iter().map(|e| e.id).collect()
 }
 
 /// Registers a webhook of `key`'s app for `types` at `url`: its id and secret.
