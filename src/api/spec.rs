@@ -289,6 +289,7 @@ fn constrain_webhooks(schemas: &mut Value) {
         let fields = &mut schemas[body]["properties"];
         fields["url"]["maxLength"] = json!(MAX_URL_LEN);
         fields["url"]["format"] = json!("uri");
+        fields["url"]["pattern"] = json!("^[hH][tT][tT][pP][sS]?://");
         fields["event_types"]["minItems"] = json!(1);
         fields["event_types"]["items"]["enum"] = json!(types);
     }

@@ -136,6 +136,34 @@ async fn an_app_never_receives_another_apps_events(backend: Backend) {
     assert!(got_b.iter().all(|r| r.json()["app_id"] == b.to_string()));
 }
 
+/// The deliveries page at `path` once it says the webhook is disabled.
+async fn disabled(app: &TestApp, path: &str) -> crate::common::Reply {
+    for _ in 0..200 {
+        let page = app.get(path).await;
+        if page.body["webhook_state"] == "disabled" {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the webhook was not disabled within 10 s: {:?}",
+        app.get(path).await.body
+    );
+}
+
+/// `PATCH` of the webhook's state.
+async fn set_state(app: &TestApp, hook: &str, state: &str) -> crate::common::Reply {
+    let r = app
+        .client
+        .patch(app.url(&format!("/v1/webhooks/{hook}")))
+        .bearer_auth(&app.key)
+        .json(&json!({"state": state}))
+        .send()
+        .await
+        .expect("sent");
+    TestApp::read(r).await
+}
+
 /// A receiver that always fails: past the give-up window the delivery is `failed`, the
 /// webhook `disabled` with the reason, a retry refused with 409; re-enabled, the other
 /// owners' deliveries resume, and a retry of the failed one delivers it.
@@ -155,14 +183,7 @@ async fn a_delivery_given_up_disables_the_webhook_until_re_enabled(backend: Back
     let (hook, _) = register(&app, &app.key, &receiver.url(), &["entry.completed"]).await;
     let ids = credit(&app, &app.key, &["alice"], 2).await;
     let deliveries = format!("/v1/webhooks/{hook}/deliveries");
-    let mut page = app.get(&deliveries).await;
-    for _ in 0..200 {
-        if page.body["webhook_state"] == "disabled" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        page = app.get(&deliveries).await;
-    }
+    let page = disabled(&app, &deliveries).await;
     assert_eq!(page.body["webhook_state"], "disabled", "{:?}", page.body);
     let reason = page.body["disabled_reason"].as_str().expect("a reason");
     assert!(reason.contains(&ids[0].to_string()), "{reason}");
@@ -188,16 +209,7 @@ async fn a_delivery_given_up_disables_the_webhook_until_re_enabled(backend: Back
     assert_eq!(refused.body["code"], "webhook_disabled");
 
     up.store(true, Ordering::SeqCst);
-    let patch = app
-        .client
-        .patch(app.url(&format!("/v1/webhooks/{hook}")))
-        .bearer_auth(&app.key)
-        .json(&json!({"state": "active"}))
-        .send()
-        .await
-        .expect("sent");
-    let patched = TestApp::read(patch).await;
-    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    let patched = set_state(&app, &hook, "active").await;
     assert_eq!(patched.body["state"], "active");
     assert!(patched.body.get("disabled_reason").is_none());
     receiver
