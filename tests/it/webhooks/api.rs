@@ -1,7 +1,11 @@
 //! The webhook endpoints: what each answers, with which code, and the address policy.
 
-use super::{fast, register};
+use super::receiver::Receiver;
+use super::{credit, fast, register};
 use crate::common::{Backend, Reply, TestApp, TestDb};
+use entity::webhook;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -180,8 +184,68 @@ async fn what_is_wrong_gets_its_code(backend: Backend) {
     assert_eq!(listed.body["webhooks"], json!([]));
 }
 
+/// What the registration checked is checked again at every connection: a webhook whose
+/// name resolves to loopback by the time it is sent to (DNS rebinding, played here by
+/// changing the stored URL) or whose URL names a loopback address is never sent to, and its
+/// deliveries say why.
+async fn a_url_turned_internal_after_registration_is_not_sent_to(backend: Backend) {
+    let db = Arc::new(TestDb::new(backend).await);
+    let app = TestApp::spawn_on(db, |c| {
+        fast(c);
+        c.webhook_allow_private = false;
+    })
+    .await;
+    let receiver = Receiver::ok().await;
+    for (url, error) in [
+        (
+            format!("http://localhost:{}/hook", receiver.addr.port()),
+            "no address webhooks may be sent to",
+        ),
+        (receiver.url(), "is not an address webhooks are sent to"),
+    ] {
+        let (hook, _) = register(
+            &app,
+            &app.key,
+            "http://93.184.216.34/hook",
+            &["entry.completed"],
+        )
+        .await;
+        let id: uuid::Uuid = hook.parse().expect("an id");
+        webhook::Entity::update_many()
+            .col_expr(webhook::Column::Url, Expr::value(url.clone()))
+            .filter(webhook::Column::Id.eq(id))
+            .exec(&app.store_sql)
+            .await
+            .expect("the URL changed underneath");
+        credit(&app, &app.key, &["alice"], 1).await;
+        let path = format!("/v1/webhooks/{hook}/deliveries");
+        let mut last = serde_json::Value::Null;
+        for _ in 0..200 {
+            last = app.get(&path).await.body["deliveries"][0]["last_error"].clone();
+            if last.is_string() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let last = last.as_str().unwrap_or_default();
+        assert!(last.contains(error), "{url}: {last}");
+        send(
+            &app,
+            reqwest::Method::DELETE,
+            &format!("/v1/webhooks/{hook}"),
+            None,
+        )
+        .await;
+    }
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the loopback receiver"
+    );
+}
+
 on_both_backends!(
     internal_urls_are_refused_unless_the_operator_allows_them,
     create_list_read_change_rotate_delete,
     what_is_wrong_gets_its_code,
+    a_url_turned_internal_after_registration_is_not_sent_to,
 );
