@@ -278,7 +278,8 @@ pub struct Config {
         long,
         global = true,
         env = "LEDGERFLOW_WEBHOOK_GIVE_UP_SECS",
-        default_value_t = 86_400
+        default_value_t = 86_400,
+        value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub webhook_give_up_secs: u64,
 
@@ -287,7 +288,8 @@ pub struct Config {
         long,
         global = true,
         env = "LEDGERFLOW_WEBHOOK_BACKOFF_BASE_MS",
-        default_value_t = 1_000
+        default_value_t = 1_000,
+        value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub webhook_backoff_base_ms: u64,
 
@@ -296,7 +298,8 @@ pub struct Config {
         long,
         global = true,
         env = "LEDGERFLOW_WEBHOOK_BACKOFF_CAP_MS",
-        default_value_t = 3_600_000
+        default_value_t = 3_600_000,
+        value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub webhook_backoff_cap_ms: u64,
 

@@ -26,6 +26,10 @@ use uuid::Uuid;
 /// The most owners of one webhook sent to at once.
 const WAVE: usize = 16;
 
+/// The longest a task trusts what it last saw of its pending deliveries: a retry asked of
+/// another instance's API changes them without waking this one.
+const LOOK_AGAIN: Duration = Duration::from_secs(1);
+
 /// What the scan and the webhooks' tasks share.
 pub struct Shared {
     store: Store,
@@ -145,6 +149,7 @@ async fn deliver(shared: Arc<Shared>, id: Uuid, mut stop: watch::Receiver<bool>)
         id,
         renewed: None,
         due_at: Some(now_micros()),
+        looked: Instant::now(),
     };
     loop {
         let turn = tokio::select! {
@@ -190,6 +195,8 @@ struct Worker {
     /// When an owner's first pending delivery is next due (µs), as last seen; `None`
     /// when none is pending.
     due_at: Option<i64>,
+    /// When the pending deliveries were last looked at.
+    looked: Instant,
 }
 
 impl Worker {
@@ -240,12 +247,14 @@ impl Worker {
             Err(error) => tracing::warn!(%error, "webhooks: cannot fan events out"),
         }
         let now = now_micros();
-        if self.due_at.is_none_or(|due| due > now) {
+        let fresh = self.looked.elapsed() < LOOK_AGAIN;
+        if fresh && self.due_at.is_none_or(|due| due > now) {
             let wait = self.due_at.map_or(poll, |due| {
                 Duration::from_micros(u64::try_from(due - now).unwrap_or(0))
             });
             return Turn::Idle(wait.min(poll));
         }
+        self.looked = Instant::now();
         let (due, next) = match queue::heads(&shared.store, self.id, now, WAVE).await {
             Ok(found) => found,
             Err(error) => {

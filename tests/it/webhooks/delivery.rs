@@ -228,7 +228,7 @@ async fn a_delivery_given_up_disables_the_webhook_until_re_enabled(backend: Back
 }
 
 /// Two instances on one event store: one of them holds the webhook's lease, so each event
-/// is sent once, never by both.
+/// is sent once, never by both; a retry asked of either instance is sent.
 async fn two_instances_send_each_event_once(backend: Backend) {
     let db = Arc::new(TestDb::new(backend).await);
     let app = TestApp::spawn_on(db, fast).await;
@@ -236,7 +236,7 @@ async fn two_instances_send_each_event_once(backend: Backend) {
     fast(&mut config);
     let second = app.another_instance(&app.key, &config).await;
     let receiver = Receiver::start(|_| 200, Duration::from_millis(5)).await;
-    register(&second, &app.key, &receiver.url(), &["entry.completed"]).await;
+    let (hook, _) = register(&second, &app.key, &receiver.url(), &["entry.completed"]).await;
     let ids = credit(&app, &app.key, &OWNERS, 40).await;
     receiver
         .until(Duration::from_secs(30), |g| delivered(g).len() == ids.len())
@@ -249,6 +249,14 @@ async fn two_instances_send_each_event_once(backend: Backend) {
         "each event once: {} requests",
         got.len()
     );
+    // A retry asked of either instance is sent by the one holding the lease.
+    for (instance, event) in [(&app, ids[0]), (&second, ids[1])] {
+        let retry = format!("/v1/webhooks/{hook}/deliveries/{event}/retry");
+        assert_eq!(instance.post_to(&retry, json!({})).await.status, 202);
+    }
+    receiver
+        .until(Duration::from_secs(10), |g| g.len() == ids.len() + 2)
+        .await;
 }
 
 on_both_backends!(
