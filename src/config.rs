@@ -304,8 +304,8 @@ pub struct Config {
     pub webhook_backoff_cap_ms: u64,
 
     /// Milliseconds an instance holds a webhook's delivery lease once taken or renewed; an
-    /// instance that dies holds it this long. Above the 10 s request timeout, which
-    /// shorter leases cut.
+    /// instance that dies holds it this long. An attempt times out after three fifths of it
+    /// if that is less than 10 s.
     #[arg(
         long,
         global = true,

@@ -68,16 +68,16 @@ impl Shared {
 
 /// The delivery client: no redirects (a 3xx is a failed attempt, and following one could
 /// lead to an address the policy refuses), no proxy, and unless private addresses are
-/// allowed, a resolver that drops them. An attempt ends within the request timeout, and
-/// within the part of a lease a wave may use.
+/// allowed, a resolver that drops them.
 fn client(config: &WebhookConfig) -> Result<Client, reqwest::Error> {
     // reqwest's rustls is built without a provider of its own (aws-lc-rs needs cmake):
     // ring, which rustls already has. Installed once per process; a second call only
     // reports that one is installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let usable = config.lease.saturating_sub(config.lease / 5);
+    // A wave may use four fifths of a lease; an attempt ends within three, so that it is
+    // recorded (with its backoff) before the wave's end cuts it.
     let builder = Client::builder()
-        .timeout(REQUEST_TIMEOUT.min(usable))
+        .timeout(REQUEST_TIMEOUT.min(config.lease * 3 / 5))
         .connect_timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -290,6 +290,8 @@ impl Worker {
             }
             Err(_) => {
                 tracing::warn!(webhook = %self.id, "webhooks: a wave outlasted the lease; cut");
+                // What was cut is pending and due: it is sent again at once.
+                self.due_at = Some(now_micros());
                 Turn::Again
             }
         }

@@ -13,6 +13,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 /// Longest URL taken, in bytes.
 pub const MAX_URL_LEN: usize = 2048;
 
+/// The longest a registration waits for its host's addresses.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Whether `ip` is an address a webhook may be sent to: not loopback, private (RFC 1918,
 /// fc00::/7), link-local, unspecified, multicast, broadcast, shared (CGNAT 100.64/10),
 /// reserved, nor an IPv4 address of these in an IPv6 form (mapped, compatible, NAT64).
@@ -102,12 +105,18 @@ async fn addresses(url: &Url) -> Result<Vec<IpAddr>, Refusal> {
     }
     let name = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(443);
-    let found = tokio::net::lookup_host((name, port)).await.map_err(|e| {
+    let unresolved = |why: String| {
         Refusal::new(
             Code::InvalidWebhookUrl,
-            format!("the host {name} does not resolve: {e}"),
+            format!("the host {name} does not resolve: {why}"),
         )
-    })?;
+    };
+    // A request should not hang on a resolver that does not answer.
+    let lookup = tokio::net::lookup_host((name, port));
+    let found = tokio::time::timeout(LOOKUP_TIMEOUT, lookup)
+        .await
+        .map_err(|_| unresolved(format!("no answer within {} s", LOOKUP_TIMEOUT.as_secs())))?
+        .map_err(|e| unresolved(e.to_string()))?;
     Ok(found.map(|a| a.ip()).collect())
 }
 
