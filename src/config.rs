@@ -251,6 +251,17 @@ pub struct Config {
     )]
     pub shutdown_grace_secs: u64,
 
+    /// Days an app's events are kept for the feed and the stream (`GET /v1/events`); older
+    /// ones are pruned hourly.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_EVENT_RETENTION_DAYS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=36_500)
+    )]
+    pub event_retention_days: u64,
+
     /// Whether this instance records lots' expiries (any number of instances may; each
     /// expiry is recorded once).
     #[arg(long, global = true, env = "LEDGERFLOW_RECORD_EXPIRIES", default_value_t = true,

@@ -119,6 +119,8 @@ pub async fn start(config: &Config) -> Result<Service, StartError> {
     if config.record_expiries {
         expiry::start(&workflow, metrics.clone());
     }
+    let retention = Duration::from_secs(config.event_retention_days * 86_400);
+    crate::projection::retention::start(store.clone(), read.clone(), retention);
     let webhooks = Arc::new(Webhooks::new(store.clone(), config.webhooks()));
     webhooks.start(metrics.clone());
     let ctx = Arc::new(Ctx {

@@ -12,11 +12,13 @@
 //! - [`consumer`]: the JetStream side of the projector (durable pull consumer).
 //! - [`projector`]: the projector itself, the same code for both buses.
 //! - [`rebuild`] and [`verify`]: drop and rebuild the read model; compare it with the store.
+//! - [`retention`]: apps' events older than the retention are pruned, hourly.
 
 mod consumer;
 pub mod projector;
 pub mod rebuild;
 pub mod relay;
+pub mod retention;
 mod rows;
 pub mod verify;
 

@@ -13,6 +13,7 @@
 //! - [`retry`]: which errors mean "run the transaction again", and the loop that does.
 //! - [`backup`]: backup and restore of an embedded (SQLite) event store.
 
+mod app_events;
 mod backup;
 pub mod events;
 mod holds;

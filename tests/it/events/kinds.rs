@@ -4,7 +4,11 @@ use super::read_feed;
 use crate::common::{Backend, TestApp};
 use serde_json::{Value, json};
 
-on_both_backends!(each_change_announces_its_event,);
+on_both_backends!(
+    each_change_announces_its_event,
+    lots_closing_and_an_account_closing_announce_theirs,
+    the_retention_prunes_whole_runs_and_the_feed_starts_after_them,
+);
 
 async fn each_change_announces_its_event(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -86,4 +90,91 @@ async fn each_change_announces_its_event(backend: Backend) {
     );
     assert_eq!(data(8)["code"], "insufficient_balance");
     assert!(feed.iter().all(|e| e["owner_id"] == "amy"));
+}
+
+async fn lots_closing_and_an_account_closing_announce_theirs(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let soon = chrono::Utc::now() + chrono::Duration::milliseconds(800);
+    let soon = soon.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let expiring = app
+        .post(
+            json!({"operation": "CREDIT_ADD", "owner_id": "bo", "nonce": "e",
+            "amount": "4", "expires_at": soon}),
+        )
+        .await;
+    assert_eq!(expiring.status, 201, "{:?}", expiring.body);
+    let voidable = app
+        .post(json!({"operation": "CREDIT_ADD", "owner_id": "bo", "nonce": "v", "amount": "6"}))
+        .await;
+    let lot = voidable.body["lot"]["id"]
+        .as_str()
+        .expect("a lot")
+        .to_owned();
+    let voided = app
+        .post_to(&format!("/v1/lots/{lot}/void"), json!({"nonce": "void"}))
+        .await;
+    assert!(voided.status.is_success(), "{:?}", voided.body);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while read_feed(&app, &app.key, 0, 100, "&types=lot.expired")
+        .await
+        .is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the expiry is recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let closed = app
+        .post_to("/v1/accounts/bo/close", json!({"nonce": "close"}))
+        .await;
+    assert_eq!(closed.status, 201, "{:?}", closed.body);
+
+    let feed = read_feed(&app, &app.key, 0, 100, "").await;
+    let of = |t: &str| {
+        feed.iter()
+            .find(|e| e["type"] == t)
+            .unwrap_or_else(|| panic!("{t}"))
+    };
+    let void = of("lot.voided");
+    assert_eq!(
+        (void["data"]["id"].as_str(), void["data"]["status"].as_str()),
+        (Some(lot.as_str()), Some("voided"))
+    );
+    assert_eq!(void["data"]["closed_amount"], "6.00");
+    let expiry = of("lot.expired");
+    assert_eq!(expiry["data"]["id"], expiring.body["lot"]["id"]);
+    assert_eq!(expiry["data"]["closed_amount"], "4.00");
+    assert_eq!(of("account.closed")["data"]["status"], "closed");
+    assert_eq!(
+        feed.last().map(|e| &e["type"]),
+        Some(&json!("account.closed"))
+    );
+}
+
+async fn the_retention_prunes_whole_runs_and_the_feed_starts_after_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    super::load(&app, &app.key, 30, 3).await;
+    let cutoff = ledgerflow::time::now_micros();
+    super::load_from(&app, 30, 10).await;
+    app.projected().await;
+    let pruned = ledgerflow::projection::retention::prune(&app.store, &app.read, cutoff)
+        .await
+        .expect("the prune");
+    assert_eq!(pruned, 30);
+    let seqs =
+        |feed: Vec<Value>| -> Vec<i64> { feed.iter().filter_map(|e| e["seq"].as_i64()).collect() };
+    let kept: Vec<i64> = (31..=40).collect();
+    assert_eq!(seqs(read_feed(&app, &app.key, 0, 7, "").await), kept);
+    assert_eq!(seqs(read_feed(&app, &app.key, 12, 7, "").await), kept);
+    assert_eq!(
+        seqs(read_feed(&app, &app.key, 35, 7, "").await),
+        (36..=40).collect::<Vec<_>>()
+    );
+    // A rebuilt read model starts where the event store's events do.
+    let hidden = indicatif::ProgressBar::hidden();
+    ledgerflow::projection::rebuild::rebuild(&app.store, &app.read, &hidden)
+        .await
+        .expect("the rebuild");
+    assert_eq!(seqs(read_feed(&app, &app.key, 0, 7, "").await), kept);
 }

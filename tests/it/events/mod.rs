@@ -19,7 +19,21 @@ on_both_backends!(
 /// Posts `n` entries over `owners` owners, 16 at a time: every tenth a spend that fails.
 /// Returns each entry's id and the event type it must announce.
 pub async fn load(app: &TestApp, key: &str, n: usize, owners: usize) -> BTreeMap<String, String> {
-    futures::stream::iter(0..n)
+    load_range(app, key, 0..n, owners).await
+}
+
+/// [`load`] of `n` more entries with the app's key, numbered from `from`.
+pub async fn load_from(app: &TestApp, from: usize, n: usize) {
+    load_range(app, &app.key, from..from + n, 3).await;
+}
+
+async fn load_range(
+    app: &TestApp,
+    key: &str,
+    range: std::ops::Range<usize>,
+    owners: usize,
+) -> BTreeMap<String, String> {
+    futures::stream::iter(range)
         .map(|i| async move {
             let (op, amount, want) = match i % 10 {
                 9 => ("CREDIT_SPEND", "1000000", "entry.failed"),
