@@ -31,6 +31,17 @@ pub async fn heads(
         .limit(WINDOW)
         .all(store.conn())
         .await?;
+    Ok(first_per_owner(pending, now, most))
+}
+
+/// Of `pending` (in `seq` order), each owner's first, if due at `now`: at most `most`; and
+/// the earliest instant another owner's first is due (`now` if one is due but beyond
+/// `most`).
+fn first_per_owner(
+    pending: Vec<webhook_delivery::Model>,
+    now: i64,
+    most: usize,
+) -> (Vec<webhook_delivery::Model>, Option<i64>) {
     let mut owners = HashSet::new();
     let mut due = Vec::new();
     let mut later: Option<i64> = None;
@@ -38,16 +49,70 @@ pub async fn heads(
         if !owners.insert(delivery.owner_id.clone()) {
             continue;
         }
-        if delivery.next_attempt_at > now {
-            later = Some(later.map_or(delivery.next_attempt_at, |l| {
-                l.min(delivery.next_attempt_at)
-            }));
+        let at = delivery.next_attempt_at;
+        if at > now {
+            later = Some(later.map_or(at, |l| l.min(at)));
         } else if due.len() < most {
             due.push(delivery);
         } else {
-            // Due now, but beyond this turn's share: the next turn comes at once.
             later = Some(now);
         }
     }
-    Ok((due, later))
+    (due, later)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(seq: i64, owner: &str, at: i64) -> webhook_delivery::Model {
+        webhook_delivery::Model {
+            webhook_id: Uuid::nil(),
+            seq,
+            event_id: Uuid::new_v4(),
+            event_type: "entry.completed".to_owned(),
+            owner_id: owner.to_owned(),
+            occurred_at: 0,
+            body: "{}".to_owned(),
+            status: "pending".to_owned(),
+            attempts: 0,
+            next_attempt_at: at,
+            first_attempt_at: None,
+            last_attempt_at: None,
+            last_status: None,
+            last_error: None,
+            last_latency_ms: None,
+            created_at: 0,
+            delivered_at: None,
+        }
+    }
+
+    fn seqs(due: &[webhook_delivery::Model]) -> Vec<i64> {
+        due.iter().map(|d| d.seq).collect()
+    }
+
+    #[test]
+    fn only_each_owners_first_goes_and_a_waiting_first_holds_its_owner_back() {
+        let now = 100;
+        let rows = vec![
+            pending(1, "a", 50),
+            pending(2, "b", 150),
+            pending(3, "a", 0),
+            pending(4, "b", 0),
+            pending(5, "c", 100),
+        ];
+        let (due, later) = first_per_owner(rows, now, 16);
+        assert_eq!(seqs(&due), [1, 5], "b's seq 4 waits for its seq 2");
+        assert_eq!(later, Some(150));
+    }
+
+    #[test]
+    fn beyond_the_share_of_a_turn_the_next_turn_comes_at_once() {
+        let rows = (1..=5).map(|s| pending(s, &format!("o{s}"), 0)).collect();
+        let (due, later) = first_per_owner(rows, 10, 3);
+        assert_eq!(seqs(&due), [1, 2, 3]);
+        assert_eq!(later, Some(10));
+        let (none, nothing) = first_per_owner(Vec::new(), 10, 3);
+        assert!(none.is_empty() && nothing.is_none());
+    }
 }
