@@ -4,6 +4,7 @@
 use crate::api::listener::ConnectionLimits;
 use crate::apps::Rate;
 use crate::bus::NatsConfig;
+use crate::webhooks::{Backoff, WebhookConfig};
 use crate::workflow::BatchConfig;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -275,6 +276,65 @@ pub struct Config {
         default_value_t = 0
     )]
     pub batch_wait_us: u64,
+
+    /// Whether webhook URLs may name or resolve to loopback, private, link-local and other
+    /// internal addresses (for receivers inside the network, and tests).
+    #[arg(long, global = true, env = "LEDGERFLOW_WEBHOOK_ALLOW_PRIVATE", default_value_t = false,
+          action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+
+    /// Seconds a webhook delivery is retried from its first attempt before it is given up
+    /// and its webhook disabled.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_WEBHOOK_GIVE_UP_SECS",
+        default_value_t = 86_400,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub webhook_give_up_secs: u64,
+
+    /// Milliseconds before a failed webhook attempt's first retry; each next wait doubles.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_WEBHOOK_BACKOFF_BASE_MS",
+        default_value_t = 1_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub webhook_backoff_base_ms: u64,
+
+    /// Longest wait between two attempts of a webhook delivery, in milliseconds.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_WEBHOOK_BACKOFF_CAP_MS",
+        default_value_t = 3_600_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub webhook_backoff_cap_ms: u64,
+
+    /// Milliseconds an instance holds a webhook's delivery lease once taken or renewed; an
+    /// instance that dies holds it this long. An attempt times out after three fifths of it
+    /// if that is less than 10 s.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_WEBHOOK_LEASE_MS",
+        default_value_t = 30_000,
+        value_parser = clap::value_parser!(u64).range(500..)
+    )]
+    pub webhook_lease_ms: u64,
+
+    /// Milliseconds between two looks for a webhook's new events.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGERFLOW_WEBHOOK_POLL_MS",
+        default_value_t = 250,
+        value_parser = clap::value_parser!(u64).range(10..)
+    )]
+    pub webhook_poll_ms: u64,
 }
 
 impl Config {
@@ -317,6 +377,19 @@ impl Config {
 
     pub fn read_wait(&self) -> Duration {
         Duration::from_millis(self.read_wait_ms)
+    }
+
+    pub fn webhooks(&self) -> WebhookConfig {
+        WebhookConfig {
+            allow_private: self.webhook_allow_private,
+            backoff: Backoff {
+                base: Duration::from_millis(self.webhook_backoff_base_ms),
+                cap: Duration::from_millis(self.webhook_backoff_cap_ms),
+                give_up: Duration::from_secs(self.webhook_give_up_secs),
+            },
+            lease: Duration::from_millis(self.webhook_lease_ms),
+            poll: Duration::from_millis(self.webhook_poll_ms),
+        }
     }
 
     pub fn batch(&self) -> BatchConfig {

@@ -6,7 +6,8 @@
 //! - `workflow/`: the one write path: group commit, then load → decide → write → commit.
 //! - `projection/`: the outbox relay and the projector that build the read model, and the
 //!   read model's rebuild and verify. `query/`: the API's reads.
-//! - `apps`: the tenants, their API keys and catalogs.
+//! - `apps`: the tenants, their API keys and catalogs. `webhooks/`: the apps' webhooks and
+//!   the dispatcher that sends their events, signed.
 //! - `store/`: the event store: persistence only. `bus/`: the messages between the event
 //!   store and the projector, and NATS JetStream.
 //! - `ledger/`: the pure core: the entry state machine, the codes, request checks, the
@@ -27,6 +28,7 @@ pub mod query;
 pub mod server;
 pub mod store;
 pub mod time;
+pub mod webhooks;
 pub mod workflow;
 
 #[cfg(test)]

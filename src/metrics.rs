@@ -2,6 +2,7 @@
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
@@ -15,6 +16,16 @@ const LAG_BUCKETS: [f64; 15] = [
 const BATCH_SECONDS_BUCKETS: [f64; 11] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 ];
+
+/// Bucket bounds of webhook delivery lag, in seconds: 50 ms to a day (deliveries are
+/// retried for a day).
+const WEBHOOK_LAG_BUCKETS: [f64; 15] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0,
+];
+
+/// The webhook attempts counter's label: `outcome` = delivered, rejected, timeout,
+/// unreachable.
+pub type OutcomeLabel = [(&'static str, &'static str); 1];
 
 /// The service's metrics. Handles are cheap clones of shared atomics.
 pub struct Metrics {
@@ -44,6 +55,10 @@ pub struct Metrics {
     /// Messages of the durable consumer not yet delivered or not yet acknowledged
     /// (refreshed when scraped; 0 with the in-process bus).
     pub consumer_pending: Gauge,
+    /// From an event's occurrence to its webhook receiver's 2xx.
+    pub webhook_lag: Histogram,
+    /// Webhook delivery attempts this instance made, by outcome.
+    pub webhook_attempts: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -115,6 +130,18 @@ impl Default for Metrics {
             "Messages of the projector's consumer not yet delivered or acknowledged",
             consumer_pending.clone(),
         );
+        let webhook_lag = Histogram::new(WEBHOOK_LAG_BUCKETS);
+        let webhook_attempts = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "webhook_delivery_lag_seconds",
+            "Seconds from an event's occurrence to its webhook receiver's 2xx",
+            webhook_lag.clone(),
+        );
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by outcome (delivered, rejected, timeout, unreachable)",
+            webhook_attempts.clone(),
+        );
         Metrics {
             registry,
             projection_lag,
@@ -128,6 +155,8 @@ impl Default for Metrics {
             expiry_backlog,
             outbox_backlog,
             consumer_pending,
+            webhook_lag,
+            webhook_attempts,
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::metrics::Metrics;
 use crate::projection::Projection;
 use crate::query::{Queries, ReadModel};
 use crate::store::{Store, StoreError};
+use crate::webhooks::Webhooks;
 use crate::workflow::{Workflow, WorkflowError, expiry};
 use operations::{Catalog, CatalogError};
 use sea_orm::DbErr;
@@ -120,6 +121,8 @@ pub async fn start(config: &Config) -> Result<Service, StartError> {
     }
     let retention = Duration::from_secs(config.event_retention_days * 86_400);
     crate::projection::retention::start(store.clone(), read.clone(), retention);
+    let webhooks = Arc::new(Webhooks::new(store.clone(), config.webhooks()));
+    webhooks.start(metrics.clone());
     let ctx = Arc::new(Ctx {
         workflow,
         queries: Queries::new(
@@ -132,6 +135,7 @@ pub async fn start(config: &Config) -> Result<Service, StartError> {
         rates: RateLimits::new(store.clone(), config.default_rate()),
         projection,
         metrics,
+        webhooks,
     });
     Ok(Service { ctx, store, read })
 }
@@ -161,6 +165,8 @@ pub async fn serve(config: &Config) -> Result<(), StartError> {
         Some(grace),
     )
     .await;
+    // Attempts in flight are sent again by whichever instance takes the webhooks next.
+    service.ctx.webhooks.stop().await;
     if config.projector {
         let since = signaled.get().map_or(Duration::ZERO, Instant::elapsed);
         let left = service

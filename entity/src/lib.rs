@@ -20,7 +20,9 @@
 //! - [`outbox`]: messages written with the events they carry (a row per batch), until the
 //!   bus has them;
 //! - [`app`]: the apps, their catalogs and rate limits; [`api_key`]: their hashed API keys;
-//!   [`rate_bucket`]: each app's rate-limit tokens, shared by the instances.
+//!   [`rate_bucket`]: each app's rate-limit tokens, shared by the instances;
+//! - [`webhook`]: the apps' webhooks, with their fan-out cursor and delivery lease;
+//!   [`webhook_delivery`]: each event's delivery to a webhook, with its attempts.
 //!
 //! The read model ([`read`]) is separate: built by the projector, dropped and rebuilt at will.
 //!
@@ -48,3 +50,5 @@ pub mod rate_bucket;
 pub mod read;
 pub mod reversal;
 pub mod usage;
+pub mod webhook;
+pub mod webhook_delivery;

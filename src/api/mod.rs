@@ -27,11 +27,14 @@ mod protocol;
 mod reversals;
 mod spec;
 mod text;
+mod webhook_model;
+mod webhooks;
 
 use crate::apps::{Apps, RateLimits};
 use crate::metrics::Metrics;
 use crate::projection::Projection;
 use crate::query::Queries;
+use crate::webhooks::Webhooks;
 use crate::workflow::Workflow;
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, Response, Route};
@@ -46,6 +49,7 @@ pub struct Ctx {
     pub rates: RateLimits,
     pub projection: Projection,
     pub metrics: Arc<Metrics>,
+    pub webhooks: Arc<Webhooks>,
 }
 
 #[derive(Tags)]
@@ -62,6 +66,8 @@ enum Tag {
     Events,
     /// The app's operation catalog.
     Catalog,
+    /// Webhooks: the app's events, signed, sent to its endpoints.
+    Webhooks,
     /// Service health.
     System,
 }
@@ -78,6 +84,7 @@ type Apis = (
     events::EventsApi,
     monitors::MonitorsApi,
     catalog::CatalogApi,
+    webhooks::WebhooksApi,
     health::HealthApi,
 );
 
@@ -95,6 +102,7 @@ pub fn service(ctx: Arc<Ctx>) -> OpenApiService<Apis, ()> {
             events::EventsApi { ctx: ctx.clone() },
             monitors::MonitorsApi { ctx: ctx.clone() },
             catalog::CatalogApi { ctx: ctx.clone() },
+            webhooks::WebhooksApi { ctx: ctx.clone() },
             health::HealthApi { ctx },
         ),
         "ledgerflow",

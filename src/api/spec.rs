@@ -14,6 +14,7 @@ use super::accounts::MAX_PAGE;
 use crate::ledger::app_events::EventType;
 use crate::ledger::closing::MAX_REASON_LEN;
 use crate::ledger::command::{INVISIBLE, MAX_ID_LEN};
+use crate::webhooks::policy::MAX_URL_LEN;
 use serde_json::{Value, json};
 
 /// A page cursor as `query::PageCursor` writes it: the microseconds of the last entry (18
@@ -79,6 +80,18 @@ const ANSWERS: &[(&str, &str, &[&str])] = &[
     ("get", "/v1/monitors/{id}", &["404"]),
     ("delete", "/v1/monitors/{id}", &["404"]),
     ("get", "/v1/operations", &[]),
+    ("post", "/v1/webhooks", &["413", "415", "422"]),
+    ("get", "/v1/webhooks", &[]),
+    ("get", "/v1/webhooks/{id}", &["404"]),
+    ("patch", "/v1/webhooks/{id}", &["404", "413", "415", "422"]),
+    ("delete", "/v1/webhooks/{id}", &["404"]),
+    ("post", "/v1/webhooks/{id}/rotate-secret", &["404"]),
+    ("get", "/v1/webhooks/{id}/deliveries", &["404"]),
+    (
+        "post",
+        "/v1/webhooks/{id}/deliveries/{event_id}/retry",
+        &["404", "409"],
+    ),
 ];
 
 /// Operations without a key: only a head hyper cannot read fails them before the handler.
@@ -227,6 +240,7 @@ fn constrain(doc: &mut Value) {
         reason["pattern"] = json!(format!("^[^{}]*$", control_characters()));
     }
     constrain_holds(schemas);
+    constrain_webhooks(schemas);
     if let Some(paths) = doc["paths"].as_object_mut() {
         for (path, operation) in paths.iter_mut() {
             // An account control changes an owner's account; a system account's is not an
@@ -267,6 +281,30 @@ fn constrain_holds(schemas: &mut Value) {
     schemas["NewHoldVoid"]["example"] = json!({"nonce": "job-77-cancel"});
 }
 
+/// The webhook requests' limits and examples.
+fn constrain_webhooks(schemas: &mut Value) {
+    let types: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+    for body in ["NewWebhook", "WebhookChange"] {
+        schemas[body]["additionalProperties"] = json!(false);
+        let fields = &mut schemas[body]["properties"];
+        fields["url"]["maxLength"] = json!(MAX_URL_LEN);
+        fields["url"]["format"] = json!("uri");
+        fields["url"]["pattern"] = json!("^[hH][tT][tT][pP][sS]?://");
+        fields["event_types"]["minItems"] = json!(1);
+        fields["event_types"]["items"]["enum"] = json!(types);
+    }
+    let change = &mut schemas["WebhookChange"]["properties"];
+    change["state"]["enum"] = json!(["active", "disabled"]);
+    for field in ["url", "event_types", "state"] {
+        change[field]["nullable"] = json!(true);
+    }
+    schemas["NewWebhook"]["example"] = json!({
+        "url": "https://example.com/ledgerflow/events",
+        "event_types": ["entry.completed", "balance.low"]
+    });
+    schemas["WebhookChange"]["example"] = json!({"state": "active"});
+}
+
 /// A comma-separated list of event type names.
 fn types_pattern() -> String {
     let names: Vec<String> = EventType::ALL
@@ -303,6 +341,7 @@ fn constrain_parameters(operation: &mut Value, system: bool) {
             "at" => schema["format"] = json!("date-time"),
             "cursor" => schema["pattern"] = json!(CURSOR_PATTERN),
             "include" => schema["enum"] = json!(["open", "closed"]),
+            "status" => schema["enum"] = json!(["pending", "delivered", "failed"]),
             "state" => schema["enum"] = json!(["held", "captured", "voided", "expired"]),
             "limit" => {
                 schema["minimum"] = json!(1);

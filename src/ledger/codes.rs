@@ -136,12 +136,27 @@ codes! {
     /// The account is already where the control would move it, or closed.
     AccountStatusConflict = "account_status_conflict", Conflict;
 
+    // Webhooks (`webhooks`, `api/webhooks.rs`).
+    /// A webhook's URL is not an absolute `http` or `https` URL, or its host does not
+    /// resolve.
+    InvalidWebhookUrl = "invalid_webhook_url", Refused;
+    /// A webhook's URL names or resolves to an address the service does not send to
+    /// (loopback, private, link-local, …) unless the operator allows it.
+    WebhookUrlNotAllowed = "webhook_url_not_allowed", Refused;
+    /// A webhook must name at least one event type.
+    EventTypesRequired = "event_types_required", Refused;
+    WebhookNotFound = "webhook_not_found", NotFound;
+    /// The webhook has no delivery of that event.
+    DeliveryNotFound = "delivery_not_found", NotFound;
+    /// The webhook is disabled: re-enable it (`PATCH` with `state: active`) first.
+    WebhookDisabled = "webhook_disabled", Conflict;
+
     // Reads and the HTTP layer.
     UnknownAsset = "unknown_asset", Refused;
     InvalidTime = "invalid_time", Malformed;
     InvalidLimit = "invalid_limit", Malformed;
     InvalidCursor = "invalid_cursor", Malformed;
-    /// A filter names an event type that does not exist.
+    /// A filter or a webhook names an event type that does not exist.
     UnknownEventType = "unknown_event_type", Refused;
     /// A read asked for an account version the event store does not have: it cannot come.
     VersionNotFound = "version_not_found", Conflict;

@@ -1,8 +1,8 @@
 //! The event store: persistence only. It loads what the workflow asks for, writes the rows
 //! the workflow decided, and reads entries and balances back; it decides nothing, and of the
 //! workflow it knows only the data types. SQL on the event store's tables is written here,
-//! in `projection/` (relay, rebuild, verify), `query/` and `apps` (its own tables): the
-//! connection ([`Store::conn`]) is visible inside the crate only.
+//! in `projection/` (relay, rebuild, verify), `query/`, `apps` and `webhooks` (their own
+//! tables): the connection ([`Store::conn`]) is visible inside the crate only.
 //!
 //! - [`write`]: a batch's write transaction ([`BatchWrite`]) and an async entry's claim.
 //! - [`load`]: what a batch reads before it is decided.
@@ -210,7 +210,7 @@ impl Store {
     /// Opens a write transaction: SERIALIZABLE on PostgreSQL and CockroachDB; on SQLite an
     /// IMMEDIATE one, which takes the single write lock up front instead of failing at the
     /// first write when another writer got there first.
-    async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
         let options = match self.backend() {
             DbBackend::Postgres if self.serializable => return self.db.begin().await,
             DbBackend::Sqlite => TransactionOptions {

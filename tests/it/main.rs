@@ -24,3 +24,4 @@ mod read_model;
 mod readiness;
 mod reversals;
 mod spec;
+mod webhooks;

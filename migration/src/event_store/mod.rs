@@ -2,11 +2,13 @@
 
 mod outbound;
 mod tables;
+mod webhooks;
 
 use crate::Step;
 use outbound::*;
 use sea_orm_migration::prelude::*;
 use tables::*;
+use webhooks::*;
 
 pub fn steps() -> Vec<Step> {
     vec![
@@ -303,6 +305,31 @@ pub fn steps() -> Vec<Step> {
                 .not_null()
                 .default(0)
                 .to_owned(),
+        ),
+        // Webhooks (issue 14): numbered from 60 so that they never collide with the feed's.
+        Step::table("m20261205_000060_create_webhooks", webhooks()),
+        Step::sql(
+            "m20261205_000061_index_webhooks_app",
+            "CREATE INDEX ix_webhooks_app ON webhooks (app_id, created_at)",
+            "DROP INDEX IF EXISTS ix_webhooks_app",
+        ),
+        Step::table(
+            "m20261205_000062_create_webhook_deliveries",
+            webhook_deliveries(),
+        ),
+        // The dispatcher reads a webhook's pending deliveries in order; the list reads them
+        // by status.
+        Step::sql(
+            "m20261205_000063_index_webhook_deliveries_status",
+            "CREATE INDEX ix_webhook_deliveries_status \
+             ON webhook_deliveries (webhook_id, status, seq)",
+            "DROP INDEX IF EXISTS ix_webhook_deliveries_status",
+        ),
+        // A retry names its delivery by the event's id.
+        Step::sql(
+            "m20261205_000064_index_webhook_deliveries_event",
+            "CREATE INDEX ix_webhook_deliveries_event ON webhook_deliveries (webhook_id, event_id)",
+            "DROP INDEX IF EXISTS ix_webhook_deliveries_event",
         ),
     ]
 }
