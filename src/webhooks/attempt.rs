@@ -12,7 +12,7 @@ use crate::time::now_micros;
 use entity::{webhook, webhook_delivery};
 use reqwest::Client;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use std::time::{Duration, Instant};
 
 /// How an attempt ended.
@@ -141,16 +141,45 @@ pub enum Recorded {
     Stale,
 }
 
-/// Writes `outcome` of an attempt on `delivery` (as read before the attempt) and counts it.
-pub async fn record(
+/// Writes the outcomes of a wave's attempts (each on its delivery as read before the
+/// attempt) in one transaction, and counts them. One transaction per wave, not per attempt:
+/// on SQLite every write transaction waits its turn behind the entries' batch writer.
+pub async fn record_all(
     store: &Store,
+    attempts: &[(webhook_delivery::Model, Outcome)],
+    backoff: &Backoff,
+    metrics: &Metrics,
+) -> Result<Vec<Recorded>, DbErr> {
+    let now = now_micros();
+    let txn = store.begin_write().await?;
+    let mut recorded = Vec::with_capacity(attempts.len());
+    for (delivery, outcome) in attempts {
+        recorded.push(record_in(&txn, delivery, outcome, backoff, now).await?);
+    }
+    txn.commit().await?;
+    for ((delivery, outcome), recorded) in attempts.iter().zip(&recorded) {
+        if *recorded == Recorded::Stale {
+            continue;
+        }
+        let label = [("outcome", outcome.label())];
+        metrics.webhook_attempts.get_or_create(&label).inc();
+        if *recorded == Recorded::Delivered {
+            let lag = now.saturating_sub(delivery.occurred_at).max(0) as f64 / 1e6;
+            metrics.webhook_lag.observe(lag);
+        }
+    }
+    Ok(recorded)
+}
+
+/// Writes `outcome` of an attempt on `delivery` in `txn`, at `now`.
+async fn record_in(
+    txn: &sea_orm::DatabaseTransaction,
     delivery: &webhook_delivery::Model,
     outcome: &Outcome,
     backoff: &Backoff,
-    metrics: &Metrics,
+    now: i64,
 ) -> Result<Recorded, DbErr> {
     use webhook_delivery::Column as D;
-    let now = now_micros();
     let attempts = delivery.attempts.saturating_add(1);
     let first = delivery.first_attempt_at.unwrap_or(now);
     let (status, next, recorded) = match outcome {
@@ -163,7 +192,6 @@ pub async fn record(
         }
     };
     let delivered_at = (status == DeliveryStatus::Delivered).then_some(now);
-    let txn = store.conn().begin().await?;
     let changed = webhook_delivery::Entity::update_many()
         .col_expr(D::Status, Expr::value(status.as_str()))
         .col_expr(D::Attempts, Expr::value(attempts))
@@ -178,22 +206,13 @@ pub async fn record(
         .filter(D::Seq.eq(delivery.seq))
         .filter(D::Status.eq(DeliveryStatus::Pending.as_str()))
         .filter(D::Attempts.eq(delivery.attempts))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if changed.rows_affected != 1 {
         return Ok(Recorded::Stale);
     }
     if recorded == Recorded::GaveUp {
-        disable(&txn, delivery, backoff, outcome, now).await?;
-    }
-    txn.commit().await?;
-    metrics
-        .webhook_attempts
-        .get_or_create(&[("outcome", outcome.label())])
-        .inc();
-    if recorded == Recorded::Delivered {
-        let lag = now.saturating_sub(delivery.occurred_at).max(0) as f64 / 1e6;
-        metrics.webhook_lag.observe(lag);
+        disable(txn, delivery, backoff, outcome, now).await?;
     }
     Ok(recorded)
 }

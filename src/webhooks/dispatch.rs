@@ -279,39 +279,31 @@ impl Worker {
         };
         let shared = self.shared.clone();
         let sends = futures::stream::iter(due)
-            .map(|delivery| attempt_one(&shared, &hook, delivery))
+            .map(|delivery| async {
+                let allow = shared.config.allow_private;
+                let outcome = attempt::send(&shared.client, &hook, &delivery, allow).await;
+                (delivery, outcome)
+            })
             .buffer_unordered(WAVE)
             .collect::<Vec<_>>();
-        match tokio::time::timeout_at(until, sends).await {
-            Ok(results) if results.contains(&Some(Recorded::GaveUp)) => Turn::Lost,
+        let Ok(sent) = tokio::time::timeout_at(until, sends).await else {
+            tracing::warn!(webhook = %self.id, "webhooks: a wave outlasted the lease; cut");
+            // What was cut is pending and due: it is sent again at once.
+            self.due_at = Some(now_micros());
+            return Turn::Again;
+        };
+        let (store, backoff) = (&shared.store, &shared.config.backoff);
+        match attempt::record_all(store, &sent, backoff, &shared.metrics).await {
+            Ok(recorded) if recorded.contains(&Recorded::GaveUp) => Turn::Lost,
             Ok(_) => {
                 self.due_at = Some(now_micros());
                 Turn::Again
             }
-            Err(_) => {
-                tracing::warn!(webhook = %self.id, "webhooks: a wave outlasted the lease; cut");
-                // What was cut is pending and due: it is sent again at once.
-                self.due_at = Some(now_micros());
-                Turn::Again
+            Err(error) => {
+                // Unrecorded attempts stay pending and due: they are sent again.
+                tracing::warn!(%error, "webhooks: cannot record a wave's attempts");
+                Turn::Idle(shared.config.poll)
             }
-        }
-    }
-}
-
-/// One attempt and its record; `None` if it could not be recorded (it is sent again).
-async fn attempt_one(
-    shared: &Shared,
-    hook: &webhook::Model,
-    delivery: webhook_delivery::Model,
-) -> Option<Recorded> {
-    let allow = shared.config.allow_private;
-    let outcome = attempt::send(&shared.client, hook, &delivery, allow).await;
-    let backoff = &shared.config.backoff;
-    match attempt::record(&shared.store, &delivery, &outcome, backoff, &shared.metrics).await {
-        Ok(recorded) => Some(recorded),
-        Err(error) => {
-            tracing::warn!(%error, "webhooks: cannot record an attempt");
-            None
         }
     }
 }

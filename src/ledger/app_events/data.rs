@@ -9,7 +9,9 @@ use entity::{entry, hold, lot};
 use serde_json::{Value, json};
 
 /// An entry: the request, its state (with the failure's code and detail), and the owner's
-/// balance after it.
+/// balance and account version after it. (Its postings, transitions and lot allocations
+/// are `GET /v1/entries/{id}`'s: an event carries what an app acts on, and every byte of
+/// it is written twice in the entry's transaction.)
 pub fn entry(record: &EntryRecord) -> Value {
     let e = &record.entry;
     let data = json!({
@@ -22,12 +24,7 @@ pub fn entry(record: &EntryRecord) -> Value {
         "state": record.state().as_str(),
         "created_at": to_rfc3339(e.created_at),
     });
-    let balance = record.owner_posting().map(|p| p.balance_after.clone());
-    let parts: Vec<Value> = record
-        .allocations
-        .iter()
-        .map(|a| json!({ "lot_id": a.lot_id, "amount": a.amount }))
-        .collect();
+    let posting = record.owner_posting();
     with(
         data,
         [
@@ -35,16 +32,16 @@ pub fn entry(record: &EntryRecord) -> Value {
                 "counterparty_id",
                 e.counterparty_id.clone().map(Value::from),
             ),
-            ("code", record.failure_code().map(Value::from)),
-            ("detail", record.failure_detail().map(Value::from)),
-            ("balance_after", balance.map(Value::from)),
+            ("failure_code", record.failure_code().map(Value::from)),
+            ("failure_detail", record.failure_detail().map(Value::from)),
+            (
+                "balance_after",
+                posting.map(|p| p.balance_after.clone().into()),
+            ),
+            ("version", posting.map(|p| p.version.into())),
             ("hold_id", e.hold_id.map(|id| json!(id))),
             ("reverses", e.reverses.map(|id| json!(id))),
             ("metadata", metadata(e)),
-            (
-                "allocations",
-                (!parts.is_empty()).then_some(Value::Array(parts)),
-            ),
         ],
     )
 }

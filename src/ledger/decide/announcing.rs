@@ -100,6 +100,9 @@ impl Deciding {
 
     /// The `balance.*` events of the monitors of the accounts `record` changed.
     fn monitors_moved_by(&mut self, record: &EntryRecord) -> Vec<Announcement> {
+        if self.announcing.monitors.is_empty() {
+            return Vec::new();
+        }
         let changed: BTreeSet<Uuid> = record
             .postings
             .iter()

@@ -71,7 +71,13 @@ async fn each_change_announces_its_event(backend: Backend) {
         ]
     );
     let data = |i: usize| &feed[i]["data"];
-    assert_eq!(data(0)["balance_after"], "10.00");
+    assert_eq!(
+        (
+            data(0)["balance_after"].as_str(),
+            data(0)["version"].as_i64()
+        ),
+        (Some("10.00"), Some(1))
+    );
     assert_eq!(
         (data(1)["id"].as_str(), data(1)["state"].as_str()),
         (Some(h1.as_str()), Some("held"))
@@ -88,7 +94,7 @@ async fn each_change_announces_its_event(backend: Backend) {
         (data(6)["status"].as_str(), data(6)["reason"].as_str()),
         (Some("frozen"), Some("test"))
     );
-    assert_eq!(data(8)["code"], "insufficient_balance");
+    assert_eq!(data(8)["failure_code"], "insufficient_balance");
     assert!(feed.iter().all(|e| e["owner_id"] == "amy"));
 }
 

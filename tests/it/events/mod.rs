@@ -131,7 +131,7 @@ async fn pages_of_37_see_every_event_once_in_order_across_a_restart(backend: Bac
     assert!(
         failed
             .iter()
-            .all(|e| e["data"]["code"] == "insufficient_balance")
+            .all(|e| e["data"]["failure_code"] == "insufficient_balance")
     );
     let unknown = app.get("/v1/events?types=entry.done").await;
     assert_eq!(

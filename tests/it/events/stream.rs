@@ -136,3 +136,40 @@ async fn a_quiet_stream_sends_a_heartbeat_comment() {
     let mut stream = Stream::open(&app, &app.key, "", None).await;
     assert_eq!(stream.next(Duration::from_secs(17)).await, Frame::Comment);
 }
+
+#[tokio::test]
+async fn a_stream_refuses_what_the_feed_refuses_before_it_starts() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let get = |query: &'static str, last_id: Option<&'static str>| {
+        let mut req = app
+            .client
+            .get(app.url(&format!("/v1/events/stream?{query}")))
+            .bearer_auth(&app.key);
+        if let Some(id) = last_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        async move { TestApp::read(req.send().await.expect("sent")).await }
+    };
+    let unknown = get("types=entry.done", None).await;
+    assert_eq!(
+        (unknown.status.as_u16(), unknown.body["code"].as_str()),
+        (422, Some("unknown_event_type"))
+    );
+    let bad_id = get("", Some("seven")).await;
+    assert_eq!(
+        (bad_id.status.as_u16(), bad_id.body["code"].as_str()),
+        (400, Some("invalid_cursor"))
+    );
+    let negative = get("after=-3", None).await;
+    assert_eq!(
+        (negative.status.as_u16(), negative.body["code"].as_str()),
+        (400, Some("invalid_cursor"))
+    );
+    let keyless = app
+        .client
+        .get(app.url("/v1/events/stream"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(keyless.status(), 401);
+}
