@@ -13,7 +13,7 @@
 use super::accounts::MAX_PAGE;
 use crate::ledger::app_events::EventType;
 use crate::ledger::closing::MAX_REASON_LEN;
-use crate::ledger::command::{INVISIBLE, MAX_ID_LEN};
+use crate::ledger::command::{Amount, INVISIBLE, MAX_ID_LEN};
 use crate::webhooks::policy::MAX_URL_LEN;
 use serde_json::{Value, json};
 
@@ -219,6 +219,8 @@ fn constrain(doc: &mut Value) {
     constrain_id(&mut monitor["owner_id"], true);
     monitor["asset"]["nullable"] = json!(true);
     monitor["asset"]["minLength"] = json!(1);
+    // A threshold is 0 or more: the amount grammar without its sign.
+    monitor["below"]["pattern"] = json!(Amount::PATTERN.replace("^-?", "^"));
     schemas["NewMonitor"]["example"] = json!({"owner_id": "alice", "below": "5"});
     schemas["NewEntry"]["example"] = json!({
         "operation": "CREDIT_ADD", "owner_id": "alice", "nonce": "order-1001", "amount": "12.50"

@@ -67,6 +67,8 @@ async fn the_limits_the_handlers_enforce_are_in_the_spec() {
     let entry = &schemas["NewEntry"];
     assert_eq!(entry["additionalProperties"], false);
     assert_eq!(schemas["NewVoid"]["additionalProperties"], false);
+    let below = &schemas["NewMonitor"]["properties"]["below"]["pattern"];
+    assert_eq!(below, r"^[0-9]+(\.[0-9]+)?$", "a threshold has no sign");
     let owner = &entry["properties"]["owner_id"];
     assert_eq!(
         (owner["minLength"].as_u64(), owner["maxLength"].as_u64()),
