@@ -6,7 +6,7 @@ use super::accounts::{MAX_PAGE, owner};
 use super::auth::AppKey;
 use super::problem::ApiProblem;
 use crate::ledger::Code;
-use crate::ledger::app_events::EventType;
+use crate::ledger::app_events;
 use crate::query::EventFilter;
 use crate::time::to_rfc3339;
 use futures::StreamExt;
@@ -73,15 +73,10 @@ pub struct EventPage {
 
 /// The filters the feed and the stream share.
 fn filter(types: Option<String>, owner_id: Option<String>) -> Result<EventFilter, ApiProblem> {
-    let mut wanted = Vec::new();
-    for name in types.iter().flat_map(|t| t.split(',')) {
-        let t: EventType = name
-            .parse()
-            .map_err(|e: String| ApiProblem::new(Code::UnknownEventType, e))?;
-        wanted.push(t.as_str().to_owned());
-    }
+    let names = types.iter().flat_map(|t| t.split(','));
+    let wanted = app_events::parse_types(names)?;
     Ok(EventFilter {
-        types: wanted,
+        types: wanted.iter().map(|t| t.as_str().to_owned()).collect(),
         owner_id: owner_id
             .map(owner)
             .transpose()?

@@ -12,6 +12,7 @@ use crate::ledger::{Code, Refusal};
 use crate::query::QueryError;
 use crate::time::{now_micros, to_rfc3339};
 use entity::monitor;
+use operations::AmountRule;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -89,22 +90,20 @@ fn not_found(id: Uuid) -> ApiProblem {
     ApiProblem::new(Code::NotFound, format!("this app has no monitor {id}"))
 }
 
-/// The threshold: a decimal, 0 or more, no finer than the asset's scale.
+/// The threshold: a decimal, 0 or more, no finer than the asset's scale, at that scale
+/// (the catalog's own rule for an amount in a range).
 fn threshold(text: &str, scale: u32) -> Result<Decimal, ApiProblem> {
     let below = Amount::parse_text(text)?;
     if below.is_sign_negative() && !below.is_zero() {
         return Err(Refusal::new(Code::InvalidAmount, "below must be 0 or more").into());
     }
-    if below.normalize().scale() > scale {
-        return Err(Refusal::new(
-            Code::AmountTooPrecise,
-            format!("below has more than the asset's {scale} decimal places"),
-        )
-        .into());
-    }
-    let mut at_scale = below;
-    at_scale.rescale(scale);
-    Ok(at_scale)
+    let any = AmountRule::Range {
+        min: None,
+        max: None,
+    };
+    Ok(any
+        .resolve(Some(below), scale, true)
+        .map_err(Refusal::from)?)
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "super::Tag::Events")]

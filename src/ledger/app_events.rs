@@ -15,6 +15,7 @@
 
 mod data;
 
+use super::codes::{Code, Refusal};
 use super::record::EntryRecord;
 use super::state::EntryState;
 use crate::time::to_rfc3339;
@@ -92,6 +93,28 @@ impl FromStr for EventType {
             .find(|t| t.as_str() == s)
             .ok_or_else(|| format!("unknown event type {s:?}"))
     }
+}
+
+/// Event type names as a client sends them (a webhook's list, a feed's filter): each
+/// known, without repeats, in [`EventType::ALL`]'s order.
+pub fn parse_types<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<EventType>, Refusal> {
+    let mut types = Vec::new();
+    for name in names {
+        let parsed: EventType = name.parse().map_err(|_| {
+            let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+            let shown: String = name.chars().take(64).collect();
+            Refusal::new(
+                Code::UnknownEventType,
+                format!("unknown event type {shown:?}; known: {}", known.join(", ")),
+            )
+        })?;
+        types.push(parsed);
+    }
+    types.sort();
+    types.dedup();
+    Ok(types)
 }
 
 /// An event before it is numbered: its type, the owner it is about, and its data.

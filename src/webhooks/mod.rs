@@ -26,7 +26,7 @@ pub mod signature;
 pub use backoff::Backoff;
 pub use registry::{DeliveryStatus, WebhookPatch};
 
-use crate::ledger::app_events::EventType;
+use crate::ledger::app_events::{self, EventType};
 use crate::ledger::{Code, Refusal};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -121,21 +121,7 @@ pub fn parse_event_types(names: &[String]) -> Result<Vec<EventType>, Refusal> {
             "a webhook needs at least one event type",
         ));
     }
-    let mut types = Vec::with_capacity(names.len());
-    for name in names {
-        let parsed: EventType = name.parse().map_err(|_| {
-            let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
-            let shown: String = name.chars().take(64).collect();
-            Refusal::new(
-                Code::UnknownEventType,
-                format!("unknown event type {shown:?}; known: {}", known.join(", ")),
-            )
-        })?;
-        types.push(parsed);
-    }
-    types.sort();
-    types.dedup();
-    Ok(types)
+    app_events::parse_types(names.iter().map(String::as_str))
 }
 
 #[cfg(test)]
