@@ -144,16 +144,13 @@ fn balance(
     available: Decimal,
     entry_id: Uuid,
 ) -> Announcement {
-    Announcement {
-        event_type,
-        owner_id: row.owner_id.clone(),
-        data: json!({
-            "monitor_id": row.id,
-            "owner_id": row.owner_id,
-            "asset": row.asset,
-            "below": row.below,
-            "available": available.to_string(),
-            "entry_id": entry_id,
-        }),
-    }
+    let data = json!({
+        "monitor_id": row.id,
+        "owner_id": row.owner_id,
+        "asset": row.asset,
+        "below": row.below,
+        "available": available.to_string(),
+        "entry_id": entry_id,
+    });
+    Announcement::new(event_type, &row.owner_id, data)
 }
