@@ -1,4 +1,5 @@
-//! `GET /v1/accounts/{owner_id}` (now or at a past time) and the owner's entry history.
+//! `GET /v1/accounts/{owner_id}` (now or at a past time), the owner's lots, and its entry
+//! history (a system account's too).
 
 use super::Ctx;
 use super::auth::AppKey;
@@ -7,11 +8,12 @@ use super::problem::ApiProblem;
 use crate::apps::App;
 use crate::ledger::Code;
 use crate::ledger::command::OwnerId;
-use crate::query::PageCursor;
+use crate::query::{EntryPage, HistoryCursor, Queries};
 use crate::time::{now_micros, parse_rfc3339, to_rfc3339};
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use std::fmt;
 use std::sync::Arc;
 
 pub struct AccountsApi {
@@ -161,21 +163,41 @@ impl AccountsApi {
 
     /// List an owner's entries
     ///
-    /// Entries the owner posted or received (as a transfer's counterparty), newest first.
+    /// An owner's history: the entries the owner posted or received (as a transfer's
+    /// counterparty), newest first; of every asset, or of `asset` only when it is given.
+    ///
+    /// A system account's history (`@system:…`, the counter account of the catalog's
+    /// operations, which is never an entry's owner or counterparty): the entries that posted
+    /// to its account in `asset` (`CREDIT` when left out), newest first by the account's
+    /// posting version, each entry once however many times it posted there. They are full
+    /// entries, whose `postings` include the system account's.
+    ///
+    /// Pass `next_cursor` as `cursor` for the next page. The two histories page by
+    /// different positions, so each has cursors of its own (an owner's
+    /// `{microseconds}_{entry id}`, a system account's `v{version}`); a cursor of the other
+    /// kind is 400 `invalid_cursor`.
     #[oai(path = "/accounts/:owner_id/entries", method = "get")]
     async fn entries(
         &self,
         auth: AppKey,
         owner_id: Path<String>,
+        /// A system account's asset, `CREDIT` when left out; for an owner, only this asset's
+        /// entries (all when left out).
+        asset: Query<Option<String>>,
         /// Page size, 1 to 200; 50 when left out.
         limit: Query<Option<u64>>,
-        /// `next_cursor` of the previous page.
+        /// `next_cursor` of the previous page of this history.
         cursor: Query<Option<String>>,
-        /// Wait until the owner's CREDIT account has at least this version.
+        /// Wait until the account (in `asset`, `CREDIT` when left out) has at least this
+        /// version.
         min_version: Query<Option<i64>>,
     ) -> Result<Json<EntryList>, ApiProblem> {
         let app = auth.app(&self.ctx).await?;
         let owner = owner(owner_id.0)?;
+        let asset = asset.0;
+        if let Some(asset) = &asset {
+            scale_of(app, asset)?;
+        }
         let limit = limit.0.unwrap_or(50);
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(ApiProblem::new(
@@ -183,9 +205,9 @@ impl AccountsApi {
                 format!("limit must be between 1 and {MAX_PAGE}"),
             ));
         }
-        let after = match cursor.0.as_deref() {
+        let cursor = match cursor.0.as_deref() {
             None => None,
-            Some(text) => Some(text.parse::<PageCursor>().map_err(|_| {
+            Some(text) => Some(text.parse::<HistoryCursor>().map_err(|_| {
                 ApiProblem::new(
                     Code::InvalidCursor,
                     "cursor must be a next_cursor value from a previous page",
@@ -194,14 +216,61 @@ impl AccountsApi {
         };
         let queries = &self.ctx.queries;
         if min_version.0.is_some() {
+            let account = asset.as_deref().unwrap_or("CREDIT");
             queries
-                .balance(app.id, &owner, "CREDIT", min_version.0)
+                .balance(app.id, &owner, account, min_version.0)
                 .await?;
         }
-        let page = queries.owner_entries(app.id, &owner, after, limit).await?;
-        Ok(Json(EntryList {
-            entries: page.entries.iter().map(Entry::from).collect(),
-            next_cursor: page.next.map(|c| c.to_string()),
-        }))
+        let list = history(queries, app, &owner, asset.as_deref(), cursor, limit).await?;
+        Ok(Json(list))
+    }
+}
+
+/// Up to `limit` entries of `owner`'s history from `cursor`: a system account's from its
+/// postings in `asset`, an owner's from its entries (of `asset` only, if given).
+async fn history(
+    queries: &Queries,
+    app: &App,
+    owner: &OwnerId,
+    asset: Option<&str>,
+    cursor: Option<HistoryCursor>,
+    limit: u64,
+) -> Result<EntryList, ApiProblem> {
+    if owner.is_system() {
+        let from = match cursor {
+            None => None,
+            Some(HistoryCursor::System(c)) => Some(c),
+            Some(HistoryCursor::Owner(_)) => return Err(other_kind("an owner's")),
+        };
+        let asset = asset.unwrap_or("CREDIT");
+        let found = queries
+            .account_entries(app.id, owner, asset, from, limit)
+            .await?;
+        return Ok(listed(found));
+    }
+    let after = match cursor {
+        None => None,
+        Some(HistoryCursor::Owner(c)) => Some(c),
+        Some(HistoryCursor::System(_)) => return Err(other_kind("a system account's")),
+    };
+    let found = queries
+        .owner_entries(app.id, owner, asset, after, limit)
+        .await?;
+    Ok(listed(found))
+}
+
+/// A cursor of a page of `whose` history, given to the other kind of history.
+fn other_kind(whose: &str) -> ApiProblem {
+    ApiProblem::new(
+        Code::InvalidCursor,
+        format!("this cursor is from {whose} history; pass the next_cursor of this account's"),
+    )
+}
+
+/// A page as the API shows it, whichever kind of cursor it ends with.
+fn listed<C: fmt::Display>(page: EntryPage<C>) -> EntryList {
+    EntryList {
+        entries: page.entries.iter().map(Entry::from).collect(),
+        next_cursor: page.next.map(|c| c.to_string()),
     }
 }

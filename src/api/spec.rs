@@ -14,13 +14,20 @@ use super::accounts::MAX_PAGE;
 use crate::ledger::app_events::EventType;
 use crate::ledger::closing::MAX_REASON_LEN;
 use crate::ledger::command::{Amount, INVISIBLE, MAX_ID_LEN};
+use crate::query::PostingCursor;
 use crate::webhooks::policy::MAX_URL_LEN;
 use serde_json::{Value, json};
 
-/// A page cursor as `query::PageCursor` writes it: the microseconds of the last entry (18
-/// digits reach the year 33658, and stay inside an `i64`) and its id.
-const CURSOR_PATTERN: &str =
-    "^-?[0-9]{1,18}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+/// A history's page cursor, of either kind: as `query::PageCursor` writes it (an owner's),
+/// the microseconds of the last entry (18 digits reach the year 33658, and stay inside an
+/// `i64`) and its id, with or without hyphens; or as `query::PostingCursor` writes it (a
+/// system account's), `v` and a posting version. Which kind an account takes, no pattern
+/// can say: the parameter's description does.
+fn cursor_pattern() -> String {
+    let hyphenated = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+    let version = PostingCursor::MAX_DIGITS - 1;
+    format!("^(-?[0-9]{{1,18}}_([0-9a-f]{{32}}|{hyphenated})|v[1-9][0-9]{{0,{version}}})$")
+}
 
 /// Statuses every operation under `/v1` can answer before its handler runs: a head hyper
 /// cannot read (400, 431), a missing or revoked key (401), the app's rate (429), the apps
@@ -341,7 +348,7 @@ fn constrain_parameters(operation: &mut Value, system: bool) {
             }
             "asset" => schema["minLength"] = json!(1),
             "at" => schema["format"] = json!("date-time"),
-            "cursor" => schema["pattern"] = json!(CURSOR_PATTERN),
+            "cursor" => schema["pattern"] = json!(cursor_pattern()),
             "include" => schema["enum"] = json!(["open", "closed"]),
             "status" => schema["enum"] = json!(["pending", "delivered", "failed"]),
             "state" => schema["enum"] = json!(["held", "captured", "voided", "expired"]),

@@ -7,7 +7,7 @@ use super::record::EntryRecord;
 use super::state::EntryState;
 use crate::decimal::stored_decimal;
 use entity::{entry, entry_event};
-use operations::Operation;
+use operations::{Operation, SYSTEM_ACCOUNT_PREFIX};
 use rust_decimal::Decimal;
 use std::fmt;
 use std::sync::Arc;
@@ -124,6 +124,13 @@ impl OwnerId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether this is a system account: the counter account of operations, never an
+    /// entry's owner or counterparty (the catalog takes only such names as counter accounts,
+    /// and a request may not post for one).
+    pub fn is_system(&self) -> bool {
+        self.0.starts_with(SYSTEM_ACCOUNT_PREFIX)
     }
 }
 

@@ -1,6 +1,7 @@
-//! Entries as projected: one by id, and an owner's history, newest first, in pages.
+//! Entries as projected: one by id, and an owner's history, newest first, in pages (a
+//! system account's is `account_entries.rs`'s).
 
-use super::{QueryError, ReadModel};
+use super::{PageCursor, QueryError, ReadModel};
 use crate::ledger::command::owner_accounts;
 use crate::ledger::holds;
 use crate::ledger::lots::as_opened;
@@ -12,40 +13,14 @@ use entity::read::{
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
 use uuid::Uuid;
 
-/// Where a page of an owner's entries starts: after `(created_at, id)`, newest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageCursor {
-    pub created_at: i64,
-    pub id: Uuid,
-}
-
-impl fmt::Display for PageCursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}_{}", self.created_at, self.id.simple())
-    }
-}
-
-impl FromStr for PageCursor {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        let (at, id) = s.split_once('_').ok_or(())?;
-        Ok(PageCursor {
-            created_at: at.parse().map_err(|_| ())?,
-            id: Uuid::try_parse(id).map_err(|_| ())?,
-        })
-    }
-}
-
-/// One page of entries and the cursor of the next page, if there is one.
+/// One page of entries and where the next page starts, if there is one: a [`PageCursor`]
+/// in an owner's history, a [`super::PostingCursor`] in a system account's.
 #[derive(Debug, Clone)]
-pub struct EntryPage {
+pub struct EntryPage<C> {
     pub entries: Vec<EntryRecord>,
-    pub next: Option<PageCursor>,
+    pub next: Option<C>,
 }
 
 impl ReadModel {
@@ -168,14 +143,25 @@ impl ReadModel {
         Ok(())
     }
 
-    /// An owner's entries (as owner or as counterparty), newest first.
+    /// `ids`' entries in that order; an id the read model lacks is left out.
+    pub(super) async fn entries_in_order(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<Vec<EntryRecord>, QueryError> {
+        let mut records = self.entries(ids).await?;
+        Ok(ids.iter().filter_map(|id| records.remove(id)).collect())
+    }
+
+    /// An owner's entries (as owner or as counterparty), of `asset` only if given, newest
+    /// first.
     pub(super) async fn owner_entries(
         &self,
         app_id: Uuid,
         owner: &str,
+        asset: Option<&str>,
         after: Option<PageCursor>,
         limit: u64,
-    ) -> Result<EntryPage, QueryError> {
+    ) -> Result<EntryPage<PageCursor>, QueryError> {
         let mut query = rm_entry::Entity::find()
             .select_only()
             .columns([rm_entry::Column::Id, rm_entry::Column::CreatedAt])
@@ -185,6 +171,9 @@ impl ReadModel {
                     .add(rm_entry::Column::OwnerId.eq(owner))
                     .add(rm_entry::Column::CounterpartyId.eq(owner)),
             );
+        if let Some(asset) = asset {
+            query = query.filter(rm_entry::Column::Asset.eq(asset));
+        }
         if let Some(c) = after {
             query = query.filter(
                 Condition::any()
@@ -211,8 +200,7 @@ impl ReadModel {
             None
         };
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let mut records = self.entries(&ids).await?;
-        let entries = ids.iter().filter_map(|id| records.remove(id)).collect();
+        let entries = self.entries_in_order(&ids).await?;
         Ok(EntryPage { entries, next })
     }
 }

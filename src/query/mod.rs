@@ -4,10 +4,13 @@
 //! recorded but not projected yet (so that an id a write answered is never a 404).
 //!
 //! - [`Queries`] (here): what the API asks, each question sent where its answer is.
-//! - [`ReadModel`] (here): the read model's database; [`balance`] and [`entries`] read it.
+//! - [`ReadModel`] (here): the read model's database; [`balance`], [`entries`] and
+//!   [`account_entries`] read it.
 
+mod account_entries;
 mod audit;
 mod balance;
+mod cursor;
 mod entries;
 mod feed;
 mod held;
@@ -16,12 +19,13 @@ mod lots;
 mod tail;
 pub mod wake;
 
-pub use entries::{EntryPage, PageCursor};
+pub use cursor::{HistoryCursor, PageCursor, PostingCursor};
+pub use entries::EntryPage;
 pub use feed::{EventFilter, FeedPage};
 pub use holds::HoldRecord;
 pub use tail::{Subscription, Tails};
 
-use crate::ledger::command::OwnerId;
+use crate::ledger::command::{OwnerId, account_id};
 use crate::ledger::record::EntryRecord;
 use crate::store::{Balance, Store, StoreError};
 use migration::{MigratorTrait, ReadModelMigrator};
@@ -260,17 +264,33 @@ impl Queries {
         Ok(self.store.entry(app_id, id).await?)
     }
 
-    /// An owner's entries (as owner or as counterparty), newest first.
+    /// An owner's entries (as owner or as counterparty), of `asset` only if given, newest
+    /// first.
     pub async fn owner_entries(
         &self,
         app_id: Uuid,
         owner: &OwnerId,
+        asset: Option<&str>,
         after: Option<PageCursor>,
         limit: u64,
-    ) -> Result<EntryPage, QueryError> {
+    ) -> Result<EntryPage<PageCursor>, QueryError> {
         self.read
-            .owner_entries(app_id, owner.as_str(), after, limit)
+            .owner_entries(app_id, owner.as_str(), asset, after, limit)
             .await
+    }
+
+    /// The entries that posted to the account `(app, owner, asset)`, newest first: a
+    /// system account's history, which no entry names as its owner.
+    pub async fn account_entries(
+        &self,
+        app_id: Uuid,
+        owner: &OwnerId,
+        asset: &str,
+        from: Option<PostingCursor>,
+        limit: u64,
+    ) -> Result<EntryPage<PostingCursor>, QueryError> {
+        let account = account_id(app_id, owner.as_str(), asset);
+        self.read.account_entries(account, from, limit).await
     }
 
     /// The account's status (`active`, `frozen`, `closed`), from the event store: a control

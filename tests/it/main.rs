@@ -13,6 +13,7 @@ mod controls;
 mod entries;
 mod events;
 mod faults;
+mod history;
 mod holds;
 mod hostile;
 mod keys;

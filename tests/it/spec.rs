@@ -171,3 +171,44 @@ async fn the_request_examples_work_as_written() {
         .expect("sent");
     assert_eq!(r.status(), 201);
 }
+
+/// The `next_cursor` of the first page of `path`, a page of one entry.
+async fn first_cursor(app: &TestApp, path: &str) -> String {
+    let page = app.get(&format!("{path}?limit=1")).await;
+    let cursor = page.body["next_cursor"].as_str();
+    cursor
+        .unwrap_or_else(|| panic!("{path}: {:?}", page.body))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cursors_the_histories_write_are_what_the_spec_allows() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    for body in [
+        json!({"operation": "DAILY_REWARD", "owner_id": "p", "nonce": "r1"}),
+        json!({"operation": "DAILY_REWARD", "owner_id": "q", "nonce": "r2"}),
+        json!({"operation": "CREDIT_ADD", "owner_id": "p", "nonce": "a", "amount": "1"}),
+    ] {
+        assert_eq!(app.post(body).await.status, 201);
+    }
+    let spec = app.get("/openapi.json").await.body;
+    let cursor = spec["paths"]["/v1/accounts/{owner_id}/entries"]["get"]["parameters"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "cursor"))
+        .and_then(|p| p["schema"]["pattern"].as_str())
+        .expect("the cursor's pattern");
+    let pattern = regex::Regex::new(cursor).expect("a regex");
+    let owner = first_cursor(&app, "/v1/accounts/p/entries").await;
+    let system = first_cursor(&app, "/v1/accounts/@system:rewards/entries").await;
+    let hyphenated = format!("1_{}", uuid::Uuid::now_v7().hyphenated());
+    for written in [&owner, &system, &hyphenated] {
+        assert!(pattern.is_match(written), "{written} against {cursor}");
+    }
+    for refused in ["v0", "v01", "v", "1_", "zzz", "v1234567890123456789"] {
+        assert!(!pattern.is_match(refused), "{refused}");
+        let r = app
+            .get(&format!("/v1/accounts/@system:x/entries?cursor={refused}"))
+            .await;
+        assert_eq!(r.body["code"], "invalid_cursor", "{refused}");
+    }
+}

@@ -58,8 +58,10 @@ fn ids_refuse_invisible_characters_and_forms_other_than_nfc() {
 
 #[test]
 fn ids_are_bounded_and_free_of_control_characters() {
-    assert!(OwnerId::parse("owner_id", "ünïcødé ✓".into()).is_ok());
-    assert!(OwnerId::parse("owner_id", "@system:rewards".into()).is_ok());
+    let owner = OwnerId::parse("owner_id", "ünïcødé ✓".into());
+    assert!(owner.is_ok_and(|o| !o.is_system()));
+    let system = OwnerId::parse("owner_id", "@system:rewards".into());
+    assert!(system.is_ok_and(|o| o.is_system()));
     for bad in ["".to_owned(), "a\u{0}b".to_owned(), "x".repeat(129)] {
         assert_eq!(
             Nonce::parse(bad.clone()).expect_err("refused").code,
