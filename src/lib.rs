@@ -3,6 +3,7 @@
 //! A newcomer's map, from the top down (each module imports only ones below it):
 //! - `server` wires everything together; `config` is the command line.
 //! - `api/`: HTTP only. Writes go through `workflow::Workflow`, reads through `query`.
+//! - `dashboard`: the auditor's page at `/dashboard`, static files that read the API.
 //! - `workflow/`: the one write path: group commit, then load → decide → write → commit.
 //! - `projection/`: the outbox relay and the projector that build the read model, and the
 //!   read model's rebuild and verify. `query/`: the API's reads.
@@ -20,6 +21,7 @@ pub mod api;
 pub mod apps;
 pub mod bus;
 pub mod config;
+pub mod dashboard;
 pub mod decimal;
 pub mod ledger;
 pub mod metrics;

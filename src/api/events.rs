@@ -27,6 +27,9 @@ pub struct EventsApi {
 /// A stream sends a comment this often, so that proxies and clients see it alive.
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
+/// The most events a stream may start back from the newest.
+const MAX_TAIL: u64 = 1_000;
+
 /// An event: a change of the ledger, as it was at that change.
 #[derive(Debug, Object)]
 pub struct EventView {
@@ -95,6 +98,34 @@ fn cursor(after: Option<i64>) -> Result<i64, ApiProblem> {
     }
 }
 
+impl EventsApi {
+    /// Where a new stream starts: after `after`, or `tail` events before the newest.
+    async fn start(
+        &self,
+        app: Uuid,
+        after: Option<i64>,
+        tail: Option<u64>,
+    ) -> Result<i64, ApiProblem> {
+        let Some(tail) = tail else {
+            return cursor(after);
+        };
+        if after.is_some() {
+            return Err(ApiProblem::new(
+                Code::InvalidCursor,
+                "give after or tail, not both",
+            ));
+        }
+        if !(1..=MAX_TAIL).contains(&tail) {
+            return Err(ApiProblem::new(
+                Code::InvalidLimit,
+                format!("tail must be between 1 and {MAX_TAIL}"),
+            ));
+        }
+        let newest = self.ctx.queries.newest_event(app).await?;
+        Ok(newest.saturating_sub(tail as i64).max(0))
+    }
+}
+
 #[OpenApi(prefix_path = "/v1", tag = "super::Tag::Events")]
 impl EventsApi {
     /// Read the event feed
@@ -139,7 +170,8 @@ impl EventsApi {
     ///
     /// Server-Sent Events: each message is one event, with `id: <seq>`, `event: <type>` and
     /// `data: <the event as JSON>`. A comment is sent every 15 s. Reconnect with
-    /// `Last-Event-ID` (or `after`) to resume after the last event you have.
+    /// `Last-Event-ID` (or `after`) to resume after the last event you have; `tail` starts
+    /// near the end instead of at the oldest kept event.
     #[oai(path = "/events/stream", method = "get")]
     async fn stream(
         &self,
@@ -150,20 +182,23 @@ impl EventsApi {
         types: Query<Option<String>>,
         /// Only this owner's events.
         owner_id: Query<Option<String>>,
+        /// Start after the app's newest events but this many (1 to 1,000, counted before
+        /// the filters), instead of at the oldest kept; not with `after`.
+        tail: Query<Option<u64>>,
         #[oai(name = "Last-Event-ID")] last_event_id: Header<Option<String>>,
     ) -> Result<EventStream<BoxStream<'static, EventView>>, ApiProblem> {
         let app = auth.app(&self.ctx).await?;
         let filter = filter(types.0, owner_id.0)?;
-        let resume = match last_event_id.0 {
-            None => after.0,
-            Some(text) => Some(text.parse::<i64>().map_err(|_| {
+        let start = match last_event_id.0 {
+            None => self.start(app.id, after.0, tail.0).await?,
+            Some(text) => cursor(Some(text.parse::<i64>().map_err(|_| {
                 ApiProblem::new(
                     Code::InvalidCursor,
                     "Last-Event-ID must be the id of an event this stream sent",
                 )
-            })?),
+            })?))?,
         };
-        let subscription = self.ctx.queries.subscribe(app.id, cursor(resume)?, filter);
+        let subscription = self.ctx.queries.subscribe(app.id, start, filter);
         let events = stream::unfold(subscription, |mut s| async move {
             match s.next().await {
                 Ok(events) if events.is_empty() => None,

@@ -119,10 +119,12 @@ pub fn service(ctx: Arc<Ctx>) -> OpenApiService<Apis, ()> {
 pub fn routes(ctx: Arc<Ctx>) -> impl Endpoint {
     let api = service(ctx.clone());
     let generated = api.spec();
-    let allowed = Arc::new(protocol::Allowed::from_spec(
-        &generated,
+    let extra = [
         &["/openapi.json", "/metrics", "/docs"],
-    ));
+        crate::dashboard::PATHS,
+    ]
+    .concat();
+    let allowed = Arc::new(protocol::Allowed::from_spec(&generated, &extra));
     let document = spec::document(&generated).unwrap_or_else(|e| {
         // Only a poem-openapi bug makes its own document unreadable: serve it unchanged.
         tracing::error!(error = %e, "the OpenAPI document cannot be completed");
@@ -134,6 +136,7 @@ pub fn routes(ctx: Arc<Ctx>) -> impl Endpoint {
         .nest("/", api)
         .at("/openapi.json", poem::get(spec_json(document)))
         .at("/metrics", poem::get(metrics))
+        .nest("/dashboard", crate::dashboard::routes())
         .nest(
             "/docs",
             poem::get(poem::endpoint::make_sync(move |_| Html(docs_page.clone()))),

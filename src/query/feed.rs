@@ -96,6 +96,26 @@ impl ReadModel {
         Ok(FeedPage { events, next_after })
     }
 
+    /// The number of `app`'s newest event in the read model (its floor when it has none).
+    pub async fn newest_event(&self, app: Uuid) -> Result<i64, QueryError> {
+        let newest: Option<i64> = app_event::Entity::find()
+            .select_only()
+            .column(app_event::Column::Seq)
+            .filter(app_event::Column::AppId.eq(app))
+            .order_by_desc(app_event::Column::Seq)
+            .limit(1)
+            .into_tuple()
+            .one(self.conn())
+            .await?;
+        match newest {
+            Some(seq) => Ok(seq),
+            None => Ok(event_floor::Entity::find_by_id(app)
+                .one(self.conn())
+                .await?
+                .map_or(0, |f| f.seq)),
+        }
+    }
+
     async fn events_after(
         &self,
         app: Uuid,

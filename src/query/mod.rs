@@ -161,6 +161,11 @@ impl Queries {
     }
 
     /// Follows `app`'s events after `after` that `filter` keeps, as they are projected.
+    /// The `seq` of `app`'s newest projected event (0 when it has none).
+    pub async fn newest_event(&self, app: Uuid) -> Result<i64, QueryError> {
+        self.read.newest_event(app).await
+    }
+
     pub fn subscribe(&self, app: Uuid, after: i64, filter: EventFilter) -> Subscription {
         self.tails.subscribe(&self.read, app, after, filter)
     }

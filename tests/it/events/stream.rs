@@ -131,6 +131,24 @@ async fn a_subscriber_that_reconnects_sees_exactly_the_feed(backend: Backend) {
 }
 
 #[tokio::test]
+async fn a_tail_starts_that_many_events_before_the_newest() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    load(&app, &app.key, 30, 3).await;
+    app.projected().await;
+    let feed = read_feed(&app, &app.key, 0, 100, "").await;
+    let newest = feed.last().and_then(|e| e["seq"].as_i64()).expect("events");
+    let tail = collect(&app, &app.key, "tail=5", 5).await;
+    assert_eq!(tail, feed[feed.len() - 5..], "the last five, in order");
+    assert_eq!(tail[4]["seq"].as_i64(), Some(newest));
+    // More than there are: from the oldest kept.
+    let all = collect(&app, &app.key, "tail=1000", feed.len()).await;
+    assert_eq!(all, feed);
+    // A reconnect's Last-Event-ID wins over the tail of the URL it reuses.
+    let mut again = Stream::open(&app, &app.key, "tail=5", Some(newest - 2)).await;
+    assert_eq!(again.events(2).await, feed[feed.len() - 2..]);
+}
+
+#[tokio::test]
 async fn a_quiet_stream_sends_a_heartbeat_comment() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let mut stream = Stream::open(&app, &app.key, "", None).await;
@@ -165,6 +183,19 @@ async fn a_stream_refuses_what_the_feed_refuses_before_it_starts() {
         (negative.status.as_u16(), negative.body["code"].as_str()),
         (400, Some("invalid_cursor"))
     );
+    let both = get("after=3&tail=5", None).await;
+    assert_eq!(
+        (both.status.as_u16(), both.body["code"].as_str()),
+        (400, Some("invalid_cursor"))
+    );
+    for tail in ["tail=0", "tail=1001"] {
+        let refused = get(tail, None).await;
+        assert_eq!(
+            (refused.status.as_u16(), refused.body["code"].as_str()),
+            (400, Some("invalid_limit")),
+            "{tail}"
+        );
+    }
     let keyless = app
         .client
         .get(app.url("/v1/events/stream"))
