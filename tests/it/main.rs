@@ -10,6 +10,7 @@ mod backup;
 mod batching;
 mod cli;
 mod controls;
+mod dashboard;
 mod entries;
 mod events;
 mod faults;
