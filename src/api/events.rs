@@ -5,6 +5,7 @@ use super::Ctx;
 use super::accounts::{MAX_PAGE, owner};
 use super::auth::AppKey;
 use super::problem::ApiProblem;
+use crate::apps::Apps;
 use crate::ledger::Code;
 use crate::ledger::app_events;
 use crate::query::EventFilter;
@@ -98,6 +99,17 @@ fn cursor(after: Option<i64>) -> Result<i64, ApiProblem> {
     }
 }
 
+/// Resolves once `key_id` is found revoked, checked with each heartbeat: a stream outlives
+/// its key by at most that long. A failed check is not a revocation.
+async fn revoked(apps: Arc<Apps>, key_id: Uuid) {
+    loop {
+        tokio::time::sleep(HEARTBEAT).await;
+        if let Ok(false) = apps.key_live(key_id).await {
+            return;
+        }
+    }
+}
+
 impl EventsApi {
     /// Where a new stream starts: after `after`, or `tail` events before the newest.
     async fn start(
@@ -171,7 +183,8 @@ impl EventsApi {
     /// Server-Sent Events: each message is one event, with `id: <seq>`, `event: <type>` and
     /// `data: <the event as JSON>`. A comment is sent every 15 s. Reconnect with
     /// `Last-Event-ID` (or `after`) to resume after the last event you have; `tail` starts
-    /// near the end instead of at the oldest kept event.
+    /// near the end instead of at the oldest kept event. A stream whose key is revoked ends
+    /// by its next heartbeat.
     #[oai(path = "/events/stream", method = "get")]
     async fn stream(
         &self,
@@ -211,6 +224,7 @@ impl EventsApi {
             }
         })
         .flat_map(|events| stream::iter(events.into_iter().map(EventView::from)))
+        .take_until(revoked(self.ctx.apps.clone(), auth.unchecked()?.key_id))
         .boxed();
         Ok(EventStream::new(events)
             .keep_alive(HEARTBEAT)

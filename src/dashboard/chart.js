@@ -27,7 +27,8 @@ export function stepChart(svg, points, onPointer) {
   });
   const cursor = svgEl('line', { class: 'cursor', y1: PAD.top, y2: height - PAD.bottom, x1: -10, x2: -10 });
   const nodes = [
-    ...axes(width, height, lo, hi, new Date(t0), new Date(t1)),
+    ...axes(width, height, [lo, y(lo)], [Math.max(...values), y(Math.max(...values))],
+      new Date(t0), new Date(t1)),
     svgEl('path', { class: 'line', d }),
     ...points.map((p) => svgEl('circle', { class: 'point', cx: x(p.t), cy: y(p.v), r: 3 },
       svgEl('title', {}, p.label))),
@@ -63,12 +64,13 @@ export function sparkline(svg, series, max = null) {
   fill(svg, nodes);
 }
 
-function axes(width, height, lo, hi, from, to) {
+/** The time axis, and the lowest and highest values ([value, y]) marked where they are. */
+function axes(width, height, [lo, yLo], [hi, yHi], from, to) {
   const base = height - PAD.bottom;
   return [
     svgEl('line', { class: 'axis', x1: PAD.left, x2: width - PAD.right, y1: base, y2: base }),
-    svgEl('text', { class: 'tick', x: PAD.left - 6, y: PAD.top + 8, 'text-anchor': 'end' }, trim(hi)),
-    svgEl('text', { class: 'tick', x: PAD.left - 6, y: base, 'text-anchor': 'end' }, trim(lo)),
+    svgEl('text', { class: 'tick', x: PAD.left - 6, y: yHi + 4, 'text-anchor': 'end' }, trim(hi)),
+    svgEl('text', { class: 'tick', x: PAD.left - 6, y: yLo, 'text-anchor': 'end' }, trim(lo)),
     svgEl('text', { class: 'tick', x: PAD.left, y: height - 6 }, from.toLocaleString()),
     svgEl('text', { class: 'tick', x: width - PAD.right, y: height - 6, 'text-anchor': 'end' },
       to.toLocaleString()),

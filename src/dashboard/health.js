@@ -67,17 +67,13 @@ function details(op) {
   return parts.join(' · ');
 }
 
-async function poll() {
-  const [ready, metrics] = await Promise.allSettled([
-    get('/readyz', { auth: false, answers: [503] }),
-    get('/metrics', { auth: false }),
-  ]);
-  if (ready.status === 'rejected') {
-    onOutage(['service'], ready.reason instanceof ApiError ? ready.reason.message : 'no answer');
-  } else {
-    readiness(ready.value.body);
-  }
-  if (metrics.status === 'fulfilled') figures(parse(metrics.value.text));
+/** Readiness and metrics apart: a slow scrape must not hold back the outage banner. */
+function poll() {
+  get('/readyz', { auth: false, answers: [503] }).then(
+    (ready) => readiness(ready.body),
+    (e) => onOutage(['service'], e instanceof ApiError ? e.message : 'no answer'),
+  );
+  get('/metrics', { auth: false }).then((metrics) => figures(parse(metrics.text)), () => {});
 }
 
 function readiness(body) {

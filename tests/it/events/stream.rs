@@ -149,6 +149,29 @@ async fn a_tail_starts_that_many_events_before_the_newest() {
 }
 
 #[tokio::test]
+async fn a_stream_ends_by_its_next_heartbeat_once_its_key_is_revoked() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut stream = Stream::open(&app, &app.key, "", None).await;
+    app.ctx.apps.revoke(&app.name, None).await.expect("revoked");
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(_)) = stream.resp.chunk().await {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the stream is still open 20 s after its key was revoked"
+    );
+    let again = app
+        .client
+        .get(app.url("/v1/events/stream"))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(again.status(), 401);
+}
+
+#[tokio::test]
 async fn a_quiet_stream_sends_a_heartbeat_comment() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let mut stream = Stream::open(&app, &app.key, "", None).await;
