@@ -33,13 +33,17 @@ export async function open(owner, asset) {
   const mine = current;
   $('owner-body').hidden = false;
   $('owner-title').textContent = `${owner} · ${asset}`;
+  $('owner-error').textContent = '';
+  for (const figure of ['balance', 'available', 'held', 'status', 'version']) {
+    $(`owner-${figure}`).textContent = '…';
+  }
   $('audit-result').textContent = '';
   $('audit-result').removeAttribute('data-intact');
   fill($('owner-history'), []);
   try {
     await Promise.all([figures(mine), holds(mine), more(mine)]);
   } catch (e) {
-    if (mine === current) $('owner-title').textContent = `${owner} · ${asset}: ${e.message}`;
+    if (mine === current) $('owner-error').textContent = `cannot read this account: ${e.message}`;
   }
 }
 

@@ -253,6 +253,35 @@ async function busOutage({ page }) {
   log(`     #outage hid ${Date.now() - restored} ms after the bus came back`);
 }
 
+async function readModelOutage({ page, hygiene }) {
+  hygiene.expectStatus = 503;
+  const cut = Date.now();
+  await rust.ask('cut-read-model');
+  await waitUntil('#outage shows the read model down', async () => {
+    const down = (await dom.attr(page, '#outage', 'data-down')) ?? '';
+    check(down.split(/\s+/).includes('read_model'), `data-down="${down}"`);
+  }, 10000);
+  log(`     #outage showed the read model down ${Date.now() - cut} ms after the cut`);
+  // The live list keeps what it has, and a read the read model cannot answer says so in
+  // time instead of hanging or blanking the page.
+  await nav(page, 'live', '#live');
+  check((await page.locator('tr.entry-row').count()) >= POSTS.length, 'the live list emptied');
+  await openOwner(page);
+  await waitUntil('#owner-error says the account cannot be read', async () => {
+    const said = (await dom.text(page, '#owner-error')) ?? '';
+    check(said.includes('cannot read'), `#owner-error is "${said}"`);
+  }, 10000);
+  await rust.ask('restore-read-model');
+  await waitUntil('#outage hides once the read model is back', async () => {
+    check(!(await dom.visible(page, '#outage')), 'it is still shown');
+  }, 30000);
+  await nav(page, 'live', '#live');
+  await openOwner(page);
+  await figuresMatch(page, ['balance', 'available', 'held']);
+  hygiene.assertClean('read model outage');
+  hygiene.expectStatus = null;
+}
+
 async function signOut({ page, context }) {
   await page.click('#signout');
   await dom.signedIn(page, false, '#signin instead of #app after signing out');
@@ -268,7 +297,7 @@ async function revokedKey(walk) {
   await signIn(walk);
   // Away from the owner first, so that going to it is a hash change the page acts upon.
   await nav(page, 'live', '#live');
-  hygiene.expect401 = true;
+  hygiene.expectStatus = 401;
   await rust.ask('revoke');
   await page.evaluate((o) => {
     location.hash = `#/owners/${encodeURIComponent(o)}`;
@@ -280,7 +309,7 @@ async function revokedKey(walk) {
   // Requests in flight at the revocation may still log their 401 a moment later.
   await page.waitForTimeout(500);
   hygiene.assertClean('revoked key ends the session');
-  hygiene.expect401 = false;
+  hygiene.expectStatus = null;
 }
 
 /** A signed-out page makes no more failing requests. */
@@ -295,7 +324,7 @@ const STEPS = [
   ['open an entry', openEntry],
   ['look up the owner', lookUpOwner],
   ['audit', audit],
-  ...(cfg.mode === 'bus' ? [['bus outage', busOutage]] : []),
+  ...(cfg.mode === 'bus' ? [['bus outage', busOutage], ['read model outage', readModelOutage]] : []),
   ['sign out', signOut],
   ['revoked key ends the session', revokedKey],
   ['quiet once signed out', quiet],

@@ -1,10 +1,11 @@
 //! The auditor dashboard in a real browser: `tests/browser/walk.mjs` drives headless
 //! Chromium (Debian's, through npm's `playwright-core`) over the page the service serves,
 //! once per mode. This side starts the service, then serves the script's requests for what
-//! only it can do: edit a posting in the database, revoke the app's keys, cut the bus.
+//! only it can do: edit a posting in the database, revoke the app's keys, cut the bus or
+//! the read model.
 //!
 //! The line protocol: the script prints `@@ tamper <owner> <version>`, `@@ revoke`,
-//! `@@ cut-bus` or `@@ restore-bus` on stdout and reads `ok` or `error <text>` on stdin;
+//! `@@ cut-bus`, `@@ restore-bus`, `@@ cut-read-model` or `@@ restore-read-model` on stdout and reads `ok` or `error <text>` on stdin;
 //! every other line it prints is its progress, echoed here.
 
 use crate::common::bus::{Proxy, TestBus, nats_addr};
@@ -33,14 +34,34 @@ async fn walk_on_postgres_with_nats_and_a_read_model() {
     let store = Arc::new(TestDb::new(Backend::Postgres).await);
     let read = TestDb::new(Backend::Postgres).await;
     let bus = TestBus::new().await;
-    // The service reaches NATS through a proxy of the test's, so the walk can cut the bus.
-    let proxy = Proxy::start(nats_addr(), true).await;
+    // The service reaches NATS and the read model through proxies of the test's, so the
+    // walk can cut either.
+    let parts = Parts {
+        bus: Proxy::start(nats_addr(), true).await,
+        read_model: Proxy::start(authority(&read.url).to_owned(), true).await,
+    };
+    let read_url = read
+        .url
+        .replacen(authority(&read.url), &parts.read_model.addr.to_string(), 1);
     let app = TestApp::spawn_on(store, |c| {
-        c.read_model_url = Some(read.url.clone());
-        bus.configure(c, &proxy.url());
+        c.read_model_url = Some(read_url);
+        bus.configure(c, &parts.bus.url());
     })
     .await;
-    walk(&app, "bus", "postgres", Some(&proxy)).await;
+    walk(&app, "bus", "postgres", Some(&parts)).await;
+}
+
+/// What the walk can cut in bus mode.
+struct Parts {
+    bus: Proxy,
+    read_model: Proxy,
+}
+
+/// The `host:port` of a `postgres://user@host:port/db` URL.
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let server = rest.split('/').next().unwrap_or(rest);
+    server.rsplit_once('@').map_or(server, |(_, host)| host)
 }
 
 /// `tests/browser`, once everything the walk needs is there; a test that cannot run says
@@ -70,7 +91,7 @@ fn browser_dir() -> PathBuf {
 
 /// Runs the walk in `mode` (`embedded` or `bus`) against `app`; screenshots go to
 /// `target/dashboard/<label>/`. Fails with the script's output if the script fails.
-async fn walk(app: &TestApp, mode: &str, label: &str, bus: Option<&Proxy>) {
+async fn walk(app: &TestApp, mode: &str, label: &str, parts: Option<&Parts>) {
     let dir = browser_dir();
     let shots = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target/dashboard")
@@ -92,7 +113,7 @@ async fn walk(app: &TestApp, mode: &str, label: &str, bus: Option<&Proxy>) {
         .spawn()
         .expect("node walk.mjs starts");
     let mut output = Vec::new();
-    let served = tokio::time::timeout(WALK_TIMEOUT, converse(&mut child, app, bus, &mut output));
+    let served = tokio::time::timeout(WALK_TIMEOUT, converse(&mut child, app, parts, &mut output));
     let status = match served.await {
         Ok(status) => status,
         Err(_) => {
@@ -116,7 +137,7 @@ async fn walk(app: &TestApp, mode: &str, label: &str, bus: Option<&Proxy>) {
 async fn converse(
     child: &mut Child,
     app: &TestApp,
-    bus: Option<&Proxy>,
+    parts: Option<&Parts>,
     output: &mut Vec<String>,
 ) -> std::process::ExitStatus {
     let mut stdin = child.stdin.take().expect("the script's stdin");
@@ -127,7 +148,7 @@ async fn converse(
         let request = line.strip_prefix("@@ ").map(str::to_owned);
         output.push(line);
         if let Some(request) = request {
-            let answer = match serve(&request, app, bus).await {
+            let answer = match serve(&request, app, parts).await {
                 Ok(()) => "ok".to_owned(),
                 Err(e) => format!("error {e}"),
             };
@@ -146,9 +167,9 @@ async fn answer_with(stdin: &mut ChildStdin, answer: &str) {
 }
 
 /// Does what the script asked.
-async fn serve(request: &str, app: &TestApp, bus: Option<&Proxy>) -> Result<(), String> {
+async fn serve(request: &str, app: &TestApp, parts: Option<&Parts>) -> Result<(), String> {
     let words: Vec<&str> = request.split_whitespace().collect();
-    match (words.as_slice(), bus) {
+    match (words.as_slice(), parts) {
         (["tamper", owner, version], _) => {
             let version = version.parse().map_err(|e| format!("version: {e}"))?;
             tamper(app, owner, version).await
@@ -158,15 +179,25 @@ async fn serve(request: &str, app: &TestApp, bus: Option<&Proxy>) -> Result<(), 
             Ok(_) => Ok(()),
             Err(e) => Err(e.to_string()),
         },
-        (["cut-bus"], Some(proxy)) => {
-            proxy.cut();
+        (["cut-bus"], Some(parts)) => {
+            parts.bus.cut();
             Ok(())
         }
-        (["restore-bus"], Some(proxy)) => {
-            proxy.restore();
+        (["restore-bus"], Some(parts)) => {
+            parts.bus.restore();
             Ok(())
         }
-        (["cut-bus" | "restore-bus"], None) => Err("no bus in this mode".to_owned()),
+        (["cut-read-model"], Some(parts)) => {
+            parts.read_model.cut();
+            Ok(())
+        }
+        (["restore-read-model"], Some(parts)) => {
+            parts.read_model.restore();
+            Ok(())
+        }
+        ([cut, ..], None) if cut.starts_with("cut-") || cut.starts_with("restore-") => {
+            Err("nothing to cut in this mode".to_owned())
+        }
         _ => Err(format!("unknown request {request:?}")),
     }
 }
