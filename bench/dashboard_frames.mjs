@@ -3,7 +3,7 @@
 // load runs (start `ledgerflow-bench` against the same app alongside).
 //
 //   npm ci --prefix tests/browser
-//   node bench/dashboard_frames.mjs --url http://127.0.0.1:8080 --key lf_… --seconds 20
+//   node bench/dashboard_frames.mjs --url http://127.0.0.1:8080 --key lf_… --seconds 20 [--paused]
 //
 // Prints one JSON line: frames, intervals p50/p99/max in ms, frames over 50 ms, the
 // entries the page received and the rows it held at the end.
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     key: { type: 'string', default: process.env.LEDGERFLOW_BENCH_KEY },
     seconds: { type: 'string', default: '20' },
     settle: { type: 'string', default: '2' },
+    // Measure with the list paused: the stream is still read, the rows are not drawn.
+    paused: { type: 'boolean', default: false },
   },
 });
 if (!values.key) throw new Error('--key (or LEDGERFLOW_BENCH_KEY) is required');
@@ -40,6 +42,7 @@ try {
   await page.fill('#signin-key', values.key);
   await page.click('#signin-submit');
   await page.waitForSelector('#stream-status[data-status="live"]', { timeout: 10000 });
+  if (values.paused) await page.click('#live-pause');
   await page.waitForTimeout(Number(values.settle) * 1000);
   const result = await page.evaluate(async (seconds) => {
     const rows = () => document.querySelectorAll('#live-rows tr').length;

@@ -72,6 +72,8 @@ struct Tally {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // Already installed is as good as installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match run(BenchArgs::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
