@@ -9,30 +9,31 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
-/// The time of a connection's last read or write, in ms since it opened.
+/// The time of a connection's last read or write, in µs since it opened. (Whole ms would
+/// put the last move up to 1 ms early, and close a connection before its timeout.)
 #[derive(Clone)]
 pub struct LastActive {
     opened: Instant,
-    ms: Arc<AtomicU64>,
+    us: Arc<AtomicU64>,
 }
 
 impl LastActive {
     pub fn new() -> Self {
         LastActive {
             opened: Instant::now(),
-            ms: Arc::default(),
+            us: Arc::default(),
         }
     }
 
     fn touch(&self) {
-        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.ms.store(ms, Ordering::Relaxed);
+        let us = u64::try_from(self.opened.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.us.store(us, Ordering::Relaxed);
     }
 
     /// Returns once the connection has moved no byte for `timeout`.
     pub async fn idle_for(&self, timeout: Duration) {
         loop {
-            let last = self.opened + Duration::from_millis(self.ms.load(Ordering::Relaxed));
+            let last = self.opened + Duration::from_micros(self.us.load(Ordering::Relaxed));
             let deadline = last + timeout;
             if Instant::now() >= deadline {
                 return;
