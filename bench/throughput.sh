@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One ledgerflow-bench uniform run (64 clients, 10 s, 10,000 owners) against a fresh store in
+# MODE (sqlite: embedded SQLite; pg: embedded PostgreSQL; bus: PostgreSQL + NATS + a separate
+# read model), with the CPU time the service and all PostgreSQL processes used per entry
+# (utime+stime from /proc/PID/stat; NATS not counted), and `ledgerflow verify` after.
+# Needs release builds (cargo build --release --workspace), PostgreSQL at 127.0.0.1 (user
+# postgres, trust) and NATS at 127.0.0.1:4222.
+# Usage: bench/throughput.sh sqlite|pg|bus    Prints one JSON line.
+set -euo pipefail
+MODE=$1
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$ROOT/target/release/ledgerflow; BENCH=$ROOT/target/release/ledgerflow-bench
+W=$(mktemp -d); PORT=${PORT:-8095}
+unset LEDGERFLOW_NATS_URL LEDGERFLOW_READ_MODEL_URL || true
+psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS tp_store" -c "DROP DATABASE IF EXISTS tp_read" >/dev/null 2>&1
+case $MODE in
+  sqlite) export LEDGERFLOW_EVENT_STORE_URL=sqlite://$W/ledger.db ;;
+  pg) psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE tp_store" >/dev/null
+      export LEDGERFLOW_EVENT_STORE_URL=postgres://postgres@127.0.0.1:5432/tp_store ;;
+  bus) psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE tp_store" -c "CREATE DATABASE tp_read" >/dev/null
+      export LEDGERFLOW_EVENT_STORE_URL=postgres://postgres@127.0.0.1:5432/tp_store
+      export LEDGERFLOW_READ_MODEL_URL=postgres://postgres@127.0.0.1:5432/tp_read
+      export LEDGERFLOW_NATS_URL=nats://127.0.0.1:4222
+      T=$(date +%s%N); export LEDGERFLOW_NATS_STREAM=tp_$T LEDGERFLOW_NATS_SUBJECT=tp$T.events ;;
+esac
+export LEDGERFLOW_LISTEN=127.0.0.1:$PORT RUST_LOG=warn
+KEY=$($BIN apps create tp 2>/dev/null | grep '^lf_')
+$BIN > $W/serve.log 2>&1 & SVC=$!
+trap "kill $SVC 2>/dev/null; wait $SVC 2>/dev/null; rm -rf $W" EXIT
+for _ in $(seq 50); do curl -sf localhost:$PORT/healthz >/dev/null && break; sleep 0.2; done
+cpu() { awk '{print $14+$15}' /proc/$1/stat; }
+pgcpu() { local t=0; for p in $(pgrep -u postgres postgres); do v=$(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0); t=$((t+v)); done; echo $t; }
+s0=$(cpu $SVC); p0=$(pgcpu)
+$BENCH --target http://127.0.0.1:$PORT --key $KEY --workload uniform --clients 64 --duration 10 --owners 10000 --pid $SVC --json > $W/bench.json 2>$W/bench.err
+s1=$(cpu $SVC); p1=$(pgcpu)
+V=$($BIN verify >/dev/null 2>&1; echo $?)
+python3 - <<PY
+import json;d=json.load(open('$W/bench.json'));n=d['completed']
+tck=100
+print(json.dumps({'mode':'$MODE','entries_per_s':d['completed_per_second'],'p50_ms':d['latency_ms']['p50'],'p99_ms':d['latency_ms']['p99'],'rss_mib':d['service_peak_rss_mib'],'mean_batch':d.get('mean_batch'),'lag':d.get('projection'),'svc_us_per_entry':round(($s1-$s0)/tck/n*1e6),'pg_us_per_entry':round(($p1-$p0)/tck/n*1e6),'verify_exit':$V,'errors':d['errors']}))
+PY
