@@ -37,9 +37,10 @@ fn down(e: impl std::fmt::Display) -> String {
     format!("unavailable: {first}")
 }
 
-/// How long readiness waits for one part. A database that is down would otherwise hold
-/// the probe for the pool's acquire timeout, longer than probes and the dashboard wait.
-const CHECK_WITHIN: Duration = Duration::from_secs(2);
+/// How long readiness, or a scrape's backlog gauges, wait for one part. A database or a
+/// bus that is down would otherwise hold the probe for its own timeout (the pool's acquire,
+/// the bus request's), longer than probes, scrapers and the dashboard wait.
+pub(super) const CHECK_WITHIN: Duration = Duration::from_secs(2);
 
 /// A part's check, or why it is unavailable, within `CHECK_WITHIN`.
 async fn within<T, E: std::fmt::Display>(

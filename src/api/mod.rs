@@ -161,15 +161,12 @@ fn spec_json(document: String) -> impl Endpoint {
     })
 }
 
-/// How long a scrape waits for the backlog gauges.
-const MEASURE_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// `GET /metrics`: Prometheus metrics, with the backlog gauges measured now.
 #[poem::handler]
 async fn metrics(ctx: poem::web::Data<&Arc<Ctx>>) -> Response {
-    // A bus that is down would hold the scrape for its request timeout: past this limit the
-    // gauges not yet measured keep their last values, and the scrape still answers.
-    match tokio::time::timeout(MEASURE_WITHIN, ctx.projection.backlog()).await {
+    // Past the limit, the gauges not yet measured keep their last values and the scrape
+    // still answers.
+    match tokio::time::timeout(health::CHECK_WITHIN, ctx.projection.backlog()).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot measure the projection backlog"),
         Err(_) => tracing::warn!("the projection backlog was not measured in time"),

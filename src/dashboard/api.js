@@ -32,6 +32,11 @@ export function signOut(reason = '') {
   onSignedOut(reason);
 }
 
+/** Ends the session of a key the API refused (401): revoked, or wrong from the start. */
+export function refused() {
+  signOut('The API refused the key: it was revoked or is wrong. Sign in with a live key.');
+}
+
 /** Headers of an authenticated request. */
 export function authorization() {
   return { Authorization: `Bearer ${key() ?? ''}` };
@@ -45,7 +50,7 @@ export function authorization() {
 export async function get(path, { auth = true, signal, answers = [] } = {}) {
   const response = await fetchWithin(path, auth ? authorization() : {}, signal);
   if (response.status === 401 && auth) {
-    signOut('The API refused the key: it was revoked or is wrong. Sign in with a live key.');
+    refused();
     throw new ApiError(401, 'unauthorized', 'signed out');
   }
   const text = await response.text();

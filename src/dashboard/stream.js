@@ -2,7 +2,7 @@
 // EventSource cannot send the Authorization header, and the key must stay out of URLs.
 // It resumes with Last-Event-ID after a drop, so no event is missed or repeated.
 
-import { authorization, signOut } from './api.js';
+import { authorization, refused } from './api.js';
 
 const RETRY_MS = [500, 1000, 2000, 5000];
 // The service sends a comment every 15 s: silence for longer means a dead connection.
@@ -40,7 +40,7 @@ export function openStream(path, { onEvents, onStatus }) {
     const response = await fetch(path, { headers, signal: ctl.signal, cache: 'no-store' });
     if (response.status === 401) {
       closed = true;
-      signOut('The API refused the key: it was revoked or is wrong. Sign in with a live key.');
+      refused();
       return;
     }
     if (!response.ok || !response.body) {

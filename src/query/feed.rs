@@ -96,7 +96,8 @@ impl ReadModel {
         Ok(FeedPage { events, next_after })
     }
 
-    /// The number of `app`'s newest event in the read model (its floor when it has none).
+    /// The number of `app`'s newest event in the read model, 0 when it has none (a start
+    /// below the retention's floor is the floor: `feed` raises it).
     pub async fn newest_event(&self, app: Uuid) -> Result<i64, QueryError> {
         let newest: Option<i64> = app_event::Entity::find()
             .select_only()
@@ -107,13 +108,7 @@ impl ReadModel {
             .into_tuple()
             .one(self.conn())
             .await?;
-        match newest {
-            Some(seq) => Ok(seq),
-            None => Ok(event_floor::Entity::find_by_id(app)
-                .one(self.conn())
-                .await?
-                .map_or(0, |f| f.seq)),
-        }
+        Ok(newest.unwrap_or(0))
     }
 
     async fn events_after(

@@ -164,12 +164,12 @@ impl Queries {
         Ok(self.store.monitor(app, id).await?)
     }
 
-    /// Follows `app`'s events after `after` that `filter` keeps, as they are projected.
     /// The `seq` of `app`'s newest projected event (0 when it has none).
     pub async fn newest_event(&self, app: Uuid) -> Result<i64, QueryError> {
         self.read.newest_event(app).await
     }
 
+    /// Follows `app`'s events after `after` that `filter` keeps, as they are projected.
     pub fn subscribe(&self, app: Uuid, after: i64, filter: EventFilter) -> Subscription {
         self.tails.subscribe(&self.read, app, after, filter)
     }

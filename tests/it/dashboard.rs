@@ -179,24 +179,19 @@ async fn serve(request: &str, app: &TestApp, parts: Option<&Parts>) -> Result<()
             Ok(_) => Ok(()),
             Err(e) => Err(e.to_string()),
         },
-        (["cut-bus"], Some(parts)) => {
-            parts.bus.cut();
+        ([request], _) if request.starts_with("cut-") || request.starts_with("restore-") => {
+            let (act, part) = request.split_once('-').unwrap_or_default();
+            let proxy = match (parts, part) {
+                (Some(parts), "bus") => &parts.bus,
+                (Some(parts), "read-model") => &parts.read_model,
+                (None, _) => return Err("nothing to cut in this mode".to_owned()),
+                _ => return Err(format!("no part {part:?}")),
+            };
+            match act {
+                "cut" => proxy.cut(),
+                _ => proxy.restore(),
+            }
             Ok(())
-        }
-        (["restore-bus"], Some(parts)) => {
-            parts.bus.restore();
-            Ok(())
-        }
-        (["cut-read-model"], Some(parts)) => {
-            parts.read_model.cut();
-            Ok(())
-        }
-        (["restore-read-model"], Some(parts)) => {
-            parts.read_model.restore();
-            Ok(())
-        }
-        ([cut, ..], None) if cut.starts_with("cut-") || cut.starts_with("restore-") => {
-            Err("nothing to cut in this mode".to_owned())
         }
         _ => Err(format!("unknown request {request:?}")),
     }
