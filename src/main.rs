@@ -53,10 +53,18 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     "rebuilding the read model {bar:40} {pos}/{len} rows ({per_sec}, {eta} left)",
                 )?);
             let done = projection::rebuild::rebuild(&store, &read, &bar).await?;
-            println!(
-                "rebuilt the read model: {} entries, {} postings",
-                done.entries, done.postings
-            );
+            if read.shares_store() {
+                println!(
+                    "rebuilt the read model: {} entries (its accounts, postings, lots, holds, \
+                     reversals and events are views of the event store's tables)",
+                    done.entries
+                );
+            } else {
+                println!(
+                    "rebuilt the read model: {} entries, {} postings",
+                    done.entries, done.postings
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Verify { wait } => verify(&config, wait).await,

@@ -108,12 +108,10 @@ pub async fn start(config: &Config) -> Result<Service, StartError> {
     if config.projector {
         projection.start();
     }
-    // With the in-process bus and the read model in the event store's database, each batch
-    // is projected in its own transaction; the outbox carries only what must wait.
-    let inline = match (config.projector, &config.read_model_url) {
-        (true, None) => projection.in_process(),
-        _ => None,
-    };
+    // With the read model in the event store's database, each batch writes its entries'
+    // rows there in its own transaction (the rest of that read model is views of the event
+    // store's tables): it never trails the event store, whatever the bus or `projector`.
+    let inline = read.shares_store().then(|| projection.projector());
     let workflow = Workflow::start(&store, config.batch(), inline, metrics.clone()).await?;
     workflow.resume(&apps).await?;
     if config.record_expiries {

@@ -1,7 +1,7 @@
 //! One migration step: exactly one DDL statement, with its inverse.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{DbBackend, Statement};
+use sea_orm_migration::sea_orm::{DatabaseConnection, DbBackend, Statement};
 
 /// A migration of one statement (a table, an index, a column, some SQL), with its inverse.
 pub struct Step {
@@ -25,6 +25,18 @@ enum Ddl {
         up: String,
         down: String,
     },
+    /// A step of the read model that runs only where it shares the event store's database
+    /// (see [`shares_event_store`]); elsewhere it does nothing.
+    Shared(Shared),
+}
+
+/// What a step does where the read model shares the event store's database.
+enum Shared {
+    /// Drops a read-model table that repeats one of the event store; its inverse creates it
+    /// again, empty, as first created.
+    DropTable(Box<TableCreateStatement>),
+    /// `CREATE VIEW name AS select`; its inverse drops the view.
+    View { name: String, select: String },
 }
 
 impl Step {
@@ -75,6 +87,39 @@ impl Step {
             },
         }
     }
+}
+
+impl Step {
+    /// Where the read model shares the event store's database, drops `table`, a read-model
+    /// table that repeats one of the event store's (a view takes its place in a later step).
+    pub fn drop_where_shared(name: &str, table: TableCreateStatement) -> Step {
+        Step {
+            name: name.to_owned(),
+            ddl: Ddl::Shared(Shared::DropTable(Box::new(table))),
+        }
+    }
+
+    /// Where the read model shares the event store's database, creates the view `view` of
+    /// `select` (which reads the event store's tables).
+    pub fn view_where_shared(name: &str, view: &str, select: &str) -> Step {
+        Step {
+            name: name.to_owned(),
+            ddl: Ddl::Shared(Shared::View {
+                name: view.to_owned(),
+                select: select.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Whether the database the manager migrates holds the event store too: its `postings`
+/// table is there. The event store is migrated before the read model that shares it.
+pub async fn shares_event_store(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    holds_event_store(&SchemaManager::new(db)).await
+}
+
+async fn holds_event_store(manager: &SchemaManager<'_>) -> Result<bool, DbErr> {
+    manager.has_table("postings").await
 }
 
 /// PostgreSQL itself: CockroachDB speaks its protocol too, and says so in `version()`.
@@ -128,16 +173,23 @@ impl MigrationTrait for Step {
                 run_sql(manager, up).await
             }
             Ddl::PostgresOnly { .. } => Ok(()),
+            Ddl::Shared(_) if !holds_event_store(manager).await? => Ok(()),
+            Ddl::Shared(Shared::DropTable(table)) => {
+                let name = table_name(&self.name, table)?;
+                manager
+                    .drop_table(Table::drop().table(name).to_owned())
+                    .await
+            }
+            Ddl::Shared(Shared::View { name, select }) => {
+                run_sql(manager, &format!("CREATE VIEW {name} AS {select}")).await
+            }
         }
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         match &self.ddl {
             Ddl::Table(table) => {
-                let name = table
-                    .get_table_name()
-                    .ok_or_else(|| DbErr::Migration(format!("{}: no table name", self.name)))?
-                    .clone();
+                let name = table_name(&self.name, table)?;
                 manager
                     .drop_table(Table::drop().table(name).to_owned())
                     .await
@@ -149,8 +201,10 @@ impl MigrationTrait for Step {
                     .get_name()
                     .unwrap_or_default()
                     .to_owned();
+                // `IF EXISTS`: where the read model shares the event store's database, a
+                // later step dropped the table, and with it its indexes.
                 manager
-                    .drop_index(Index::drop().name(name).to_owned())
+                    .drop_index(Index::drop().name(name).if_exists().to_owned())
                     .await
             }
             Ddl::Column(table, column) => {
@@ -165,6 +219,18 @@ impl MigrationTrait for Step {
                 run_sql(manager, down).await
             }
             Ddl::PostgresOnly { .. } => Ok(()),
+            Ddl::Shared(_) if !holds_event_store(manager).await? => Ok(()),
+            Ddl::Shared(Shared::DropTable(table)) => manager.create_table((**table).clone()).await,
+            Ddl::Shared(Shared::View { name, .. }) => {
+                run_sql(manager, &format!("DROP VIEW {name}")).await
+            }
         }
     }
+}
+
+fn table_name(step: &str, table: &TableCreateStatement) -> Result<TableRef, DbErr> {
+    table
+        .get_table_name()
+        .cloned()
+        .ok_or_else(|| DbErr::Migration(format!("{step}: no table name")))
 }

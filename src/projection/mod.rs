@@ -104,9 +104,9 @@ impl Projection {
         self.nats.as_ref().map_or("in-process", Nats::state)
     }
 
-    /// The projector, when it runs in this process (no NATS).
-    pub fn in_process(&self) -> Option<Projector> {
-        self.nats.is_none().then(|| self.projector.clone())
+    /// The projector of this instance's read model.
+    pub fn projector(&self) -> Projector {
+        self.projector.clone()
     }
 
     /// Measures the backlog now and records it in the metrics. The outbox is counted

@@ -111,20 +111,20 @@ impl Projector {
         inserts: &mut Inserts,
         batch: &[Delivered<'_>],
     ) -> Result<Vec<Verdict>, DbErr> {
-        let accounts: BTreeSet<Uuid> = batch
-            .iter()
-            .flat_map(|d| d.record.postings.iter().map(|p| p.account_id))
-            .collect();
-        let before: HashMap<Uuid, i64> = account::Entity::find()
-            .select_only()
-            .columns([account::Column::Id, account::Column::Version])
-            .filter(account::Column::Id.is_in(accounts))
-            .into_tuple()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
-        let verdicts = decide(batch, &before);
+        // Sharing the event store's database, the read model shows the event store's own
+        // rows of everything but entries: each message is applied by its commit, and only
+        // its entry row is written here.
+        let shared = self.read.shares_store();
+        let before = if shared {
+            HashMap::new()
+        } else {
+            projected_versions(db, batch).await?
+        };
+        let verdicts = if shared {
+            vec![Verdict::Applied; batch.len()]
+        } else {
+            decide(batch, &before)
+        };
         if !verdicts.contains(&Verdict::Applied) {
             return Ok(verdicts);
         }
@@ -132,7 +132,7 @@ impl Projector {
         let mut rows = Rows::default();
         for (d, verdict) in batch.iter().zip(&verdicts) {
             if *verdict == Verdict::Applied {
-                rows.add(d.record, &before)?;
+                rows.add(d.record, &before, shared)?;
             }
         }
         let applied = || {
@@ -229,6 +229,26 @@ impl Projector {
     }
 }
 
+/// The read model's version of each account the batch posts to.
+async fn projected_versions(
+    db: &impl ConnectionTrait,
+    batch: &[Delivered<'_>],
+) -> Result<HashMap<Uuid, i64>, DbErr> {
+    let accounts: BTreeSet<Uuid> = batch
+        .iter()
+        .flat_map(|d| d.record.postings.iter().map(|p| p.account_id))
+        .collect();
+    Ok(account::Entity::find()
+        .select_only()
+        .columns([account::Column::Id, account::Column::Version])
+        .filter(account::Column::Id.is_in(accounts))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// Decides in memory, in passes, which messages can be applied: a message is ready when
 /// each of its postings is either applied already or the next version of its account.
 /// Passes repeat while they make progress, so a batch that holds v2 before v1 applies both.
@@ -284,13 +304,23 @@ struct Rows {
 }
 
 impl Rows {
-    fn add(&mut self, record: &EntryRecord, before: &HashMap<Uuid, i64>) -> Result<(), DbErr> {
+    /// Adds a message's rows; `entry_only`: only its entry row (the rest is the event
+    /// store's, which the read model shows).
+    fn add(
+        &mut self,
+        record: &EntryRecord,
+        before: &HashMap<Uuid, i64>,
+        entry_only: bool,
+    ) -> Result<(), DbErr> {
         let row = entry_row(record)?;
         match self.entries.get(&row.id) {
             Some(kept) if kept.last_seq >= row.last_seq => {}
             _ => {
                 self.entries.insert(row.id, row);
             }
+        }
+        if entry_only {
+            return Ok(());
         }
         for p in &record.postings {
             if p.version > before.get(&p.account_id).copied().unwrap_or(0) {

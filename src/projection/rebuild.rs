@@ -37,9 +37,19 @@ pub async fn rebuild(
     progress: &ProgressBar,
 ) -> Result<Rebuilt, DbErr> {
     read.reset().await?;
-    let total = entry::Entity::find().count(store.conn()).await?
-        + posting::Entity::find().count(store.conn()).await?;
-    progress.set_length(total);
+    let entries_total = entry::Entity::find().count(store.conn()).await?;
+    if read.shares_store() {
+        // Everything but the entries is a view of the event store's tables there.
+        progress.set_length(entries_total);
+        let entries = copy_entries(store, read, progress).await?;
+        copy_app_events(store, read, false).await?;
+        finish(read, progress).await?;
+        return Ok(Rebuilt {
+            entries,
+            postings: 0,
+        });
+    }
+    progress.set_length(entries_total + posting::Entity::find().count(store.conn()).await?);
     let entries = copy_entries(store, read, progress).await?;
     let postings = copy_postings(store, read, progress).await?;
     // After the postings: a projector that applies an entry meanwhile leaves a lot no
@@ -48,12 +58,17 @@ pub async fn rebuild(
     copy_rows::<hold::Entity, _>(store, read, hold::Column::Id, |h| h.id, add_holds).await?;
     let key = reversal::Column::EntryId;
     copy_rows::<reversal::Entity, _>(store, read, key, |r| r.entry_id, add_reversals).await?;
-    copy_app_events(store, read).await?;
+    copy_app_events(store, read, true).await?;
+    finish(read, progress).await?;
+    Ok(Rebuilt { entries, postings })
+}
+
+async fn finish(read: &ReadModel, progress: &ProgressBar) -> Result<(), DbErr> {
     let mut inserts = Inserts::new(read.conn().get_database_backend());
     add_checkpoint(&mut inserts, "rebuild", 0, now_micros())?;
     inserts.run(read.conn()).await?;
     progress.finish();
-    Ok(Rebuilt { entries, postings })
+    Ok(())
 }
 
 async fn copy_entries(
@@ -120,9 +135,10 @@ async fn copy_postings(
     }
 }
 
-/// Copies the apps' events the event store keeps, in pages by `(app, seq)`, and marks
-/// each app's feed as starting at its oldest kept event.
-async fn copy_app_events(store: &Store, read: &ReadModel) -> Result<(), DbErr> {
+/// Copies the apps' events the event store keeps (unless `copy` is false: the read
+/// model shows the event store's), in pages by `(app, seq)`, and marks each app's feed as
+/// starting at its oldest kept event.
+async fn copy_app_events(store: &Store, read: &ReadModel, copy: bool) -> Result<(), DbErr> {
     let mut after = (Uuid::nil(), 0);
     let mut floors = Vec::new();
     loop {
@@ -153,10 +169,12 @@ async fn copy_app_events(store: &Store, read: &ReadModel) -> Result<(), DbErr> {
             }
         }
         after = (last.app_id, last.seq);
-        let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
-        let mut inserts = Inserts::new(read.conn().get_database_backend());
-        add_app_events(&mut inserts, &rows)?;
-        inserts.run(read.conn()).await?;
+        if copy {
+            let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
+            let mut inserts = Inserts::new(read.conn().get_database_backend());
+            add_app_events(&mut inserts, &rows)?;
+            inserts.run(read.conn()).await?;
+        }
     }
     let mut inserts = Inserts::new(read.conn().get_database_backend());
     inserts.add::<event_floor::Entity, _>(&floors, None)?;

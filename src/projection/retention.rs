@@ -48,11 +48,15 @@ pub async fn prune(store: &Store, read: &ReadModel, cutoff: i64) -> Result<u64, 
             .on_conflict(higher)
             .exec_without_returning(read.conn())
             .await?;
-        app_event::Entity::delete_many()
-            .filter(app_event::Column::AppId.eq(app))
-            .filter(app_event::Column::Seq.lte(seq))
-            .exec(read.conn())
-            .await?;
+        // Sharing the event store's database, the read model's events are the event
+        // store's, pruned below.
+        if !read.shares_store() {
+            app_event::Entity::delete_many()
+                .filter(app_event::Column::AppId.eq(app))
+                .filter(app_event::Column::Seq.lte(seq))
+                .exec(read.conn())
+                .await?;
+        }
         pruned += store.prune_app_events(app, seq).await?;
     }
     Ok(pruned)

@@ -148,7 +148,11 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     check_heads(&heads, &replayed, &mut report);
     books("event store", heads.values(), &mut report);
     books("read model", projected.values(), &mut report);
-    check_read_postings(&projected, &in_read, orphans, &mut report);
+    if !read.shares_store() {
+        // Sharing the event store's database, the read model's postings are the event
+        // store's: one whose entry row is not projected yet is a read model behind.
+        check_read_postings(&projected, &in_read, orphans, &mut report);
+    }
     let mut lag = compare_accounts(&heads, &projected, &replayed, &mut report);
     compare_totals(&in_store, &in_read, &mut report, &mut lag);
     if !report.is_clean() {

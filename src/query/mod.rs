@@ -63,24 +63,37 @@ pub struct ReadModel {
     /// Counts the projections committed that this process has heard of, to wake the reads
     /// that wait for a version ([`wake`]).
     projected: Arc<watch::Sender<u64>>,
+    /// Whether the read model is in the event store's database, where its accounts,
+    /// postings, lots, holds, reversals and events are views of the event store's tables
+    /// (DESIGN.md, "Each fact written once"): only `rm_entries` is projected there.
+    shares_store: bool,
 }
 
 impl ReadModel {
-    /// The read model in its own database, at `url`.
+    /// The read model at `url`: in a database of its own, or in the event store's (its
+    /// tables are there, migrated first).
     pub async fn connect(url: &str) -> Result<ReadModel, DbErr> {
-        Ok(ReadModel::on(crate::store::connect(url).await?))
+        let db = crate::store::connect(url).await?;
+        let shares_store = migration::shares_event_store(&db).await?;
+        Ok(ReadModel::on(db, shares_store))
     }
 
     /// The read model in the event store's database, through the store's pool.
     pub fn sharing(store: &Store) -> ReadModel {
-        ReadModel::on(store.conn().clone())
+        ReadModel::on(store.conn().clone(), true)
     }
 
-    fn on(db: DatabaseConnection) -> ReadModel {
+    fn on(db: DatabaseConnection, shares_store: bool) -> ReadModel {
         ReadModel {
             db,
             projected: Arc::new(watch::Sender::new(0)),
+            shares_store,
         }
+    }
+
+    /// Whether the read model is in the event store's database (see the field).
+    pub fn shares_store(&self) -> bool {
+        self.shares_store
     }
 
     /// Brings the read model's tables up to date.

@@ -441,5 +441,7 @@ async fn verify_finds_a_lot_that_does_not_hold_its_balance(backend: Backend) {
     let found = report.differences.join("\n");
     assert!(found.contains("less its allocations"), "{found}");
     assert!(found.contains("not its balance 6.00"), "{found}");
-    assert!(found.contains("read model: lot"), "{found}");
+    // The read model in the event store's database shows the event store's lots: the
+    // event store's own check is what finds it.
+    assert!(!found.contains("read model: lot"), "{found}");
 }

@@ -7,13 +7,8 @@ use crate::common::{Backend, TestApp, TestDb, assert_read_model_equals_store};
 use entity::read;
 use futures::future::join_all;
 use indicatif::ProgressBar;
-use ledgerflow::ledger::EntryRequest;
-use ledgerflow::ledger::command::OwnerId;
 use ledgerflow::projection::{Projector, rebuild, relay, verify};
-use ledgerflow::query::Queries;
-use ledgerflow::time::now_micros;
-use ledgerflow::workflow::transaction;
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Statement};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,74 +21,69 @@ on_both_backends!(
     rebuild_repairs_what_verify_finds,
 );
 
-/// With the read model in the event store's database and no NATS, a batch projects its
-/// entries in its own transaction: readable the moment the write answers. An entry whose
-/// account has an earlier message still in the outbox goes to the outbox after it.
+/// With the read model in the event store's database, a batch writes its entries' rows in
+/// its own transaction, whatever the instance's `projector` says (the rest of that read
+/// model is views of the event store's tables): every answered write is readable at once,
+/// and nothing waits in the outbox.
 async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend) {
     let db = Arc::new(TestDb::new(backend).await);
-    // The service's own writes through HTTP leave the outbox alone here (no projector), as
-    // a projector that fell behind, or an upgrade from before inline projection, leaves it.
     let app = TestApp::spawn_on(db, |c| c.projector = false).await;
-    let store = &app.store;
-    let projector = Projector::new(app.read.clone(), app.ctx.metrics.clone(), "in-process");
-    let found = app
-        .ctx
-        .apps
-        .identify(&app.key)
-        .await
-        .expect("apps")
-        .expect("the key");
-    let command = |owner: &str, nonce: &str| {
-        EntryRequest {
-            operation: "CREDIT_ADD".into(),
-            owner_id: owner.into(),
-            nonce: nonce.into(),
-            amount: Some("1.00".into()),
-            ..Default::default()
-        }
-        .validate(found.app.id, &found.app.catalog, now_micros(), false)
-        .expect("a valid request")
-    };
-    let read = Queries::new(app.read.clone(), store.clone(), Duration::ZERO, 1);
-    let app_id = found.app.id;
-    let version = |owner: &'static str| {
-        let read = read.clone();
-        async move {
-            let owner = OwnerId::parse("owner_id", owner.to_owned()).expect("an owner");
-            let balance = read.balance(app_id, &owner, "CREDIT", None).await;
-            balance.expect("read model").version
-        }
-    };
-
-    // Projected with the write; nothing goes to the outbox.
-    transaction::run(store, &[command("fresh", "f1")], Some(&projector))
-        .await
-        .expect("batch");
-    assert_eq!(version("fresh").await, 1);
-    assert_eq!(relay::backlog(store).await.expect("backlog"), 0);
-
+    assert!(app.read.shares_store());
+    // Each fact is written once: what the event store has, the read model shows by views.
+    for name in [
+        "rm_accounts",
+        "rm_postings",
+        "rm_lots",
+        "rm_holds",
+        "rm_reversals",
+        "rm_app_events",
+    ] {
+        assert_eq!(kind_of(&app.read_sql, name).await, "view", "{name}");
+    }
+    assert_eq!(kind_of(&app.read_sql, "rm_entries").await, "table");
     for i in 0..3 {
-        let body = json!({"operation": "CREDIT_ADD", "owner_id": "behind",
-                          "nonce": format!("b{i}"), "amount": "1.00"});
+        let body = json!({"operation": "CREDIT_ADD", "owner_id": "now",
+                          "nonce": format!("n{i}"), "amount": "1.00"});
         assert_eq!(app.post(body).await.status, 201);
+        let history = app.get_now(&app.key, "/v1/accounts/now/entries").await;
+        assert_eq!(
+            history.body["entries"].as_array().map(Vec::len),
+            Some(i + 1),
+            "{:?}",
+            history.body
+        );
     }
-    assert_eq!(relay::backlog(store).await.expect("backlog"), 3);
-
-    // Versions 1..3 of `behind` (and of the system account both entries debit) are still
-    // in the outbox: this entry must wait, behind them.
-    transaction::run(store, &[command("behind", "b3")], Some(&projector))
+    assert_eq!(relay::backlog(&app.store).await.expect("backlog"), 0);
+    let rows = read::entry::Entity::find()
+        .count(&app.read_sql)
         .await
-        .expect("batch");
-    assert_eq!(version("behind").await, 0);
-    assert_eq!(relay::backlog(store).await.expect("backlog"), 4);
-
-    // The relay moves the outbox in order and the read model ends equal to the store.
-    let sink = relay::Sink::InProcess(projector);
-    while relay::backlog(store).await.expect("backlog") > 0 {
-        relay::relay_once(store, &sink).await.expect("relay");
-    }
-    assert_eq!(version("behind").await, 4);
+        .expect("count");
+    assert_eq!(rows, 3);
+    let balance = app.get_now(&app.key, "/v1/accounts/now").await;
+    assert_eq!(
+        (&balance.body["balance"], &balance.body["version"]),
+        (&json!("3.00"), &json!(3))
+    );
     assert_read_model_equals_store(&app).await;
+}
+
+/// Whether `name` is a table or a view in the database of `db`.
+async fn kind_of(db: &sea_orm::DatabaseConnection, name: &str) -> String {
+    let sql = match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            format!("SELECT type AS kind FROM sqlite_master WHERE name = '{name}'")
+        }
+        _ => format!(
+            "SELECT CASE table_type WHEN 'VIEW' THEN 'view' ELSE 'table' END AS kind \
+             FROM information_schema.tables WHERE table_name = '{name}'"
+        ),
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("the catalog")
+        .unwrap_or_else(|| panic!("{name} exists"));
+    row.try_get("", "kind").expect("a kind")
 }
 
 async fn min_version_reads_your_write(backend: Backend) {
@@ -129,7 +119,10 @@ async fn min_version_reads_your_write(backend: Backend) {
 
 async fn a_read_model_that_stays_behind_answers_503(backend: Backend) {
     let db = Arc::new(TestDb::new(backend).await);
+    // Only a read model of its own can trail the event store.
+    let read_db = TestDb::new(backend).await;
     let app = TestApp::spawn_on(db, |c| {
+        c.read_model_url = Some(read_db.url.clone());
         c.projector = false;
         c.read_wait_ms = 200;
     })
@@ -163,7 +156,10 @@ async fn a_read_model_that_stays_behind_answers_503(backend: Backend) {
 /// app may hold only so many waiting reads; past them a read is refused at once too.
 async fn waits_are_bounded(backend: Backend) {
     let db = Arc::new(TestDb::new(backend).await);
+    // Only a read model of its own can trail the event store.
+    let read_db = TestDb::new(backend).await;
     let app = TestApp::spawn_on(db, |c| {
+        c.read_model_url = Some(read_db.url.clone());
         c.projector = false;
         c.read_wait_ms = 1_000;
         c.max_held_reads = 2;
@@ -254,7 +250,14 @@ async fn a_waiting_read_is_woken_by_another_instances_projection() {
 }
 
 async fn rebuild_repairs_what_verify_finds(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // A read model of its own: in the event store's database, its accounts are the event
+    // store's (`cli::verify_exits_non_zero_on_a_difference_and_rebuild_repairs_it` damages
+    // that one).
+    let db = Arc::new(TestDb::new(backend).await);
+    let read_db = TestDb::new(backend).await;
+    let app = TestApp::spawn_on(db, |c| c.read_model_url = Some(read_db.url.clone())).await;
+    assert!(!app.read.shares_store());
+    assert_eq!(kind_of(&app.read_sql, "rm_accounts").await, "table");
     for i in 0..30 {
         let r = app
             .post(

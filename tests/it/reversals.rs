@@ -236,7 +236,10 @@ async fn what_cannot_be_reversed_is_refused(backend: Backend) {
 }
 
 async fn verify_checks_holds_and_reversal_links_and_rebuild_reproduces_them(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // A read model of its own, which can be damaged apart from the event store.
+    let db = std::sync::Arc::new(crate::common::TestDb::new(backend).await);
+    let read_db = crate::common::TestDb::new(backend).await;
+    let app = TestApp::spawn_on(db, |c| c.read_model_url = Some(read_db.url.clone())).await;
     posted(
         &app,
         json!({"operation": "CREDIT_ADD", "owner_id": "amy", "nonce": "a", "amount": "50"}),

@@ -10,7 +10,7 @@ use sea_orm_migration::prelude::*;
 use tables::*;
 
 pub fn steps() -> Vec<Step> {
-    vec![
+    let mut steps = vec![
         Step::table("m20261121_100001_create_rm_accounts", accounts()),
         Step::table("m20261121_100002_create_rm_postings", postings()),
         Step::index(
@@ -113,5 +113,68 @@ pub fn steps() -> Vec<Step> {
         // index beyond the key.
         Step::table("m20261205_100022_create_rm_app_events", app_events()),
         Step::table("m20261205_100023_create_rm_event_floors", event_floors()),
-    ]
+    ];
+    steps.extend(shared_views());
+    steps
+}
+
+/// Where the read model shares the event store's database, each of its tables that holds
+/// what an event store table holds becomes a view of that table, so that a fact is written
+/// once (DESIGN.md, "Each fact written once"). `rm_entries` stays a table: it folds an
+/// entry's transitions, lots and allocations into one row. Elsewhere these steps do nothing.
+fn shared_views() -> Vec<Step> {
+    let views = [
+        (
+            "accounts",
+            accounts(),
+            // An event-store head with no posting yet (an account frozen first) was never
+            // projected.
+            "SELECT id, app_id, owner_id, asset, balance, version, updated_at FROM accounts \
+             WHERE version > 0",
+        ),
+        (
+            "postings",
+            postings(),
+            "SELECT account_id, version, entry_id, app_id, owner_id, asset, amount, \
+             balance_after, recorded_at, prev_hash, hash FROM postings",
+        ),
+        (
+            "lots",
+            lots(),
+            "SELECT account_id, id, entry_id, category, priority, expires_at, created_at, \
+             amount, counter_account, remaining, status, closed_by, closed_at, closed_amount \
+             FROM lots",
+        ),
+        (
+            "holds",
+            holds(),
+            "SELECT id, app_id, account_id, owner_id, asset, operation, amount, created_at, \
+             expires_at, shares, status, closed_by, closed_at, captured FROM holds",
+        ),
+        (
+            "reversals",
+            reversals(),
+            "SELECT entry_id, app_id, reversed, count, reversal_ids FROM reversals",
+        ),
+        (
+            "app_events",
+            app_events(),
+            "SELECT app_id, seq, id, event_type, owner_id, occurred_at, entry_id, data \
+             FROM app_events",
+        ),
+    ];
+    let mut steps = Vec::new();
+    for (i, (table, create, select)) in views.into_iter().enumerate() {
+        let n = 100_024 + 2 * i;
+        steps.push(Step::drop_where_shared(
+            &format!("m20261206_{n}_drop_rm_{table}_where_shared"),
+            create,
+        ));
+        steps.push(Step::view_where_shared(
+            &format!("m20261206_{}_view_rm_{table}_where_shared", n + 1),
+            &format!("rm_{table}"),
+            select,
+        ));
+    }
+    steps
 }

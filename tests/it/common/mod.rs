@@ -27,6 +27,15 @@ pub enum Backend {
     Postgres,
 }
 
+/// An HTTP client builder for the tests' own clients. reqwest here has no TLS provider of
+/// its own (the workspace gives it the service's `rustls-no-provider`), so ring, the one
+/// the service installs, is installed first: a test run alone must not depend on another
+/// test having started a service in this process.
+pub fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 /// A database that lives as long as the test.
 pub struct TestDb {
     pub url: String,

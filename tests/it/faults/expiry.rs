@@ -32,7 +32,9 @@ async fn kill_9_while_expiries_are_recorded_records_each_once() {
     let writer = Service::start(&env.clone().with("LEDGERFLOW_RECORD_EXPIRIES", "false")).await;
     // Each lot expires a few seconds after it is posted, however slow the posting is:
     // by the time the last lot is due, the recorder has a backlog of the others.
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client()
+        .build()
+        .expect("an HTTP client");
     let posts = futures::stream::iter(0..LOTS).map(|i| {
         let (client, url, key) = (&client, writer.url("/v1/entries"), &key);
         async move {

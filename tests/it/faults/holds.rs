@@ -21,7 +21,9 @@ async fn kill_9_with_a_thousand_open_holds_ends_each_exactly_once() {
     let env = Env::new(&store.url);
     let key = env.create_app("holds");
     let mut service = Service::start(&env).await;
-    let client = reqwest::Client::new();
+    let client = crate::common::http_client()
+        .build()
+        .expect("an HTTP client");
     // The same port after the restart.
     let base = service.url("");
     let post = |path: String, body: Value| {

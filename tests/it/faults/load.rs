@@ -35,7 +35,7 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 impl Client {
     pub fn new(service: &Service, key: &str) -> Client {
         Client {
-            http: reqwest::Client::builder()
+            http: crate::common::http_client()
                 .timeout(Duration::from_secs(15))
                 .build()
                 .expect("an HTTP client"),

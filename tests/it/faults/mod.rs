@@ -172,8 +172,13 @@ async fn async_entries_in_flight_at_a_kill_9_all_finish_after_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nats_restart_under_load_fails_no_write_and_the_read_model_converges() {
     let store = TestDb::new(Backend::Postgres).await;
+    // A read model of its own: one in the event store's database is written with each
+    // batch, and NATS carries nothing to it.
+    let read = TestDb::new(Backend::Postgres).await;
     let mut nats = NatsServer::start();
-    let env = Env::new(&store.url).nats(&nats.url(), "LF_FAULTS", "lffaults");
+    let env = Env::new(&store.url)
+        .with("LEDGERFLOW_READ_MODEL_URL", &read.url)
+        .nats(&nats.url(), "LF_FAULTS", "lffaults");
     let key = env.create_app("nats-restart");
     let service = Service::start(&env).await;
 

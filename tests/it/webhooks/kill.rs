@@ -19,7 +19,9 @@ const EVENTS: usize = 60;
 /// POSTs `body` to `path` of `service` with `key`; the answer's body, after checking its
 /// status.
 async fn post(service: &Service, key: &str, path: &str, body: Value, status: u16) -> Value {
-    let r = reqwest::Client::new()
+    let r = crate::common::http_client()
+        .build()
+        .expect("an HTTP client")
         .post(service.url(path))
         .bearer_auth(key)
         .json(&body)

@@ -51,7 +51,7 @@ impl Service {
     }
 
     async fn ready(&mut self, within: Duration) {
-        let client = reqwest::Client::builder()
+        let client = crate::common::http_client()
             .timeout(Duration::from_secs(1))
             .build()
             .expect("an HTTP client");
