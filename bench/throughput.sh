@@ -5,11 +5,11 @@
 # (utime+stime from /proc/PID/stat; NATS not counted), and `ledgerflow verify` after.
 # Needs release builds (cargo build --release --workspace), PostgreSQL at 127.0.0.1 (user
 # postgres, trust) and NATS at 127.0.0.1:4222.
-# Usage: bench/throughput.sh sqlite|pg|bus    Prints one JSON line.
+# Usage: [BIN=…] [BENCH=…] bench/throughput.sh sqlite|pg|bus    Prints one JSON line.
 set -euo pipefail
 MODE=$1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$ROOT/target/release/ledgerflow; BENCH=$ROOT/target/release/ledgerflow-bench
+BIN=${BIN:-$ROOT/target/release/ledgerflow}; BENCH=${BENCH:-$ROOT/target/release/ledgerflow-bench}
 W=$(mktemp -d); PORT=${PORT:-8095}
 unset LEDGERFLOW_NATS_URL LEDGERFLOW_READ_MODEL_URL || true
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS tp_store" -c "DROP DATABASE IF EXISTS tp_read" >/dev/null 2>&1

@@ -15,6 +15,7 @@
 
 mod app_events;
 mod backup;
+pub mod checkpoint;
 pub mod events;
 mod holds;
 mod insert;
@@ -75,9 +76,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_pool(url, false).await
 }
 
-/// [`connect`]; with `for_writer`, a PostgreSQL or CockroachDB pool for the batch writer:
-/// every connection starts its transactions SERIALIZABLE by default, so that `BEGIN` alone
-/// opens one, and there are at most two (the writer runs one batch at a time).
+/// [`connect`]; with `for_writer`, a pool for the batch writer. On PostgreSQL and
+/// CockroachDB every connection starts its transactions SERIALIZABLE by default, so that
+/// `BEGIN` alone opens one, and there are at most two (the writer runs one batch at a
+/// time). On SQLite it is one connection that never checkpoints the WAL itself (the
+/// [`checkpoint`] task does, beside it), with a larger page cache, and statement journals
+/// kept in memory.
 async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection, DbErr> {
     let mut url = url.to_owned();
     let sqlite = url.starts_with("sqlite:");
@@ -94,14 +98,25 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10));
     if sqlite {
-        options.max_connections(8).map_sqlx_sqlite_opts(|o| {
-            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            // WAL lets reads run beside the writer; FULL makes every commit durable
-            // before it is acknowledged, which a ledger owes its callers.
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(10))
-        });
+        options
+            .max_connections(if for_writer { 1 } else { 8 })
+            .map_sqlx_sqlite_opts(move |o| {
+                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                // WAL lets reads run beside the writer; FULL makes every commit durable
+                // before it is acknowledged, which a ledger owes its callers.
+                let o = o
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(10));
+                if !for_writer {
+                    return o;
+                }
+                // A commit that checkpoints copies the WAL into the database on the
+                // batches' critical path; the checkpoint task copies it beside them.
+                o.pragma("wal_autocheckpoint", "0")
+                    .pragma("cache_size", WRITER_CACHE)
+                    .pragma("temp_store", "memory")
+            });
     } else {
         let most = if for_writer { 2 } else { 16 };
         options.max_connections(most).min_connections(1);
@@ -120,6 +135,9 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
     }
     Database::connect(options).await
 }
+
+/// The SQLite batch writer's page cache, in KiB (negative: a size, not a page count).
+const WRITER_CACHE: &str = "-32768";
 
 /// Opens a read-only transaction on `db` that sees one snapshot of the database, whatever is
 /// written meanwhile: REPEATABLE READ on PostgreSQL and CockroachDB; on SQLite (WAL) a
@@ -146,9 +164,10 @@ impl Store {
         })
     }
 
-    /// The same store through a pool of its own, for the batch writer: its connections
-    /// belong to the calling runtime (the writer's), and their transactions are SERIALIZABLE
-    /// by default, which saves each batch the round trip of a `SET TRANSACTION`.
+    /// The same store through a pool of its own, for the batch writer (see
+    /// [`connect_pool`]): its connections belong to the calling runtime; on PostgreSQL
+    /// their transactions are SERIALIZABLE by default, which saves each batch the round trip
+    /// of a `SET TRANSACTION`.
     pub async fn writer_pool(&self) -> Result<Store, DbErr> {
         Ok(Store {
             db: connect_pool(&self.url, true).await?,

@@ -10,8 +10,9 @@
 //! runtime of its own, with a connection pool made there: on the shared runtime, each answer
 //! from the database waited for a worker busy with HTTP before the batch could go on.
 //! SQLite's work already runs on sqlx's worker threads, where a thread of its own measured
-//! slower: its writer stays a task on the shared runtime. (The figures are in
-//! BENCHMARKS.md.)
+//! slower: its writer stays a task on the shared runtime, with a connection of its own that
+//! leaves the WAL's checkpoints to a task beside it (`store::checkpoint`). (The figures are
+//! in BENCHMARKS.md.)
 
 use super::transaction;
 use crate::apps::{self, AppError};
@@ -19,7 +20,7 @@ use crate::ledger::command::{Command, Outcome};
 use crate::ledger::record::EntryRecord;
 use crate::metrics::Metrics;
 use crate::projection::projector::Projector;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, checkpoint};
 use sea_orm::DbBackend;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -101,7 +102,15 @@ pub(super) async fn start(
         metrics,
     };
     if store.backend() == DbBackend::Sqlite {
-        tokio::spawn(run(writer, commands, config));
+        let writer = Writer {
+            store: store.writer_pool().await?,
+            ..writer
+        };
+        let checkpoints = checkpoint::start(store);
+        tokio::spawn(async move {
+            run(writer, commands, config).await;
+            checkpoints.abort();
+        });
         return Ok(queue);
     }
     let (ready, started) = oneshot::channel();

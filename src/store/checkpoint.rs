@@ -1,0 +1,92 @@
+//! SQLite's WAL checkpoints, run beside the batch writer instead of inside its commits.
+//!
+//! The writer's connection never checkpoints (`wal_autocheckpoint = 0`): a commit that did
+//! would copy the WAL into the database file while every caller of the batch waits. This
+//! task checkpoints through another connection of the store's pool, `PASSIVE`: it copies
+//! what no reader still needs and never waits for the writer. Under load the writer always
+//! appends while a passive checkpoint runs, so the WAL would never start over and grows
+//! without end: once it holds [`RESTART_AT`] pages, a `RESTART` checkpoint copies the few
+//! frames the passive ones left (the writer waits only for those) and makes the writer's
+//! next transaction start the WAL over.
+
+use super::Store;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use std::time::Duration;
+
+/// How often the WAL is checkpointed.
+pub const EVERY: Duration = Duration::from_millis(200);
+
+/// Pages in the WAL past which it is started over (64 MiB of 4 KiB pages).
+pub const RESTART_AT: i64 = 16_384;
+
+/// Checkpoints the WAL of `store`, a SQLite store, every [`EVERY`] until the returned task
+/// is aborted.
+pub fn start(store: &Store) -> tokio::task::JoinHandle<()> {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = once(&store, RESTART_AT).await {
+                tracing::warn!(error = %e, "a WAL checkpoint failed; again shortly");
+            }
+        }
+    })
+}
+
+/// One passive checkpoint, and a restarting one if the WAL holds `restart_at` pages or more.
+pub async fn once(store: &Store, restart_at: i64) -> Result<(), DbErr> {
+    if checkpoint(store, "PASSIVE").await? >= restart_at {
+        checkpoint(store, "RESTART").await?;
+    }
+    Ok(())
+}
+
+/// Runs a checkpoint of `mode` and answers how many pages the WAL holds.
+async fn checkpoint(store: &Store, mode: &str) -> Result<i64, DbErr> {
+    let sql = format!("PRAGMA wal_checkpoint({mode})");
+    let row = store
+        .conn()
+        .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
+        .await?;
+    // The row is (busy, pages in the WAL, pages checkpointed).
+    row.map_or(Ok(0), |row| row.try_get_by_index::<i64>(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Commits `n` transactions of 16 KiB each through the writer's connection.
+    async fn write(writer: &Store, n: usize) {
+        for _ in 0..n {
+            writer
+                .conn()
+                .execute_unprepared("INSERT INTO scratch VALUES (randomblob(16384))")
+                .await
+                .expect("a write");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_writer_never_checkpoints_and_a_long_wal_is_started_over() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let url = format!("sqlite://{}/ledger.db", dir.path().display());
+        let store = Store::connect(&url).await.expect("a store");
+        let writer = store.writer_pool().await.expect("the writer's pool");
+        writer
+            .conn()
+            .execute_unprepared("CREATE TABLE scratch (b BLOB)")
+            .await
+            .expect("a table");
+        // Past SQLite's default of 1,000 pages, where a commit would checkpoint by itself.
+        write(&writer, 300).await;
+        let before = checkpoint(&store, "PASSIVE").await.expect("a checkpoint");
+        assert!(before > 1_000, "the WAL holds {before} pages");
+        once(&store, 1_000).await.expect("a checkpoint");
+        write(&writer, 1).await;
+        let after = checkpoint(&store, "PASSIVE").await.expect("a checkpoint");
+        assert!(after < 10, "the WAL started over: {after} pages");
+    }
+}
