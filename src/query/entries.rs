@@ -65,7 +65,8 @@ impl ReadModel {
             })
             .collect();
         for row in rows {
-            let events = decode(Some(&row.events), "events", row.id)?;
+            let events = crate::store::events::unlist(&row.events, row.id)
+                .map_err(|e| QueryError::Corrupt(format!("events of entry {}: {e}", row.id)))?;
             opened.extend(decode::<Uuid>(row.lots.as_deref(), "lots", row.id)?);
             let allocations = decode(row.allocations.as_deref(), "allocations", row.id)?;
             let record = EntryRecord {

@@ -11,6 +11,7 @@
 use entity::entry_event;
 use sea_orm::DbErr;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// A transition folded into a later one's row. Only the last transition of a write carries
 /// a failure, so these never do.
@@ -81,10 +82,56 @@ pub fn unfold(rows: Vec<entry_event::Model>) -> Result<Vec<entry_event::Model>, 
     Ok(events)
 }
 
+/// One transition as the read model's `rm_entries.events` lists an entry's: without its
+/// entry's id (the row's) and without failure fields it does not have. Rows written before
+/// carried the whole model, `entry_id` and nulls included, and read the same.
+#[derive(Serialize, Deserialize)]
+struct Listed {
+    seq: i32,
+    state: String,
+    at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure_detail: Option<String>,
+}
+
+/// An entry's transitions as `rm_entries.events` holds them.
+pub fn list(events: &[entry_event::Model]) -> Result<String, serde_json::Error> {
+    let listed: Vec<Listed> = events
+        .iter()
+        .map(|e| Listed {
+            seq: e.seq,
+            state: e.state.clone(),
+            at: e.at,
+            failure_code: e.failure_code.clone(),
+            failure_detail: e.failure_detail.clone(),
+        })
+        .collect();
+    serde_json::to_string(&listed)
+}
+
+/// The transitions of entry `entry_id` that `text` (written by [`list`], or as whole models
+/// before it) holds.
+pub fn unlist(text: &str, entry_id: Uuid) -> Result<Vec<entry_event::Model>, serde_json::Error> {
+    let listed: Vec<Listed> = serde_json::from_str(text)?;
+    Ok(listed
+        .into_iter()
+        .map(|e| entry_event::Model {
+            entry_id,
+            seq: e.seq,
+            state: e.state,
+            at: e.at,
+            failure_code: e.failure_code,
+            failure_detail: e.failure_detail,
+            earlier: None,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
 
     fn event(entry_id: Uuid, seq: i32, state: &str, failure: Option<&str>) -> entry_event::Model {
         entry_event::Model {
@@ -125,6 +172,23 @@ mod tests {
         let mut expected = events.clone();
         expected.sort_by_key(|e| (e.entry_id, e.seq));
         assert_eq!(unfold(rows).expect("unfold"), expected);
+    }
+
+    #[test]
+    fn a_listed_entry_reads_back_as_its_transitions_and_so_does_one_listed_whole() {
+        let a = Uuid::now_v7();
+        let events = vec![
+            event(a, 0, "received", None),
+            event(a, 1, "failed", Some("insufficient_funds")),
+        ];
+        let text = list(&events).expect("listed");
+        assert!(
+            !text.contains("entry_id") && !text.contains("null"),
+            "{text}"
+        );
+        assert_eq!(unlist(&text, a).expect("read"), events);
+        let whole = serde_json::to_string(&events).expect("whole models");
+        assert_eq!(unlist(&whole, a).expect("read"), events);
     }
 
     #[test]

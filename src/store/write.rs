@@ -26,6 +26,8 @@ pub struct BatchWrite<'s> {
     store: &'s Store,
     pub(super) txn: DatabaseTransaction,
     inserts: Inserts,
+    /// Whether outbox rows were added, for the relay to be woken after the commit.
+    outbox_rows: bool,
 }
 
 impl Store {
@@ -35,6 +37,7 @@ impl Store {
             store: self,
             txn: self.begin_write().await?,
             inserts: Inserts::new(self.backend()),
+            outbox_rows: false,
         })
     }
 }
@@ -103,6 +106,7 @@ impl BatchWrite<'_> {
 
     /// Adds outbox rows.
     pub fn outbox(&mut self, rows: &[outbox::Model]) -> Result<(), StoreError> {
+        self.outbox_rows |= !rows.is_empty();
         self.inserts.add::<outbox::Entity, _>(rows, None)?;
         Ok(())
     }
@@ -114,7 +118,9 @@ impl BatchWrite<'_> {
     }
 
     /// Sends the rows, removes the pending rows of the async entries this batch finished,
-    /// and commits; then wakes the outbox relay.
+    /// and commits; then wakes the outbox relay if the batch wrote to the outbox (with an
+    /// inline projection most batches do not, and a relay woken for nothing reads the
+    /// outbox for nothing).
     pub async fn commit(self, finished_pending: &[Uuid]) -> Result<(), StoreError> {
         self.inserts.run(&self.txn).await?;
         if !finished_pending.is_empty() {
@@ -124,7 +130,9 @@ impl BatchWrite<'_> {
                 .await?;
         }
         self.txn.commit().await?;
-        self.store.wake_relay();
+        if self.outbox_rows {
+            self.store.wake_relay();
+        }
         Ok(())
     }
 }
