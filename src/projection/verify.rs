@@ -20,6 +20,11 @@
 //! postings are as many as its accounts' versions add up to, none without its entry); its
 //! books sum to zero; and it has no more of anything than the event store. Anything else is
 //! a difference, and then what trails is listed as differences too.
+//!
+//! A read model in the event store's database shows the event store's own accounts,
+//! postings, lots, holds, reversals and events (views): those comparisons hold by
+//! construction there, and a posting whose entry row is not projected yet is a read model
+//! behind, not a difference. Its entries are what can differ.
 
 use crate::decimal::stored_decimal;
 use crate::query::ReadModel;

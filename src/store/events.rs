@@ -13,15 +13,6 @@ use sea_orm::DbErr;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A transition folded into a later one's row. Only the last transition of a write carries
-/// a failure, so these never do.
-#[derive(Serialize, Deserialize)]
-struct Earlier {
-    seq: i32,
-    state: String,
-    at: i64,
-}
-
 /// The rows that store `events` (each entry's transitions of this write, in order).
 pub fn fold(events: &[entry_event::Model]) -> Result<Vec<entry_event::Model>, DbErr> {
     let mut rows = Vec::new();
@@ -38,16 +29,9 @@ pub fn fold(events: &[entry_event::Model]) -> Result<Vec<entry_event::Model>, Db
         rows.extend(own.into_iter().cloned());
         let mut row = last.clone();
         if !folded.is_empty() {
-            let earlier: Vec<Earlier> = folded
-                .iter()
-                .map(|e| Earlier {
-                    seq: e.seq,
-                    state: e.state.clone(),
-                    at: e.at,
-                })
-                .collect();
-            row.earlier =
-                Some(serde_json::to_string(&earlier).map_err(|e| DbErr::Custom(e.to_string()))?);
+            // Only the last transition of a write carries a failure: these list as
+            // `{seq, state, at}`.
+            row.earlier = Some(list(folded).map_err(|e| DbErr::Custom(e.to_string()))?);
         }
         rows.push(row);
     }
@@ -60,21 +44,12 @@ pub fn unfold(rows: Vec<entry_event::Model>) -> Result<Vec<entry_event::Model>, 
     let mut events = Vec::with_capacity(rows.len() * 6);
     for mut row in rows {
         if let Some(text) = row.earlier.take() {
-            let earlier: Vec<Earlier> = serde_json::from_str(&text).map_err(|e| {
+            events.extend(unlist(&text, row.entry_id).map_err(|e| {
                 DbErr::Custom(format!(
                     "entry {} event {}: unreadable earlier transitions: {e}",
                     row.entry_id, row.seq
                 ))
-            })?;
-            events.extend(earlier.into_iter().map(|e| entry_event::Model {
-                entry_id: row.entry_id,
-                seq: e.seq,
-                state: e.state,
-                at: e.at,
-                failure_code: None,
-                failure_detail: None,
-                earlier: None,
-            }));
+            })?);
         }
         events.push(row);
     }
@@ -82,9 +57,10 @@ pub fn unfold(rows: Vec<entry_event::Model>) -> Result<Vec<entry_event::Model>, 
     Ok(events)
 }
 
-/// One transition as the read model's `rm_entries.events` lists an entry's: without its
-/// entry's id (the row's) and without failure fields it does not have. Rows written before
-/// carried the whole model, `entry_id` and nulls included, and read the same.
+/// One transition as a list of them holds it: an `entry_events` row's `earlier`, and the
+/// read model's `rm_entries.events`. Without its entry's id (the row's) and without failure
+/// fields it does not have. `rm_entries` rows written before carried the whole model,
+/// `entry_id` and nulls included, and read the same.
 #[derive(Serialize, Deserialize)]
 struct Listed {
     seq: i32,
@@ -96,10 +72,12 @@ struct Listed {
     failure_detail: Option<String>,
 }
 
-/// An entry's transitions as `rm_entries.events` holds them.
-pub fn list(events: &[entry_event::Model]) -> Result<String, serde_json::Error> {
+/// Transitions of one entry as a list holds them.
+pub fn list<'a>(
+    events: impl IntoIterator<Item = &'a entry_event::Model>,
+) -> Result<String, serde_json::Error> {
     let listed: Vec<Listed> = events
-        .iter()
+        .into_iter()
         .map(|e| Listed {
             seq: e.seq,
             state: e.state.clone(),
