@@ -115,15 +115,12 @@ impl Projector {
         // rows of everything but entries: each message is applied by its commit, and only
         // its entry row is written here.
         let shared = self.read.shares_store();
-        let before = if shared {
-            HashMap::new()
+        let (before, verdicts) = if shared {
+            (HashMap::new(), vec![Verdict::Applied; batch.len()])
         } else {
-            projected_versions(db, batch).await?
-        };
-        let verdicts = if shared {
-            vec![Verdict::Applied; batch.len()]
-        } else {
-            decide(batch, &before)
+            let before = projected_versions(db, batch).await?;
+            let verdicts = decide(batch, &before);
+            (before, verdicts)
         };
         if !verdicts.contains(&Verdict::Applied) {
             return Ok(verdicts);

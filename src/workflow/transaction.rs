@@ -4,7 +4,7 @@
 //!
 //! Every committed entry reaches the read model: its outbox row is written in the
 //! transaction that records it, or, with an inline projector (the read model in the event
-//! store's database, the bus in process), its read-model rows are.
+//! store's database, whatever the bus), its read-model rows are.
 
 use crate::bus::EntryMessage;
 use crate::ledger::command::Command;
