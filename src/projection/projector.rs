@@ -128,8 +128,10 @@ impl Projector {
 
         let mut rows = Rows::default();
         for (d, verdict) in batch.iter().zip(&verdicts) {
-            if *verdict == Verdict::Applied {
-                rows.add(d.record, &before, shared)?;
+            match verdict {
+                Verdict::Applied if shared => rows.add_entry(d.record)?,
+                Verdict::Applied => rows.add(d.record, &before)?,
+                Verdict::Waiting => {}
             }
         }
         let applied = || {
@@ -301,14 +303,8 @@ struct Rows {
 }
 
 impl Rows {
-    /// Adds a message's rows; `entry_only`: only its entry row (the rest is the event
-    /// store's, which the read model shows).
-    fn add(
-        &mut self,
-        record: &EntryRecord,
-        before: &HashMap<Uuid, i64>,
-        entry_only: bool,
-    ) -> Result<(), DbErr> {
+    /// Adds a message's entry row, unless the batch has a later one of the entry.
+    fn add_entry(&mut self, record: &EntryRecord) -> Result<(), DbErr> {
         let row = entry_row(record)?;
         match self.entries.get(&row.id) {
             Some(kept) if kept.last_seq >= row.last_seq => {}
@@ -316,9 +312,12 @@ impl Rows {
                 self.entries.insert(row.id, row);
             }
         }
-        if entry_only {
-            return Ok(());
-        }
+        Ok(())
+    }
+
+    /// Adds all of a message's rows.
+    fn add(&mut self, record: &EntryRecord, before: &HashMap<Uuid, i64>) -> Result<(), DbErr> {
+        self.add_entry(record)?;
         for p in &record.postings {
             if p.version > before.get(&p.account_id).copied().unwrap_or(0) {
                 self.postings

@@ -31,26 +31,41 @@ pub struct Rebuilt {
 }
 
 /// Drops and refills the read model; `progress` counts entries and postings copied.
+/// Sharing the event store's database, the read model's tables other than `rm_entries` are
+/// views of the event store's: only the entries are copied there (`postings` is 0).
 pub async fn rebuild(
     store: &Store,
     read: &ReadModel,
     progress: &ProgressBar,
 ) -> Result<Rebuilt, DbErr> {
     read.reset().await?;
-    let entries_total = entry::Entity::find().count(store.conn()).await?;
-    if read.shares_store() {
-        // Everything but the entries is a view of the event store's tables there.
-        progress.set_length(entries_total);
-        let entries = copy_entries(store, read, progress).await?;
-        copy_app_events(store, read, false).await?;
-        finish(read, progress).await?;
-        return Ok(Rebuilt {
-            entries,
-            postings: 0,
-        });
+    let copies_postings = !read.shares_store();
+    let mut total = entry::Entity::find().count(store.conn()).await?;
+    if copies_postings {
+        total += posting::Entity::find().count(store.conn()).await?;
     }
-    progress.set_length(entries_total + posting::Entity::find().count(store.conn()).await?);
+    progress.set_length(total);
     let entries = copy_entries(store, read, progress).await?;
+    let postings = if copies_postings {
+        copy_projected(store, read, progress).await?
+    } else {
+        0
+    };
+    set_event_floors(store, read).await?;
+    let mut inserts = Inserts::new(read.conn().get_database_backend());
+    add_checkpoint(&mut inserts, "rebuild", 0, now_micros())?;
+    inserts.run(read.conn()).await?;
+    progress.finish();
+    Ok(Rebuilt { entries, postings })
+}
+
+/// Copies what a read model of its own projects besides entries: postings, lots, holds,
+/// reversals and the apps' events. Returns how many postings.
+async fn copy_projected(
+    store: &Store,
+    read: &ReadModel,
+    progress: &ProgressBar,
+) -> Result<u64, DbErr> {
     let postings = copy_postings(store, read, progress).await?;
     // After the postings: a projector that applies an entry meanwhile leaves a lot no
     // newer than the event store's, which this copy then writes.
@@ -58,17 +73,8 @@ pub async fn rebuild(
     copy_rows::<hold::Entity, _>(store, read, hold::Column::Id, |h| h.id, add_holds).await?;
     let key = reversal::Column::EntryId;
     copy_rows::<reversal::Entity, _>(store, read, key, |r| r.entry_id, add_reversals).await?;
-    copy_app_events(store, read, true).await?;
-    finish(read, progress).await?;
-    Ok(Rebuilt { entries, postings })
-}
-
-async fn finish(read: &ReadModel, progress: &ProgressBar) -> Result<(), DbErr> {
-    let mut inserts = Inserts::new(read.conn().get_database_backend());
-    add_checkpoint(&mut inserts, "rebuild", 0, now_micros())?;
-    inserts.run(read.conn()).await?;
-    progress.finish();
-    Ok(())
+    copy_app_events(store, read).await?;
+    Ok(postings)
 }
 
 async fn copy_entries(
@@ -135,12 +141,9 @@ async fn copy_postings(
     }
 }
 
-/// Copies the apps' events the event store keeps (unless `copy` is false: the read
-/// model shows the event store's), in pages by `(app, seq)`, and marks each app's feed as
-/// starting at its oldest kept event.
-async fn copy_app_events(store: &Store, read: &ReadModel, copy: bool) -> Result<(), DbErr> {
+/// Copies the apps' events the event store keeps, in pages by `(app, seq)`.
+async fn copy_app_events(store: &Store, read: &ReadModel) -> Result<(), DbErr> {
     let mut after = (Uuid::nil(), 0);
-    let mut floors = Vec::new();
     loop {
         let later_app = app_event::Column::AppId.gt(after.0);
         let same_app = Condition::all()
@@ -154,28 +157,28 @@ async fn copy_app_events(store: &Store, read: &ReadModel, copy: bool) -> Result<
             .all(store.conn())
             .await?;
         let Some(last) = rows.last() else {
-            break;
+            return Ok(());
         };
-        // Rows come by app: an app's first row is its oldest kept event.
-        for row in &rows {
-            if floors
-                .last()
-                .is_none_or(|f: &event_floor::Model| f.app_id != row.app_id)
-            {
-                floors.push(event_floor::Model {
-                    app_id: row.app_id,
-                    seq: row.seq - 1,
-                });
-            }
-        }
         after = (last.app_id, last.seq);
-        if copy {
-            let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
-            let mut inserts = Inserts::new(read.conn().get_database_backend());
-            add_app_events(&mut inserts, &rows)?;
-            inserts.run(read.conn()).await?;
-        }
+        let rows: Vec<_> = rows.into_iter().map(Into::into).collect();
+        let mut inserts = Inserts::new(read.conn().get_database_backend());
+        add_app_events(&mut inserts, &rows)?;
+        inserts.run(read.conn()).await?;
     }
+}
+
+/// Marks each app's feed as starting at its oldest kept event.
+async fn set_event_floors(store: &Store, read: &ReadModel) -> Result<(), DbErr> {
+    let floors: Vec<event_floor::Model> = store
+        .oldest_app_events()
+        .await
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .into_iter()
+        .map(|(app_id, oldest)| event_floor::Model {
+            app_id,
+            seq: oldest - 1,
+        })
+        .collect();
     let mut inserts = Inserts::new(read.conn().get_database_backend());
     inserts.add::<event_floor::Entity, _>(&floors, None)?;
     inserts.run(read.conn()).await

@@ -20,6 +20,18 @@ impl Store {
             .await?)
     }
 
+    /// Per app, the `seq` of its oldest kept event.
+    pub async fn oldest_app_events(&self) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        Ok(app_event::Entity::find()
+            .select_only()
+            .column(app_event::Column::AppId)
+            .column_as(app_event::Column::Seq.min(), "seq")
+            .group_by(app_event::Column::AppId)
+            .into_tuple()
+            .all(self.conn())
+            .await?)
+    }
+
     /// Deletes `app`'s events up to `seq`.
     pub async fn prune_app_events(&self, app: Uuid, seq: i64) -> Result<u64, StoreError> {
         Ok(app_event::Entity::delete_many()
