@@ -4,7 +4,7 @@
 # read model), with the CPU time the service and all PostgreSQL processes used per entry
 # (utime+stime from /proc/PID/stat; NATS not counted), and `ledgerflow verify` after. Where a
 # batch's time goes: one batch every `batch_ms`, with the CPU of the batch writer's thread
-# (PostgreSQL modes; on SQLite the writer is a task) and of PostgreSQL per batch.
+# and of PostgreSQL per batch.
 # Needs release builds (cargo build --release --workspace), PostgreSQL at 127.0.0.1 (user
 # postgres, trust) and NATS at 127.0.0.1:4222.
 # Usage: [BIN=…] [BENCH=…] bench/throughput.sh sqlite|pg|bus    Prints one JSON line.

@@ -6,13 +6,12 @@
 //! hundreds of entries.
 //!
 //! The batches are written one after another, so every round trip of the writer is on the
-//! critical path of every entry. On PostgreSQL the writer therefore runs on a thread and
-//! runtime of its own, with a connection pool made there: on the shared runtime, each answer
-//! from the database waited for a worker busy with HTTP before the batch could go on.
-//! SQLite's work already runs on sqlx's worker threads, where a thread of its own measured
-//! slower: its writer stays a task on the shared runtime, with a connection of its own that
-//! leaves the WAL's checkpoints to a task beside it (`store::checkpoint`). (The figures are
-//! in BENCHMARKS.md.)
+//! critical path of every entry. The writer therefore runs on a thread and runtime of its
+//! own, with a connection pool made there: on the shared runtime, each answer from the
+//! database (on SQLite, from sqlx's worker thread, once per statement) waited for a worker
+//! busy with HTTP before the batch could go on. On SQLite its one connection leaves the
+//! WAL's checkpoints to a task beside it on the same runtime (`store::checkpoint`). (The
+//! figures are in BENCHMARKS.md.)
 
 use super::transaction;
 use crate::apps::{self, AppError};
@@ -85,8 +84,8 @@ type Reply = oneshot::Sender<Result<Settled, WorkflowError>>;
 
 pub(super) type Queue = mpsc::Sender<(Command, Reply)>;
 
-/// Starts the processor: on PostgreSQL on a thread of its own, writing to `store` through
-/// a pool of its own; on SQLite as a task (see the module docs). `inline`: a projector
+/// Starts the processor on a thread of its own, writing to `store` through a pool of its own
+/// (see the module docs). `inline`: a projector
 /// whose read model is in the store's database, to project each batch in its own
 /// transaction. The processor ends when every sender of its queue is dropped.
 pub(super) async fn start(
@@ -101,22 +100,16 @@ pub(super) async fn start(
         inline,
         metrics,
     };
-    if store.backend() == DbBackend::Sqlite {
-        let writer = Writer {
-            store: store.writer_pool().await?,
-            ..writer
-        };
-        let checkpoints = checkpoint::start(store);
-        tokio::spawn(async move {
-            run(writer, commands, config).await;
-            checkpoints.abort();
-        });
-        return Ok(queue);
-    }
     let (ready, started) = oneshot::channel();
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
     std::thread::Builder::new()
         .name("ledgerflow-writer".into())
-        .spawn(move || writer.on_own_thread(commands, config, ready))
+        .spawn(move || {
+            // The thread logs where its caller does (a test's captured subscriber too).
+            tracing::dispatcher::with_default(&dispatch, || {
+                writer.on_own_thread(commands, config, ready)
+            })
+        })
         .map_err(|e| StoreError::Writer(e.to_string()))?;
     started
         .await
@@ -158,12 +151,17 @@ impl Writer {
             Err(e) => return drop(ready.send(Err(StoreError::Writer(e.to_string())))),
         };
         runtime.block_on(async move {
+            let checkpoints =
+                (self.store.backend() == DbBackend::Sqlite).then(|| checkpoint::start(&self.store));
             match self.store.writer_pool().await {
                 Ok(pool) => self.store = pool,
                 Err(e) => return drop(ready.send(Err(e.into()))),
             }
             let _ = ready.send(Ok(()));
             run(self, commands, config).await;
+            if let Some(task) = checkpoints {
+                task.abort();
+            }
         });
     }
 }
@@ -334,16 +332,23 @@ mod tests {
             let request = EntryRequest {
                 operation: "CREDIT_ADD".into(),
                 owner_id: "amy".into(),
-                nonce: "n1".into(),
                 amount: Some("5".into()),
                 ..EntryRequest::default()
             };
-            let now = crate::time::now_micros();
-            let cmd = request
-                .validate(Uuid::nil(), &Catalog::base(), now, false)
-                .expect("a valid request");
-            let settled = submit(&queue, cmd).await.expect("settled");
-            assert!(matches!(settled, Settled::Recorded(_)), "{settled:?}");
+            // The writer logs a batch's end after answering it, on its own thread: the
+            // second batch starts only once the first one's lines are written.
+            for nonce in ["n1", "n2"] {
+                let request = EntryRequest {
+                    nonce: nonce.into(),
+                    ..request.clone()
+                };
+                let now = crate::time::now_micros();
+                let cmd = request
+                    .validate(Uuid::nil(), &Catalog::base(), now, false)
+                    .expect("a valid request");
+                let settled = submit(&queue, cmd).await.expect("settled");
+                assert!(matches!(settled, Settled::Recorded(_)), "{settled:?}");
+            }
         });
         assert!(
             text.lines().any(|l| l.contains("batch{id=")
