@@ -78,10 +78,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// [`connect`]; with `for_writer`, a pool for the batch writer. On PostgreSQL and
 /// CockroachDB every connection starts its transactions SERIALIZABLE by default, so that
-/// `BEGIN` alone opens one, and there are at most two (the writer runs one batch at a
-/// time). On SQLite it is one connection that never checkpoints the WAL itself (the
-/// [`checkpoint`] task does, beside it), with a larger page cache, and statement journals
-/// kept in memory.
+/// `BEGIN` alone opens one, and there are at most four: the writer runs one batch at a
+/// time, but sqlx pings each connection it takes back (a round trip), and with spare ones
+/// the writer's next query does not wait for that ping. On SQLite it is one connection
+/// (a second one, with a page cache of its own, measured slower) that never checkpoints
+/// the WAL itself (the [`checkpoint`] task does, beside it), with a larger page cache, and
+/// statement journals kept in memory.
+///
+/// Every pool pings a connection before handing it out only when it sat idle for a second
+/// or more: under load that would be a round trip before every query.
 async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection, DbErr> {
     let mut url = url.to_owned();
     let sqlite = url.starts_with("sqlite:");
@@ -96,7 +101,8 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(Duration::from_secs(1));
     if sqlite {
         options
             .max_connections(if for_writer { 1 } else { 8 })
@@ -118,7 +124,7 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
                     .pragma("temp_store", "memory")
             });
     } else {
-        let most = if for_writer { 2 } else { 16 };
+        let most = if for_writer { 4 } else { 16 };
         options.max_connections(most).min_connections(1);
         if for_writer {
             options.map_sqlx_postgres_pool_opts(|pool| {
