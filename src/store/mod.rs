@@ -84,9 +84,6 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// (a second one, with a page cache of its own, measured slower) that never checkpoints
 /// the WAL itself (the [`checkpoint`] task does, beside it), with a larger page cache, and
 /// statement journals kept in memory.
-///
-/// Every pool pings a connection before handing it out only when it sat idle for a second
-/// or more: under load that would be a round trip before every query.
 async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection, DbErr> {
     let mut url = url.to_owned();
     let sqlite = url.starts_with("sqlite:");
@@ -101,8 +98,7 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
-        .test_before_acquire_if_idle_for(Duration::from_secs(1));
+        .acquire_timeout(Duration::from_secs(10));
     if sqlite {
         options
             .max_connections(if for_writer { 1 } else { 8 })
