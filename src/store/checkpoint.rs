@@ -19,9 +19,9 @@ pub const EVERY: Duration = Duration::from_millis(200);
 /// Pages in the WAL past which it is started over (64 MiB of 4 KiB pages).
 pub const RESTART_AT: i64 = 16_384;
 
-/// Checkpoints the WAL of `store`, a SQLite store, every [`EVERY`] until the returned task
-/// is aborted.
-pub fn start(store: &Store) -> tokio::task::JoinHandle<()> {
+/// Checkpoints the WAL of `store`, a SQLite store, every [`EVERY`] from a task of the
+/// calling runtime, until that runtime ends (the batch writer's, beside which it runs).
+pub fn start(store: &Store) {
     let store = store.clone();
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(EVERY);
@@ -32,7 +32,7 @@ pub fn start(store: &Store) -> tokio::task::JoinHandle<()> {
                 tracing::warn!(error = %e, "a WAL checkpoint failed; again shortly");
             }
         }
-    })
+    });
 }
 
 /// One passive checkpoint, and a restarting one if the WAL holds `restart_at` pages or more.

@@ -85,9 +85,9 @@ type Reply = oneshot::Sender<Result<Settled, WorkflowError>>;
 pub(super) type Queue = mpsc::Sender<(Command, Reply)>;
 
 /// Starts the processor on a thread of its own, writing to `store` through a pool of its own
-/// (see the module docs). `inline`: a projector
-/// whose read model is in the store's database, to project each batch in its own
-/// transaction. The processor ends when every sender of its queue is dropped.
+/// (see the module docs). `inline`: a projector whose read model is in the store's database,
+/// to project each batch in its own transaction. The processor ends when every sender of its
+/// queue is dropped.
 pub(super) async fn start(
     store: &Store,
     config: BatchConfig,
@@ -151,17 +151,16 @@ impl Writer {
             Err(e) => return drop(ready.send(Err(StoreError::Writer(e.to_string())))),
         };
         runtime.block_on(async move {
-            let checkpoints =
-                (self.store.backend() == DbBackend::Sqlite).then(|| checkpoint::start(&self.store));
+            if self.store.backend() == DbBackend::Sqlite {
+                // A task of this runtime: it ends with the writer.
+                checkpoint::start(&self.store);
+            }
             match self.store.writer_pool().await {
                 Ok(pool) => self.store = pool,
                 Err(e) => return drop(ready.send(Err(e.into()))),
             }
             let _ = ready.send(Ok(()));
             run(self, commands, config).await;
-            if let Some(task) = checkpoints {
-                task.abort();
-            }
         });
     }
 }
