@@ -49,11 +49,12 @@ async fn retries_keep_each_owners_order_and_repeat_the_same_event(backend: Backe
         );
         *seen = r.seq();
     }
-    let page = app
-        .get(&format!(
-            "/v1/webhooks/{hook}/deliveries?status=delivered&limit=200"
-        ))
-        .await;
+    // The receiver has a request before its delivery is recorded: wait for the records.
+    let path = format!("/v1/webhooks/{hook}/deliveries?status=delivered&limit=200");
+    let page = until_page(&app, &path, |p| {
+        p["deliveries"].as_array().map(Vec::len) == Some(50)
+    })
+    .await;
     assert_eq!(page.status, 200, "{:?}", page.body);
     let deliveries = page.body["deliveries"].as_array().expect("deliveries");
     assert_eq!(deliveries.len(), 50);
@@ -68,7 +69,15 @@ async fn retries_keep_each_owners_order_and_repeat_the_same_event(backend: Backe
         .filter_map(|d| d["seq"].as_i64())
         .collect();
     assert!(seqs.windows(2).all(|w| w[0] > w[1]), "newest first");
-    let metrics = app.metrics().await;
+    // Counted just after their records commit.
+    let mut metrics = app.metrics().await;
+    for _ in 0..200 {
+        if metrics.contains("ledgerflow_webhook_delivery_lag_seconds_count 50") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        metrics = app.metrics().await;
+    }
     assert!(metrics.contains("ledgerflow_webhook_attempts_total{outcome=\"rejected\"} 20"));
     assert!(metrics.contains("ledgerflow_webhook_attempts_total{outcome=\"delivered\"} 50"));
     assert!(metrics.contains("ledgerflow_webhook_delivery_lag_seconds_count 50"));
@@ -138,17 +147,24 @@ async fn an_app_never_receives_another_apps_events(backend: Backend) {
 
 /// The deliveries page at `path` once it says the webhook is disabled.
 async fn disabled(app: &TestApp, path: &str) -> crate::common::Reply {
+    until_page(app, path, |p| p["webhook_state"] == "disabled").await
+}
+
+/// The page at `path` once `done` holds of its body; its last reading after 10 s.
+async fn until_page(
+    app: &TestApp,
+    path: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> crate::common::Reply {
+    let mut page = app.get(path).await;
     for _ in 0..200 {
-        let page = app.get(path).await;
-        if page.body["webhook_state"] == "disabled" {
-            return page;
+        if done(&page.body) {
+            break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+        page = app.get(path).await;
     }
-    panic!(
-        "the webhook was not disabled within 10 s: {:?}",
-        app.get(path).await.body
-    );
+    page
 }
 
 /// `PATCH` of the webhook's state.
