@@ -71,11 +71,14 @@ impl Inserts {
     }
 
     pub async fn run(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        if self.backend != DbBackend::Postgres || self.statements.len() < 2 {
+        if self.statements.len() < 2 {
             for statement in self.statements {
                 db.execute_raw(statement).await?;
             }
             return Ok(());
+        }
+        if self.backend != DbBackend::Postgres {
+            return db.execute_raw(self.in_sequence()).await.map(drop);
         }
         // Every part numbers its parameters from $1; they are shifted past the parts before
         // it. `WITH` parts all run, whether or not the main statement reads them.
@@ -96,6 +99,21 @@ impl Inserts {
         db.execute_raw(Statement::from_sql_and_values(self.backend, sql, values))
             .await?;
         Ok(())
+    }
+
+    /// The statements as one: SQLite (through sqlx) runs a text of several statements one
+    /// after another, binding each its share of the values, in order. One command to the
+    /// driver's worker thread instead of one per table: each is a hand-off between the
+    /// writer's thread and that one, there and back.
+    fn in_sequence(self) -> Statement {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        for statement in self.statements {
+            sql.push_str(&statement.sql);
+            sql.push_str(";\n");
+            values.extend(statement.values.map(|v| v.0).unwrap_or_default());
+        }
+        Statement::from_sql_and_values(self.backend, sql, values)
     }
 }
 

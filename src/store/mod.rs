@@ -115,7 +115,8 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
                 }
                 // A commit that checkpoints copies the WAL into the database on the
                 // batches' critical path; the checkpoint task copies it beside them.
-                o.pragma("wal_autocheckpoint", "0")
+                o.statement_cache_capacity(WRITER_STATEMENTS)
+                    .pragma("wal_autocheckpoint", "0")
                     .pragma("cache_size", WRITER_CACHE)
                     .pragma("temp_store", "memory")
             });
@@ -137,6 +138,12 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
     }
     Database::connect(options).await
 }
+
+/// Prepared statements the SQLite batch writer keeps. Most of a batch's statements differ
+/// with its size (the rows of an insert, the keys of a read), so they are seldom met again,
+/// and each cached one keeps its compiled program: a batch's inserts travel as one text
+/// (`Inserts`) that holds every table's.
+const WRITER_STATEMENTS: usize = 16;
 
 /// The SQLite batch writer's page cache, in KiB (negative: a size, not a page count).
 const WRITER_CACHE: &str = "-32768";
