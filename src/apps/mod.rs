@@ -7,8 +7,8 @@
 //!
 //! An app may hold several keys: `rotate` adds one, `revoke` ends one or all. Every request's
 //! key is checked against the database before the request is served (a read endpoint
-//! checks it itself through [`Apps::key_live`]; a sync write's batch checks all its keys in
-//! one query, [`live_keys`]), so a revoked key is refused from the next request on, on every
+//! checks it itself through [`Apps::key_live`]; a sync write's batch reads all its keys in
+//! one query of its transaction, with the rest it decides on), so a revoked key is refused from the next request on, on every
 //! instance. Which app a key belongs to is remembered; the app's catalog is cached for
 //! `CACHE_TTL`. Keys are checked here and nowhere else.
 
@@ -18,17 +18,17 @@ mod rate;
 pub use bucket::Rate;
 pub use rate::{Limited, RateLimits};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, live_keys};
 use crate::time::now_micros;
 use entity::{api_key, app};
 use operations::{Catalog, CatalogError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
@@ -92,23 +92,6 @@ pub struct Identified {
 
 pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
-}
-
-/// Which of these API keys are not revoked, read through `store` (the batch writer passes
-/// its own pool).
-pub async fn live_keys(store: &Store, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
-    let ids: HashSet<Uuid> = ids.iter().copied().collect();
-    Ok(api_key::Entity::find()
-        .select_only()
-        .column(api_key::Column::Id)
-        .filter(api_key::Column::Id.is_in(ids))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .into_tuple()
-        .all(store.conn())
-        .await
-        .map_err(StoreError::Db)?
-        .into_iter()
-        .collect())
 }
 
 /// The app's own rate, when `ledgerflow apps limits` set one.
@@ -327,7 +310,8 @@ impl Apps {
 
     /// Whether `key_id` is still unrevoked (one primary-key read).
     pub async fn key_live(&self, key_id: Uuid) -> Result<bool, AppError> {
-        Ok(live_keys(&self.store, &[key_id]).await?.contains(&key_id))
+        let live = live_keys(self.store.conn(), [key_id]).await;
+        Ok(live.map_err(StoreError::Db)?.contains(&key_id))
     }
 
     /// An app with its catalog, from the cache while it is younger than `CACHE_TTL`.

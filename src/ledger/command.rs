@@ -411,6 +411,8 @@ pub enum Outcome {
     /// An expiry asked for before its instant (a clock behind the recorder's): nothing is
     /// recorded and its nonce stays free for when it is due.
     NotDue,
+    /// The API key the command was sent with is revoked: nothing is recorded.
+    KeyRevoked,
 }
 
 mod acts;

@@ -133,6 +133,15 @@ pub fn decide(
     };
     batch.first_sight();
     for cmd in commands {
+        // Read in the batch's transaction: a key revoked before the batch is refused, as
+        // every other endpoint refuses it from its next request on.
+        if cmd
+            .key_id
+            .is_some_and(|key| !batch.loaded.live_keys.contains(&key))
+        {
+            batch.plan.outcomes.push(Outcome::KeyRevoked);
+            continue;
+        }
         if batch.is_premature(cmd) {
             batch.plan.outcomes.push(Outcome::NotDue);
             continue;

@@ -1,10 +1,11 @@
 //! What a batch reads before it is decided: the nonces its commands claim, the heads of
 //! the accounts they post to, the open lots and holds of those they draw from, the holds
-//! they end, their usage windows, and which of their stored entries are still pending.
+//! they end, their usage windows, which of their stored entries are still pending, and
+//! which of the API keys they were sent with are still unrevoked.
 //! Read inside the batch's transaction, so that the decision and its rows commit or retry
 //! together.
 
-use super::{BatchWrite, StoreError};
+use super::{BatchWrite, StoreError, live_keys};
 use crate::decimal::stored_decimal;
 use crate::ledger::decide::{Head, Loaded, Wanted};
 use crate::ledger::holds::Hold;
@@ -104,6 +105,9 @@ impl BatchWrite<'_> {
             .map(|row| (row.app_id, row.seq))
             .collect();
         loaded.usage = usage_of(db, &wanted.usage).await?;
+        if !wanted.keys.is_empty() {
+            loaded.live_keys = live_keys(db, wanted.keys.iter().copied()).await?;
+        }
         if !wanted.stored.is_empty() {
             loaded.pending = pending_entry::Entity::find()
                 .filter(pending_entry::Column::EntryId.is_in(wanted.stored.clone()))

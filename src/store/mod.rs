@@ -29,7 +29,7 @@ mod write;
 
 pub use backup::{BackupError, restore};
 pub use insert::Inserts;
-pub use read::{Balance, postings_after};
+pub use read::{Balance, live_keys, postings_after};
 pub use retry::{is_retryable, retrying, sqlstate};
 pub use write::{BatchWrite, Claimed};
 

@@ -6,14 +6,32 @@ use super::{Store, StoreError, events};
 use crate::decimal::stored_decimal;
 use crate::ledger::command::account_id;
 use crate::ledger::record::EntryRecord;
-use entity::{entry, entry_event, pending_entry, posting};
+use entity::{api_key, entry, entry_event, pending_entry, posting};
 use rust_decimal::Decimal;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
+
+/// Which of these API keys are not revoked: for a read endpoint's check, and read with the
+/// rest of a batch in its transaction.
+pub async fn live_keys(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashSet<Uuid>, DbErr> {
+    Ok(api_key::Entity::find()
+        .select_only()
+        .column(api_key::Column::Id)
+        .filter(api_key::Column::Id.is_in(ids))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
 
 /// A balance and the version of the posting that produced it (0: no posting yet), with
 /// what open holds hold of it (`available = balance − held`).

@@ -14,7 +14,7 @@
 //! figures are in BENCHMARKS.md.)
 
 use super::transaction;
-use crate::apps::{self, AppError};
+use crate::apps::AppError;
 use crate::ledger::command::{Command, Outcome};
 use crate::ledger::record::EntryRecord;
 use crate::metrics::Metrics;
@@ -192,49 +192,11 @@ fn next_batch_id() -> u64 {
 async fn run_batch(writer: &Writer, batch: &mut Vec<(Command, Reply)>) {
     let started = std::time::Instant::now();
     writer.metrics.batch_commands.observe(batch.len() as f64);
-    let (commands, replies) = refuse_revoked(&writer.store, batch.drain(..)).await;
-    if !commands.is_empty() {
-        settle_batch(writer, commands, replies).await;
-    }
+    let (commands, replies) = batch.drain(..).unzip();
+    settle_batch(writer, commands, replies).await;
     let seconds = started.elapsed().as_secs_f64();
     writer.metrics.batch_seconds.observe(seconds);
     tracing::debug!(seconds, "batch settled");
-}
-
-/// Answers the commands whose API key is revoked (or cannot be checked) and returns the
-/// rest. One query per batch stands for one per request: a key revoked before a request
-/// arrived is refused, as on every other endpoint, which check it as they are called.
-async fn refuse_revoked(
-    store: &Store,
-    batch: impl Iterator<Item = (Command, Reply)>,
-) -> (Vec<Command>, Vec<Reply>) {
-    let (commands, replies): (Vec<Command>, Vec<Reply>) = batch.unzip();
-    let keys: Vec<Uuid> = commands.iter().filter_map(|c| c.key_id).collect();
-    if keys.is_empty() {
-        return (commands, replies);
-    }
-    let live = apps::live_keys(store, &keys).await.map_err(|e| {
-        tracing::error!(error = %e, "API key check failed");
-        Arc::new(e)
-    });
-    let mut kept = (Vec::new(), Vec::new());
-    for (cmd, reply) in commands.into_iter().zip(replies) {
-        let refusal = match (cmd.key_id, &live) {
-            (Some(_), Err(e)) => Some(Err(WorkflowError::Store(e.clone()))),
-            (Some(key), Ok(live)) if !live.contains(&key) => Some(Ok(Settled::KeyRevoked)),
-            _ => None,
-        };
-        match refusal {
-            Some(answer) => {
-                let _ = reply.send(answer);
-            }
-            None => {
-                kept.0.push(cmd);
-                kept.1.push(reply);
-            }
-        }
-    }
-    kept
 }
 
 /// Runs one batch and answers each of its callers. If the batch fails as a whole, its
@@ -298,6 +260,7 @@ async fn settle(writer: &Writer, commands: &[Command]) -> Result<Vec<Settled>, S
             Outcome::Recorded(r) => Ok(Settled::Recorded(*r)),
             Outcome::NonceReused(id) => Ok(Settled::NonceReused(id)),
             Outcome::NotDue => Ok(Settled::NotDue),
+            Outcome::KeyRevoked => Ok(Settled::KeyRevoked),
             Outcome::Replay(id) => {
                 replays
                     .get(&id)

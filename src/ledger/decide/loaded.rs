@@ -93,6 +93,8 @@ pub struct Wanted {
     pub lots: BTreeSet<Uuid>,
     /// The apps of the commands: the last event `seq` each has given.
     pub apps: BTreeSet<Uuid>,
+    /// The API keys the commands were sent with: which are still unrevoked?
+    pub keys: BTreeSet<Uuid>,
 }
 
 impl Wanted {
@@ -108,6 +110,7 @@ impl Wanted {
                     .push((cmd.app_id, cmd.nonce.as_str().to_owned()));
             }
             wanted.apps.insert(cmd.app_id);
+            wanted.keys.extend(cmd.key_id);
             let asset = &cmd.operation.asset;
             for owner in [cmd.owner_id.as_str(), cmd.other_owner()] {
                 wanted.accounts.insert(account_id(cmd.app_id, owner, asset));
@@ -172,4 +175,6 @@ pub struct Loaded {
     pub event_seqs: HashMap<Uuid, i64>,
     /// The monitors of the loaded accounts that have some.
     pub monitors: Vec<(Monitor, monitor::Model)>,
+    /// Of `Wanted::keys`, those not revoked.
+    pub live_keys: HashSet<Uuid>,
 }

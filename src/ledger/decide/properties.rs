@@ -59,6 +59,7 @@ fn answers(plan: &Plan) -> Vec<String> {
             Outcome::Replay(id) => format!("replay {id}"),
             Outcome::NonceReused(id) => format!("nonce_reused {id}"),
             Outcome::NotDue => "not_due".to_owned(),
+            Outcome::KeyRevoked => "key_revoked".to_owned(),
         })
         .collect()
 }

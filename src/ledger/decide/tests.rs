@@ -36,6 +36,7 @@ fn states(plan: &Plan) -> Vec<String> {
             Outcome::Replay(_) => "replay".to_owned(),
             Outcome::NonceReused(_) => "nonce_reused".to_owned(),
             Outcome::NotDue => "not_due".to_owned(),
+            Outcome::KeyRevoked => "key_revoked".to_owned(),
         })
         .collect()
 }
@@ -52,6 +53,33 @@ fn duplicates_inside_one_batch_behave_as_across_batches() {
         Outcome::Replay(id) => assert_eq!(*id, first.entry_id),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_command_sent_with_a_revoked_key_is_refused_and_leaves_its_nonce_free() {
+    let (live, revoked) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    let with_key = |key, nonce| Command {
+        key_id: Some(key),
+        ..cmd("CREDIT_ADD", "amy", nonce, Some("5"))
+    };
+    let refused = with_key(revoked, "n1");
+    let batch = [
+        refused,
+        with_key(live, "n1"),
+        cmd("CREDIT_ADD", "amy", "n2", Some("1")),
+    ];
+    assert_eq!(
+        Wanted::of(&batch, NOW).keys.into_iter().collect::<Vec<_>>(),
+        [live, revoked]
+    );
+    let loaded = Loaded {
+        live_keys: [live].into(),
+        ..Loaded::default()
+    };
+    let plan = decide(&batch, loaded, NOW).unwrap();
+    assert_eq!(states(&plan), ["key_revoked", "completed", "completed"]);
+    assert_eq!(plan.entries.len(), 2);
+    assert_eq!(plan.postings.len(), 4);
 }
 
 #[test]
