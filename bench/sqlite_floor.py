@@ -9,6 +9,7 @@ WAL (checkpointed by SQLite itself, as in the ceiling script; never with CHECKPO
 the service's writer leaves it to a task beside it), synchronous=FULL, the writer's
 cache_size, BEGIN IMMEDIATE per batch; the SQL text is built before the clock starts, as
 `../shared/bench/ceiling-sqlite.py` builds its own.
+What-ifs: SKIP=table,… leaves those tables' rows out; DROP=index,… drops those indexes first.
 Usage: sqlite_floor.py STORE [BATCHES=300] [OWNERS=10000] [BATCH=32]
 Prints: ledgerflow-rows-sqlite batch B owners O entries/s N"""
 import os, random, shutil, sqlite3, sys, tempfile, time, uuid
@@ -22,6 +23,9 @@ db = sqlite3.connect(path, isolation_level=None)
 db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA temp_store=memory;")
 if os.environ.get("CHECKPOINT") == "0":
     db.execute("PRAGMA wal_autocheckpoint=0")
+skip = set(filter(None, os.environ.get("SKIP", "").split(",")))
+for index in filter(None, os.environ.get("DROP", "").split(",")):
+    db.execute(f'DROP INDEX "{index}"')
 app = uuid.uuid4().bytes
 sysacc = uuid.uuid4().bytes; sysv = 0
 accs = [uuid.uuid4().bytes for _ in range(owners)]; vers = {}
@@ -50,13 +54,11 @@ for b in range(batches):
         RM.append(f"({x(eid)},{x(app)},{nonce},{H},'CREDIT_ADD',{owner},NULL,'CREDIT','1.00',NULL,0,{now},'completed',5,'{rmev}','[\"{uuid.UUID(bytes=lid)}\"]',NULL,NULL,NULL,NULL,NULL)")
     heads[sysacc] = (sysv, "@floor:system")
     hs = ",".join(f"({x(a)},{x(app)},'{o}','CREDIT','{v}.00',{v},{now},{H},'0','active',0,0)" for a, (v, o) in heads.items())
+    rows = {"entries": E, "entry_events": EV, "postings": P, "lots": L, "app_events": AE,
+            "rm_entries": RM}
     scripts.append("BEGIN IMMEDIATE;"
-        + "INSERT INTO entries VALUES " + ",".join(E) + ";"
-        + "INSERT INTO entry_events VALUES " + ",".join(EV) + ";"
-        + "INSERT INTO postings VALUES " + ",".join(P) + ";"
-        + "INSERT INTO lots VALUES " + ",".join(L) + ";"
-        + "INSERT INTO app_events VALUES " + ",".join(AE) + ";"
-        + "INSERT INTO rm_entries VALUES " + ",".join(RM) + ";"
+        + "".join(f"INSERT INTO {t} VALUES " + ",".join(r) + ";" for t, r in rows.items()
+                  if t not in skip)
         + "INSERT INTO accounts VALUES " + hs + " ON CONFLICT(id) DO UPDATE SET balance=excluded.balance, version=excluded.version, updated_at=excluded.updated_at, hash=excluded.hash;"
         + f"INSERT INTO event_seqs VALUES ({x(app)},{(b+1)*BATCH}) ON CONFLICT(app_id) DO UPDATE SET seq=excluded.seq;"
         + f"INSERT INTO rm_checkpoints VALUES ('in-process',{b},{now},{now}) ON CONFLICT(name) DO UPDATE SET position=excluded.position, last_committed_at=excluded.last_committed_at, updated_at=excluded.updated_at;"
