@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# PostgreSQL alone writing the rows ledgerflow writes for `uniform` entries in embedded mode
+# (bench/pg_floor_batch.sql: per entry its entries and entry_events rows, two postings, a
+# lot, an app event and the read model's rm_entries row; per batch the heads upserted, the
+# system account's head, event_seqs and the projector's checkpoint), in the service's own
+# schema (a database `ledgerflow migrate` made), one SERIALIZABLE writer, durable commits:
+# what ../shared/bench/ceiling-pg.sh measures for the lean write, for this data model.
+# Needs a release build (BIN=…) and PostgreSQL at 127.0.0.1 (user postgres, trust).
+# Usage: [BIN=…] bench/pg_floor.sh [seconds=10] [batch=32] [owners=10000]
+# Prints: ledgerflow-rows-pg batch B entries/s N
+set -euo pipefail
+T=${1:-10}; N=${2:-32}; OWNERS=${3:-10000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd); BIN=${BIN:-$ROOT/target/release/ledgerflow}
+db=ledgerflow_floor_$$
+psql -h 127.0.0.1 -U postgres -qXc "create database $db" >/dev/null
+trap 'psql -h 127.0.0.1 -U postgres -qXc "drop database if exists $db" >/dev/null 2>&1' EXIT
+LEDGERFLOW_EVENT_STORE_URL=postgres://postgres@127.0.0.1:5432/$db "$BIN" migrate >/dev/null
+psql -h 127.0.0.1 -U postgres -qX -d $db >/dev/null <<SQL
+create sequence floor_versions; create sequence floor_system; create sequence floor_events;
+insert into accounts (id, app_id, owner_id, asset, balance, version, updated_at, hash)
+  values (md5('@floor:system')::uuid, md5('floor-app')::uuid, '@floor:system', 'CREDIT', '0', 0, 0, '');
+checkpoint;
+SQL
+tps=$(pgbench -h 127.0.0.1 -U postgres -n -f "$ROOT/bench/pg_floor_batch.sql" -D n=$N -D owners=$OWNERS \
+  -c 1 -j 1 -T "$T" $db 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+python3 -c "print('ledgerflow-rows-pg batch $N entries/s', round(float('$tps') * $N))"

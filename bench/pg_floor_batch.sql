@@ -1,0 +1,50 @@
+-- One batch of :n uniform CREDIT_ADD entries: the rows ledgerflow writes for them in
+-- PostgreSQL embedded mode (see bench/pg_floor.sh). Ids are time-ordered, as UUIDv7 is.
+\set base random(1, 1000000000)
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT version FROM accounts WHERE id = md5('@floor:system')::uuid;
+WITH e AS (
+  INSERT INTO entries (id, app_id, nonce, request_hash, operation, owner_id, asset, amount, is_async, created_at)
+  SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || substr(md5(random()::text), 1, 20))::uuid,
+         md5('floor-app')::uuid, 'n' || :base || '-' || g || '-' || clock_timestamp(), repeat('ab', 32), 'CREDIT_ADD',
+         'floor-' || ((:base + g * 7919) % :owners), 'CREDIT', '1.00', false, (extract(epoch FROM clock_timestamp()) * 1e6)::bigint
+  FROM generate_series(1, :n) g
+  RETURNING id, owner_id, created_at
+), ev AS (
+  INSERT INTO entry_events (entry_id, seq, state, at, earlier)
+  SELECT id, 5, 'completed', created_at, '[{"seq":0,"state":"received","at":' || created_at || '},{"seq":1,"state":"validating","at":' || created_at || '},{"seq":2,"state":"nonce_check","at":' || created_at || '},{"seq":3,"state":"balance_check","at":' || created_at || '},{"seq":4,"state":"processing","at":' || created_at || '}]' FROM e
+  RETURNING 1
+), p AS (
+  INSERT INTO postings (account_id, version, entry_id, app_id, owner_id, asset, amount, balance_after, recorded_at, prev_hash, hash)
+  SELECT md5(owner_id)::uuid, nextval('floor_versions'), id, md5('floor-app')::uuid, owner_id, 'CREDIT', '1.00', '1.00', created_at, repeat('ab', 32), repeat('cd', 32) FROM e
+  UNION ALL
+  SELECT md5('@floor:system')::uuid, nextval('floor_system'), id, md5('floor-app')::uuid, '@floor:system', 'CREDIT', '-1.00', '-1.00', created_at, repeat('ab', 32), repeat('cd', 32) FROM e
+  RETURNING 1
+), l AS (
+  INSERT INTO lots (id, account_id, entry_id, category, priority, created_at, amount, counter_account, remaining, status)
+  SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || substr(md5(random()::text), 1, 20))::uuid,
+         md5(owner_id)::uuid, id, 'paid', 50, created_at, '1.00', '@system:purchases', '1.00', 'open' FROM e
+  RETURNING 1
+), a AS (
+  INSERT INTO app_events (app_id, seq, id, event_type, owner_id, occurred_at, entry_id, data)
+  SELECT md5('floor-app')::uuid, nextval('floor_events'), (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || substr(md5(random()::text), 1, 20))::uuid,
+         'entry.completed', owner_id, created_at, id,
+         '{"amount":"1.00","asset":"CREDIT","balance_after":"1.00","created_at":"2026-12-05T04:50:30.225738Z","id":"' || id || '","nonce":"a151699ee583492fafe28f788e9df39c-43000000000","operation":"CREDIT_ADD","owner_id":"' || owner_id || '","state":"completed","version":1}' FROM e
+  RETURNING 1
+), r AS (
+  INSERT INTO rm_entries (id, app_id, nonce, request_hash, operation, owner_id, asset, amount, is_async, created_at, state, last_seq, events, lots)
+  SELECT id, md5('floor-app')::uuid, 'n-' || id, repeat('ab', 32), 'CREDIT_ADD', owner_id, 'CREDIT', '1.00', false, created_at, 'completed', 5,
+         '[{"seq":0,"state":"received","at":' || created_at || '},{"seq":1,"state":"validating","at":' || created_at || '},{"seq":2,"state":"nonce_check","at":' || created_at || '},{"seq":3,"state":"balance_check","at":' || created_at || '},{"seq":4,"state":"processing","at":' || created_at || '},{"seq":5,"state":"completed","at":' || created_at || '}]',
+         '["01a2448a-16e7-73c5-8861-2e617438f981"]' FROM e
+  RETURNING 1
+), h AS (
+  INSERT INTO accounts (id, app_id, owner_id, asset, balance, version, updated_at, hash)
+  SELECT DISTINCT ON (owner_id) md5(owner_id)::uuid, md5('floor-app')::uuid, owner_id, 'CREDIT', '1.00', 1, created_at, repeat('cd', 32) FROM e
+  ON CONFLICT (id) DO UPDATE SET version = accounts.version + 1, balance = excluded.balance, updated_at = excluded.updated_at, hash = excluded.hash
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM p), (SELECT count(*) FROM l), (SELECT count(*) FROM a), (SELECT count(*) FROM r), (SELECT count(*) FROM h);
+UPDATE accounts SET version = version + :n, updated_at = updated_at + 1 WHERE id = md5('@floor:system')::uuid;
+INSERT INTO event_seqs VALUES (md5('floor-app')::uuid, currval('floor_events')) ON CONFLICT (app_id) DO UPDATE SET seq = excluded.seq;
+INSERT INTO rm_checkpoints VALUES ('in-process', :base, 0, 0) ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at;
+COMMIT;
