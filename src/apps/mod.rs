@@ -8,9 +8,10 @@
 //! An app may hold several keys: `rotate` adds one, `revoke` ends one or all. Every request's
 //! key is checked against the database before the request is served (a read endpoint
 //! checks it itself through [`Apps::key_live`]; a sync write's batch reads all its keys in
-//! one query of its transaction, with the rest it decides on), so a revoked key is refused from the next request on, on every
-//! instance. Which app a key belongs to is remembered; the app's catalog is cached for
-//! `CACHE_TTL`. Keys are checked here and nowhere else.
+//! one query of its transaction, with the rest it decides on, and `decide` refuses a revoked
+//! one), so a revoked key is refused from the next request on, on every instance. Which app
+//! a key belongs to is remembered; the app's catalog is cached for `CACHE_TTL`. Keys are
+//! identified here and nowhere else; whether one is revoked is read by `store::live_keys`.
 
 mod bucket;
 mod rate;

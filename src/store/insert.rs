@@ -5,7 +5,7 @@
 //! of rows, so it is planned once per connection, and a batch binds one value per column
 //! instead of one per cell. A single row is bound as itself. The inserts of one batch go as
 //! one statement ([`Inserts`]). SQLite, in process, takes multi-row `VALUES` statements
-//! ([`values_insert`]). On both, a nullable column that is NULL in every row of a batch is
+//! ([`values_insert`]), a batch's together as one text. On both, a nullable column that is NULL in every row of a batch is
 //! left out: most rows leave most closing and optional columns empty, and each cell sent
 //! costs the writer, whose time bounds the rate.
 
@@ -24,7 +24,8 @@ const MAX_PARAMS: usize = 30_000;
 
 /// Inserts into several tables, sent together: on PostgreSQL as one statement (each
 /// table's insert a data-modifying `WITH` part; the tables must differ), so a batch costs
-/// one round trip instead of one per table; on SQLite, in process, one after another.
+/// one round trip instead of one per table; on SQLite as one text of statements, which the
+/// driver runs one after another.
 pub struct Inserts {
     backend: DbBackend,
     statements: Vec<Statement>,
