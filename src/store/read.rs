@@ -1,6 +1,6 @@
 //! The reads of the event store: entries (for replays and for entries not projected yet),
-//! postings in order (for rebuild and verify), balances in the past, and the async entries
-//! left pending. Current balances and history are read from the read model (`crate::query`).
+//! postings in order (for rebuild and verify), balances in the past, the async entries
+//! left pending, and which API keys are unrevoked. Current balances and history are read from the read model (`crate::query`).
 
 use super::{Store, StoreError, events};
 use crate::decimal::stored_decimal;

@@ -51,9 +51,10 @@ async fn retries_keep_each_owners_order_and_repeat_the_same_event(backend: Backe
     }
     // The receiver has a request before its delivery is recorded: wait for the records.
     let path = format!("/v1/webhooks/{hook}/deliveries?status=delivered&limit=200");
-    let page = until_page(&app, &path, |p| {
-        p["deliveries"].as_array().map(Vec::len) == Some(50)
-    })
+    let page = until(
+        || app.get(&path),
+        |p| p.body["deliveries"].as_array().map(Vec::len) == Some(50),
+    )
     .await;
     assert_eq!(page.status, 200, "{:?}", page.body);
     let deliveries = page.body["deliveries"].as_array().expect("deliveries");
@@ -70,14 +71,11 @@ async fn retries_keep_each_owners_order_and_repeat_the_same_event(backend: Backe
         .collect();
     assert!(seqs.windows(2).all(|w| w[0] > w[1]), "newest first");
     // Counted just after their records commit.
-    let mut metrics = app.metrics().await;
-    for _ in 0..200 {
-        if metrics.contains("ledgerflow_webhook_delivery_lag_seconds_count 50") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        metrics = app.metrics().await;
-    }
+    let metrics = until(
+        || app.metrics(),
+        |m| m.contains("ledgerflow_webhook_delivery_lag_seconds_count 50"),
+    )
+    .await;
     assert!(metrics.contains("ledgerflow_webhook_attempts_total{outcome=\"rejected\"} 20"));
     assert!(metrics.contains("ledgerflow_webhook_attempts_total{outcome=\"delivered\"} 50"));
     assert!(metrics.contains("ledgerflow_webhook_delivery_lag_seconds_count 50"));
@@ -147,24 +145,24 @@ async fn an_app_never_receives_another_apps_events(backend: Backend) {
 
 /// The deliveries page at `path` once it says the webhook is disabled.
 async fn disabled(app: &TestApp, path: &str) -> crate::common::Reply {
-    until_page(app, path, |p| p["webhook_state"] == "disabled").await
+    until(|| app.get(path), |p| p.body["webhook_state"] == "disabled").await
 }
 
-/// The page at `path` once `done` holds of its body; its last reading after 10 s.
-async fn until_page(
-    app: &TestApp,
-    path: &str,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> crate::common::Reply {
-    let mut page = app.get(path).await;
+/// What `read` gives once `done` holds of it, read every 50 ms; its last reading after 10 s
+/// (the caller asserts on it).
+async fn until<T, F: Future<Output = T>>(
+    mut read: impl FnMut() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let mut value = read().await;
     for _ in 0..200 {
-        if done(&page.body) {
+        if done(&value) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-        page = app.get(path).await;
+        value = read().await;
     }
-    page
+    value
 }
 
 /// `PATCH` of the webhook's state.
