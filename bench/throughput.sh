@@ -4,7 +4,7 @@
 # read model), with the CPU time the service and all PostgreSQL processes used per entry
 # (utime+stime from /proc/PID/stat; NATS not counted), and `ledgerflow verify` after. Where a
 # batch's time goes: one batch every `batch_ms`, with the CPU of the batch writer's thread
-# and of PostgreSQL per batch.
+# and of PostgreSQL per batch, and the share of batches decided ahead.
 # Needs release builds (cargo build --release --workspace), PostgreSQL at 127.0.0.1 (user
 # postgres, trust) and NATS at 127.0.0.1:4222.
 # Usage: [BIN=…] [BENCH=…] bench/throughput.sh sqlite|pg|bus    Prints one JSON line.
@@ -34,15 +34,16 @@ cpu() { awk '{print $14+$15}' /proc/$1/stat; }
 pgcpu() { local t=0; for p in $(pgrep -u postgres postgres); do v=$(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0); t=$((t+v)); done; echo $t; }
 WT=$(for t in $(ls /proc/$SVC/task); do [ "$(cat /proc/$SVC/task/$t/comm)" = ledgerflow-writ ] && echo $t; done | head -1 || true)
 writer() { if [ -n "$WT" ]; then cpu $SVC/task/$WT; else echo 0; fi; }
-batches() { curl -s localhost:$PORT/metrics | awk '$1 == "ledgerflow_batch_commands_count" {print $2}'; }
-s0=$(cpu $SVC); p0=$(pgcpu); w0=$(writer); b0=$(batches); t0=$(date +%s.%N)
+metric() { curl -s localhost:$PORT/metrics | awk -v m=ledgerflow_$1 '$1 == m {v=$2} END {print v+0}'; }
+batches() { metric batch_commands_count; }
+s0=$(cpu $SVC); p0=$(pgcpu); w0=$(writer); b0=$(batches); a0=$(metric batches_decided_ahead_total); t0=$(date +%s.%N)
 $BENCH --target http://127.0.0.1:$PORT --key $KEY --workload uniform --clients 64 --duration 10 --owners 10000 --pid $SVC --json > $W/bench.json 2>$W/bench.err
-s1=$(cpu $SVC); p1=$(pgcpu); w1=$(writer); b1=$(batches); t1=$(date +%s.%N)
+s1=$(cpu $SVC); p1=$(pgcpu); w1=$(writer); b1=$(batches); a1=$(metric batches_decided_ahead_total); t1=$(date +%s.%N)
 V=$($BIN verify >/dev/null 2>&1; echo $?)
 python3 - <<PY
 import json;d=json.load(open('$W/bench.json'));n=d['completed']
 tck=100; b=$b1-$b0
 per_batch=lambda ticks: round(ticks/tck/b*1e3, 2)
-chain={'batch_ms':round(($t1-$t0)/b*1e3, 2),'writer_ms_per_batch':per_batch($w1-$w0) if '$WT' else None,'pg_ms_per_batch':per_batch($p1-$p0)}
+chain={'batch_ms':round(($t1-$t0)/b*1e3, 2),'writer_ms_per_batch':per_batch($w1-$w0) if '$WT' else None,'pg_ms_per_batch':per_batch($p1-$p0),'decided_ahead':round(($a1-$a0)/b, 2)}
 print(json.dumps({'mode':'$MODE','entries_per_s':d['completed_per_second'],'p50_ms':d['latency_ms']['p50'],'p99_ms':d['latency_ms']['p99'],'rss_mib':d['service_peak_rss_mib'],'mean_batch':d.get('mean_batch'),'lag':d.get('projection'),'svc_us_per_entry':round(($s1-$s0)/tck/n*1e6),'pg_us_per_entry':round(($p1-$p0)/tck/n*1e6),'chain':chain,'verify_exit':$V,'errors':d['errors']}))
 PY

@@ -39,6 +39,12 @@ pub struct Metrics {
     /// From a batch's start to its answers: the writer's time per batch, its round trips
     /// to the event store included.
     pub batch_seconds: Histogram,
+    /// Batches decided ahead, in the transaction of the batch before them, and written as
+    /// decided.
+    pub batches_ahead: Counter,
+    /// Batches decided ahead that were read and decided again in their own transaction,
+    /// because another connection committed in between.
+    pub batches_again: Counter,
     /// Messages that can never be applied, kept in `rm_parked`.
     pub parked: Counter,
     /// Lot expiries this instance recorded.
@@ -68,6 +74,8 @@ impl Default for Metrics {
         let projected = Counter::default();
         let batch_commands = Histogram::new(exponential_buckets(1.0, 2.0, 10));
         let batch_seconds = Histogram::new(BATCH_SECONDS_BUCKETS);
+        let batches_ahead = Counter::default();
+        let batches_again = Counter::default();
         let parked = Counter::default();
         let lots_expired = Counter::default();
         let lots_voided = Counter::default();
@@ -94,6 +102,16 @@ impl Default for Metrics {
             "batch_seconds",
             "Seconds from a batch's start to its answers",
             batch_seconds.clone(),
+        );
+        registry.register(
+            "batches_decided_ahead",
+            "Batches decided in the transaction of the batch before them, and written so",
+            batches_ahead.clone(),
+        );
+        registry.register(
+            "batches_decided_again",
+            "Batches decided ahead, then again in their own transaction: another connection had committed",
+            batches_again.clone(),
         );
         registry.register(
             "parked_messages",
@@ -148,6 +166,8 @@ impl Default for Metrics {
             projected,
             batch_commands,
             batch_seconds,
+            batches_ahead,
+            batches_again,
             parked,
             lots_expired,
             lots_voided,

@@ -111,49 +111,31 @@ impl Projector {
         inserts: &mut Inserts,
         batch: &[Delivered<'_>],
     ) -> Result<Vec<Verdict>, DbErr> {
-        // Sharing the event store's database, the read model shows the event store's own
-        // rows of everything but entries: each message is applied by its commit, and only
-        // its entry row is written here.
-        let shared = self.read.shares_store();
-        let (before, verdicts) = if shared {
-            (HashMap::new(), vec![Verdict::Applied; batch.len()])
-        } else {
-            let before = projected_versions(db, batch).await?;
-            let verdicts = decide(batch, &before);
-            (before, verdicts)
-        };
-        if !verdicts.contains(&Verdict::Applied) {
-            return Ok(verdicts);
+        if self.shares_store() {
+            return self.apply_shared(inserts, batch);
         }
+        let before = projected_versions(db, batch).await?;
+        let verdicts = decide(batch, &before);
+        add_rows(&self.name, inserts, batch, &verdicts, Some(&before))?;
+        Ok(verdicts)
+    }
 
-        let mut rows = Rows::default();
-        for (d, verdict) in batch.iter().zip(&verdicts) {
-            match verdict {
-                Verdict::Applied if shared => rows.add_entry(d.record)?,
-                Verdict::Applied => rows.add(d.record, &before)?,
-                Verdict::Waiting => {}
-            }
-        }
-        let applied = || {
-            batch
-                .iter()
-                .zip(&verdicts)
-                .filter(|(_, v)| **v == Verdict::Applied)
-                .map(|(d, _)| d)
-        };
-        let position = applied().map(|d| d.position).max().unwrap_or(0);
-        let newest = applied().map(|d| d.committed_at).max().unwrap_or(0);
+    /// Whether the read model shares the event store's database, and with it the event
+    /// store's rows of everything but entries: each message is applied by its own commit,
+    /// and only its entry row is written here, so [`Projector::apply_shared`] reads nothing.
+    pub fn shares_store(&self) -> bool {
+        self.read.shares_store()
+    }
 
-        add_entries(inserts, &rows.entries.into_values().collect::<Vec<_>>())?;
-        add_postings(inserts, &rows.postings.into_values().collect::<Vec<_>>())?;
-        add_lots(
-            inserts,
-            &rows.lots.into_values().map(|(_, l)| l).collect::<Vec<_>>(),
-        )?;
-        add_holds(inserts, &rows.holds.into_values().collect::<Vec<_>>())?;
-        add_reversals(inserts, &rows.reversals.into_values().collect::<Vec<_>>())?;
-        add_app_events(inserts, &rows.app_events.into_values().collect::<Vec<_>>())?;
-        add_checkpoint(inserts, &self.name, position as i64, newest)?;
+    /// [`Projector::apply_in`] for a read model that shares the event store's database:
+    /// every message is applied, without a read.
+    pub fn apply_shared(
+        &self,
+        inserts: &mut Inserts,
+        batch: &[Delivered<'_>],
+    ) -> Result<Vec<Verdict>, DbErr> {
+        let verdicts = vec![Verdict::Applied; batch.len()];
+        add_rows(&self.name, inserts, batch, &verdicts, None)?;
         Ok(verdicts)
     }
 
@@ -226,6 +208,53 @@ impl Projector {
         self.metrics.parked.inc();
         Ok(())
     }
+}
+
+/// Adds the read-model rows of the applied messages of `batch`: only entries where
+/// `before` is `None` (a read model that shares the event store's database), otherwise
+/// everything, over the versions `before` holds.
+fn add_rows(
+    name: &str,
+    inserts: &mut Inserts,
+    batch: &[Delivered<'_>],
+    verdicts: &[Verdict],
+    before: Option<&HashMap<Uuid, i64>>,
+) -> Result<(), DbErr> {
+    if !verdicts.contains(&Verdict::Applied) {
+        return Ok(());
+    }
+
+    let mut rows = Rows::default();
+    for (d, verdict) in batch.iter().zip(verdicts) {
+        match verdict {
+            Verdict::Applied => match before {
+                None => rows.add_entry(d.record)?,
+                Some(before) => rows.add(d.record, before)?,
+            },
+            Verdict::Waiting => {}
+        }
+    }
+    let applied = || {
+        batch
+            .iter()
+            .zip(verdicts)
+            .filter(|(_, v)| **v == Verdict::Applied)
+            .map(|(d, _)| d)
+    };
+    let position = applied().map(|d| d.position).max().unwrap_or(0);
+    let newest = applied().map(|d| d.committed_at).max().unwrap_or(0);
+
+    add_entries(inserts, &rows.entries.into_values().collect::<Vec<_>>())?;
+    add_postings(inserts, &rows.postings.into_values().collect::<Vec<_>>())?;
+    add_lots(
+        inserts,
+        &rows.lots.into_values().map(|(_, l)| l).collect::<Vec<_>>(),
+    )?;
+    add_holds(inserts, &rows.holds.into_values().collect::<Vec<_>>())?;
+    add_reversals(inserts, &rows.reversals.into_values().collect::<Vec<_>>())?;
+    add_app_events(inserts, &rows.app_events.into_values().collect::<Vec<_>>())?;
+    add_checkpoint(inserts, name, position as i64, newest)?;
+    Ok(())
 }
 
 /// The read model's version of each account the batch posts to.

@@ -6,6 +6,7 @@
 //!
 //! - [`write`]: a batch's write transaction ([`BatchWrite`]) and an async entry's claim.
 //! - [`load`]: what a batch reads before it is decided.
+//! - [`mark`]: whether another connection committed between two of the writer's batches.
 //! - [`read`]: entries, postings in order, balances at a time, pending entries.
 //! - [`insert`]: multi-row inserts, one statement per batch where the database allows.
 //! - [`events`]: how transitions are stored (one row per write).
@@ -21,6 +22,7 @@ mod holds;
 mod insert;
 mod load;
 mod lots;
+mod mark;
 mod monitors;
 mod read;
 mod retry;
@@ -29,9 +31,10 @@ mod write;
 
 pub use backup::{BackupError, restore};
 pub use insert::Inserts;
+pub use mark::Mark;
 pub use read::{Balance, live_keys, postings_after};
-pub use retry::{is_retryable, retrying, sqlstate};
-pub use write::{BatchWrite, Claimed};
+pub use retry::{Attempts, is_retryable, retrying, sqlstate};
+pub use write::{BatchRows, BatchWrite, Claimed};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -120,6 +123,19 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
                     .pragma("cache_size", WRITER_CACHE)
                     .pragma("temp_store", "memory")
             });
+        if for_writer {
+            // The connection's name, for `mark::Mark`.
+            options.map_sqlx_sqlite_pool_opts(|pool| {
+                pool.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        use sea_orm::sqlx::Executor as _;
+                        conn.execute(sea_orm::sqlx::AssertSqlSafe(mark::name_connection()))
+                            .await
+                            .map(drop)
+                    })
+                })
+            });
+        }
     } else {
         let most = if for_writer { 4 } else { 16 };
         options.max_connections(most).min_connections(1);

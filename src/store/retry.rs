@@ -13,25 +13,43 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
 {
-    let mut tries = 0;
+    let mut attempts = Attempts::default();
     loop {
-        tries += 1;
         match attempt().await {
-            Err(StoreError::Db(e)) if is_retryable(&e) => {
-                if tries >= MAX_ATTEMPTS {
-                    return Err(StoreError::Contended {
-                        attempts: tries,
-                        last: e,
-                    });
-                }
-                tracing::debug!(tries, error = %e, "retrying a conflicting transaction");
-                // Jittered exponential backoff, so that two conflicting writers part ways.
-                let ceiling = 1u64 << tries.min(7);
-                let wait = rand::random_range(ceiling / 2..=ceiling);
-                tokio::time::sleep(Duration::from_millis(wait)).await;
-            }
-            other => return other,
+            Err(e) => attempts.again(e).await?,
+            done => return done,
         }
+    }
+}
+
+/// The attempts of one transaction, for a caller that runs them itself ([`retrying`] is
+/// the plain loop).
+#[derive(Debug, Default)]
+pub struct Attempts {
+    tries: u32,
+}
+
+impl Attempts {
+    /// After an attempt failed with `e`: waits and returns `Ok` if the transaction may run
+    /// again, or returns the error it ends with.
+    pub async fn again(&mut self, e: StoreError) -> Result<(), StoreError> {
+        self.tries += 1;
+        let e = match e {
+            StoreError::Db(e) if is_retryable(&e) => e,
+            other => return Err(other),
+        };
+        if self.tries >= MAX_ATTEMPTS {
+            return Err(StoreError::Contended {
+                attempts: self.tries,
+                last: e,
+            });
+        }
+        tracing::debug!(tries = self.tries, error = %e, "retrying a conflicting transaction");
+        // Jittered exponential backoff, so that two conflicting writers part ways.
+        let ceiling = 1u64 << self.tries.min(7);
+        let wait = rand::random_range(ceiling / 2..=ceiling);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        Ok(())
     }
 }
 

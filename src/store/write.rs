@@ -21,12 +21,18 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// A batch's write transaction: SERIALIZABLE on PostgreSQL and CockroachDB, IMMEDIATE on
-/// SQLite. Rows added to it are sent together at [`BatchWrite::commit`].
+/// SQLite. Its rows are built beside it ([`BatchRows`]) and sent together.
 pub struct BatchWrite<'s> {
     store: &'s Store,
     pub(super) txn: DatabaseTransaction,
+    /// Whether outbox rows were sent, for the relay to be woken after the commit.
+    outbox_rows: bool,
+}
+
+/// A batch's rows, built in its transaction or before it (a batch decided ahead), and
+/// sent in one round trip by [`BatchWrite::send`].
+pub struct BatchRows {
     inserts: Inserts,
-    /// Whether outbox rows were added, for the relay to be woken after the commit.
     outbox_rows: bool,
 }
 
@@ -36,13 +42,20 @@ impl Store {
         Ok(BatchWrite {
             store: self,
             txn: self.begin_write().await?,
-            inserts: Inserts::new(self.backend()),
             outbox_rows: false,
         })
     }
+
+    /// An empty set of a batch's rows, for this store's database.
+    pub fn batch_rows(&self) -> BatchRows {
+        BatchRows {
+            inserts: Inserts::new(self.backend()),
+            outbox_rows: false,
+        }
+    }
 }
 
-impl BatchWrite<'_> {
+impl BatchRows {
     /// Adds a plan's rows: entries, transitions, postings, allocations and app events
     /// appended; the touched account heads, lots, holds, usage windows, event numbers and
     /// monitors upserted.
@@ -111,24 +124,40 @@ impl BatchWrite<'_> {
         Ok(())
     }
 
-    /// The transaction and the rows added so far, for a projector whose read model is in
-    /// the event store's database: it reads in this transaction and adds its own rows.
-    pub(crate) fn parts(&mut self) -> (&DatabaseTransaction, &mut Inserts) {
-        (&self.txn, &mut self.inserts)
+    /// The rows added so far, for a projector that adds its own.
+    pub(crate) fn inserts(&mut self) -> &mut Inserts {
+        &mut self.inserts
+    }
+}
+
+impl BatchWrite<'_> {
+    /// The transaction, for a projector whose read model is in the event store's database:
+    /// it reads there.
+    pub(crate) fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
     }
 
-    /// Sends the rows, removes the pending rows of the async entries this batch finished,
-    /// and commits; then wakes the outbox relay if the batch wrote to the outbox (with an
-    /// inline projection most batches do not, and a relay woken for nothing reads the
-    /// outbox for nothing).
-    pub async fn commit(self, finished_pending: &[Uuid]) -> Result<(), StoreError> {
-        self.inserts.run(&self.txn).await?;
+    /// Sends `rows` and removes the pending rows of the async entries the batch finished.
+    pub async fn send(
+        &mut self,
+        rows: BatchRows,
+        finished_pending: &[Uuid],
+    ) -> Result<(), StoreError> {
+        self.outbox_rows |= rows.outbox_rows;
+        rows.inserts.run(&self.txn).await?;
         if !finished_pending.is_empty() {
             pending_entry::Entity::delete_many()
                 .filter(pending_entry::Column::EntryId.is_in(finished_pending.to_vec()))
                 .exec(&self.txn)
                 .await?;
         }
+        Ok(())
+    }
+
+    /// Commits; then wakes the outbox relay if the batch wrote to the outbox (with an
+    /// inline projection most batches do not, and a relay woken for nothing reads the
+    /// outbox for nothing).
+    pub async fn commit(self) -> Result<(), StoreError> {
         self.txn.commit().await?;
         if self.outbox_rows {
             self.store.wake_relay();

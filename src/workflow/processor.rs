@@ -13,7 +13,7 @@
 //! WAL's checkpoints to a task beside it on the same runtime (`store::checkpoint`). (The
 //! figures are in BENCHMARKS.md.)
 
-use super::transaction;
+use super::transaction::{self, Ahead, Next, Written};
 use crate::apps::AppError;
 use crate::ledger::command::{Command, Outcome};
 use crate::ledger::record::EntryRecord;
@@ -167,20 +167,46 @@ impl Writer {
 
 async fn run(writer: Writer, mut queue: mpsc::Receiver<(Command, Reply)>, config: BatchConfig) {
     let mut batch = Vec::with_capacity(config.max_size);
-    while queue.recv_many(&mut batch, config.max_size).await > 0 {
-        if batch.len() < config.max_size && !config.max_wait.is_zero() {
-            let deadline = tokio::time::Instant::now() + config.max_wait;
-            while batch.len() < config.max_size {
-                let room = config.max_size - batch.len();
-                match tokio::time::timeout_at(deadline, queue.recv_many(&mut batch, room)).await {
-                    Ok(n) if n > 0 => continue,
-                    _ => break,
-                }
-            }
+    // Decided while the batch before committed, for the commands it left in `batch`.
+    let mut ahead = None;
+    loop {
+        if batch.is_empty() && !gather(&mut queue, &mut batch, config).await {
+            return;
         }
         let span = tracing::info_span!("batch", id = next_batch_id(), size = batch.len());
-        run_batch(&writer, &mut batch).instrument(span).await;
+        ahead = run_batch(
+            &writer,
+            &mut batch,
+            ahead.take(),
+            &mut queue,
+            config.max_size,
+        )
+        .instrument(span)
+        .await;
     }
+}
+
+/// Waits for commands and takes what queued up into `batch`, waiting up to
+/// `config.max_wait` for more; `false` once the queue is closed.
+async fn gather(
+    queue: &mut mpsc::Receiver<(Command, Reply)>,
+    batch: &mut Vec<(Command, Reply)>,
+    config: BatchConfig,
+) -> bool {
+    if queue.recv_many(batch, config.max_size).await == 0 {
+        return false;
+    }
+    if batch.len() < config.max_size && !config.max_wait.is_zero() {
+        let deadline = tokio::time::Instant::now() + config.max_wait;
+        while batch.len() < config.max_size {
+            let room = config.max_size - batch.len();
+            match tokio::time::timeout_at(deadline, queue.recv_many(batch, room)).await {
+                Ok(n) if n > 0 => continue,
+                _ => break,
+            }
+        }
+    }
+    true
 }
 
 /// Numbers the batches of this process, for their log lines.
@@ -189,31 +215,69 @@ fn next_batch_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-async fn run_batch(writer: &Writer, batch: &mut Vec<(Command, Reply)>) {
+/// Runs `batch` and answers its callers; leaves in `batch` the commands it took from
+/// `queue` while it committed (at most `most`), which are the next batch, and returns
+/// that batch if it was decided ahead.
+async fn run_batch(
+    writer: &Writer,
+    batch: &mut Vec<(Command, Reply)>,
+    ahead: Option<Ahead>,
+    queue: &mut mpsc::Receiver<(Command, Reply)>,
+    most: usize,
+) -> Option<Ahead> {
     let started = std::time::Instant::now();
     writer.metrics.batch_commands.observe(batch.len() as f64);
-    let (commands, replies) = batch.drain(..).unzip();
-    settle_batch(writer, commands, replies).await;
+    let (commands, replies): (Vec<Command>, Vec<Reply>) = batch.drain(..).unzip();
+    let mut next_replies = Vec::new();
+    let mut take = || {
+        let mut taken = Vec::new();
+        while taken.len() < most {
+            match queue.try_recv() {
+                Ok(queued) => taken.push(queued),
+                Err(_) => break,
+            }
+        }
+        let (commands, replies): (Vec<Command>, Vec<Reply>) = taken.into_iter().unzip();
+        next_replies = replies;
+        commands
+    };
+    let mut next = Next::new(&mut take);
+    let ahead = settle_batch(writer, commands, replies, ahead, &mut next).await;
+    let next_commands = next.into_taken();
     let seconds = started.elapsed().as_secs_f64();
     writer.metrics.batch_seconds.observe(seconds);
     tracing::debug!(seconds, "batch settled");
+    batch.extend(next_commands.into_iter().zip(next_replies));
+    ahead
 }
 
 /// Runs one batch and answers each of its callers. If the batch fails as a whole, its
-/// commands run again one by one, so that one bad command never fails its neighbours.
-async fn settle_batch(writer: &Writer, commands: Vec<Command>, replies: Vec<Reply>) {
-    match settle(writer, &commands).await {
-        Ok(results) => {
+/// commands run again one by one, so that one bad command never fails its neighbours (and
+/// nothing is decided ahead then).
+async fn settle_batch(
+    writer: &Writer,
+    commands: Vec<Command>,
+    replies: Vec<Reply>,
+    ahead: Option<Ahead>,
+    next: &mut Next<'_>,
+) -> Option<Ahead> {
+    match settle(writer, &commands, ahead, Some(next)).await {
+        Ok((results, ahead)) => {
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(Ok(result));
             }
+            ahead
         }
         Err(e) if commands.len() > 1 => {
             tracing::warn!(error = %e, size = commands.len(), "batch failed; running its commands one by one");
             for (cmd, reply) in commands.into_iter().zip(replies) {
-                let one = settle(writer, std::slice::from_ref(&cmd)).await;
-                let _ = reply.send(one.map(|mut r| r.remove(0)).map_err(|e| Arc::new(e).into()));
+                let one = settle(writer, std::slice::from_ref(&cmd), None, None).await;
+                let _ = reply.send(
+                    one.map(|(mut r, _)| r.remove(0))
+                        .map_err(|e| Arc::new(e).into()),
+                );
             }
+            None
         }
         Err(e) => {
             tracing::error!(error = %e, "entry failed in the event store");
@@ -221,13 +285,28 @@ async fn settle_batch(writer: &Writer, commands: Vec<Command>, replies: Vec<Repl
             for reply in replies {
                 let _ = reply.send(Err(WorkflowError::Store(e.clone())));
             }
+            None
         }
     }
 }
 
-async fn settle(writer: &Writer, commands: &[Command]) -> Result<Vec<Settled>, StoreError> {
+async fn settle(
+    writer: &Writer,
+    commands: &[Command],
+    ahead: Option<Ahead>,
+    next: Option<&mut Next<'_>>,
+) -> Result<(Vec<Settled>, Option<Ahead>), StoreError> {
     let store = &writer.store;
-    let plan = transaction::run(store, commands, writer.inline.as_ref()).await?;
+    let Written {
+        plan,
+        ahead,
+        as_ahead,
+    } = transaction::run(store, commands, writer.inline.as_ref(), ahead, next).await?;
+    match as_ahead {
+        Some(true) => writer.metrics.batches_ahead.inc(),
+        Some(false) => writer.metrics.batches_again.inc(),
+        None => 0,
+    };
     // A replay is answered with the entry its nonce holds: one recorded in this same batch
     // (from the plan), or an earlier one (read back).
     let recorded: HashMap<Uuid, &EntryRecord> = plan
@@ -254,7 +333,8 @@ async fn settle(writer: &Writer, commands: &[Command]) -> Result<Vec<Settled>, S
             replays.insert(*id, (*r).clone());
         }
     }
-    plan.outcomes
+    let settled = plan
+        .outcomes
         .into_iter()
         .map(|outcome| match outcome {
             Outcome::Recorded(r) => Ok(Settled::Recorded(*r)),
@@ -271,7 +351,8 @@ async fn settle(writer: &Writer, commands: &[Command]) -> Result<Vec<Settled>, S
                     })
             }
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((settled, ahead))
 }
 
 #[cfg(test)]
