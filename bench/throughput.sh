@@ -7,7 +7,8 @@
 # and of PostgreSQL per batch, and the share of batches decided ahead.
 # Needs release builds (cargo build --release --workspace), PostgreSQL at 127.0.0.1 (user
 # postgres, trust) and NATS at 127.0.0.1:4222.
-# Usage: [BIN=…] [BENCH=…] bench/throughput.sh sqlite|pg|bus    Prints one JSON line.
+# Usage: [BIN=…] [BENCH=…] [SERVE_LOG=FILE] bench/throughput.sh sqlite|pg|bus    Prints one JSON
+# line; SERVE_LOG keeps the service's output.
 set -euo pipefail
 MODE=$1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +28,7 @@ case $MODE in
 esac
 export LEDGERFLOW_LISTEN=127.0.0.1:$PORT RUST_LOG=warn
 KEY=$($BIN apps create tp 2>/dev/null | grep '^lf_')
-$BIN > $W/serve.log 2>&1 & SVC=$!
+$BIN > ${SERVE_LOG:-$W/serve.log} 2>&1 & SVC=$!
 trap "kill $SVC 2>/dev/null; wait $SVC 2>/dev/null; rm -rf $W" EXIT
 for _ in $(seq 50); do curl -sf localhost:$PORT/healthz >/dev/null && break; sleep 0.2; done
 cpu() { awk '{print $14+$15}' /proc/$1/stat; }

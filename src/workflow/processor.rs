@@ -1,5 +1,7 @@
 //! Group commit: one task per service instance takes the commands that queued up while the
-//! previous batch was committing and runs them as the next batch, in one transaction.
+//! previous batch was being written and runs them as the next batch, in one transaction.
+//! On SQLite it takes them once the previous batch has sent its rows, and decides them
+//! while that batch commits (`transaction`, "deciding ahead").
 //!
 //! Throughput then comes from batching, not from connections: a hot account that every
 //! entry touches (`@system:rewards`) costs one head update per batch, and one fsync carries
