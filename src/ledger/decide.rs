@@ -65,6 +65,22 @@ impl Plan {
             _ => None,
         })
     }
+
+    /// Each command's outcome in a word: its entry's state or failure code, or what
+    /// answered it instead; for tests.
+    #[cfg(test)]
+    pub(crate) fn states(&self) -> Vec<String> {
+        self.outcomes
+            .iter()
+            .map(|o| match o {
+                Outcome::Recorded(r) => r.failure_code().unwrap_or(r.state().as_str()).to_owned(),
+                Outcome::Replay(_) => "replay".to_owned(),
+                Outcome::NonceReused(_) => "nonce_reused".to_owned(),
+                Outcome::NotDue => "not_due".to_owned(),
+                Outcome::KeyRevoked => "key_revoked".to_owned(),
+            })
+            .collect()
+    }
 }
 
 /// Keys in the order they were first touched, each once.

@@ -28,26 +28,13 @@ fn cmd(operation: &str, owner: &str, nonce: &str, amount: Option<&str>) -> Comma
     .expect("a valid request")
 }
 
-fn states(plan: &Plan) -> Vec<String> {
-    plan.outcomes
-        .iter()
-        .map(|o| match o {
-            Outcome::Recorded(r) => r.failure_code().unwrap_or(r.state().as_str()).to_owned(),
-            Outcome::Replay(_) => "replay".to_owned(),
-            Outcome::NonceReused(_) => "nonce_reused".to_owned(),
-            Outcome::NotDue => "not_due".to_owned(),
-            Outcome::KeyRevoked => "key_revoked".to_owned(),
-        })
-        .collect()
-}
-
 #[test]
 fn duplicates_inside_one_batch_behave_as_across_batches() {
     let first = cmd("CREDIT_ADD", "amy", "n1", Some("5"));
     let same = cmd("CREDIT_ADD", "amy", "n1", Some("5.00"));
     let different = cmd("CREDIT_ADD", "amy", "n1", Some("6"));
     let plan = decide(&[first.clone(), same, different], Loaded::default(), NOW).unwrap();
-    assert_eq!(states(&plan), ["completed", "replay", "nonce_reused"]);
+    assert_eq!(plan.states(), ["completed", "replay", "nonce_reused"]);
     assert_eq!(plan.entries.len(), 1);
     match &plan.outcomes[1] {
         Outcome::Replay(id) => assert_eq!(*id, first.entry_id),
@@ -77,7 +64,7 @@ fn a_command_sent_with_a_revoked_key_is_refused_and_leaves_its_nonce_free() {
         ..Loaded::default()
     };
     let plan = decide(&batch, loaded, NOW).unwrap();
-    assert_eq!(states(&plan), ["key_revoked", "completed", "completed"]);
+    assert_eq!(plan.states(), ["key_revoked", "completed", "completed"]);
     assert_eq!(plan.entries.len(), 2);
     assert_eq!(plan.postings.len(), 4);
 }
@@ -94,7 +81,7 @@ fn a_batch_applies_in_order_against_the_running_balance() {
     ];
     let plan = decide(&batch, Loaded::default(), NOW).unwrap();
     assert_eq!(
-        states(&plan),
+        plan.states(),
         [
             "completed",
             "completed",
@@ -158,7 +145,7 @@ fn loaded_state_decides_replays_heads_and_limits() {
     }
     let batch = [replayed, cmd("CREDIT_SPEND", "bo", "s", Some("3")), reward];
     let plan = decide(&batch, loaded, NOW).unwrap();
-    assert_eq!(states(&plan), ["replay", "completed", "limit_exceeded"]);
+    assert_eq!(plan.states(), ["replay", "completed", "limit_exceeded"]);
     let posting = &plan.postings[0];
     assert_eq!(
         (posting.version, posting.balance_after.as_str()),
@@ -214,10 +201,10 @@ fn a_lot_can_be_drawn_a_millisecond_before_its_expiry_instant_and_not_at_it() {
     };
     let spend = cmd("CREDIT_SPEND", "amy", "s", Some("4"));
     let before = decide(std::slice::from_ref(&spend), given(), t - 1_000).unwrap();
-    assert_eq!(states(&before), ["completed"]);
+    assert_eq!(before.states(), ["completed"]);
     assert_eq!(before.allocations.len(), 1);
     let at = decide(std::slice::from_ref(&spend), given(), t).unwrap();
-    assert_eq!(states(&at), ["insufficient_balance"]);
+    assert_eq!(at.states(), ["insufficient_balance"]);
     assert!(at.allocations.is_empty());
 }
 
@@ -235,13 +222,13 @@ fn an_expiry_moves_what_is_left_only_from_the_instant_on() {
     let expiry =
         crate::ledger::closing::expiry(&row, &head("amy", "6.00").row(amy)).expect("an expiry");
     let early = decide(std::slice::from_ref(&expiry), given(), t - 1).unwrap();
-    assert_eq!(states(&early), ["not_due"]);
+    assert_eq!(early.states(), ["not_due"]);
     assert!(
         early.entries.is_empty(),
         "nothing recorded before the instant"
     );
     let plan = decide(&[expiry.clone(), expiry], given(), t).unwrap();
-    assert_eq!(states(&plan), ["completed", "replay"]);
+    assert_eq!(plan.states(), ["completed", "replay"]);
     assert_eq!(plan.entries[0].amount, "6.00");
     assert_eq!(
         plan.entries[0].created_at, t,

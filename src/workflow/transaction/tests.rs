@@ -22,19 +22,6 @@ fn command(app: Uuid, key: Uuid, operation: &str, owner: &str, nonce: &str) -> C
     command
 }
 
-fn states(plan: &Plan) -> Vec<String> {
-    plan.outcomes
-        .iter()
-        .map(|o| match o {
-            Outcome::Recorded(r) => r.failure_code().unwrap_or(r.state().as_str()).to_owned(),
-            Outcome::Replay(_) => "replay".to_owned(),
-            Outcome::NonceReused(_) => "nonce_reused".to_owned(),
-            Outcome::NotDue => "not_due".to_owned(),
-            Outcome::KeyRevoked => "key_revoked".to_owned(),
-        })
-        .collect()
-}
-
 /// A migrated SQLite store, the batch writer's pool of it, and an app with its key.
 async fn given() -> (tempfile::TempDir, Store, Store, Apps, Uuid, Uuid) {
     let dir = tempfile::tempdir().expect("a directory");
@@ -82,12 +69,12 @@ async fn a_batch_decided_ahead_sees_the_rows_of_the_batch_before_it() {
         command(app, key, "CREDIT_SPEND", "bob", "n3"),
     ];
     let (one, two) = two_batches(&writer, &[credit], second, async || {}).await;
-    assert_eq!(states(&one.plan), ["completed"]);
+    assert_eq!(one.plan.states(), ["completed"]);
     assert_eq!(two.as_ahead, Some(true), "written as decided ahead");
     // The spend draws on the credit of the batch before; its nonce is taken by it; and
     // bob, who has nothing, is refused.
     assert_eq!(
-        states(&two.plan),
+        two.plan.states(),
         ["completed", "replay", "insufficient_balance"]
     );
     let credited = one.plan.recorded().next().expect("the credit").entry.id;
@@ -110,5 +97,5 @@ async fn a_batch_decided_ahead_is_decided_again_after_another_connection_committ
     };
     let (_, two) = two_batches(&writer, &first, second, revoke).await;
     assert_eq!(two.as_ahead, Some(false), "decided again");
-    assert_eq!(states(&two.plan), ["key_revoked"]);
+    assert_eq!(two.plan.states(), ["key_revoked"]);
 }
