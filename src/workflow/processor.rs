@@ -304,11 +304,15 @@ async fn settle(
         ahead,
         as_ahead,
     } = transaction::run(store, commands, writer.inline.as_ref(), ahead, next).await?;
-    match as_ahead {
-        Some(true) => writer.metrics.batches_ahead.inc(),
-        Some(false) => writer.metrics.batches_again.inc(),
-        None => 0,
-    };
+    if let Some(used) = as_ahead {
+        let metrics = &writer.metrics;
+        let counter = if used {
+            &metrics.batches_ahead
+        } else {
+            &metrics.batches_again
+        };
+        counter.inc();
+    }
     // A replay is answered with the entry its nonce holds: one recorded in this same batch
     // (from the plan), or an earlier one (read back).
     let recorded: HashMap<Uuid, &EntryRecord> = plan

@@ -104,7 +104,11 @@ async fn once(
     next: Option<&mut Next<'_>>,
 ) -> Result<(Plan, Option<Ahead>, bool), StoreError> {
     let mut write = store.begin_batch().await?;
-    let mark = write.mark().await?;
+    // The mark is read only where a decision ahead is used or made.
+    let mark = match (&ahead, &next) {
+        (None, None) => None,
+        _ => write.mark().await?,
+    };
     let (staged, as_ahead) = match ahead {
         // Nothing else committed since the batch before began: what it read for this one,
         // after its own rows, is what this transaction would read.
@@ -175,10 +179,7 @@ fn stage(
     now: i64,
     inline: Option<&Projector>,
 ) -> Result<Staged, StoreError> {
-    let plan = decided(commands, loaded, now)?;
-    let mut rows = store.batch_rows();
-    rows.plan(&plan)?;
-    let committed_at = now_micros();
+    let (plan, mut rows, committed_at) = planned(store, commands, loaded, now)?;
     let projected = match inline {
         Some(projector) => {
             let verdicts =
@@ -214,10 +215,7 @@ async fn stage_in(
         Some(projector) if !projector.shares_store() => projector,
         _ => return stage(store, commands, loaded, now, inline),
     };
-    let plan = decided(commands, loaded, now)?;
-    let mut rows = store.batch_rows();
-    rows.plan(&plan)?;
-    let committed_at = now_micros();
+    let (plan, mut rows, committed_at) = planned(store, commands, loaded, now)?;
     let delivered = delivered(&plan, committed_at);
     let verdicts = projector
         .apply_in(write.txn(), rows.inserts(), &delivered)
@@ -236,9 +234,18 @@ async fn stage_in(
     })
 }
 
-/// `decide`; an illegal transition is a bug in it, and nothing of the batch is written.
-fn decided(commands: &[Command], loaded: Loaded, now: i64) -> Result<Plan, StoreError> {
-    decide(commands, loaded, now).map_err(|e| StoreError::Corrupt(e.to_string()))
+/// `decide`, the plan's own rows, and the instant they were built at (an illegal
+/// transition is a bug in `decide`, and nothing of the batch is written).
+fn planned(
+    store: &Store,
+    commands: &[Command],
+    loaded: Loaded,
+    now: i64,
+) -> Result<(Plan, BatchRows, i64), StoreError> {
+    let plan = decide(commands, loaded, now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut rows = store.batch_rows();
+    rows.plan(&plan)?;
+    Ok((plan, rows, now_micros()))
 }
 
 /// The plan's entries as the inline projector takes them.
