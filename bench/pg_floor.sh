@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PostgreSQL alone writing the rows ledgerflow writes for `uniform` entries in embedded mode
 # (bench/pg_floor_batch.sql: per entry its entries and entry_events rows, two postings, a
-# lot, an app event and the read model's rm_entries row; per batch the heads upserted, the
+# lot and an app event, the read model's entries being the entries rows; per batch the heads upserted, the
 # system account's head, event_seqs and the projector's checkpoint), in the service's own
 # schema (a database `ledgerflow migrate` made), one SERIALIZABLE writer, durable commits:
 # what ../shared/bench/ceiling-pg.sh measures for the lean write, for this data model.

@@ -31,19 +31,13 @@ WITH e AS (
          'entry.completed', owner_id, created_at, id,
          '{"amount":"1.00","asset":"CREDIT","balance_after":"1.00","created_at":"2026-12-05T04:50:30.225738Z","id":"' || id || '","nonce":"a151699ee583492fafe28f788e9df39c-43000000000","operation":"CREDIT_ADD","owner_id":"' || owner_id || '","state":"completed","version":1}' FROM e
   RETURNING 1
-), r AS (
-  INSERT INTO rm_entries (id, app_id, nonce, request_hash, operation, owner_id, asset, amount, is_async, created_at, state, last_seq, events, lots)
-  SELECT id, md5('floor-app')::uuid, 'n-' || id, repeat('ab', 32), 'CREDIT_ADD', owner_id, 'CREDIT', '1.00', false, created_at, 'completed', 5,
-         '[{"seq":0,"state":"received","at":' || created_at || '},{"seq":1,"state":"validating","at":' || created_at || '},{"seq":2,"state":"nonce_check","at":' || created_at || '},{"seq":3,"state":"balance_check","at":' || created_at || '},{"seq":4,"state":"processing","at":' || created_at || '},{"seq":5,"state":"completed","at":' || created_at || '}]',
-         '["01a2448a-16e7-73c5-8861-2e617438f981"]' FROM e
-  RETURNING 1
 ), h AS (
   INSERT INTO accounts (id, app_id, owner_id, asset, balance, version, updated_at, hash)
   SELECT DISTINCT ON (owner_id) md5(owner_id)::uuid, md5('floor-app')::uuid, owner_id, 'CREDIT', '1.00', 1, created_at, repeat('cd', 32) FROM e
   ON CONFLICT (id) DO UPDATE SET version = accounts.version + 1, balance = excluded.balance, updated_at = excluded.updated_at, hash = excluded.hash
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM p), (SELECT count(*) FROM l), (SELECT count(*) FROM a), (SELECT count(*) FROM r), (SELECT count(*) FROM h);
+SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM p), (SELECT count(*) FROM l), (SELECT count(*) FROM a), (SELECT count(*) FROM h);
 UPDATE accounts SET version = version + :n, updated_at = updated_at + 1 WHERE id = md5('@floor:system')::uuid;
 INSERT INTO event_seqs VALUES (md5('floor-app')::uuid, currval('floor_events')) ON CONFLICT (app_id) DO UPDATE SET seq = excluded.seq;
 INSERT INTO rm_checkpoints VALUES ('in-process', :base, 0, 0) ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at;

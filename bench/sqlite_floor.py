@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """SQLite alone, on one thread, writing the rows ledgerflow writes for `uniform` batches
 (CREDIT_ADD of a random owner among OWNERS): per entry its `entries` and `entry_events` rows,
-two `postings`, a `lots` row, an `app_events` row and the read model's `rm_entries` row; per
+two `postings`, a `lots` row and an `app_events` row (the read model's entries are the
+`entries` rows, with its two history indexes: no row of their own since session 16); per
 batch the heads of its accounts and of the system account upserted, the app's `event_seqs`
 row and the projector's checkpoint. The schema is a store the service made (copied, so
 STORE is left as it is): `LEDGERFLOW_EVENT_STORE_URL=sqlite://STORE ledgerflow migrate`.
@@ -37,7 +38,7 @@ def v7():
 scripts = []
 now = 1796446230226001
 for b in range(batches):
-    E, EV, P, L, AE, RM, heads = [], [], [], [], [], [], {}
+    E, EV, P, L, AE, heads = [], [], [], [], [], {}
     for i in range(BATCH):
         eid, lid, evid = v7(), v7(), v7(); u = random.randrange(owners); acc = accs[u]
         vers[acc] = vers.get(acc, 0) + 1; sysv += 1; heads[acc] = (vers[acc], f"floor-{u}"); now += 30
@@ -50,12 +51,9 @@ for b in range(batches):
         L.append(f"({x(lid)},{x(acc)},{x(eid)},'paid',50,NULL,{now},'1.00','@system:purchases','1.00','open',NULL,NULL,NULL)")
         data = '{"amount":"1.00","asset":"CREDIT","balance_after":"1.00","created_at":"2026-12-05T04:50:30.225738Z","id":"%s","nonce":%s,"operation":"CREDIT_ADD","owner_id":%s,"state":"completed","version":1}' % (uuid.UUID(bytes=eid), nonce.replace("'", '"'), owner.replace("'", '"'))
         AE.append(f"({x(app)},{b*BATCH+i+1},{x(evid)},'entry.completed',{owner},{now},{x(eid)},'{data}')")
-        rmev = evs[:-1] + ',{"seq":5,"state":"completed","at":%d}]' % now
-        RM.append(f"({x(eid)},{x(app)},{nonce},{H},'CREDIT_ADD',{owner},NULL,'CREDIT','1.00',NULL,0,{now},'completed',5,'{rmev}','[\"{uuid.UUID(bytes=lid)}\"]',NULL,NULL,NULL,NULL,NULL)")
     heads[sysacc] = (sysv, "@floor:system")
     hs = ",".join(f"({x(a)},{x(app)},'{o}','CREDIT','{v}.00',{v},{now},{H},'0','active',0,0)" for a, (v, o) in heads.items())
-    rows = {"entries": E, "entry_events": EV, "postings": P, "lots": L, "app_events": AE,
-            "rm_entries": RM}
+    rows = {"entries": E, "entry_events": EV, "postings": P, "lots": L, "app_events": AE}
     scripts.append("BEGIN IMMEDIATE;"
         + "".join(f"INSERT INTO {t} VALUES " + ",".join(r) + ";" for t, r in rows.items()
                   if t not in skip)

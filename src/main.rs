@@ -55,9 +55,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let done = projection::rebuild::rebuild(&store, &read, &bar).await?;
             if read.shares_store() {
                 println!(
-                    "rebuilt the read model: {} entries (its accounts, postings, lots, holds, \
-                     reversals and events are views of the event store's tables)",
-                    done.entries
+                    "rebuilt the read model: nothing to copy (its entries, accounts, postings, \
+                     lots, holds, reversals and events are the event store's tables)"
                 );
             } else {
                 println!(

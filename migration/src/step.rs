@@ -37,6 +37,11 @@ enum Shared {
     DropTable(Box<TableCreateStatement>),
     /// `CREATE VIEW name AS select`; its inverse drops the view.
     View { name: String, select: String },
+    /// Drops an index of a read-model table that a later step drops; its inverse creates it
+    /// again.
+    DropIndex(Box<IndexCreateStatement>),
+    /// SQL that all three databases accept, and its inverse.
+    Sql { up: String, down: String },
 }
 
 impl Step {
@@ -96,6 +101,26 @@ impl Step {
         Step {
             name: name.to_owned(),
             ddl: Ddl::Shared(Shared::DropTable(Box::new(table))),
+        }
+    }
+
+    /// Where the read model shares the event store's database, drops `index` (of a table a
+    /// later step drops, so that undoing that step leaves the table as it was).
+    pub fn drop_index_where_shared(name: &str, index: IndexCreateStatement) -> Step {
+        Step {
+            name: name.to_owned(),
+            ddl: Ddl::Shared(Shared::DropIndex(Box::new(index))),
+        }
+    }
+
+    /// Where the read model shares the event store's database, runs `up` (`down` undoes it).
+    pub fn sql_where_shared(name: &str, up: &str, down: &str) -> Step {
+        Step {
+            name: name.to_owned(),
+            ddl: Ddl::Shared(Shared::Sql {
+                up: up.to_owned(),
+                down: down.to_owned(),
+            }),
         }
     }
 
@@ -183,6 +208,12 @@ impl MigrationTrait for Step {
             Ddl::Shared(Shared::View { name, select }) => {
                 run_sql(manager, &format!("CREATE VIEW {name} AS {select}")).await
             }
+            Ddl::Shared(Shared::DropIndex(index)) => {
+                manager
+                    .drop_index(Index::drop().name(index_name(index)).to_owned())
+                    .await
+            }
+            Ddl::Shared(Shared::Sql { up, .. }) => run_sql(manager, up).await,
         }
     }
 
@@ -195,16 +226,10 @@ impl MigrationTrait for Step {
                     .await
             }
             Ddl::Index(index) => {
-                // PostgreSQL, CockroachDB and SQLite name indexes per schema: no table needed.
-                let name = index
-                    .get_index_spec()
-                    .get_name()
-                    .unwrap_or_default()
-                    .to_owned();
                 // `IF EXISTS`: where the read model shares the event store's database, a
                 // later step dropped the table, and with it its indexes.
                 manager
-                    .drop_index(Index::drop().name(name).if_exists().to_owned())
+                    .drop_index(Index::drop().name(index_name(index)).if_exists().to_owned())
                     .await
             }
             Ddl::Column(table, column) => {
@@ -224,8 +249,19 @@ impl MigrationTrait for Step {
             Ddl::Shared(Shared::View { name, .. }) => {
                 run_sql(manager, &format!("DROP VIEW {name}")).await
             }
+            Ddl::Shared(Shared::DropIndex(index)) => manager.create_index((**index).clone()).await,
+            Ddl::Shared(Shared::Sql { down, .. }) => run_sql(manager, down).await,
         }
     }
+}
+
+/// PostgreSQL, CockroachDB and SQLite name indexes per schema: dropping one needs no table.
+fn index_name(index: &IndexCreateStatement) -> String {
+    index
+        .get_index_spec()
+        .get_name()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn table_name(step: &str, table: &TableCreateStatement) -> Result<TableRef, DbErr> {

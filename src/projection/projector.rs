@@ -120,9 +120,9 @@ impl Projector {
         Ok(verdicts)
     }
 
-    /// Whether the read model shares the event store's database, and with it the event
-    /// store's rows of everything but entries: each message is applied by its own commit,
-    /// and only its entry row is written here, so [`Projector::apply_shared`] reads nothing.
+    /// Whether the read model shares the event store's database, and with it all the event
+    /// store's rows: each message is applied by its own commit, and only the checkpoint is
+    /// written here, so [`Projector::apply_shared`] reads nothing.
     pub fn shares_store(&self) -> bool {
         self.read.shares_store()
     }
@@ -210,9 +210,9 @@ impl Projector {
     }
 }
 
-/// Adds the read-model rows of the applied messages of `batch`: only entries where
-/// `before` is `None` (a read model that shares the event store's database), otherwise
-/// everything, over the versions `before` holds.
+/// Adds the read-model rows of the applied messages of `batch`, over the versions `before`
+/// holds, and the checkpoint; only the checkpoint where `before` is `None` (a read model
+/// that shares the event store's database).
 fn add_rows(
     name: &str,
     inserts: &mut Inserts,
@@ -224,16 +224,6 @@ fn add_rows(
         return Ok(());
     }
 
-    let mut rows = Rows::default();
-    for (d, verdict) in batch.iter().zip(verdicts) {
-        match verdict {
-            Verdict::Applied => match before {
-                None => rows.add_entry(d.record)?,
-                Some(before) => rows.add(d.record, before)?,
-            },
-            Verdict::Waiting => {}
-        }
-    }
     let applied = || {
         batch
             .iter()
@@ -243,7 +233,15 @@ fn add_rows(
     };
     let position = applied().map(|d| d.position).max().unwrap_or(0);
     let newest = applied().map(|d| d.committed_at).max().unwrap_or(0);
+    add_checkpoint(inserts, name, position as i64, newest)?;
+    let Some(before) = before else {
+        return Ok(());
+    };
 
+    let mut rows = Rows::default();
+    for d in applied() {
+        rows.add(d.record, before)?;
+    }
     add_entries(inserts, &rows.entries.into_values().collect::<Vec<_>>())?;
     add_postings(inserts, &rows.postings.into_values().collect::<Vec<_>>())?;
     add_lots(
@@ -253,7 +251,6 @@ fn add_rows(
     add_holds(inserts, &rows.holds.into_values().collect::<Vec<_>>())?;
     add_reversals(inserts, &rows.reversals.into_values().collect::<Vec<_>>())?;
     add_app_events(inserts, &rows.app_events.into_values().collect::<Vec<_>>())?;
-    add_checkpoint(inserts, name, position as i64, newest)?;
     Ok(())
 }
 
@@ -332,21 +329,16 @@ struct Rows {
 }
 
 impl Rows {
-    /// Adds a message's entry row, unless the batch has a later one of the entry.
-    fn add_entry(&mut self, record: &EntryRecord) -> Result<(), DbErr> {
-        let row = entry_row(record)?;
-        match self.entries.get(&row.id) {
-            Some(kept) if kept.last_seq >= row.last_seq => {}
-            _ => {
-                self.entries.insert(row.id, row);
-            }
-        }
-        Ok(())
-    }
-
-    /// Adds all of a message's rows.
+    /// Adds all of a message's rows; its entry's unless the batch has a later one of it.
     fn add(&mut self, record: &EntryRecord, before: &HashMap<Uuid, i64>) -> Result<(), DbErr> {
-        self.add_entry(record)?;
+        let row = entry_row(record)?;
+        if self
+            .entries
+            .get(&row.id)
+            .is_none_or(|kept| kept.last_seq < row.last_seq)
+        {
+            self.entries.insert(row.id, row);
+        }
         for p in &record.postings {
             if p.version > before.get(&p.account_id).copied().unwrap_or(0) {
                 self.postings

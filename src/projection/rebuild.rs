@@ -31,32 +31,33 @@ pub struct Rebuilt {
 }
 
 /// Drops and refills the read model; `progress` counts entries and postings copied.
-/// Sharing the event store's database, the read model's tables other than `rm_entries` are
-/// views of the event store's: only the entries are copied there (`postings` is 0).
+/// Sharing the event store's database, the read model is views of the event store's tables
+/// (and its entries are the event store's): nothing is copied there (both counts are 0).
 pub async fn rebuild(
     store: &Store,
     read: &ReadModel,
     progress: &ProgressBar,
 ) -> Result<Rebuilt, DbErr> {
     read.reset().await?;
-    let copies_postings = !read.shares_store();
-    let mut total = entry::Entity::find().count(store.conn()).await?;
-    if copies_postings {
-        total += posting::Entity::find().count(store.conn()).await?;
-    }
-    progress.set_length(total);
-    let entries = copy_entries(store, read, progress).await?;
-    let postings = if copies_postings {
-        copy_projected(store, read, progress).await?
+    let copied = if read.shares_store() {
+        Rebuilt {
+            entries: 0,
+            postings: 0,
+        }
     } else {
-        0
+        let entries = entry::Entity::find().count(store.conn()).await?;
+        progress.set_length(entries + posting::Entity::find().count(store.conn()).await?);
+        Rebuilt {
+            entries: copy_entries(store, read, progress).await?,
+            postings: copy_projected(store, read, progress).await?,
+        }
     };
     set_event_floors(store, read).await?;
     let mut inserts = Inserts::new(read.conn().get_database_backend());
     add_checkpoint(&mut inserts, "rebuild", 0, now_micros())?;
     inserts.run(read.conn()).await?;
     progress.finish();
-    Ok(Rebuilt { entries, postings })
+    Ok(copied)
 }
 
 /// Copies what a read model of its own projects besides entries: postings, lots, holds,

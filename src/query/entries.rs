@@ -1,17 +1,23 @@
 //! Entries as projected: one by id, and an owner's history, newest first, in pages (a
-//! system account's is `account_entries.rs`'s).
+//! system account's is `account_entries.rs`'s). Where the read model shares the event
+//! store's database, they are the event store's own rows (DESIGN.md, "Each fact written
+//! once").
 
 use super::{PageCursor, QueryError, ReadModel};
 use crate::ledger::command::owner_accounts;
 use crate::ledger::holds;
 use crate::ledger::lots::as_opened;
 use crate::ledger::record::EntryRecord;
+use crate::store;
 use entity::entry;
 use entity::read::{
     entry as rm_entry, hold as rm_hold, lot as rm_lot, posting as rm_posting,
     reversal as rm_reversal,
 };
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -41,6 +47,10 @@ impl ReadModel {
     ) -> Result<HashMap<Uuid, EntryRecord>, QueryError> {
         if ids.is_empty() {
             return Ok(HashMap::new());
+        }
+        if self.shares_store() {
+            // Sharing the event store's database, its entries are the event store's.
+            return Ok(store::entry_records(self.conn(), ids).await?);
         }
         let rows = rm_entry::Entity::find()
             .filter(rm_entry::Column::Id.is_in(ids.to_vec()))
@@ -163,36 +173,21 @@ impl ReadModel {
         after: Option<PageCursor>,
         limit: u64,
     ) -> Result<EntryPage<PageCursor>, QueryError> {
-        let mut query = rm_entry::Entity::find()
-            .select_only()
-            .columns([rm_entry::Column::Id, rm_entry::Column::CreatedAt])
-            .filter(rm_entry::Column::AppId.eq(app_id))
-            .filter(
-                Condition::any()
-                    .add(rm_entry::Column::OwnerId.eq(owner))
-                    .add(rm_entry::Column::CounterpartyId.eq(owner)),
-            );
-        if let Some(asset) = asset {
-            query = query.filter(rm_entry::Column::Asset.eq(asset));
-        }
-        if let Some(c) = after {
-            query = query.filter(
-                Condition::any()
-                    .add(rm_entry::Column::CreatedAt.lt(c.created_at))
-                    .add(
-                        Condition::all()
-                            .add(rm_entry::Column::CreatedAt.eq(c.created_at))
-                            .add(rm_entry::Column::Id.lt(c.id)),
-                    ),
-            );
-        }
-        let mut keys: Vec<(Uuid, i64)> = query
-            .order_by_desc(rm_entry::Column::CreatedAt)
-            .order_by_desc(rm_entry::Column::Id)
-            .limit(limit + 1)
-            .into_tuple()
-            .all(self.conn())
-            .await?;
+        let history = History {
+            app_id,
+            owner,
+            asset,
+            after,
+        };
+        let mut keys = if self.shares_store() {
+            history
+                .keys::<entry::Entity>(self.conn(), limit + 1)
+                .await?
+        } else {
+            history
+                .keys::<rm_entry::Entity>(self.conn(), limit + 1)
+                .await?
+        };
         let next = if keys.len() as u64 > limit {
             keys.truncate(limit as usize);
             keys.last()
@@ -206,6 +201,97 @@ impl ReadModel {
     }
 }
 
+/// Where a page of an owner's history starts.
+struct History<'a> {
+    app_id: Uuid,
+    owner: &'a str,
+    asset: Option<&'a str>,
+    after: Option<PageCursor>,
+}
+
+impl History<'_> {
+    /// `(id, created_at)` of up to `n` entries of the history, newest first, from the
+    /// entries of a table `E` with [`HistoryColumns`]: `rm_entries`, or the event store's
+    /// `entries` where the read model shares its database.
+    async fn keys<E>(&self, db: &impl ConnectionTrait, n: u64) -> Result<Vec<(Uuid, i64)>, DbErr>
+    where
+        E: EntityTrait,
+        E::Column: HistoryColumns,
+    {
+        self.select::<E>(n).into_tuple().all(db).await
+    }
+
+    fn select<E>(&self, n: u64) -> Select<E>
+    where
+        E: EntityTrait,
+        E::Column: HistoryColumns,
+    {
+        use HistoryColumns as C;
+        // The app in each branch: with `app_id = ? AND (owner OR counterparty)`, SQLite
+        // without statistics takes the `(app_id, nonce)` index of `entries` and reads every
+        // entry of the app, not the two history indexes (`query::entries::tests`).
+        let by = |who: E::Column| {
+            Condition::all()
+                .add(who.eq(self.owner))
+                .add(<E::Column as C>::APP.eq(self.app_id))
+        };
+        let mut query = E::find()
+            .select_only()
+            .columns([<E::Column as C>::ID, <E::Column as C>::CREATED_AT])
+            .filter(
+                Condition::any()
+                    .add(by(<E::Column as C>::OWNER))
+                    .add(by(<E::Column as C>::COUNTERPARTY)),
+            );
+        if let Some(asset) = self.asset {
+            query = query.filter(<E::Column as C>::ASSET.eq(asset));
+        }
+        if let Some(c) = self.after {
+            query = query.filter(
+                Condition::any()
+                    .add(<E::Column as C>::CREATED_AT.lt(c.created_at))
+                    .add(
+                        Condition::all()
+                            .add(<E::Column as C>::CREATED_AT.eq(c.created_at))
+                            .add(<E::Column as C>::ID.lt(c.id)),
+                    ),
+            );
+        }
+        query
+            .order_by_desc(<E::Column as C>::CREATED_AT)
+            .order_by_desc(<E::Column as C>::ID)
+            .limit(n)
+    }
+}
+
+/// The columns an owner's history is found and paged by, in a table of entries.
+trait HistoryColumns: ColumnTrait {
+    const ID: Self;
+    const APP: Self;
+    const OWNER: Self;
+    const COUNTERPARTY: Self;
+    const ASSET: Self;
+    const CREATED_AT: Self;
+}
+
+impl HistoryColumns for rm_entry::Column {
+    const ID: Self = Self::Id;
+    const APP: Self = Self::AppId;
+    const OWNER: Self = Self::OwnerId;
+    const COUNTERPARTY: Self = Self::CounterpartyId;
+    const ASSET: Self = Self::Asset;
+    const CREATED_AT: Self = Self::CreatedAt;
+}
+
+impl HistoryColumns for entry::Column {
+    const ID: Self = Self::Id;
+    const APP: Self = Self::AppId;
+    const OWNER: Self = Self::OwnerId;
+    const COUNTERPARTY: Self = Self::CounterpartyId;
+    const ASSET: Self = Self::Asset;
+    const CREATED_AT: Self = Self::CreatedAt;
+}
+
 /// A JSON column of an entry row; no column is no rows.
 fn decode<T: serde::de::DeserializeOwned>(
     text: Option<&str>,
@@ -217,3 +303,6 @@ fn decode<T: serde::de::DeserializeOwned>(
             .map_err(|e| QueryError::Corrupt(format!("{what} of entry {entry}: {e}")))
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -65,7 +65,8 @@ pub struct ReadModel {
     projected: Arc<watch::Sender<u64>>,
     /// Whether the read model is in the event store's database, where its accounts,
     /// postings, lots, holds, reversals and events are views of the event store's tables
-    /// (DESIGN.md, "Each fact written once"): only `rm_entries` is projected there.
+    /// and its entries are the event store's own (DESIGN.md, "Each fact written once"):
+    /// nothing is projected there.
     shares_store: bool,
 }
 
@@ -271,8 +272,9 @@ impl Queries {
     /// An app's entry: from the read model, or from the event store when it is not
     /// projected yet. `None` if it does not exist or belongs to another app.
     pub async fn entry(&self, app_id: Uuid, id: Uuid) -> Result<Option<EntryRecord>, QueryError> {
-        if let Some(record) = self.read.entry(app_id, id).await? {
-            return Ok(Some(record));
+        let found = self.read.entry(app_id, id).await?;
+        if found.is_some() || self.read.shares_store() {
+            return Ok(found);
         }
         Ok(self.store.entry(app_id, id).await?)
     }

@@ -7,7 +7,7 @@ use crate::ledger::holds;
 use crate::ledger::record::EntryRecord;
 use crate::ledger::state::EntryState;
 use entity::hold;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -18,22 +18,6 @@ impl Store {
             .one(self.conn())
             .await?
             .filter(|h| h.app_id == app_id))
-    }
-
-    /// Adds to `records` the hold each placed or ended, as it left it.
-    pub(super) async fn add_holds(
-        &self,
-        records: &mut HashMap<Uuid, EntryRecord>,
-    ) -> Result<(), StoreError> {
-        let found: HashMap<Uuid, hold::Model> = hold::Entity::find()
-            .filter(hold::Column::Id.is_in(holds::ids_of(records)))
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(|h| (h.id, h))
-            .collect();
-        holds::attach(records, &found);
-        Ok(())
     }
 
     /// Up to `limit` open holds whose expiry instant is at or before `now`, earliest first.
@@ -60,4 +44,20 @@ impl Store {
             .one(self.conn())
             .await?)
     }
+}
+
+/// Adds to `records` the hold each placed or ended, as it left it.
+pub(super) async fn add_holds(
+    db: &impl ConnectionTrait,
+    records: &mut HashMap<Uuid, EntryRecord>,
+) -> Result<(), StoreError> {
+    let found: HashMap<Uuid, hold::Model> = hold::Entity::find()
+        .filter(hold::Column::Id.is_in(holds::ids_of(records)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h))
+        .collect();
+    holds::attach(records, &found);
+    Ok(())
 }

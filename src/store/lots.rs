@@ -11,69 +11,71 @@ use crate::ledger::record::EntryRecord;
 use crate::ledger::state::EntryState;
 use entity::{account, allocation, hold, lot, posting};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-impl Store {
-    /// Adds to `records` (the entries `ids`) the lots each opened, as opened, and the lots
-    /// each drew from, as it left them, with its allocations.
-    pub(super) async fn add_lots(
-        &self,
-        ids: &[Uuid],
-        records: &mut HashMap<Uuid, EntryRecord>,
-    ) -> Result<(), StoreError> {
-        // Found through the accounts the entries credited, whose index the lots have anyway.
-        let credited: Vec<Uuid> = records
-            .values()
-            .flat_map(|r| {
-                let e = &r.entry;
-                owner_accounts(
-                    e.app_id,
-                    &e.owner_id,
-                    e.counterparty_id.as_deref(),
-                    &e.asset,
-                )
-            })
-            .collect();
-        let opened = lot::Entity::find()
-            .filter(lot::Column::AccountId.is_in(credited))
-            .filter(lot::Column::EntryId.is_in(ids.to_vec()))
-            .order_by_asc(lot::Column::Id)
-            .all(self.conn())
-            .await?;
-        for lot in opened {
-            if let Some(r) = lot.entry_id.and_then(|id| records.get_mut(&id)) {
-                r.lots.push(lots::as_opened(lot));
-            }
+/// Adds to `records` (the entries `ids`) the lots each opened, as opened, and the lots
+/// each drew from, as it left them, with its allocations.
+pub(super) async fn add_lots(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    records: &mut HashMap<Uuid, EntryRecord>,
+) -> Result<(), StoreError> {
+    // Found through the accounts the entries credited, whose index the lots have anyway.
+    let credited: Vec<Uuid> = records
+        .values()
+        .flat_map(|r| {
+            let e = &r.entry;
+            owner_accounts(
+                e.app_id,
+                &e.owner_id,
+                e.counterparty_id.as_deref(),
+                &e.asset,
+            )
+        })
+        .collect();
+    let opened = lot::Entity::find()
+        .filter(lot::Column::AccountId.is_in(credited))
+        .filter(lot::Column::EntryId.is_in(ids.to_vec()))
+        .order_by_asc(lot::Column::Id)
+        .all(db)
+        .await?;
+    for lot in opened {
+        if let Some(r) = lot.entry_id.and_then(|id| records.get_mut(&id)) {
+            r.lots.push(lots::as_opened(lot));
         }
-        let allocations = allocation::Entity::find()
-            .filter(allocation::Column::EntryId.is_in(ids.to_vec()))
-            .order_by_asc(allocation::Column::Seq)
-            .all(self.conn())
-            .await?;
-        if allocations.is_empty() {
-            return Ok(());
-        }
-        let drawn: HashMap<Uuid, lot::Model> = lot::Entity::find()
-            .filter(lot::Column::Id.is_in(allocations.iter().map(|a| a.lot_id)))
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(|l| (l.id, l))
-            .collect();
-        for a in allocations {
-            if let Some(r) = records.get_mut(&a.entry_id) {
-                let row = drawn.get(&a.lot_id).ok_or_else(|| {
-                    StoreError::Corrupt(format!("allocation of {} names no lot", a.entry_id))
-                })?;
-                r.lots.push(left_by(r, row, &a)?);
-                r.allocations.push(a);
-            }
-        }
-        Ok(())
     }
+    let allocations = allocation::Entity::find()
+        .filter(allocation::Column::EntryId.is_in(ids.to_vec()))
+        .order_by_asc(allocation::Column::Seq)
+        .all(db)
+        .await?;
+    if allocations.is_empty() {
+        return Ok(());
+    }
+    let drawn: HashMap<Uuid, lot::Model> = lot::Entity::find()
+        .filter(lot::Column::Id.is_in(allocations.iter().map(|a| a.lot_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    for a in allocations {
+        if let Some(r) = records.get_mut(&a.entry_id) {
+            let row = drawn.get(&a.lot_id).ok_or_else(|| {
+                StoreError::Corrupt(format!("allocation of {} names no lot", a.entry_id))
+            })?;
+            r.lots.push(left_by(r, row, &a)?);
+            r.allocations.push(a);
+        }
+    }
+    Ok(())
+}
 
+impl Store {
     /// The lot `id` as it stands now, with the head of its account, if it belongs to
     /// `app_id`.
     pub async fn lot(

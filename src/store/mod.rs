@@ -32,7 +32,7 @@ mod write;
 pub use backup::{BackupError, restore};
 pub use insert::Inserts;
 pub use mark::Mark;
-pub use read::{Balance, live_keys, postings_after};
+pub use read::{Balance, entry_records, live_keys, postings_after};
 pub use retry::{Attempts, is_retryable, retrying, sqlstate};
 pub use write::{BatchRows, BatchWrite, Claimed};
 

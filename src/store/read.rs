@@ -2,6 +2,9 @@
 //! postings in order (for rebuild and verify), balances in the past, the async entries
 //! left pending, and which API keys are unrevoked. Current balances and history are read from the read model (`crate::query`).
 
+use super::holds::add_holds;
+use super::lots::add_lots;
+use super::reversals::add_reversals;
 use super::{Store, StoreError, events};
 use crate::decimal::stored_decimal;
 use crate::ledger::command::account_id;
@@ -42,6 +45,62 @@ pub struct Balance {
     pub held: Decimal,
 }
 
+/// The records of these entries, by id, as the event store holds them; unknown ids are
+/// absent. A read model in the event store's database reads its entries here too.
+pub async fn entry_records(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, EntryRecord>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = entry::Entity::find()
+        .filter(entry::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    let events = events::unfold(
+        entry_event::Entity::find()
+            .filter(entry_event::Column::EntryId.is_in(ids.to_vec()))
+            .all(db)
+            .await?,
+    )?;
+    let postings = posting::Entity::find()
+        .filter(posting::Column::EntryId.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    let mut records: HashMap<Uuid, EntryRecord> = rows
+        .into_iter()
+        .map(|entry| {
+            let record = EntryRecord {
+                entry,
+                events: Vec::new(),
+                postings: Vec::new(),
+                lots: Vec::new(),
+                allocations: Vec::new(),
+                holds: Vec::new(),
+                reversals: Vec::new(),
+                app_events: Vec::new(),
+            };
+            (record.entry.id, record)
+        })
+        .collect();
+    for posting in postings {
+        if let Some(r) = records.get_mut(&posting.entry_id) {
+            r.postings.push(posting);
+        }
+    }
+    add_lots(db, ids, &mut records).await?;
+    add_holds(db, &mut records).await?;
+    add_reversals(db, &mut records).await?;
+    for event in events {
+        if let Some(r) = records.get_mut(&event.entry_id) {
+            r.events.push(event);
+        }
+    }
+    records.values_mut().for_each(EntryRecord::order_postings);
+    Ok(records)
+}
+
 impl Store {
     /// An app's entry, or `None` if it does not exist or belongs to another app.
     pub async fn entry(&self, app_id: Uuid, id: Uuid) -> Result<Option<EntryRecord>, StoreError> {
@@ -51,54 +110,7 @@ impl Store {
 
     /// The records of these entries, by id; unknown ids are absent.
     pub async fn entries(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, EntryRecord>, StoreError> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows = entry::Entity::find()
-            .filter(entry::Column::Id.is_in(ids.to_vec()))
-            .all(self.conn())
-            .await?;
-        let events = events::unfold(
-            entry_event::Entity::find()
-                .filter(entry_event::Column::EntryId.is_in(ids.to_vec()))
-                .all(self.conn())
-                .await?,
-        )?;
-        let postings = posting::Entity::find()
-            .filter(posting::Column::EntryId.is_in(ids.to_vec()))
-            .all(self.conn())
-            .await?;
-        let mut records: HashMap<Uuid, EntryRecord> = rows
-            .into_iter()
-            .map(|entry| {
-                let record = EntryRecord {
-                    entry,
-                    events: Vec::new(),
-                    postings: Vec::new(),
-                    lots: Vec::new(),
-                    allocations: Vec::new(),
-                    holds: Vec::new(),
-                    reversals: Vec::new(),
-                    app_events: Vec::new(),
-                };
-                (record.entry.id, record)
-            })
-            .collect();
-        for posting in postings {
-            if let Some(r) = records.get_mut(&posting.entry_id) {
-                r.postings.push(posting);
-            }
-        }
-        self.add_lots(ids, &mut records).await?;
-        self.add_holds(&mut records).await?;
-        self.add_reversals(&mut records).await?;
-        for event in events {
-            if let Some(r) = records.get_mut(&event.entry_id) {
-                r.events.push(event);
-            }
-        }
-        records.values_mut().for_each(EntryRecord::order_postings);
-        Ok(records)
+        entry_records(self.conn(), ids).await
     }
 
     /// Up to `limit` postings in (account, version) order, starting after `after`: every

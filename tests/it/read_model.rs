@@ -21,10 +21,9 @@ on_both_backends!(
     rebuild_repairs_what_verify_finds,
 );
 
-/// With the read model in the event store's database, a batch writes its entries' rows in
-/// its own transaction, whatever the instance's `projector` says (the rest of that read
-/// model is views of the event store's tables): every answered write is readable at once,
-/// and nothing waits in the outbox.
+/// With the read model in the event store's database, what it shows is the event store's
+/// own rows (views, and its `entries` table), whatever the instance's `projector` says:
+/// every answered write is readable at once, and nothing waits in the outbox.
 async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend) {
     let db = Arc::new(TestDb::new(backend).await);
     let app = TestApp::spawn_on(db, |c| c.projector = false).await;
@@ -38,9 +37,14 @@ async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend
         "rm_reversals",
         "rm_app_events",
     ] {
-        assert_eq!(kind_of(&app.read_sql, name).await, "view", "{name}");
+        assert_eq!(
+            kind_of(&app.read_sql, name).await.as_deref(),
+            Some("view"),
+            "{name}"
+        );
     }
-    assert_eq!(kind_of(&app.read_sql, "rm_entries").await, "table");
+    // Its entries are the event store's: no table repeats them.
+    assert_eq!(kind_of(&app.read_sql, "rm_entries").await, None);
     for i in 0..3 {
         let body = json!({"operation": "CREDIT_ADD", "owner_id": "now",
                           "nonce": format!("n{i}"), "amount": "1.00"});
@@ -54,11 +58,6 @@ async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend
         );
     }
     assert_eq!(relay::backlog(&app.store).await.expect("backlog"), 0);
-    let rows = read::entry::Entity::find()
-        .count(&app.read_sql)
-        .await
-        .expect("count");
-    assert_eq!(rows, 3);
     let balance = app.get_now(&app.key, "/v1/accounts/now").await;
     assert_eq!(
         (&balance.body["balance"], &balance.body["version"]),
@@ -67,8 +66,8 @@ async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend
     assert_read_model_equals_store(&app).await;
 }
 
-/// Whether `name` is a table or a view in the database of `db`.
-async fn kind_of(db: &sea_orm::DatabaseConnection, name: &str) -> String {
+/// Whether `name` is a table or a view in the database of `db` (`None`: neither).
+async fn kind_of(db: &sea_orm::DatabaseConnection, name: &str) -> Option<String> {
     let sql = match db.get_database_backend() {
         DbBackend::Sqlite => {
             format!("SELECT type AS kind FROM sqlite_master WHERE name = '{name}'")
@@ -81,9 +80,8 @@ async fn kind_of(db: &sea_orm::DatabaseConnection, name: &str) -> String {
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
-        .expect("the catalog")
-        .unwrap_or_else(|| panic!("{name} exists"));
-    row.try_get("", "kind").expect("a kind")
+        .expect("the catalog")?;
+    Some(row.try_get("", "kind").expect("a kind"))
 }
 
 async fn min_version_reads_your_write(backend: Backend) {
@@ -208,7 +206,10 @@ async fn waits_are_bounded(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_read_is_woken_by_another_instances_projection() {
     let db = Arc::new(TestDb::new(Backend::Postgres).await);
+    // Only a read model of its own can trail the event store.
+    let read_db = TestDb::new(Backend::Postgres).await;
     let app = TestApp::spawn_on(db.clone(), |c| {
+        c.read_model_url = Some(read_db.url.clone());
         c.projector = false;
         c.read_wait_ms = 5_000;
     })
@@ -224,7 +225,7 @@ async fn a_waiting_read_is_woken_by_another_instances_projection() {
         async {
             // Another instance: a read model handle and a projector of its own.
             tokio::time::sleep(Duration::from_millis(300)).await;
-            let other = ledgerflow::query::ReadModel::connect(&db.url)
+            let other = ledgerflow::query::ReadModel::connect(&read_db.url)
                 .await
                 .expect("the read model");
             let metrics = Arc::new(ledgerflow::metrics::Metrics::default());
@@ -257,7 +258,10 @@ async fn rebuild_repairs_what_verify_finds(backend: Backend) {
     let read_db = TestDb::new(backend).await;
     let app = TestApp::spawn_on(db, |c| c.read_model_url = Some(read_db.url.clone())).await;
     assert!(!app.read.shares_store());
-    assert_eq!(kind_of(&app.read_sql, "rm_accounts").await, "table");
+    assert_eq!(
+        kind_of(&app.read_sql, "rm_accounts").await.as_deref(),
+        Some("table")
+    );
     for i in 0..30 {
         let r = app
             .post(

@@ -24,23 +24,11 @@ pub fn steps() -> Vec<Step> {
         Step::table("m20261121_100004_create_rm_entries", entries()),
         Step::index(
             "m20261121_100005_index_rm_entries_owner",
-            Index::create()
-                .name("ix_rm_entries_owner")
-                .table(RmEntries::Table)
-                .col(RmEntries::AppId)
-                .col(RmEntries::OwnerId)
-                .col(RmEntries::CreatedAt)
-                .to_owned(),
+            entries_by(RmEntries::OwnerId),
         ),
         Step::index(
             "m20261121_100006_index_rm_entries_counterparty",
-            Index::create()
-                .name("ix_rm_entries_counterparty")
-                .table(RmEntries::Table)
-                .col(RmEntries::AppId)
-                .col(RmEntries::CounterpartyId)
-                .col(RmEntries::CreatedAt)
-                .to_owned(),
+            entries_by(RmEntries::CounterpartyId),
         ),
         Step::table("m20261121_100007_create_rm_checkpoints", checkpoints()),
         Step::table("m20261121_100008_create_rm_parked", parked()),
@@ -54,15 +42,12 @@ pub fn steps() -> Vec<Step> {
         Step::add_column(
             "m20261121_100012_add_rm_entries_lots",
             RmEntries::Table,
-            ColumnDef::new(RmEntries::Lots).text().null().to_owned(),
+            added_entry_column(RmEntries::Lots),
         ),
         Step::add_column(
             "m20261121_100013_add_rm_entries_allocations",
             RmEntries::Table,
-            ColumnDef::new(RmEntries::Allocations)
-                .text()
-                .null()
-                .to_owned(),
+            added_entry_column(RmEntries::Allocations),
         ),
         // Balances projected before lots existed keep being spendable, as the event store's.
         Step::sql(
@@ -79,23 +64,17 @@ pub fn steps() -> Vec<Step> {
         Step::add_column(
             "m20261121_100015_add_rm_entries_lot_expires_at",
             RmEntries::Table,
-            ColumnDef::new(RmEntries::LotExpiresAt)
-                .big_integer()
-                .null()
-                .to_owned(),
+            added_entry_column(RmEntries::LotExpiresAt),
         ),
         Step::add_column(
             "m20261121_100016_add_rm_entries_lot_priority",
             RmEntries::Table,
-            ColumnDef::new(RmEntries::LotPriority)
-                .integer()
-                .null()
-                .to_owned(),
+            added_entry_column(RmEntries::LotPriority),
         ),
         Step::add_column(
             "m20261204_100017_add_rm_entries_hold_id",
             RmEntries::Table,
-            ColumnDef::new(RmEntries::HoldId).uuid().null().to_owned(),
+            added_entry_column(RmEntries::HoldId),
         ),
         Step::table("m20261204_100018_create_rm_holds", holds()),
         Step::sql(
@@ -106,7 +85,7 @@ pub fn steps() -> Vec<Step> {
         Step::add_column(
             "m20261204_100020_add_rm_entries_reverses",
             RmEntries::Table,
-            ColumnDef::new(RmEntries::Reverses).uuid().null().to_owned(),
+            added_entry_column(RmEntries::Reverses),
         ),
         Step::table("m20261204_100021_create_rm_reversals", reversals()),
         // A filtered page reads a window of numbers by the key, then filters in it: no
@@ -115,13 +94,64 @@ pub fn steps() -> Vec<Step> {
         Step::table("m20261205_100023_create_rm_event_floors", event_floors()),
     ];
     steps.extend(shared_views());
+    steps.extend(shared_entries());
     steps
+}
+
+/// `rm_entries`' index of an owner's history, by `OwnerId` or `CounterpartyId`.
+fn entries_by(who: RmEntries) -> IndexCreateStatement {
+    let name = match who {
+        RmEntries::OwnerId => "ix_rm_entries_owner",
+        _ => "ix_rm_entries_counterparty",
+    };
+    Index::create()
+        .name(name)
+        .table(RmEntries::Table)
+        .col(RmEntries::AppId)
+        .col(who)
+        .col(RmEntries::CreatedAt)
+        .to_owned()
+}
+
+/// Where the read model shares the event store's database, its entries are the event
+/// store's (`query::entries` reads them there), so `rm_entries` goes, and the histories page
+/// by indexes on `entries` instead (DESIGN.md, "Each fact written once").
+/// - The owner leads them, not the app: the nonce probe (`app_id = ? AND nonce = ?`) then
+///   has one index to take, the unique one. PostgreSQL's generic plan once took an
+///   `(app_id, …)` index of `entries` over it while the table was young, and kept it (the
+///   event store's migration `…000023` dropped those).
+/// - The counterparty's holds no row of the entries without one, most of them.
+fn shared_entries() -> Vec<Step> {
+    vec![
+        Step::drop_index_where_shared(
+            "m20261206_100036_drop_ix_rm_entries_owner_where_shared",
+            entries_by(RmEntries::OwnerId),
+        ),
+        Step::drop_index_where_shared(
+            "m20261206_100037_drop_ix_rm_entries_counterparty_where_shared",
+            entries_by(RmEntries::CounterpartyId),
+        ),
+        Step::drop_where_shared(
+            "m20261206_100038_drop_rm_entries_where_shared",
+            entries_as_now(),
+        ),
+        Step::sql_where_shared(
+            "m20261206_100039_index_entries_history_owner_where_shared",
+            "CREATE INDEX ix_entries_history_owner ON entries (owner_id, app_id, created_at)",
+            "DROP INDEX IF EXISTS ix_entries_history_owner",
+        ),
+        Step::sql_where_shared(
+            "m20261206_100040_index_entries_history_counterparty_where_shared",
+            "CREATE INDEX ix_entries_history_counterparty ON entries (counterparty_id, app_id, \
+             created_at) WHERE counterparty_id IS NOT NULL",
+            "DROP INDEX IF EXISTS ix_entries_history_counterparty",
+        ),
+    ]
 }
 
 /// Where the read model shares the event store's database, each of its tables that holds
 /// what an event store table holds becomes a view of that table, so that a fact is written
-/// once (DESIGN.md, "Each fact written once"). `rm_entries` stays a table: it folds an
-/// entry's transitions, lots and allocations into one row. Elsewhere these steps do nothing.
+/// once (DESIGN.md, "Each fact written once"). Elsewhere these steps do nothing.
 fn shared_views() -> Vec<Step> {
     let views = [
         (

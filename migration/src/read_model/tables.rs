@@ -78,7 +78,7 @@ pub(super) fn postings() -> TableCreateStatement {
         .to_owned()
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub(super) enum RmEntries {
     Table,
     Id,
@@ -132,6 +132,37 @@ pub(super) fn entries() -> TableCreateStatement {
         .col(ColumnDef::new(RmEntries::LastSeq).integer().not_null())
         .col(ColumnDef::new(RmEntries::Events).text().not_null())
         .to_owned()
+}
+
+/// The columns `rm_entries` gained after it was first created, in the order they came.
+pub(super) const ADDED_ENTRY_COLUMNS: [RmEntries; 6] = [
+    RmEntries::Lots,
+    RmEntries::Allocations,
+    RmEntries::LotExpiresAt,
+    RmEntries::LotPriority,
+    RmEntries::HoldId,
+    RmEntries::Reverses,
+];
+
+/// One of [`ADDED_ENTRY_COLUMNS`], as it was added.
+pub(super) fn added_entry_column(column: RmEntries) -> ColumnDef {
+    let mut def = ColumnDef::new(column);
+    match column {
+        RmEntries::LotExpiresAt => def.big_integer(),
+        RmEntries::LotPriority => def.integer(),
+        RmEntries::HoldId | RmEntries::Reverses => def.uuid(),
+        _ => def.text(),
+    };
+    def.null().to_owned()
+}
+
+/// `rm_entries` with every column it has gained.
+pub(super) fn entries_as_now() -> TableCreateStatement {
+    let mut table = entries();
+    for column in ADDED_ENTRY_COLUMNS {
+        table.col(added_entry_column(column));
+    }
+    table
 }
 
 #[derive(DeriveIden)]
