@@ -277,6 +277,14 @@ pub struct Config {
     )]
     pub batch_wait_us: u64,
 
+    /// Threads that serve HTTP and run the background tasks (the batch writer has a thread
+    /// of its own). Default: one fewer than the cores, at least one, where the read model
+    /// is in the event store's database; every core with a read model of its own, whose
+    /// relay and projector run on them too.
+    #[arg(long, global = true, env = "LEDGERFLOW_WORKERS",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
+
     /// Whether webhook URLs may name or resolve to loopback, private, link-local and other
     /// internal addresses (for receivers inside the network, and tests).
     #[arg(long, global = true, env = "LEDGERFLOW_WEBHOOK_ALLOW_PRIVATE", default_value_t = false,
@@ -392,10 +400,49 @@ impl Config {
         }
     }
 
+    /// The worker threads to start on a machine with `cores` cores (see the field).
+    pub fn workers(&self, cores: usize) -> usize {
+        match (self.workers, &self.read_model_url) {
+            (Some(n), _) => usize::from(n),
+            // The batch writer's chain of round trips sets the rate, and it waits for a core
+            // each time it is woken: a core the workers leave to it is worth more than a
+            // second worker (BENCHMARKS.md, session 16).
+            (None, None) => cores.saturating_sub(1).max(1),
+            (None, Some(_)) => cores.max(1),
+        }
+    }
+
     pub fn batch(&self) -> BatchConfig {
         BatchConfig {
             max_size: usize::from(self.batch_max),
             max_wait: Duration::from_micros(self.batch_wait_us),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Config {
+        let cli = Cli::try_parse_from(std::iter::once("ledgerflow").chain(args.iter().copied()))
+            .expect("the arguments parse");
+        cli.config
+    }
+
+    #[test]
+    fn embedded_the_workers_leave_the_batch_writer_a_core() {
+        let embedded = config(&[]);
+        assert_eq!(embedded.workers(2), 1);
+        assert_eq!(embedded.workers(8), 7);
+        assert_eq!(embedded.workers(1), 1);
+    }
+
+    #[test]
+    fn with_a_read_model_of_its_own_every_core_works_unless_told() {
+        let separate = config(&["--read-model-url", "postgres://localhost/read"]);
+        assert_eq!(separate.workers(2), 2);
+        assert_eq!(config(&["--workers", "3"]).workers(2), 3);
+        assert!(Cli::try_parse_from(["ledgerflow", "--workers", "0"]).is_err());
     }
 }
