@@ -19,6 +19,7 @@ on_both_backends!(
     min_version_reads_your_write,
     a_read_model_that_stays_behind_answers_503,
     rebuild_repairs_what_verify_finds,
+    an_embedded_rebuild_copies_nothing_and_keeps_the_histories,
 );
 
 /// With the read model in the event store's database, what it shows is the event store's
@@ -63,6 +64,57 @@ async fn embedded_writes_are_projected_in_their_own_transaction(backend: Backend
         (&balance.body["balance"], &balance.body["version"]),
         (&json!("3.00"), &json!(3))
     );
+    assert_read_model_equals_store(&app).await;
+}
+
+/// Sharing the event store's database, `rebuild` undoes every read-model migration and
+/// applies them again (the history indexes of `entries` dropped, `rm_entries` made again,
+/// then dropped again): nothing is copied, and the histories read as before.
+async fn an_embedded_rebuild_copies_nothing_and_keeps_the_histories(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert!(app.read.shares_store());
+    for (i, body) in [
+        json!({"operation": "CREDIT_ADD", "owner_id": "ann", "nonce": "r1", "amount": "5.00"}),
+        json!({"operation": "TRANSFER", "owner_id": "ann", "counterparty_id": "ben",
+               "nonce": "r2", "amount": "2.00"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(app.post(body).await.status, 201, "entry {i}");
+    }
+    let histories = || async {
+        let mut listed = Vec::new();
+        for owner in ["ann", "ben"] {
+            let page = app
+                .get_now(&app.key, &format!("/v1/accounts/{owner}/entries"))
+                .await;
+            let nonces: Vec<String> = page.body["entries"]
+                .as_array()
+                .map(|entries| {
+                    entries
+                        .iter()
+                        .filter_map(|e| e["nonce"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            listed.push(nonces);
+        }
+        listed
+    };
+    let before = histories().await;
+    assert_eq!(before, [vec!["r2", "r1"], vec!["r2"]]);
+
+    let done = rebuild::rebuild(&app.store, &app.read, &ProgressBar::hidden())
+        .await
+        .expect("rebuild");
+    assert_eq!((done.entries, done.postings), (0, 0));
+    assert_eq!(kind_of(&app.read_sql, "rm_entries").await, None);
+    assert_eq!(
+        kind_of(&app.read_sql, "rm_postings").await.as_deref(),
+        Some("view")
+    );
+    assert_eq!(histories().await, before);
     assert_read_model_equals_store(&app).await;
 }
 
