@@ -1,5 +1,6 @@
 //! The retention of apps' events: what occurred longer ago than the retention is deleted
-//! from the event store and the read model, hourly. An app's events are pruned up to a
+//! from the event store and the read model, hourly, with the finished webhook deliveries of
+//! those events. An app's events are pruned up to a
 //! number, and the read model's floor for the app moves to it, so the feed starts after the
 //! floor and still never sees a gap (`query::feed`).
 
@@ -28,8 +29,8 @@ pub fn start(store: Store, read: ReadModel, retention: Duration) {
 }
 
 /// Deletes every app's events that occurred before `cutoff` (µs), from the read model
-/// first (its floor moves with it), then from the event store. Returns how many the
-/// event store deleted.
+/// first (its floor moves with it), then from the event store, and the finished webhook
+/// deliveries of those events. Returns how many events the event store deleted.
 pub async fn prune(store: &Store, read: &ReadModel, cutoff: i64) -> Result<u64, StoreError> {
     let mut pruned = 0;
     for (app, seq) in store.app_events_before(cutoff).await? {
@@ -58,6 +59,7 @@ pub async fn prune(store: &Store, read: &ReadModel, cutoff: i64) -> Result<u64, 
                 .await?;
         }
         pruned += store.prune_app_events(app, seq).await?;
+        crate::webhooks::queue::prune_finished(store, app, seq).await?;
     }
     Ok(pruned)
 }

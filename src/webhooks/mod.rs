@@ -19,7 +19,7 @@ mod dispatch;
 mod fanout;
 mod lease;
 pub mod policy;
-mod queue;
+pub mod queue;
 pub mod registry;
 pub mod signature;
 

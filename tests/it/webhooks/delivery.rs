@@ -273,7 +273,44 @@ async fn two_instances_send_each_event_once(backend: Backend) {
         .await;
 }
 
+/// The retention deletes the deliveries of the events it prunes once they are finished, and
+/// keeps a pending one, whose event it prunes all the same: a receiver that answers 200
+/// has its deliveries of the pruned events deleted; one that answers 500 keeps them all.
+async fn the_retention_deletes_the_finished_deliveries_of_the_events_it_prunes(backend: Backend) {
+    let db = Arc::new(TestDb::new(backend).await);
+    let app = TestApp::spawn_on(db, fast).await;
+    let up = Receiver::start(|_| 200, Duration::ZERO).await;
+    let down = Receiver::start(|_| 500, Duration::ZERO).await;
+    let (delivered_to, _) = register(&app, &app.key, &up.url(), &["entry.completed"]).await;
+    let (pending_at, _) = register(&app, &app.key, &down.url(), &["entry.completed"]).await;
+    let listed = |hook: String, status: &'static str| {
+        let app = &app;
+        async move {
+            let path = format!("/v1/webhooks/{hook}/deliveries?status={status}&limit=200");
+            let page = app.get(&path).await;
+            page.body["deliveries"].as_array().map_or(0, Vec::len)
+        }
+    };
+    credit(&app, &app.key, &["alice", "bob"], 4).await;
+    let first = until(|| listed(delivered_to.clone(), "delivered"), |n| *n == 4).await;
+    assert_eq!(first, 4);
+    let cutoff = ledgerflow::time::now_micros();
+    credit(&app, &app.key, &["alice", "bob"], 2).await;
+    let all = until(|| listed(delivered_to.clone(), "delivered"), |n| *n == 6).await;
+    assert_eq!(all, 6);
+    let waiting = until(|| listed(pending_at.clone(), "pending"), |n| *n == 6).await;
+    assert_eq!(waiting, 6);
+
+    let pruned = ledgerflow::projection::retention::prune(&app.store, &app.read, cutoff)
+        .await
+        .expect("the prune");
+    assert_eq!(pruned, 4);
+    assert_eq!(listed(delivered_to.clone(), "delivered").await, 2);
+    assert_eq!(listed(pending_at.clone(), "pending").await, 6);
+}
+
 on_both_backends!(
+    the_retention_deletes_the_finished_deliveries_of_the_events_it_prunes,
     retries_keep_each_owners_order_and_repeat_the_same_event,
     signatures_verify_with_the_secret_only_and_follow_a_rotation,
     an_app_never_receives_another_apps_events,
