@@ -24,7 +24,7 @@ use uuid::Uuid;
 const PAGE: u64 = 2_000;
 
 /// What a rebuild wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rebuilt {
     pub entries: u64,
     pub postings: u64,
@@ -40,10 +40,7 @@ pub async fn rebuild(
 ) -> Result<Rebuilt, DbErr> {
     read.reset().await?;
     let copied = if read.shares_store() {
-        Rebuilt {
-            entries: 0,
-            postings: 0,
-        }
+        Rebuilt::default()
     } else {
         let entries = entry::Entity::find().count(store.conn()).await?;
         progress.set_length(entries + posting::Entity::find().count(store.conn()).await?);

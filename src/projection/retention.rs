@@ -1,8 +1,8 @@
 //! The retention of apps' events: what occurred longer ago than the retention is deleted
 //! from the event store and the read model, hourly, with the finished webhook deliveries of
-//! those events. An app's events are pruned up to a
-//! number, and the read model's floor for the app moves to it, so the feed starts after the
-//! floor and still never sees a gap (`query::feed`).
+//! those events. An app's events are pruned up to a number, and the read model's floor for
+//! the app moves to it, so the feed starts after the floor and still never sees a gap
+//! (`query::feed`).
 
 use crate::query::ReadModel;
 use crate::store::{Store, StoreError};
@@ -59,7 +59,7 @@ pub async fn prune(store: &Store, read: &ReadModel, cutoff: i64) -> Result<u64, 
                 .await?;
         }
         pruned += store.prune_app_events(app, seq).await?;
-        crate::webhooks::queue::prune_finished(store, app, seq).await?;
+        crate::webhooks::retention::prune_finished(store, app, seq).await?;
     }
     Ok(pruned)
 }

@@ -226,40 +226,39 @@ impl History<'_> {
         E: EntityTrait,
         E::Column: HistoryColumns,
     {
-        use HistoryColumns as C;
         // The app in each branch: with `app_id = ? AND (owner OR counterparty)`, SQLite
         // without statistics takes the `(app_id, nonce)` index of `entries` and reads every
         // entry of the app, not the two history indexes (`query::entries::tests`).
         let by = |who: E::Column| {
             Condition::all()
                 .add(who.eq(self.owner))
-                .add(<E::Column as C>::APP.eq(self.app_id))
+                .add(E::Column::APP.eq(self.app_id))
         };
         let mut query = E::find()
             .select_only()
-            .columns([<E::Column as C>::ID, <E::Column as C>::CREATED_AT])
+            .columns([E::Column::ID, E::Column::CREATED_AT])
             .filter(
                 Condition::any()
-                    .add(by(<E::Column as C>::OWNER))
-                    .add(by(<E::Column as C>::COUNTERPARTY)),
+                    .add(by(E::Column::OWNER))
+                    .add(by(E::Column::COUNTERPARTY)),
             );
         if let Some(asset) = self.asset {
-            query = query.filter(<E::Column as C>::ASSET.eq(asset));
+            query = query.filter(E::Column::ASSET.eq(asset));
         }
         if let Some(c) = self.after {
             query = query.filter(
                 Condition::any()
-                    .add(<E::Column as C>::CREATED_AT.lt(c.created_at))
+                    .add(E::Column::CREATED_AT.lt(c.created_at))
                     .add(
                         Condition::all()
-                            .add(<E::Column as C>::CREATED_AT.eq(c.created_at))
-                            .add(<E::Column as C>::ID.lt(c.id)),
+                            .add(E::Column::CREATED_AT.eq(c.created_at))
+                            .add(E::Column::ID.lt(c.id)),
                     ),
             );
         }
         query
-            .order_by_desc(<E::Column as C>::CREATED_AT)
-            .order_by_desc(<E::Column as C>::ID)
+            .order_by_desc(E::Column::CREATED_AT)
+            .order_by_desc(E::Column::ID)
             .limit(n)
     }
 }

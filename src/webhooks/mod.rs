@@ -7,6 +7,7 @@
 //! - [`lease`]: which instance delivers a webhook's events;
 //! - [`fanout`]: the app's events turned into deliveries, by a cursor per webhook;
 //! - [`queue`]: which deliveries go out next (each owner's first pending one);
+//! - [`retention`]: the finished deliveries of the events the retention prunes;
 //! - [`attempt`]: one HTTP attempt and what it leaves in the delivery's row;
 //! - [`policy`]: the addresses webhooks may be sent to; [`signature`]; [`backoff`].
 //!
@@ -19,8 +20,9 @@ mod dispatch;
 mod fanout;
 mod lease;
 pub mod policy;
-pub mod queue;
+mod queue;
 pub mod registry;
+pub mod retention;
 pub mod signature;
 
 pub use backoff::Backoff;

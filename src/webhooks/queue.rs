@@ -5,7 +5,7 @@
 
 use super::registry::DeliveryStatus;
 use crate::store::Store;
-use entity::{webhook, webhook_delivery};
+use entity::webhook_delivery;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -32,33 +32,6 @@ pub async fn heads(
         .all(store.conn())
         .await?;
     Ok(first_per_owner(pending, now, most))
-}
-
-/// Deletes the finished deliveries (delivered, or given up) of app `app_id`'s webhooks
-/// whose event is at or below `seq`: their event's retention ended, and the events
-/// themselves are pruned with it (`projection::retention`). A pending one stays: it is work
-/// yet to do. One range of the `(webhook_id, status, seq)` index per webhook and status.
-/// Returns how many it deleted.
-pub async fn prune_finished(store: &Store, app_id: Uuid, seq: i64) -> Result<u64, DbErr> {
-    use webhook_delivery::Column as D;
-    let hooks: Vec<Uuid> = webhook::Entity::find()
-        .select_only()
-        .column(webhook::Column::Id)
-        .filter(webhook::Column::AppId.eq(app_id))
-        .into_tuple()
-        .all(store.conn())
-        .await?;
-    if hooks.is_empty() {
-        return Ok(0);
-    }
-    let finished = [DeliveryStatus::Delivered, DeliveryStatus::Failed].map(|s| s.as_str());
-    let deleted = webhook_delivery::Entity::delete_many()
-        .filter(D::WebhookId.is_in(hooks))
-        .filter(D::Status.is_in(finished))
-        .filter(D::Seq.lte(seq))
-        .exec(store.conn())
-        .await?;
-    Ok(deleted.rows_affected)
 }
 
 /// Of `pending` (in `seq` order), each owner's first, if due at `now`: at most `most`; and

@@ -24,11 +24,11 @@ pub fn steps() -> Vec<Step> {
         Step::table("m20261121_100004_create_rm_entries", entries()),
         Step::index(
             "m20261121_100005_index_rm_entries_owner",
-            entries_by(RmEntries::OwnerId),
+            entries_by_owner(),
         ),
         Step::index(
             "m20261121_100006_index_rm_entries_counterparty",
-            entries_by(RmEntries::CounterpartyId),
+            entries_by_counterparty(),
         ),
         Step::table("m20261121_100007_create_rm_checkpoints", checkpoints()),
         Step::table("m20261121_100008_create_rm_parked", parked()),
@@ -98,12 +98,17 @@ pub fn steps() -> Vec<Step> {
     steps
 }
 
-/// `rm_entries`' index of an owner's history, by `OwnerId` or `CounterpartyId`.
-fn entries_by(who: RmEntries) -> IndexCreateStatement {
-    let name = match who {
-        RmEntries::OwnerId => "ix_rm_entries_owner",
-        _ => "ix_rm_entries_counterparty",
-    };
+/// `rm_entries`' index of an owner's history as owner.
+fn entries_by_owner() -> IndexCreateStatement {
+    entries_by("ix_rm_entries_owner", RmEntries::OwnerId)
+}
+
+/// `rm_entries`' index of an owner's history as counterparty.
+fn entries_by_counterparty() -> IndexCreateStatement {
+    entries_by("ix_rm_entries_counterparty", RmEntries::CounterpartyId)
+}
+
+fn entries_by(name: &str, who: RmEntries) -> IndexCreateStatement {
     Index::create()
         .name(name)
         .table(RmEntries::Table)
@@ -125,11 +130,11 @@ fn shared_entries() -> Vec<Step> {
     vec![
         Step::drop_index_where_shared(
             "m20261206_100036_drop_ix_rm_entries_owner_where_shared",
-            entries_by(RmEntries::OwnerId),
+            entries_by_owner(),
         ),
         Step::drop_index_where_shared(
             "m20261206_100037_drop_ix_rm_entries_counterparty_where_shared",
-            entries_by(RmEntries::CounterpartyId),
+            entries_by_counterparty(),
         ),
         Step::drop_where_shared(
             "m20261206_100038_drop_rm_entries_where_shared",
