@@ -61,11 +61,11 @@ mod tests {
     /// Commits `n` transactions of 16 KiB each through the writer's connection.
     async fn write(writer: &Store, n: usize) {
         for _ in 0..n {
-            writer
-                .conn()
-                .execute_unprepared("INSERT INTO scratch VALUES (randomblob(16384))")
-                .await
-                .expect("a write");
+            let batch = writer.begin_batch().await.expect("a transaction");
+            let sql = "INSERT INTO scratch VALUES (randomblob(16384))";
+            let insert = Statement::from_string(DbBackend::Sqlite, sql);
+            batch.txn.execute(insert).await.expect("a write");
+            batch.commit().await.expect("a commit");
         }
     }
 
@@ -74,8 +74,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("a directory");
         let url = format!("sqlite://{}/ledger.db", dir.path().display());
         let store = Store::connect(&url).await.expect("a store");
-        let writer = store.writer_pool().await.expect("the writer's pool");
-        writer
+        let writer = store.writer_pool(true).await.expect("the writer's pool");
+        store
             .conn()
             .execute_unprepared("CREATE TABLE scratch (b BLOB)")
             .await

@@ -102,6 +102,12 @@ impl Inserts {
         Ok(())
     }
 
+    /// The statements, each to be run on its own: the SQLite writer's own connection,
+    /// which has no worker thread to hand them to.
+    pub(crate) fn into_statements(self) -> Vec<Statement> {
+        self.statements
+    }
+
     /// The statements as one: SQLite (through sqlx) runs a text of several statements one
     /// after another, binding each its share of the values, in order. One command to the
     /// driver's worker thread instead of one per table: each is a hand-off between the

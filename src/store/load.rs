@@ -5,7 +5,9 @@
 //! Read inside the batch's transaction, so that the decision and its rows commit or retry
 //! together.
 
-use super::{BatchWrite, StoreError, live_keys};
+use super::read::live_keys_query;
+use super::txn::{WriteTxn, take};
+use super::{BatchWrite, StoreError};
 use crate::decimal::stored_decimal;
 use crate::ledger::decide::{Head, Loaded, Wanted};
 use crate::ledger::holds::Hold;
@@ -15,8 +17,8 @@ use crate::ledger::monitors::Monitor;
 use crate::ledger::state::EntryState;
 use entity::{account, entry, event_seq, hold, lot, monitor, pending_entry, reversal, usage};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, Statement,
+    ColumnTrait, ColumnType, Condition, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, Statement, Value,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
@@ -29,9 +31,11 @@ impl BatchWrite<'_> {
         for (id, app, nonce, hash) in claimed_nonces(db, &wanted.nonces).await? {
             loaded.nonces.insert((app, nonce), (id, hash));
         }
-        for a in account::Entity::find()
-            .filter(account::Column::Id.is_in(wanted.accounts.iter().copied()))
-            .all(db)
+        for a in db
+            .all(
+                account::Entity::find()
+                    .filter(account::Column::Id.is_in(wanted.accounts.iter().copied())),
+            )
             .await?
         {
             let head = Head {
@@ -82,36 +86,45 @@ impl BatchWrite<'_> {
             if !named.is_empty() {
                 any = any.add(lot::Column::Id.is_in(named));
             }
-            for row in lot::Entity::find().filter(any).all(db).await? {
+            for row in db.all(lot::Entity::find().filter(any)).await? {
                 loaded
                     .lots
                     .push((Lot::from_row(&row).map_err(StoreError::Corrupt)?, row));
             }
         }
         if !wanted.reversals.is_empty() {
-            loaded.reversed = reversal::Entity::find()
-                .filter(reversal::Column::EntryId.is_in(wanted.reversals.iter().copied()))
-                .all(db)
+            loaded.reversed = db
+                .all(
+                    reversal::Entity::find()
+                        .filter(reversal::Column::EntryId.is_in(wanted.reversals.iter().copied())),
+                )
                 .await?
                 .into_iter()
                 .map(|r| (r.entry_id, r))
                 .collect();
         }
-        loaded.event_seqs = event_seq::Entity::find()
-            .filter(event_seq::Column::AppId.is_in(wanted.apps.iter().copied()))
-            .all(db)
+        loaded.event_seqs = db
+            .all(
+                event_seq::Entity::find()
+                    .filter(event_seq::Column::AppId.is_in(wanted.apps.iter().copied())),
+            )
             .await?
             .into_iter()
             .map(|row| (row.app_id, row.seq))
             .collect();
         loaded.usage = usage_of(db, &wanted.usage).await?;
         if !wanted.keys.is_empty() {
-            loaded.live_keys = live_keys(db, wanted.keys.iter().copied()).await?;
+            let live = live_keys_query(wanted.keys.iter().copied()).build(db.backend());
+            loaded.live_keys = (db.rows(live, &[ColumnType::Uuid]).await?.into_iter())
+                .flat_map(|row| row.into_iter().map(take))
+                .collect::<Result<_, _>>()?;
         }
         if !wanted.stored.is_empty() {
-            loaded.pending = pending_entry::Entity::find()
-                .filter(pending_entry::Column::EntryId.is_in(wanted.stored.clone()))
-                .all(db)
+            loaded.pending = db
+                .all(
+                    pending_entry::Entity::find()
+                        .filter(pending_entry::Column::EntryId.is_in(wanted.stored.clone())),
+                )
                 .await?
                 .into_iter()
                 .map(|p| p.entry_id)
@@ -123,24 +136,24 @@ impl BatchWrite<'_> {
 
 /// The monitors of `accounts`.
 async fn monitors_of(
-    db: &impl ConnectionTrait,
+    db: &WriteTxn,
     accounts: &BTreeSet<Uuid>,
 ) -> Result<Vec<(Monitor, monitor::Model)>, StoreError> {
     if accounts.is_empty() {
         return Ok(Vec::new());
     }
-    monitor::Entity::find()
-        .filter(monitor::Column::AccountId.is_in(accounts.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| Ok((Monitor::from_row(&row).map_err(StoreError::Corrupt)?, row)))
-        .collect()
+    db.all(
+        monitor::Entity::find().filter(monitor::Column::AccountId.is_in(accounts.iter().copied())),
+    )
+    .await?
+    .into_iter()
+    .map(|row| Ok((Monitor::from_row(&row).map_err(StoreError::Corrupt)?, row)))
+    .collect()
 }
 
 /// The open holds of `accounts`, and the holds `named`.
 async fn holds_of(
-    db: &impl ConnectionTrait,
+    db: &WriteTxn,
     accounts: &BTreeSet<Uuid>,
     named: &BTreeSet<Uuid>,
 ) -> Result<Vec<(Hold, hold::Model)>, StoreError> {
@@ -154,9 +167,7 @@ async fn holds_of(
     if !named.is_empty() {
         any = any.add(hold::Column::Id.is_in(named.iter().copied()));
     }
-    hold::Entity::find()
-        .filter(any)
-        .all(db)
+    db.all(hold::Entity::find().filter(any))
         .await?
         .into_iter()
         .map(|row| Ok((Hold::from_row(&row).map_err(StoreError::Corrupt)?, row)))
@@ -165,7 +176,7 @@ async fn holds_of(
 
 /// The usage rows of `wanted` windows: `(app, operation, window)` → owners.
 async fn usage_of(
-    db: &impl ConnectionTrait,
+    db: &WriteTxn,
     wanted: &BTreeMap<(Uuid, String, String), Vec<String>>,
 ) -> Result<HashMap<UsageKey, Usage>, StoreError> {
     let mut found = HashMap::new();
@@ -182,7 +193,7 @@ async fn usage_of(
                 .add(usage::Column::OwnerId.is_in(owners.iter().map(String::as_str))),
         );
     }
-    for u in usage::Entity::find().filter(any).all(db).await? {
+    for u in db.all(usage::Entity::find().filter(any)).await? {
         let key: UsageKey = (u.app_id, u.owner_id, u.operation, u.window);
         let value = Usage {
             count: u.count,
@@ -202,10 +213,10 @@ async fn usage_of(
 /// batch cost grew with the ledger). The `LATERAL … LIMIT 1` keeps the lookup a per-key
 /// probe whatever the statistics say, and the statement text does not vary with the batch.
 async fn claimed_nonces(
-    db: &impl ConnectionTrait,
+    db: &WriteTxn,
     nonces: &[(Uuid, String)],
 ) -> Result<Vec<(Uuid, Uuid, String, String)>, DbErr> {
-    match db.get_database_backend() {
+    match db.backend() {
         _ if nonces.is_empty() => Ok(Vec::new()),
         DbBackend::Postgres => probe_each(db, nonces).await,
         _ => in_lists(db, nonces).await,
@@ -214,7 +225,7 @@ async fn claimed_nonces(
 
 /// PostgreSQL: one `LATERAL … LIMIT 1` probe of the unique index per key.
 async fn probe_each(
-    db: &impl ConnectionTrait,
+    db: &WriteTxn,
     nonces: &[(Uuid, String)],
 ) -> Result<Vec<(Uuid, Uuid, String, String)>, DbErr> {
     #[derive(serde::Serialize)]
@@ -237,28 +248,13 @@ async fn probe_each(
             WHERE entries.app_id = k.app_id AND entries.nonce = k.nonce
             LIMIT 1
         ) AS e"#;
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            [keys.into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("", "id")?,
-                r.try_get("", "app_id")?,
-                r.try_get("", "nonce")?,
-                r.try_get("", "request_hash")?,
-            ))
-        })
-        .collect()
+    let probe = Statement::from_sql_and_values(DbBackend::Postgres, sql, [keys.into()]);
+    holders(db, probe).await
 }
 
 /// SQLite: `app_id = ? AND nonce IN (…)` per app.
 async fn in_lists(
-    db: &impl ConnectionTrait,
+    db: &WriteTxn,
     nonces: &[(Uuid, String)],
 ) -> Result<Vec<(Uuid, Uuid, String, String)>, DbErr> {
     let mut by_app: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
@@ -273,7 +269,7 @@ async fn in_lists(
                 .add(entry::Column::Nonce.is_in(list)),
         );
     }
-    entry::Entity::find()
+    let select = entry::Entity::find()
         .select_only()
         .columns([
             entry::Column::Id,
@@ -281,8 +277,24 @@ async fn in_lists(
             entry::Column::Nonce,
             entry::Column::RequestHash,
         ])
-        .filter(any)
-        .into_tuple()
-        .all(db)
-        .await
+        .filter(any);
+    holders(db, select.build(DbBackend::Sqlite)).await
+}
+
+/// The rows of `stmt`: `(id, app, nonce, request hash)` of entries.
+async fn holders(
+    db: &WriteTxn,
+    stmt: Statement,
+) -> Result<Vec<(Uuid, Uuid, String, String)>, DbErr> {
+    let (uuid, text) = (ColumnType::Uuid, ColumnType::Text);
+    let declared = [uuid.clone(), uuid, text.clone(), text];
+    db.rows(stmt, &declared)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let [id, app, nonce, hash] = <[Value; 4]>::try_from(row)
+                .map_err(|_| DbErr::Type("an entry's nonce row of four columns".into()))?;
+            Ok((take(id)?, take(app)?, take(nonce)?, take(hash)?))
+        })
+        .collect()
 }

@@ -9,8 +9,9 @@
 //! name is there because two connections' numbers are not comparable: a pool that opened
 //! another connection meanwhile would otherwise compare two unrelated counters.
 
+use super::txn::take;
 use super::{BatchWrite, StoreError};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ColumnType, DbBackend, Statement, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One reading of what other connections committed, by the writer's connection.
@@ -35,24 +36,24 @@ impl BatchWrite<'_> {
     /// What other connections have committed, as seen now; `None` where there is no such
     /// reading (PostgreSQL and CockroachDB, or a SQLite connection that is not a writer's).
     pub async fn mark(&self) -> Result<Option<Mark>, StoreError> {
-        if self.txn.get_database_backend() != DbBackend::Sqlite {
+        if self.txn.backend() != DbBackend::Sqlite {
             return Ok(None);
         }
         let sql = format!(
-            "SELECT (SELECT name FROM sqlite_temp_master \
-               WHERE type = 'table' AND name LIKE '{NAME_PREFIX}%'), data_version \
-             FROM pragma_data_version"
+            "SELECT name, (SELECT data_version FROM pragma_data_version) \
+             FROM sqlite_temp_master WHERE type = 'table' AND name LIKE '{NAME_PREFIX}%'"
         );
-        let row = self
-            .txn
-            .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let connection: Option<String> = row.try_get_by_index(0)?;
-        let data_version: i64 = row.try_get_by_index(1)?;
-        Ok(connection.map(|connection| Mark {
-            connection,
-            data_version,
+        let declared = [ColumnType::Text, ColumnType::BigInteger];
+        let stmt = Statement::from_string(DbBackend::Sqlite, sql);
+        let Some([connection, data_version]) = (self.txn.rows(stmt, &declared).await?)
+            .into_iter()
+            .find_map(|row| <[Value; 2]>::try_from(row).ok())
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Mark {
+            connection: take(connection)?,
+            data_version: take(data_version)?,
         }))
     }
 }

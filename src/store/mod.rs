@@ -13,10 +13,12 @@
 //! - `lots`, `holds`: lots and holds by id, of entries, at a time, and due to expire.
 //! - [`retry`]: which errors mean "run the transaction again", and the loop that does.
 //! - [`backup`]: backup and restore of an embedded (SQLite) event store.
+//! - [`direct`]: the SQLite batch writer's own connection, on its thread.
 
 mod app_events;
 mod backup;
 pub mod checkpoint;
+mod direct;
 pub mod events;
 mod holds;
 mod insert;
@@ -27,6 +29,7 @@ mod monitors;
 mod read;
 mod retry;
 mod reversals;
+mod txn;
 mod write;
 
 pub use backup::{BackupError, restore};
@@ -69,6 +72,8 @@ pub struct Store {
     url: Arc<str>,
     /// Whether the pool's connections start transactions SERIALIZABLE by themselves.
     serializable: bool,
+    /// The SQLite batch writer's own connection, which its batches use instead of the pool.
+    direct: Option<Arc<direct::Direct>>,
     /// Woken after every commit that wrote outbox rows, so the relay need not poll for them.
     outbox_written: Arc<Notify>,
 }
@@ -83,10 +88,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// CockroachDB every connection starts its transactions SERIALIZABLE by default, so that
 /// `BEGIN` alone opens one, and there are at most four: the writer runs one batch at a
 /// time, but sqlx pings each connection it takes back (a round trip), and with spare ones
-/// the writer's next query does not wait for that ping. On SQLite it is one connection
-/// (a second one, with a page cache of its own, measured slower) that never checkpoints
-/// the WAL itself (the [`checkpoint`] task does, beside it), with a larger page cache, and
-/// statement journals kept in memory.
+/// the writer's next query does not wait for that ping. On SQLite the writer's batches
+/// run on a connection of their own ([`direct`]); its pool, of one connection, reads the
+/// entries that replays answer with.
 async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection, DbErr> {
     let mut url = url.to_owned();
     let sqlite = url.starts_with("sqlite:");
@@ -109,33 +113,10 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
                 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
                 // WAL lets reads run beside the writer; FULL makes every commit durable
                 // before it is acknowledged, which a ledger owes its callers.
-                let o = o
-                    .journal_mode(SqliteJournalMode::Wal)
+                o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
-                    .busy_timeout(Duration::from_secs(10));
-                if !for_writer {
-                    return o;
-                }
-                // A commit that checkpoints copies the WAL into the database on the
-                // batches' critical path; the checkpoint task copies it beside them.
-                o.statement_cache_capacity(WRITER_STATEMENTS)
-                    .pragma("wal_autocheckpoint", "0")
-                    .pragma("cache_size", WRITER_CACHE)
-                    .pragma("temp_store", "memory")
+                    .busy_timeout(Duration::from_secs(10))
             });
-        if for_writer {
-            // The connection's name, for `mark::Mark`.
-            options.map_sqlx_sqlite_pool_opts(|pool| {
-                pool.after_connect(|conn, _| {
-                    Box::pin(async move {
-                        use sea_orm::sqlx::Executor as _;
-                        conn.execute(sea_orm::sqlx::AssertSqlSafe(mark::name_connection()))
-                            .await
-                            .map(drop)
-                    })
-                })
-            });
-        }
     } else {
         let most = if for_writer { 4 } else { 16 };
         options.max_connections(most).min_connections(1);
@@ -154,15 +135,6 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
     }
     Database::connect(options).await
 }
-
-/// Prepared statements the SQLite batch writer keeps. Most of a batch's statements differ
-/// with its size (the rows of an insert, the keys of a read), so they are seldom met again,
-/// and each cached one keeps its compiled program: a batch's inserts travel as one text
-/// (`Inserts`) that holds every table's.
-const WRITER_STATEMENTS: usize = 16;
-
-/// The SQLite batch writer's page cache, in KiB (negative: a size, not a page count).
-const WRITER_CACHE: &str = "-32768";
 
 /// Opens a read-only transaction on `db` that sees one snapshot of the database, whatever is
 /// written meanwhile: REPEATABLE READ on PostgreSQL and CockroachDB; on SQLite (WAL) a
@@ -185,6 +157,7 @@ impl Store {
             db: connect(url).await?,
             url: url.into(),
             serializable: false,
+            direct: None,
             outbox_written: Arc::new(Notify::new()),
         })
     }
@@ -192,12 +165,18 @@ impl Store {
     /// The same store through a pool of its own, for the batch writer (see
     /// [`connect_pool`]): its connections belong to the calling runtime; on PostgreSQL
     /// their transactions are SERIALIZABLE by default, which saves each batch the round trip
-    /// of a `SET TRANSACTION`.
-    pub async fn writer_pool(&self) -> Result<Store, DbErr> {
+    /// of a `SET TRANSACTION`. On SQLite, with `own_connection`, the batches run on a
+    /// connection of the writer's own, on the calling thread ([`direct`]).
+    pub async fn writer_pool(&self, own_connection: bool) -> Result<Store, DbErr> {
+        let direct = match self.backend() {
+            DbBackend::Sqlite if own_connection => Some(Arc::new(direct::Direct::open(&self.url)?)),
+            _ => None,
+        };
         Ok(Store {
             db: connect_pool(&self.url, true).await?,
             url: self.url.clone(),
             serializable: true,
+            direct,
             outbox_written: self.outbox_written.clone(),
         })
     }
@@ -285,7 +264,7 @@ mod tests {
         let store = Store::connect(&url).await.unwrap_or_else(|e| {
             panic!("this test needs PostgreSQL at {url} (LEDGERFLOW_TEST_POSTGRES): {e}")
         });
-        let writer = store.writer_pool().await.expect("the writer's pool");
+        let writer = store.writer_pool(true).await.expect("the writer's pool");
         for store in [writer, store] {
             let txn = store.begin_write().await.expect("a write transaction");
             let show = Statement::from_string(DbBackend::Postgres, "SHOW transaction_isolation");

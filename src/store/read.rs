@@ -13,7 +13,7 @@ use entity::{api_key, entry, entry_event, pending_entry, posting};
 use rust_decimal::Decimal;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Select,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -24,16 +24,21 @@ pub async fn live_keys(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = Uuid>,
 ) -> Result<HashSet<Uuid>, DbErr> {
-    Ok(api_key::Entity::find()
-        .select_only()
-        .column(api_key::Column::Id)
-        .filter(api_key::Column::Id.is_in(ids))
-        .filter(api_key::Column::RevokedAt.is_null())
+    Ok(live_keys_query(ids)
         .into_tuple()
         .all(db)
         .await?
         .into_iter()
         .collect())
+}
+
+/// The ids of these API keys that are not revoked.
+pub(super) fn live_keys_query(ids: impl IntoIterator<Item = Uuid>) -> Select<api_key::Entity> {
+    api_key::Entity::find()
+        .select_only()
+        .column(api_key::Column::Id)
+        .filter(api_key::Column::Id.is_in(ids))
+        .filter(api_key::Column::RevokedAt.is_null())
 }
 
 /// A balance and the version of the posting that produced it (0: no posting yet), with

@@ -1,6 +1,7 @@
 //! Which database errors mean "try the whole transaction again", and the loop that does.
 
 use super::StoreError;
+use super::direct::SqliteFailure;
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 use std::time::Duration;
 
@@ -75,24 +76,25 @@ pub fn is_retryable(e: &DbErr) -> bool {
     if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
         return true;
     }
-    let code = sqlstate(e);
-    if matches!(code.as_deref(), Some("40001" | "40P01")) {
+    if matches!(sqlstate(e).as_deref(), Some("40001" | "40P01")) {
         return true;
     }
-    is_sqlite_error(e)
-        && code
-            .and_then(|c| c.parse::<i32>().ok())
-            .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+    // SQLITE_CONSTRAINT_UNIQUE and _PRIMARYKEY: `sql_err` knows only sqlx's own errors.
+    sqlite_code(e).is_some_and(|c| matches!(c & 0xff, 5 | 6) || matches!(c, 2067 | 1555))
 }
 
-fn is_sqlite_error(e: &DbErr) -> bool {
-    match e {
-        DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e))
-        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e.as_database_error().is_some_and(|d| {
-            d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
-                .is_some()
-        }),
-        _ => false,
-    }
+/// SQLite's extended result code, from a pool's connection or the writer's own.
+fn sqlite_code(e: &DbErr) -> Option<i32> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = e
+    else {
+        return None;
+    };
+    let d = e.as_database_error()?;
+    let sqlite = d
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+        || d.try_downcast_ref::<SqliteFailure>().is_some();
+    sqlite.then(|| d.code()?.parse().ok()).flatten()
 }

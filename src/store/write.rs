@@ -7,6 +7,7 @@
 //! again (`store::retrying`).
 
 use super::read::nonce_holder;
+use super::txn::WriteTxn;
 use super::{Inserts, Store, StoreError, events};
 use crate::ledger::decide::Plan;
 use crate::ledger::record::EntryRecord;
@@ -17,6 +18,7 @@ use entity::{
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryTrait,
 };
 use uuid::Uuid;
 
@@ -24,7 +26,7 @@ use uuid::Uuid;
 /// SQLite. Its rows are built beside it ([`BatchRows`]) and sent together.
 pub struct BatchWrite<'s> {
     store: &'s Store,
-    pub(super) txn: DatabaseTransaction,
+    pub(super) txn: WriteTxn,
     /// Whether outbox rows were sent, for the relay to be woken after the commit.
     outbox_rows: bool,
 }
@@ -37,11 +39,15 @@ pub struct BatchRows {
 }
 
 impl Store {
-    /// Opens a batch's write transaction.
+    /// Opens a batch's write transaction, on the writer's own connection where it has one.
     pub async fn begin_batch(&self) -> Result<BatchWrite<'_>, StoreError> {
+        let txn = match &self.direct {
+            Some(direct) => WriteTxn::Direct(direct.begin()?),
+            None => WriteTxn::Pooled(self.begin_write().await?),
+        };
         Ok(BatchWrite {
             store: self,
-            txn: self.begin_write().await?,
+            txn,
             outbox_rows: false,
         })
     }
@@ -131,10 +137,14 @@ impl BatchRows {
 }
 
 impl BatchWrite<'_> {
-    /// The transaction, for a projector whose read model is in the event store's database:
-    /// it reads there.
-    pub(crate) fn txn(&self) -> &DatabaseTransaction {
-        &self.txn
+    /// The transaction, for a projector whose read model has tables of its own in the
+    /// event store's database: it reads there. `None` on the SQLite writer's own
+    /// connection, which is opened only where the read model shares the store's tables.
+    pub(crate) fn txn(&self) -> Option<&DatabaseTransaction> {
+        match &self.txn {
+            WriteTxn::Pooled(txn) => Some(txn),
+            WriteTxn::Direct(_) => None,
+        }
     }
 
     /// Sends `rows` and removes the pending rows of the async entries the batch finished.
@@ -144,12 +154,12 @@ impl BatchWrite<'_> {
         finished_pending: &[Uuid],
     ) -> Result<(), StoreError> {
         self.outbox_rows |= rows.outbox_rows;
-        rows.inserts.run(&self.txn).await?;
+        self.txn.insert(rows.inserts).await?;
         if !finished_pending.is_empty() {
-            pending_entry::Entity::delete_many()
+            let delete = pending_entry::Entity::delete_many()
                 .filter(pending_entry::Column::EntryId.is_in(finished_pending.to_vec()))
-                .exec(&self.txn)
-                .await?;
+                .build(self.txn.backend());
+            self.txn.execute(delete).await?;
         }
         Ok(())
     }

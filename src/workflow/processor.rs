@@ -157,7 +157,10 @@ impl Writer {
                 // A task of this runtime: it ends with the writer.
                 checkpoint::start(&self.store);
             }
-            match self.store.writer_pool().await {
+            // An inline projector with tables of its own reads them in the pool's
+            // transaction; otherwise SQLite's batches run on the writer's own connection.
+            let own = self.inline.as_ref().is_none_or(Projector::shares_store);
+            match self.store.writer_pool(own).await {
                 Ok(pool) => self.store = pool,
                 Err(e) => return drop(ready.send(Err(e.into()))),
             }

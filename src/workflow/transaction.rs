@@ -217,9 +217,10 @@ async fn stage_in(
     };
     let (plan, mut rows, committed_at) = planned(store, commands, loaded, now)?;
     let delivered = delivered(&plan, committed_at);
-    let verdicts = projector
-        .apply_in(write.txn(), rows.inserts(), &delivered)
-        .await?;
+    let txn = write.txn().ok_or_else(|| {
+        StoreError::Writer("a read model of its own is read in the pool's transaction".into())
+    })?;
+    let verdicts = projector.apply_in(txn, rows.inserts(), &delivered).await?;
     let waiting = delivered
         .iter()
         .zip(&verdicts)

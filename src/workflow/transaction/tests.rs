@@ -28,7 +28,7 @@ async fn given() -> (tempfile::TempDir, Store, Store, Apps, Uuid, Uuid) {
     let url = format!("sqlite://{}/ledger.db", dir.path().display());
     let store = Store::connect(&url).await.expect("a store");
     store.migrate().await.expect("migrated");
-    let writer = store.writer_pool().await.expect("the writer's pool");
+    let writer = store.writer_pool(true).await.expect("the writer's pool");
     let apps = Apps::new(store.clone(), Catalog::base());
     let (app, _) = apps.create("app").await.expect("an app");
     let key = apps.keys("app").await.expect("its keys")[0].id;
