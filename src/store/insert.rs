@@ -29,6 +29,8 @@ const MAX_PARAMS: usize = 30_000;
 pub struct Inserts {
     backend: DbBackend,
     statements: Vec<Statement>,
+    /// One statement per row (see [`Inserts::row_by_row`]).
+    row_by_row: bool,
 }
 
 impl Inserts {
@@ -36,6 +38,18 @@ impl Inserts {
         Inserts {
             backend,
             statements: Vec::new(),
+            row_by_row: false,
+        }
+    }
+
+    /// For SQLite's writer on its own connection, which has no worker thread to send each
+    /// statement to: one insert per row, whose text depends only on its table and its NULL
+    /// cells, so that it is parsed once and found again among the prepared ones (a
+    /// multi-row insert's text varies with its rows, and SQLite parsed it anew each batch).
+    pub fn row_by_row() -> Inserts {
+        Inserts {
+            row_by_row: true,
+            ..Inserts::new(DbBackend::Sqlite)
         }
     }
 
@@ -62,7 +76,10 @@ impl Inserts {
             ));
             return Ok(self);
         }
-        let per_statement = (MAX_PARAMS / E::Column::iter().count()).max(1);
+        let per_statement = match self.row_by_row {
+            true => 1,
+            false => (MAX_PARAMS / E::Column::iter().count()).max(1),
+        };
         for chunk in rows.chunks(per_statement) {
             let insert = values_insert::<E, M>(chunk, on_conflict.clone())?;
             self.statements
@@ -400,6 +417,35 @@ mod tests {
         assert_eq!(values[4], Value::String(None));
         assert_eq!(values[9], Value::from("c".to_owned()));
         assert!(!insert(&[row(None)]).sql.contains("failure_code"));
+    }
+
+    #[test]
+    fn row_by_row_each_row_is_a_statement_whose_text_depends_on_its_null_cells_only() {
+        let row = |seq: i32, failure_code: Option<&str>| entity::entry_event::Model {
+            entry_id: uuid::Uuid::nil(),
+            seq,
+            state: "failed".into(),
+            at: 1,
+            failure_code: failure_code.map(str::to_owned),
+            failure_detail: None,
+            earlier: None,
+        };
+        let mut inserts = super::Inserts::row_by_row();
+        let rows = [
+            row(1, None),
+            row(2, Some("c")),
+            row(3, None),
+            row(4, Some("d")),
+        ];
+        inserts
+            .add::<entity::entry_event::Entity, _>(&rows, None)
+            .unwrap();
+        let statements = inserts.into_statements();
+        assert_eq!(statements.len(), 4);
+        assert_eq!(statements[0].sql, statements[2].sql);
+        assert_eq!(statements[1].sql, statements[3].sql);
+        assert_ne!(statements[0].sql, statements[1].sql);
+        assert!(statements[1].sql.ends_with("VALUES (?, ?, ?, ?, ?)"));
     }
 
     #[test]

@@ -26,9 +26,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use values::{Bound, decode};
 
-/// Prepared statements kept. Most of a batch's statements differ with its size (the keys
-/// of a read), so they are seldom met again; the fixed ones (`BEGIN`, the mark) are.
-const STATEMENTS: usize = 16;
+/// Prepared statements kept: a batch's inserts, one text per table and pattern of NULL
+/// cells ([`super::Inserts::row_by_row`]), `BEGIN`, the mark. Its reads' texts vary with
+/// their keys and are seldom met again.
+const STATEMENTS: usize = 64;
 
 /// The page cache, in KiB (negative: a size, not a page count).
 const CACHE: &str = "-32768";
