@@ -76,9 +76,10 @@ impl Inserts {
             ));
             return Ok(self);
         }
-        let per_statement = match self.row_by_row {
-            true => 1,
-            false => (MAX_PARAMS / E::Column::iter().count()).max(1),
+        let per_statement = if self.row_by_row {
+            1
+        } else {
+            (MAX_PARAMS / E::Column::iter().count()).max(1)
         };
         for chunk in rows.chunks(per_statement) {
             let insert = values_insert::<E, M>(chunk, on_conflict.clone())?;

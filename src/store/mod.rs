@@ -5,10 +5,12 @@
 //! tables): the connection ([`Store::conn`]) is visible inside the crate only.
 //!
 //! - [`write`]: a batch's write transaction ([`BatchWrite`]) and an async entry's claim.
+//! - [`txn`]: the statements a batch runs, on the pool's transaction or the writer's own.
 //! - [`load`]: what a batch reads before it is decided.
 //! - [`mark`]: whether another connection committed between two of the writer's batches.
 //! - [`read`]: entries, postings in order, balances at a time, pending entries.
-//! - [`insert`]: multi-row inserts, one statement per batch where the database allows.
+//! - [`insert`]: multi-row inserts, one statement per batch where the database allows (row
+//!   by row on the SQLite writer's own connection).
 //! - [`events`]: how transitions are stored (one row per write).
 //! - `lots`, `holds`: lots and holds by id, of entries, at a time, and due to expire.
 //! - [`retry`]: which errors mean "run the transaction again", and the loop that does.

@@ -54,9 +54,10 @@ impl Store {
 
     /// An empty set of a batch's rows, for this store's database.
     pub fn batch_rows(&self) -> BatchRows {
-        let inserts = match self.direct.is_some() {
-            true => Inserts::row_by_row(),
-            false => Inserts::new(self.backend()),
+        let inserts = if self.direct.is_some() {
+            Inserts::row_by_row()
+        } else {
+            Inserts::new(self.backend())
         };
         BatchRows {
             inserts,

@@ -54,7 +54,7 @@ impl Direct {
         use sea_orm::sqlx::sqlite::SqliteConnectOptions;
         let options: SqliteConnectOptions = url.parse().map_err(|e| DbErr::Conn(sqlx(e)))?;
         let conn = Connection::open(options.get_filename()).map_err(db_err)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
+        conn.busy_handler(Some(wait_briefly)).map_err(db_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENTS);
         let pragmas = format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
@@ -79,6 +79,17 @@ impl Direct {
             open: true,
         })
     }
+}
+
+/// SQLite's busy handler for the writer: while another connection holds the write lock (a
+/// `RESTART` checkpoint, an async entry's claim), it looks again every 100 µs, for at least
+/// 10 s (the count of attempts bounds it; each takes a little more than its sleep).
+/// SQLite's own handler sleeps 1, 2, 5, 10, 15, 20 ms and on, so a wait of a few
+/// milliseconds became a batch of tens.
+fn wait_briefly(attempt: i32) -> bool {
+    const STEP: Duration = Duration::from_micros(100);
+    std::thread::sleep(STEP);
+    u128::try_from(attempt).is_ok_and(|n| n * STEP.as_micros() < 10_000_000)
 }
 
 /// A transaction of [`Direct`]: rolled back if dropped before its commit.

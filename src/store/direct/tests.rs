@@ -110,3 +110,26 @@ async fn a_transaction_dropped_before_its_commit_leaves_nothing() {
         .await
         .expect("the next transaction begins");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_waits_for_another_connections_write_lock_and_then_begins() {
+    let (_dir, store, writer, _app) = given().await;
+    let other = store
+        .begin_write()
+        .await
+        .expect("the write lock, on the pool");
+    let started = std::time::Instant::now();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        other.commit().await
+    });
+    let batch = writer
+        .begin_batch()
+        .await
+        .expect("begun once the lock is free");
+    let waited = started.elapsed();
+    release.await.expect("the task").expect("committed");
+    assert!(waited >= std::time::Duration::from_millis(45), "{waited:?}");
+    assert!(waited < std::time::Duration::from_millis(500), "{waited:?}");
+    batch.commit().await.expect("a commit");
+}
