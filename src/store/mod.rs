@@ -171,7 +171,10 @@ impl Store {
     /// connection of the writer's own, on the calling thread ([`direct`]).
     pub async fn writer_pool(&self, own_connection: bool) -> Result<Store, DbErr> {
         let direct = match self.backend() {
-            DbBackend::Sqlite if own_connection => Some(Arc::new(direct::Direct::open(&self.url)?)),
+            DbBackend::Sqlite if own_connection => {
+                let name = mark::name_connection();
+                Some(Arc::new(direct::Direct::open(&self.url, &name)?))
+            }
             _ => None,
         };
         Ok(Store {

@@ -14,7 +14,6 @@
 
 mod values;
 
-use super::mark;
 use rusqlite::{CachedStatement, Connection};
 use sea_orm::sqlx::error::{DatabaseError, ErrorKind};
 use sea_orm::{
@@ -49,8 +48,9 @@ impl Direct {
     /// Opens the store at `url` (`sqlite:…`, made by the pool already) with the pool's
     /// durability (WAL, `synchronous = FULL`), and what only the writer wants: it never
     /// checkpoints the WAL itself (the checkpoint task does, beside it), a larger page
-    /// cache, statement journals in memory, and a name for [`mark::Mark`].
-    pub fn open(url: &str) -> Result<Direct, DbErr> {
+    /// cache, statement journals in memory; then runs `setup` (the statement that names
+    /// the writer's connection, for [`super::Mark`]).
+    pub fn open(url: &str, setup: &str) -> Result<Direct, DbErr> {
         use sea_orm::sqlx::sqlite::SqliteConnectOptions;
         let options: SqliteConnectOptions = url.parse().map_err(|e| DbErr::Conn(sqlx(e)))?;
         let conn = Connection::open(options.get_filename()).map_err(db_err)?;
@@ -59,8 +59,7 @@ impl Direct {
         let pragmas = format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
              PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = {CACHE}; \
-             PRAGMA temp_store = memory; {};",
-            mark::name_connection()
+             PRAGMA temp_store = memory; {setup};"
         );
         conn.execute_batch(&pragmas).map_err(db_err)?;
         Ok(Direct {
