@@ -6,7 +6,7 @@
 //! its `COMMIT` (the WAL's flush) goes to a blocking thread, so that the next batch is
 //! decided meanwhile.
 //!
-//! A batch builds its statements with SeaORM as on any connection ([`super::WriteTxn`]
+//! A batch builds its statements with SeaORM as on any connection ([`super::txn::WriteTxn`]
 //! picks the connection). Values are bound as sqlx-sqlite binds them, and rows decoded
 //! into the types their entity declares ([`values`]), since the pool's connections read and
 //! write the same file. (SeaORM's own ways in, a `ConnectionTrait` answering `ProxyRow`s

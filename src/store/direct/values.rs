@@ -8,7 +8,7 @@ use sea_orm::sea_query::OptionEnum;
 use sea_orm::{ColumnType, DbErr, Value};
 
 /// A SeaORM value bound to a statement as sqlx-sqlite binds it: a UUID as its 16 bytes, a
-/// bool as 0 or 1, JSON and decimals as text.
+/// bool as 0 or 1, JSON and characters as text. (Money is stored as text already.)
 pub(super) struct Bound(pub(super) Value);
 
 impl ToSql for Bound {
@@ -16,6 +16,7 @@ impl ToSql for Bound {
         use rusqlite::types::Value as Owned;
         let owned = |v: Option<Owned>| Ok(ToSqlOutput::Owned(v.unwrap_or(Owned::Null)));
         let int = |v: Option<i64>| owned(v.map(Owned::Integer));
+        let null = || owned(None);
         match &self.0 {
             Value::Bool(v) => int(v.map(i64::from)),
             Value::TinyInt(v) => int(v.map(i64::from)),
@@ -28,18 +29,18 @@ impl ToSql for Bound {
             Value::BigUnsigned(Some(v)) => i64::try_from(*v)
                 .map(|v| ToSqlOutput::Owned(Owned::Integer(v)))
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e))),
-            Value::BigUnsigned(None) => int(None),
+            Value::BigUnsigned(None) => null(),
             Value::Float(v) => owned(v.map(|v| Owned::Real(v.into()))),
             Value::Double(v) => owned(v.map(Owned::Real)),
             Value::String(Some(v)) => Ok(ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes()))),
-            Value::String(None) => int(None),
+            Value::String(None) => null(),
             Value::Char(v) => owned(v.map(|c| Owned::Text(c.to_string()))),
             Value::Enum(OptionEnum::Some(v)) => owned(Some(Owned::Text(v.value.to_string()))),
-            Value::Enum(OptionEnum::None(_)) => int(None),
+            Value::Enum(OptionEnum::None(_)) => null(),
             Value::Bytes(Some(v)) => Ok(ToSqlOutput::Borrowed(ValueRef::Blob(v))),
-            Value::Bytes(None) => int(None),
+            Value::Bytes(None) => null(),
             Value::Uuid(Some(v)) => Ok(ToSqlOutput::Borrowed(ValueRef::Blob(v.as_bytes()))),
-            Value::Uuid(None) => int(None),
+            Value::Uuid(None) => null(),
             Value::Json(v) => owned(v.as_ref().map(|j| Owned::Text(j.to_string()))),
             other => Err(rusqlite::Error::ToSqlConversionFailure(
                 format!("SQLite takes no value of this type: {other:?}").into(),
