@@ -2,7 +2,10 @@
 
 use super::StoreError;
 use super::direct::SqliteFailure;
-use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use sea_orm::sqlx::error::DatabaseError;
+use sea_orm::sqlx::sqlite::SqliteError;
+use sea_orm::{DbErr, RuntimeErr};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// How often a transaction is tried before its callers are told the store is contended.
@@ -56,14 +59,7 @@ impl Attempts {
 
 /// The SQLSTATE (PostgreSQL, CockroachDB) or extended result code (SQLite) of an error.
 pub fn sqlstate(e: &DbErr) -> Option<String> {
-    let runtime = match e {
-        DbErr::Exec(r) | DbErr::Query(r) | DbErr::Conn(r) => r,
-        _ => return None,
-    };
-    match runtime {
-        RuntimeErr::SqlxError(e) => e.as_database_error()?.code().map(|c| c.into_owned()),
-        _ => None,
-    }
+    database_error(e)?.code().map(Cow::into_owned)
 }
 
 /// Whether a transaction that failed with `e` may succeed when run again from the start:
@@ -73,28 +69,29 @@ pub fn sqlstate(e: &DbErr) -> Option<String> {
 ///   same nonce first; a fresh read sees its row and decides again;
 /// - SQLite's BUSY and LOCKED results (primary codes 5 and 6).
 pub fn is_retryable(e: &DbErr) -> bool {
-    if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
-        return true;
-    }
-    if matches!(sqlstate(e).as_deref(), Some("40001" | "40P01")) {
-        return true;
-    }
-    // SQLITE_CONSTRAINT_UNIQUE and _PRIMARYKEY: `sql_err` knows only sqlx's own errors.
-    sqlite_code(e).is_some_and(|c| matches!(c & 0xff, 5 | 6) || matches!(c, 2067 | 1555))
+    let Some(d) = database_error(e) else {
+        return false;
+    };
+    let code = d.code();
+    d.is_unique_violation()
+        || matches!(code.as_deref(), Some("40001" | "40P01"))
+        || is_sqlite(d)
+            && code
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
-/// SQLite's extended result code, from a pool's connection or the writer's own.
-fn sqlite_code(e: &DbErr) -> Option<i32> {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e))
-    | DbErr::Query(RuntimeErr::SqlxError(e))
-    | DbErr::Conn(RuntimeErr::SqlxError(e))) = e
-    else {
-        return None;
-    };
-    let d = e.as_database_error()?;
-    let sqlite = d
-        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
-        .is_some()
-        || d.try_downcast_ref::<SqliteFailure>().is_some();
-    sqlite.then(|| d.code()?.parse().ok()).flatten()
+/// The database's own error inside `e`: sqlx's, or the SQLite writer's own connection's,
+/// which carries its errors the same way ([`SqliteFailure`]).
+fn database_error(e: &DbErr) -> Option<&dyn DatabaseError> {
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e.as_database_error(),
+        _ => None,
+    }
+}
+
+fn is_sqlite(d: &dyn DatabaseError) -> bool {
+    d.try_downcast_ref::<SqliteError>().is_some() || d.try_downcast_ref::<SqliteFailure>().is_some()
 }

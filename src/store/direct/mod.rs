@@ -75,7 +75,6 @@ impl Direct {
             .map_err(db_err)?;
         Ok(DirectTxn {
             conn: self.conn.clone(),
-            open: true,
         })
     }
 }
@@ -86,24 +85,22 @@ impl Direct {
 /// SQLite's own handler sleeps 1, 2, 5, 10, 15, 20 ms and on, so a wait of a few
 /// milliseconds became a batch of tens.
 fn wait_briefly(attempt: i32) -> bool {
-    const STEP: Duration = Duration::from_micros(100);
-    std::thread::sleep(STEP);
-    u128::try_from(attempt).is_ok_and(|n| n * STEP.as_micros() < 10_000_000)
+    std::thread::sleep(Duration::from_micros(100));
+    attempt < 100_000
 }
 
 /// A transaction of [`Direct`]: rolled back if dropped before its commit.
 pub struct DirectTxn {
     conn: Arc<Mutex<Connection>>,
-    open: bool,
 }
 
 impl DirectTxn {
     /// Commits on a blocking thread: the caller's thread is free while the WAL flushes.
-    pub async fn commit(mut self) -> Result<(), DbErr> {
-        self.open = false;
-        let conn = self.conn.clone();
+    /// The transaction goes to that thread with it, and is dropped there once its commit
+    /// has run: a commit whose caller stopped waiting still ends.
+    pub async fn commit(self) -> Result<(), DbErr> {
         tokio::task::spawn_blocking(move || {
-            let conn = lock(&conn)?;
+            let conn = lock(&self.conn)?;
             let committed = conn.execute_batch("COMMIT").map_err(db_err);
             if committed.is_err() && !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
@@ -183,9 +180,9 @@ impl DirectTxn {
 }
 
 impl Drop for DirectTxn {
+    /// A transaction still open here never ran its commit (a failed commit rolls back).
     fn drop(&mut self) {
-        if self.open
-            && let Ok(conn) = self.conn.lock()
+        if let Ok(conn) = self.conn.lock()
             && !conn.is_autocommit()
         {
             let _ = conn.execute_batch("ROLLBACK");
