@@ -19,6 +19,7 @@
 
 mod app_events;
 mod backup;
+mod busy;
 pub mod checkpoint;
 mod direct;
 pub mod events;
@@ -117,7 +118,9 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
                 // before it is acknowledged, which a ledger owes its callers.
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
-                    .busy_timeout(Duration::from_secs(10))
+            })
+            .map_sqlx_sqlite_pool_opts(|pool| {
+                pool.after_connect(|conn, _| Box::pin(busy::install(conn)))
             });
     } else {
         let most = if for_writer { 4 } else { 16 };

@@ -14,6 +14,7 @@
 
 mod values;
 
+use super::busy::wait_briefly;
 use rusqlite::{CachedStatement, Connection};
 use sea_orm::sqlx::error::{DatabaseError, ErrorKind};
 use sea_orm::{
@@ -22,7 +23,6 @@ use sea_orm::{
 };
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 use values::{Bound, decode};
 
 /// Prepared statements kept: a batch's inserts, one text per table and pattern of NULL
@@ -77,16 +77,6 @@ impl Direct {
             conn: self.conn.clone(),
         })
     }
-}
-
-/// SQLite's busy handler for the writer: while another connection holds the write lock (a
-/// `RESTART` checkpoint, an async entry's claim), it looks again every 100 µs, for at least
-/// 10 s (the count of attempts bounds it; each takes a little more than its sleep).
-/// SQLite's own handler sleeps 1, 2, 5, 10, 15, 20 ms and on, so a wait of a few
-/// milliseconds became a batch of tens.
-fn wait_briefly(attempt: i32) -> bool {
-    std::thread::sleep(Duration::from_micros(100));
-    attempt < 100_000
 }
 
 /// A transaction of [`Direct`]: rolled back if dropped before its commit.
