@@ -3,6 +3,7 @@
 //! percentiles, errors by code and the projection lag of the run's entries. It is a crate
 //! of its own so that the service carries neither its HTTP client nor its histograms.
 
+mod conn;
 mod lag;
 
 use clap::{Parser, ValueEnum};
@@ -96,10 +97,10 @@ async fn run(args: BenchArgs) -> Result<(), String> {
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.clients)
         .map(|c| {
-            let client = client.clone();
+            let conn = conn::Conn::new(&args.target, &args.key);
             let args = args.clone();
             let run_id = run_id.clone();
-            tokio::spawn(async move { drive(c, client, args, run_id, deadline, per_client).await })
+            tokio::spawn(async move { drive(c, conn?, args, run_id, deadline, per_client).await })
         })
         .collect();
     let mut total = Tally {
@@ -199,13 +200,12 @@ fn request(
 
 async fn drive(
     client_no: usize,
-    client: reqwest::Client,
+    mut conn: conn::Conn,
     args: BenchArgs,
     run_id: String,
     deadline: Instant,
     limit: Option<u64>,
 ) -> Result<Tally, String> {
-    let base = args.target.trim_end_matches('/').to_owned();
     let mut hold: Option<String> = None;
     let mut tally = Tally {
         latency_us: Some(new_histogram()?),
@@ -219,23 +219,18 @@ async fn drive(
         let (path, body) = request(&args, client_no, i, &run_id, hold.as_deref());
         let places_hold = path == "/v1/holds";
         i += 1;
+        let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
         let sent = Instant::now();
-        let resp = client
-            .post(format!("{base}{path}"))
-            .bearer_auth(&args.key)
-            .json(&body)
-            .send()
-            .await;
-        let outcome = match resp {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                let replay = r.headers().contains_key("idempotent-replay");
-                let body: Value = r.json().await.unwrap_or(Value::Null);
+        let outcome = match conn.post(&path, body).await {
+            // Only a hold's id and an error's code are read from a body.
+            Ok(a) if places_hold || !matches!(a.status, 200 | 201) => {
+                let body: Value = serde_json::from_slice(&a.body).unwrap_or(Value::Null);
                 if places_hold {
                     hold = body["id"].as_str().map(str::to_owned);
                 }
-                (status, replay, body["code"].as_str().map(str::to_owned))
+                (a.status, a.replay, body["code"].as_str().map(str::to_owned))
             }
+            Ok(a) => (a.status, a.replay, None),
             Err(e) => (0, false, Some(format!("transport: {e}"))),
         };
         let us = sent.elapsed().as_micros() as u64;
