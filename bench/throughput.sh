@@ -27,9 +27,6 @@ case $MODE in
       T=$(date +%s%N); export LEDGERFLOW_NATS_STREAM=tp_$T LEDGERFLOW_NATS_SUBJECT=tp$T.events ;;
 esac
 export LEDGERFLOW_LISTEN=127.0.0.1:$PORT RUST_LOG=warn
-# As ../shared/bench/ceiling-pg.sh does before its run: no checkpoint left over from
-# earlier runs' writes falls into this one.
-[ "$MODE" = sqlite ] || psql -h 127.0.0.1 -U postgres -qXc checkpoint >/dev/null
 KEY=$($BIN apps create tp 2>/dev/null | grep '^lf_')
 $BIN > ${SERVE_LOG:-$W/serve.log} 2>&1 & SVC=$!
 trap "kill $SVC 2>/dev/null; wait $SVC 2>/dev/null; rm -rf $W" EXIT
