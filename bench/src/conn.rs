@@ -1,8 +1,8 @@
 //! One client's HTTP/1.1 connection to the service: hyper's client connection, without the
 //! pool, URL parsing and header map that a general client spends per request. Each client
 //! sends one request at a time, on a connection it keeps. The load generator shares the
-//! service's cores, so what it spends per request is taken from the service (reqwest's
-//! path cost about 50 µs of user CPU per request; BENCHMARKS.md, issue 17, session 18).
+//! service's cores, so what it spends per request is taken from the service (BENCHMARKS.md,
+//! issue 17, session 18).
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;

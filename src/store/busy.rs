@@ -4,8 +4,8 @@
 //! go of it for well under a millisecond between batches. SQLite's own busy handler sleeps
 //! 1, 2, 5, 10, 15, 20, 25, … ms between looks, so a connection that needed the lock for a
 //! moment (the rate limiter's lease, an async entry's claim, a checkpoint's `RESTART`) got
-//! it only when a look happened to fall into such a pause: after tens, often over a hundred
-//! milliseconds, and every request waiting for that lease waited as long. Every SQLite
+//! it only when one of those looks happened to fall into such a pause, and every request
+//! waiting for that lease waited as long (BENCHMARKS.md, issue 17, session 18). Every SQLite
 //! connection of the service, the writer's own and the pool's, looks again every 100 µs
 //! instead, and so gets the lock at the writer's next pause.
 
