@@ -5,9 +5,10 @@
 //! task checkpoints through another connection of the store's pool, `PASSIVE`: it copies
 //! what no reader still needs and never waits for the writer. Under load the writer always
 //! appends while a passive checkpoint runs, so the WAL would never start over and grows
-//! without end: once it holds [`RESTART_AT`] pages, a `RESTART` checkpoint copies the few
-//! frames the passive ones left (the writer waits only for those) and makes the writer's
-//! next transaction start the WAL over.
+//! without end: once it holds [`RESTART_AT`] pages, a `RESTART` checkpoint copies the
+//! frames the passive ones left and makes the writer's next transaction start the WAL
+//! over. The writer waits while a `RESTART` runs (it flushes the database file and waits
+//! for the WAL's readers), which is why they are rare.
 
 use super::Store;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
@@ -16,8 +17,11 @@ use std::time::Duration;
 /// How often the WAL is checkpointed.
 pub const EVERY: Duration = Duration::from_millis(200);
 
-/// Pages in the WAL past which it is started over (64 MiB of 4 KiB pages).
-pub const RESTART_AT: i64 = 16_384;
+/// Pages in the WAL past which it is started over (256 MiB of 4 KiB pages). A `RESTART`
+/// keeps the writer out while it runs, so fewer of them make fewer runs of slow batches;
+/// the price is a longer WAL on disk, and to read back after a crash (BENCHMARKS.md,
+/// issue 17, session 18).
+pub const RESTART_AT: i64 = 65_536;
 
 /// Checkpoints the WAL of `store`, a SQLite store, every [`EVERY`] from a task of the
 /// calling runtime, until that runtime ends (the batch writer's, beside which it runs).
