@@ -11,11 +11,18 @@ use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 
-/// A connection to `authority` (host:port), opened on first use and again after a failure.
-pub struct Conn {
+/// Where the clients send, and as whom: parsed once for all of them.
+#[derive(Clone)]
+pub struct Target {
+    /// host:port
     authority: String,
     host: HeaderValue,
     bearer: HeaderValue,
+}
+
+/// A connection to a [`Target`], opened on first use and again after a failure.
+pub struct Conn {
+    target: Target,
     sender: Option<SendRequest<Full<Bytes>>>,
 }
 
@@ -27,22 +34,30 @@ pub struct Answer {
     pub body: Bytes,
 }
 
-impl Conn {
-    /// A connection to `target` (`http://host:port`, a path after it ignored), sending
-    /// `key` as its bearer token.
-    pub fn new(target: &str, key: &str) -> Result<Conn, String> {
+impl Target {
+    /// `target` (`http://host:port`, a path after it ignored), with `key` as the bearer
+    /// token.
+    pub fn parse(target: &str, key: &str) -> Result<Target, String> {
         let rest = target.strip_prefix("http://").ok_or_else(|| {
             format!("the target {target:?} is not http://host:port (https is not supported)")
         })?;
         let authority = rest.split('/').next().unwrap_or_default().to_owned();
         let host = HeaderValue::from_str(&authority).map_err(|e| e.to_string())?;
         let bearer = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|e| e.to_string())?;
-        Ok(Conn {
+        Ok(Target {
             authority,
             host,
             bearer,
-            sender: None,
         })
+    }
+}
+
+impl Conn {
+    pub fn new(target: Target) -> Conn {
+        Conn {
+            target,
+            sender: None,
+        }
     }
 
     /// POSTs `body` (JSON) to `path`, and reads the whole answer.
@@ -50,8 +65,8 @@ impl Conn {
         let request = Request::builder()
             .method(Method::POST)
             .uri(path)
-            .header(HOST, self.host.clone())
-            .header(AUTHORIZATION, self.bearer.clone())
+            .header(HOST, self.target.host.clone())
+            .header(AUTHORIZATION, self.target.bearer.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| e.to_string())?;
@@ -79,9 +94,10 @@ impl Conn {
     }
 
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, String> {
-        let stream = tokio::net::TcpStream::connect(&self.authority)
+        let authority = &self.target.authority;
+        let stream = tokio::net::TcpStream::connect(authority)
             .await
-            .map_err(|e| format!("connect to {}: {e}", self.authority))?;
+            .map_err(|e| format!("connect to {authority}: {e}"))?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
         let (sender, connection) = handshake(TokioIo::new(stream))
             .await
@@ -117,7 +133,7 @@ mod tests {
         let answer = "HTTP/1.1 201 Created\r\nidempotent-replay: true\r\ncontent-length: 7\r\n\
                       connection: close\r\n\r\n{\"a\":1}";
         let target = one_answer_per_connection(answer).await;
-        let mut conn = Conn::new(&target, "lf_key").expect("a connection");
+        let mut conn = Conn::new(Target::parse(&target, "lf_key").expect("a target"));
         let first = conn.post("/v1/entries", b"{}".to_vec()).await;
         // The server closed that connection: a request may fail on it, and the next opens
         // a new one.
@@ -137,8 +153,8 @@ mod tests {
 
     #[test]
     fn only_plain_http_targets_are_taken() {
-        assert!(Conn::new("https://127.0.0.1:8080", "k").is_err());
-        let conn = Conn::new("http://127.0.0.1:8080/", "k").expect("a target");
-        assert_eq!(conn.authority, "127.0.0.1:8080");
+        assert!(Target::parse("https://127.0.0.1:8080", "k").is_err());
+        let target = Target::parse("http://127.0.0.1:8080/", "k").expect("a target");
+        assert_eq!(target.authority, "127.0.0.1:8080");
     }
 }

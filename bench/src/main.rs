@@ -86,8 +86,9 @@ async fn main() -> std::process::ExitCode {
 
 /// Runs the benchmark and prints its report.
 async fn run(args: BenchArgs) -> Result<(), String> {
+    let target = conn::Target::parse(&args.target, &args.key)?;
+    // Only for the service's metrics: the clients send over connections of their own.
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients)
         .build()
         .map_err(|e| e.to_string())?;
     let run_id = uuid::Uuid::new_v4().simple().to_string();
@@ -97,10 +98,10 @@ async fn run(args: BenchArgs) -> Result<(), String> {
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.clients)
         .map(|c| {
-            let conn = conn::Conn::new(&args.target, &args.key);
+            let conn = conn::Conn::new(target.clone());
             let args = args.clone();
             let run_id = run_id.clone();
-            tokio::spawn(async move { drive(c, conn?, args, run_id, deadline, per_client).await })
+            tokio::spawn(async move { drive(c, conn, args, run_id, deadline, per_client).await })
         })
         .collect();
     let mut total = Tally {
