@@ -1,14 +1,15 @@
 //! SQLite's WAL checkpoints, run beside the batch writer instead of inside its commits.
 //!
-//! The writer's connection never checkpoints (`wal_autocheckpoint = 0`): a commit that did
-//! would copy the WAL into the database file while every caller of the batch waits. This
-//! task checkpoints through another connection of the store's pool, `PASSIVE`: it copies
-//! what no reader still needs and never waits for the writer. Under load the writer always
-//! appends while a passive checkpoint runs, so the WAL would never start over and grows
-//! without end: once it holds [`RESTART_AT`] pages, a `RESTART` checkpoint copies the
-//! frames the passive ones left and makes the writer's next transaction start the WAL
-//! over. The writer waits while a `RESTART` runs (it flushes the database file and waits
-//! for the WAL's readers), which is why they are rare.
+//! No connection of the event store checkpoints by itself (`wal_autocheckpoint = 0`): a
+//! writer's commit that did would copy the WAL into the database file while every caller of
+//! the batch waits, and a pool connection's would write and flush the database file beside
+//! the writer's commits. This task checkpoints through a connection of the store's pool,
+//! `PASSIVE`: it copies what no reader still needs and never waits for the writer. Under
+//! load the writer always appends while a passive checkpoint runs, so the WAL would never
+//! start over and grows without end: once it holds [`RESTART_AT`] pages, a `RESTART`
+//! checkpoint copies the frames the passive ones left and makes the writer's next
+//! transaction start the WAL over. The writer waits while a `RESTART` runs (it flushes the
+//! database file and waits for the WAL's readers), which is why they are rare.
 
 use super::Store;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
@@ -71,6 +72,30 @@ mod tests {
             batch.txn.execute(insert).await.expect("a write");
             batch.commit().await.expect("a commit");
         }
+    }
+
+    #[tokio::test]
+    async fn no_pool_connection_checkpoints_by_itself() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let file = dir.path().join("ledger.db");
+        let store = Store::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .expect("a store");
+        let db = store.conn();
+        db.execute_unprepared("CREATE TABLE scratch (b BLOB)")
+            .await
+            .expect("a table");
+        // About 1,500 pages of WAL: past SQLite's default of 1,000, where a commit would copy
+        // the WAL into the database file by itself.
+        for _ in 0..300 {
+            db.execute_unprepared("INSERT INTO scratch VALUES (randomblob(16384))")
+                .await
+                .expect("a write");
+        }
+        let size = || std::fs::metadata(&file).expect("the database file").len();
+        assert!(size() < 1 << 20, "the database file holds {} bytes", size());
+        once(&store, RESTART_AT).await.expect("a checkpoint");
+        assert!(size() > 4 << 20, "checkpointed: {} bytes", size());
     }
 
     #[tokio::test]

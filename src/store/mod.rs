@@ -82,19 +82,40 @@ pub struct Store {
 }
 
 /// Connects to `url`: `sqlite://FILE` (created if missing) or `postgres://…` (PostgreSQL or
-/// CockroachDB). Used for the event store and for a read model in its own database.
+/// CockroachDB). Used for a read model in its own database; [`Store::connect`] for the
+/// event store.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    connect_pool(url, false).await
+    connect_pool(url, Pool::ReadModel).await
 }
 
-/// [`connect`]; with `for_writer`, a pool for the batch writer. On PostgreSQL and
+/// Whom a pool serves, which sets its size and its connections' settings.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pool {
+    /// A read model in a database of its own.
+    ReadModel,
+    /// The event store, shared by the requests and the background tasks.
+    EventStore,
+    /// The event store's batch writer.
+    Writer,
+}
+
+/// A pool of `role`'s connections to `url`. The batch writer's: on PostgreSQL and
 /// CockroachDB every connection starts its transactions SERIALIZABLE by default, so that
 /// `BEGIN` alone opens one, and there are at most four: the writer runs one batch at a
 /// time, but sqlx pings each connection it takes back (a round trip), and with spare ones
 /// the writer's next query does not wait for that ping. On SQLite the writer's batches
 /// run on a connection of their own ([`direct`]); its pool, of one connection, reads the
 /// entries that replays answer with.
-async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection, DbErr> {
+///
+/// No connection to a SQLite event store checkpoints by itself (`wal_autocheckpoint = 0`):
+/// the batch writer's task does ([`checkpoint`]). Otherwise every commit on a pool
+/// connection (the rate limiter's lease, an async entry's claim) would copy the WAL into
+/// the database file and flush it while the WAL holds over 1,000 pages, which under load is
+/// always, and those writes met the writer's commits (BENCHMARKS.md, issue 17, session 19).
+/// A process that never starts the writer (the CLI's commands) leaves its few pages to the
+/// checkpoint SQLite runs when it closes its last connection, or to the next server.
+async fn connect_pool(url: &str, role: Pool) -> Result<DatabaseConnection, DbErr> {
+    let for_writer = role == Pool::Writer;
     let mut url = url.to_owned();
     let sqlite = url.starts_with("sqlite:");
     if sqlite && !url.contains("mode=") {
@@ -116,8 +137,13 @@ async fn connect_pool(url: &str, for_writer: bool) -> Result<DatabaseConnection,
                 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
                 // WAL lets reads run beside the writer; FULL makes every commit durable
                 // before it is acknowledged, which a ledger owes its callers.
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
+                let o = o
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full);
+                match role {
+                    Pool::ReadModel => o,
+                    Pool::EventStore | Pool::Writer => o.pragma("wal_autocheckpoint", "0"),
+                }
             })
             .map_sqlx_sqlite_pool_opts(|pool| {
                 pool.after_connect(|conn, _| Box::pin(busy::install(conn)))
@@ -159,7 +185,7 @@ pub async fn snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, Db
 impl Store {
     pub async fn connect(url: &str) -> Result<Store, DbErr> {
         Ok(Store {
-            db: connect(url).await?,
+            db: connect_pool(url, Pool::EventStore).await?,
             url: url.into(),
             serializable: false,
             direct: None,
@@ -181,7 +207,7 @@ impl Store {
             _ => None,
         };
         Ok(Store {
-            db: connect_pool(&self.url, true).await?,
+            db: connect_pool(&self.url, Pool::Writer).await?,
             url: self.url.clone(),
             serializable: true,
             direct,
