@@ -112,8 +112,9 @@ enum Pool {
 /// connection (the rate limiter's lease, an async entry's claim) would copy the WAL into
 /// the database file and flush it while the WAL holds over 1,000 pages, which under load is
 /// always, and those writes met the writer's commits (BENCHMARKS.md, issue 17, session 19).
-/// A process that never starts the writer (the CLI's commands) leaves its few pages to the
-/// checkpoint SQLite runs when it closes its last connection, or to the next server.
+/// A process that never starts the writer (the CLI's commands, which write a few pages)
+/// leaves them in the WAL, which is as durable as the database file, for the next server's
+/// task to copy.
 async fn connect_pool(url: &str, role: Pool) -> Result<DatabaseConnection, DbErr> {
     let for_writer = role == Pool::Writer;
     let mut url = url.to_owned();
