@@ -74,41 +74,46 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn no_pool_connection_checkpoints_by_itself() {
-        let dir = tempfile::tempdir().expect("a directory");
-        let file = dir.path().join("ledger.db");
+    /// A SQLite event store in `dir` with a table `scratch` of blobs, and its file.
+    async fn scratch_store(dir: &std::path::Path) -> (Store, std::path::PathBuf) {
+        let file = dir.join("ledger.db");
         let store = Store::connect(&format!("sqlite://{}", file.display()))
             .await
             .expect("a store");
-        let db = store.conn();
-        db.execute_unprepared("CREATE TABLE scratch (b BLOB)")
-            .await
-            .expect("a table");
-        // About 1,500 pages of WAL: past SQLite's default of 1,000, where a commit would copy
-        // the WAL into the database file by itself.
-        for _ in 0..300 {
-            db.execute_unprepared("INSERT INTO scratch VALUES (randomblob(16384))")
-                .await
-                .expect("a write");
-        }
-        let size = || std::fs::metadata(&file).expect("the database file").len();
-        assert!(size() < 1 << 20, "the database file holds {} bytes", size());
-        once(&store, RESTART_AT).await.expect("a checkpoint");
-        assert!(size() > 4 << 20, "checkpointed: {} bytes", size());
-    }
-
-    #[tokio::test]
-    async fn the_writer_never_checkpoints_and_a_long_wal_is_started_over() {
-        let dir = tempfile::tempdir().expect("a directory");
-        let url = format!("sqlite://{}/ledger.db", dir.path().display());
-        let store = Store::connect(&url).await.expect("a store");
-        let writer = store.writer_pool(true).await.expect("the writer's pool");
         store
             .conn()
             .execute_unprepared("CREATE TABLE scratch (b BLOB)")
             .await
             .expect("a table");
+        (store, file)
+    }
+
+    #[tokio::test]
+    async fn no_pool_connection_checkpoints_by_itself() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let (store, file) = scratch_store(dir.path()).await;
+        // About 1,500 pages of WAL: past SQLite's default of 1,000, where a commit would copy
+        // the WAL into the database file by itself.
+        for _ in 0..300 {
+            store
+                .conn()
+                .execute_unprepared("INSERT INTO scratch VALUES (randomblob(16384))")
+                .await
+                .expect("a write");
+        }
+        let size = || std::fs::metadata(&file).expect("the database file").len();
+        let before = size();
+        assert!(before < 1 << 20, "the database file holds {before} bytes");
+        once(&store, RESTART_AT).await.expect("a checkpoint");
+        let after = size();
+        assert!(after > 4 << 20, "checkpointed: {after} bytes");
+    }
+
+    #[tokio::test]
+    async fn the_writer_never_checkpoints_and_a_long_wal_is_started_over() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let (store, _) = scratch_store(dir.path()).await;
+        let writer = store.writer_pool(true).await.expect("the writer's pool");
         // Past SQLite's default of 1,000 pages, where a commit would checkpoint by itself.
         write(&writer, 300).await;
         let before = checkpoint(&store, "PASSIVE").await.expect("a checkpoint");

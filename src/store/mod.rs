@@ -85,12 +85,12 @@ pub struct Store {
 /// CockroachDB). Used for a read model in its own database; [`Store::connect`] for the
 /// event store.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    connect_pool(url, Pool::ReadModel).await
+    connect_pool(url, PoolRole::ReadModel).await
 }
 
 /// Whom a pool serves, which sets its size and its connections' settings.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Pool {
+enum PoolRole {
     /// A read model in a database of its own.
     ReadModel,
     /// The event store, shared by the requests and the background tasks.
@@ -115,8 +115,8 @@ enum Pool {
 /// A process that never starts the writer (the CLI's commands, which write a few pages)
 /// leaves them in the WAL, which is as durable as the database file, for the next server's
 /// task to copy.
-async fn connect_pool(url: &str, role: Pool) -> Result<DatabaseConnection, DbErr> {
-    let for_writer = role == Pool::Writer;
+async fn connect_pool(url: &str, role: PoolRole) -> Result<DatabaseConnection, DbErr> {
+    let for_writer = role == PoolRole::Writer;
     let mut url = url.to_owned();
     let sqlite = url.starts_with("sqlite:");
     if sqlite && !url.contains("mode=") {
@@ -142,8 +142,8 @@ async fn connect_pool(url: &str, role: Pool) -> Result<DatabaseConnection, DbErr
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full);
                 match role {
-                    Pool::ReadModel => o,
-                    Pool::EventStore | Pool::Writer => o.pragma("wal_autocheckpoint", "0"),
+                    PoolRole::ReadModel => o,
+                    PoolRole::EventStore | PoolRole::Writer => o.pragma("wal_autocheckpoint", "0"),
                 }
             })
             .map_sqlx_sqlite_pool_opts(|pool| {
@@ -186,7 +186,7 @@ pub async fn snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, Db
 impl Store {
     pub async fn connect(url: &str) -> Result<Store, DbErr> {
         Ok(Store {
-            db: connect_pool(url, Pool::EventStore).await?,
+            db: connect_pool(url, PoolRole::EventStore).await?,
             url: url.into(),
             serializable: false,
             direct: None,
@@ -208,7 +208,7 @@ impl Store {
             _ => None,
         };
         Ok(Store {
-            db: connect_pool(&self.url, Pool::Writer).await?,
+            db: connect_pool(&self.url, PoolRole::Writer).await?,
             url: self.url.clone(),
             serializable: true,
             direct,
