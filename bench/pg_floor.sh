@@ -6,8 +6,11 @@
 # schema (a database `ledgerflow migrate` made), one SERIALIZABLE writer, durable commits:
 # what ../shared/bench/ceiling-pg.sh measures for the lean write, for this data model.
 # Needs a release build (BIN=…) and PostgreSQL at 127.0.0.1 (user postgres, trust).
-# Usage: [BIN=…] bench/pg_floor.sh [seconds=10] [batch=32] [owners=10000]
-# Prints: ledgerflow-rows-pg batch B entries/s N
+# Usage: [BIN=…] [FILE=batch script] bench/pg_floor.sh [seconds=10] [batch=32] [owners=10000]
+# (FILE=bench/pg_floor_folded.sql: the same without three tables' rows, see there.)
+# Prints: ledgerflow-rows-pg batch B entries/s N busy_us_per_entry U (U: the whole machine's
+# busy CPU during pgbench's run, /proc/stat's user+nice+system+irq+softirq, per entry: on an
+# otherwise idle machine, PostgreSQL's work and pgbench's own small part)
 set -euo pipefail
 T=${1:-10}; N=${2:-32}; OWNERS=${3:-10000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd); BIN=${BIN:-$ROOT/target/release/ledgerflow}
@@ -21,6 +24,9 @@ insert into accounts (id, app_id, owner_id, asset, balance, version, updated_at,
   values (md5('@floor:system')::uuid, md5('floor-app')::uuid, '@floor:system', 'CREDIT', '0', 0, 0, '');
 checkpoint;
 SQL
-tps=$(pgbench -h 127.0.0.1 -U postgres -n -f "$ROOT/bench/pg_floor_batch.sql" -D n=$N -D owners=$OWNERS \
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
+b0=$(busy)
+tps=$(pgbench -h 127.0.0.1 -U postgres -n -f "${FILE:-$ROOT/bench/pg_floor_batch.sql}" -D n=$N -D owners=$OWNERS \
   -c 1 -j 1 -T "$T" $db 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-python3 -c "print('ledgerflow-rows-pg batch $N entries/s', round(float('$tps') * $N))"
+b1=$(busy); hz=$(getconf CLK_TCK)
+python3 -c "n = float('$tps') * $N; print('ledgerflow-rows-pg batch $N entries/s', round(n), 'busy_us_per_entry', round(($b1 - $b0) / $hz * 1e6 / (n * $T)))"
