@@ -94,10 +94,10 @@ impl Control {
     }
 }
 
-/// Why an account in `status` refuses `cmd`, an entry of its owner, if it does: a closed
-/// account takes nothing; a frozen one takes no debit, transfer out or new hold.
-pub fn refusal(status: AccountStatus, cmd: &Command) -> Option<Refusal> {
-    let owner = &cmd.owner_id;
+/// Why `owner`'s account, in `status`, refuses `cmd`, which moves credits out of it, if it
+/// does: a closed account takes nothing; a frozen one takes no debit, transfer out or new
+/// hold.
+pub fn refusal(status: AccountStatus, owner: &str, cmd: &Command) -> Option<Refusal> {
     let debit = cmd.operation.direction != Direction::Credit;
     let ending_hold = matches!(
         cmd.hold,

@@ -8,6 +8,7 @@ use serde_json::json;
 on_both_backends!(
     a_frozen_owner_spends_nothing_but_its_hold_is_still_captured,
     a_closed_account_takes_nothing_and_closes_only_empty,
+    a_transfers_reversal_is_refused_by_a_frozen_receiver_not_a_frozen_sender,
 );
 
 async fn entry(app: &TestApp, op: &str, nonce: &str, amount: &str) -> Reply {
@@ -150,5 +151,61 @@ async fn a_closed_account_takes_nothing_and_closes_only_empty(backend: Backend) 
         .post_to("/v1/accounts/zoe/freeze", json!({"nonce": "z"}))
         .await;
     assert_eq!(zoe.status, 201, "{:?}", zoe.body);
+    verified(&app).await;
+}
+
+/// A transfer's reversal moves its amount back: the receiver pays it and the sender takes
+/// it. So a frozen receiver refuses it (its credits cannot leave it), and a frozen sender
+/// takes it, as it takes any credit.
+async fn a_transfers_reversal_is_refused_by_a_frozen_receiver_not_a_frozen_sender(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(entry(&app, "CREDIT_ADD", "c1", "10").await.status, 201);
+    let mut transfers = Vec::new();
+    for (nonce, amount) in [("t1", "4"), ("t2", "3")] {
+        let t = app
+            .post(
+                json!({"operation": "TRANSFER", "owner_id": "amy", "counterparty_id": "bo",
+                "nonce": nonce, "amount": amount}),
+            )
+            .await;
+        assert_eq!(t.status, 201, "{:?}", t.body);
+        transfers.push(t.body["id"].as_str().expect("an entry id").to_owned());
+    }
+    let reverse = async |id: &str, nonce: &str| {
+        let path = format!("/v1/entries/{id}/reversals");
+        app.post_to(&path, json!({ "nonce": nonce })).await
+    };
+    let control = async |owner: &str, what: &str, nonce: &str| {
+        let path = format!("/v1/accounts/{owner}/{what}");
+        let r = app.post_to(&path, json!({ "nonce": nonce })).await;
+        assert_eq!(r.status, 201, "{what} {owner}: {:?}", r.body);
+    };
+
+    control("bo", "freeze", "f1").await;
+    let refused = reverse(&transfers[0], "r1").await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.body["code"].as_str()),
+        (422, Some("account_frozen")),
+        "{:?}",
+        refused.body
+    );
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("bo's")),
+        "the refusal names the receiver: {:?}",
+        refused.body
+    );
+    control("bo", "unfreeze", "u1").await;
+
+    control("amy", "freeze", "f2").await;
+    let taken = reverse(&transfers[1], "r2").await;
+    assert_eq!(taken.status, 201, "{:?}", taken.body);
+    assert_eq!(
+        (app.balance("amy").await, app.balance("bo").await),
+        ("6.00".into(), "4.00".into())
+    );
     verified(&app).await;
 }

@@ -11,6 +11,7 @@ use crate::ledger::account::{self, AccountStatus};
 use crate::ledger::codes::{Code, Refusal};
 use crate::ledger::command::Control;
 use crate::ledger::command::{Command, account_id};
+use operations::Direction;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -23,22 +24,19 @@ impl Deciding {
             .map_or(AccountStatus::Active, |h| h.status)
     }
 
-    /// Why the status of the accounts `cmd` moves refuses it, if it does: its owner's, and
-    /// a transfer's receiver's when that one is closed.
+    /// Why the status of the accounts `cmd` moves refuses it, if it does: the one it takes
+    /// from, and the one a transfer gives to when that one is closed.
     pub(super) fn status_refusal(&self, cmd: &Command) -> Option<Refusal> {
         if cmd.control.is_some() {
             return None;
         }
-        if let Some(refusal) = account::refusal(self.status_of(cmd, cmd.owner_id.as_str()), cmd) {
+        let (payer, payee) = sides(cmd);
+        if let Some(refusal) = account::refusal(self.status_of(cmd, payer), payer, cmd) {
             return Some(refusal);
         }
-        let receiver = cmd.counterparty_id.as_ref()?;
-        (self.status_of(cmd, receiver.as_str()) == AccountStatus::Closed).then(|| {
-            Refusal::new(
-                Code::AccountClosed,
-                format!("{receiver}'s account is closed"),
-            )
-        })
+        let payee = payee?;
+        (self.status_of(cmd, payee) == AccountStatus::Closed)
+            .then(|| Refusal::new(Code::AccountClosed, format!("{payee}'s account is closed")))
     }
 
     /// The status `control` moves `cmd`'s owner's account to, or why it cannot.
@@ -71,5 +69,17 @@ impl Deciding {
             self.heads.touch(&id);
         }
         Effects::default()
+    }
+}
+
+/// The owner `cmd` takes from, and the one a transfer gives to. A transfer's reversal
+/// moves its amount back: the original receiver (the command's counterparty) pays, and
+/// the original sender (its owner) takes.
+fn sides(cmd: &Command) -> (&str, Option<&str>) {
+    let owner = cmd.owner_id.as_str();
+    let receiver = cmd.counterparty_id.as_ref().map(|c| c.as_str());
+    match (&cmd.reversal, receiver) {
+        (Some(r), Some(receiver)) if r.direction == Direction::Transfer => (receiver, Some(owner)),
+        _ => (owner, receiver),
     }
 }
