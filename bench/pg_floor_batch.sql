@@ -1,8 +1,9 @@
 -- One batch of :n uniform CREDIT_ADD entries: the rows ledgerflow writes for them in
 -- PostgreSQL embedded mode (see bench/pg_floor.sh). Ids are time-ordered, as UUIDv7 is.
+-- Each pgbench client posts against a system account of its own (:client_id, 0 alone).
 \set base random(1, 1000000000)
 BEGIN ISOLATION LEVEL SERIALIZABLE;
-SELECT version FROM accounts WHERE id = md5('@floor:system')::uuid;
+SELECT version FROM accounts WHERE id = md5('@floor:system' || :client_id)::uuid;
 WITH e AS (
   INSERT INTO entries (id, app_id, nonce, request_hash, operation, owner_id, asset, amount, is_async, created_at)
   SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || substr(md5(random()::text), 1, 20))::uuid,
@@ -18,7 +19,7 @@ WITH e AS (
   INSERT INTO postings (account_id, version, entry_id, app_id, owner_id, asset, amount, balance_after, recorded_at, prev_hash, hash)
   SELECT md5(owner_id)::uuid, nextval('floor_versions'), id, md5('floor-app')::uuid, owner_id, 'CREDIT', '1.00', '1.00', created_at, repeat('ab', 32), repeat('cd', 32) FROM e
   UNION ALL
-  SELECT md5('@floor:system')::uuid, nextval('floor_system'), id, md5('floor-app')::uuid, '@floor:system', 'CREDIT', '-1.00', '-1.00', created_at, repeat('ab', 32), repeat('cd', 32) FROM e
+  SELECT md5('@floor:system' || :client_id)::uuid, nextval('floor_system'), id, md5('floor-app')::uuid, '@floor:system' || :client_id, 'CREDIT', '-1.00', '-1.00', created_at, repeat('ab', 32), repeat('cd', 32) FROM e
   RETURNING 1
 ), l AS (
   INSERT INTO lots (id, account_id, entry_id, category, priority, created_at, amount, counter_account, remaining, status)
@@ -38,7 +39,7 @@ WITH e AS (
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM p), (SELECT count(*) FROM l), (SELECT count(*) FROM a), (SELECT count(*) FROM h);
-UPDATE accounts SET version = version + :n, updated_at = updated_at + 1 WHERE id = md5('@floor:system')::uuid;
-INSERT INTO event_seqs VALUES (md5('floor-app')::uuid, currval('floor_events')) ON CONFLICT (app_id) DO UPDATE SET seq = excluded.seq;
-INSERT INTO rm_checkpoints VALUES ('in-process', :base, 0, 0) ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at;
+UPDATE accounts SET version = version + :n, updated_at = updated_at + 1 WHERE id = md5('@floor:system' || :client_id)::uuid;
+INSERT INTO event_seqs VALUES (md5('floor-app' || :client_id)::uuid, currval('floor_events')) ON CONFLICT (app_id) DO UPDATE SET seq = excluded.seq;
+INSERT INTO rm_checkpoints VALUES ('in-process' || :client_id, :base, 0, 0) ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at;
 COMMIT;
