@@ -75,7 +75,7 @@ impl Deciding {
 /// The owner `cmd` takes from, and the one a transfer gives to. A transfer's reversal
 /// moves its amount back: the original receiver (the command's counterparty) pays, and
 /// the original sender (its owner) takes.
-fn sides(cmd: &Command) -> (&str, Option<&str>) {
+pub(super) fn sides(cmd: &Command) -> (&str, Option<&str>) {
     let owner = cmd.owner_id.as_str();
     let receiver = cmd.counterparty_id.as_ref().map(|c| c.as_str());
     match (&cmd.reversal, receiver) {

@@ -12,6 +12,7 @@
 
 use super::Deciding;
 use super::book::Terms;
+use super::controls::sides;
 use super::effects::{Effects, post_legs};
 use crate::decimal::stored_decimal;
 use crate::ledger::codes::{Code, Refusal};
@@ -71,7 +72,8 @@ impl Deciding {
             return None;
         }
         let free = self.free_of(&reversal.opened);
-        let holder = cmd.counterparty_id.as_ref().unwrap_or(&cmd.owner_id);
+        // A credit's owner, or a transfer's receiver, gives it back.
+        let (holder, _) = sides(cmd);
         (free < amount).then(|| {
             Refusal::new(
                 Code::InsufficientBalance,
