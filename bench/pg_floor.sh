@@ -10,12 +10,12 @@
 # (FILE=bench/pg_floor_folded.sql: the same without three tables' rows, see there.)
 # CLIENTS=N runs N connections at once, each posting against a system account of its own
 # and numbering its own app's events, as N batch writers with the system account sharded
-# among them would (up to 8; a batch that fails to serialize is tried again, up to 20 times).
+# among them would (a batch that fails to serialize is tried again, up to 20 times).
 # Prints: ledgerflow-rows-pg batch B entries/s N busy_us_per_entry U (U: the whole machine's
 # busy CPU during pgbench's run, /proc/stat's user+nice+system+irq+softirq, per entry: on an
 # otherwise idle machine, PostgreSQL's work and pgbench's own small part)
 set -euo pipefail
-T=${1:-10}; N=${2:-32}; OWNERS=${3:-10000}
+T=${1:-10}; N=${2:-32}; OWNERS=${3:-10000}; C=${CLIENTS:-1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd); BIN=${BIN:-$ROOT/target/release/ledgerflow}
 db=ledgerflow_floor_$$
 psql -h 127.0.0.1 -U postgres -qXc "create database $db" >/dev/null
@@ -25,12 +25,12 @@ psql -h 127.0.0.1 -U postgres -qX -d $db >/dev/null <<SQL
 create sequence floor_versions; create sequence floor_system; create sequence floor_events;
 insert into accounts (id, app_id, owner_id, asset, balance, version, updated_at, hash)
   select md5('@floor:system' || c)::uuid, md5('floor-app')::uuid, '@floor:system' || c, 'CREDIT', '0', 0, 0, ''
-  from generate_series(0, 7) c;
+  from generate_series(0, $C - 1) c;
 checkpoint;
 SQL
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
 b0=$(busy)
 tps=$(pgbench -h 127.0.0.1 -U postgres -n -f "${FILE:-$ROOT/bench/pg_floor_batch.sql}" -D n=$N -D owners=$OWNERS \
-  -c ${CLIENTS:-1} -j ${CLIENTS:-1} --max-tries=20 -T "$T" $db 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  -c $C -j $C --max-tries=20 -T "$T" $db 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
 b1=$(busy); hz=$(getconf CLK_TCK)
 python3 -c "n = float('$tps') * $N; print('ledgerflow-rows-pg batch $N entries/s', round(n), 'busy_us_per_entry', round(($b1 - $b0) / $hz * 1e6 / (n * $T)))"
