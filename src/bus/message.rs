@@ -67,17 +67,51 @@ impl EntryMessage {
             .collect()
     }
 
-    /// The messages of an outbox row, as `(Nats-Msg-Id, JSON)`. Compact JSON holds no raw
-    /// tab or newline (JSON escapes them inside strings), so the split is exact. A row
-    /// written before rows carried several messages is one message's JSON, under the row's
-    /// id; so is a line without a tab, which then fails to decode and is parked, not lost.
+    /// The messages of an outbox row, as `(Nats-Msg-Id, JSON)`.
     pub fn split(row: &outbox::Model) -> Vec<(&str, &str)> {
-        if row.payload.starts_with('{') {
-            return vec![(row.id.as_str(), row.payload.as_str())];
+        Self::split_payload(&row.id, &row.payload)
+    }
+
+    /// The messages of a payload named `id` (an outbox row's, or a bus message's that
+    /// carries some of a row's). Compact JSON holds no raw tab or newline (JSON escapes
+    /// them inside strings), so the split is exact. A payload of one message's JSON (a row
+    /// written before rows carried several messages, a bus message published before bus
+    /// messages carried several) is that message, under `id`; so is a line without a tab,
+    /// which then fails to decode and is parked, not lost.
+    pub fn split_payload<'a>(id: &'a str, payload: &'a str) -> Vec<(&'a str, &'a str)> {
+        if payload.starts_with('{') {
+            return vec![(id, payload)];
         }
-        row.payload
+        payload
             .lines()
-            .map(|line| line.split_once('\t').unwrap_or((row.id.as_str(), line)))
+            .map(|line| line.split_once('\t').unwrap_or((id, line)))
+            .collect()
+    }
+
+    /// The bus messages that carry an outbox row, as `(Nats-Msg-Id, payload)`: the whole
+    /// row when it fits in `max_bytes`, else runs of its lines that do (a line longer than
+    /// that alone). Each is named for its first message, so a re-publish of the row has
+    /// the same names and the bus drops it. One bus message per row rather than per entry:
+    /// the bus, the relay and the consumer then work (publish, store, deliver, acknowledge)
+    /// once per batch.
+    pub fn carriers(row: &outbox::Model, max_bytes: usize) -> Vec<(&str, &str)> {
+        let payload = row.payload.as_str();
+        if payload.len() <= max_bytes || payload.starts_with('{') {
+            return vec![(row.id.as_str(), payload)];
+        }
+        let mut carriers = Vec::new();
+        let (mut start, mut end) = (0, 0);
+        for line in payload.split_inclusive('\n') {
+            if end > start && end + line.len() - start > max_bytes {
+                carriers.push(&payload[start..end]);
+                start = end;
+            }
+            end += line.len();
+        }
+        carriers.push(&payload[start..end]);
+        carriers
+            .into_iter()
+            .map(|c| (c.split_once('\t').map_or(row.id.as_str(), |(id, _)| id), c))
             .collect()
     }
 
@@ -160,6 +194,40 @@ mod tests {
             }
         }
         assert_eq!(decoded, records);
+    }
+
+    #[test]
+    fn a_row_is_one_bus_message_when_it_fits_and_runs_of_its_lines_when_not() {
+        let records: Vec<EntryRecord> = (0..10).map(record).collect();
+        let rows = EntryMessage::outbox_rows(&records, 7).expect("encode");
+        let row = &rows[0];
+        let whole = EntryMessage::carriers(row, row.payload.len());
+        assert_eq!(whole, vec![(row.id.as_str(), row.payload.as_str())]);
+
+        let line = row.payload.lines().map(str::len).max().expect("lines") + 1;
+        let carriers = EntryMessage::carriers(row, 3 * line);
+        assert!(carriers.len() >= 4, "{} bus messages", carriers.len());
+        assert_eq!(carriers[0].0, row.id, "the first is named for the row");
+        let mut messages = Vec::new();
+        for (id, payload) in &carriers {
+            assert!(payload.len() <= 3 * line);
+            let split = EntryMessage::split_payload(id, payload);
+            assert_eq!(*id, split[0].0, "each is named for its first message");
+            messages.extend(split);
+        }
+        assert_eq!(
+            messages,
+            EntryMessage::split(row),
+            "every line once, in order"
+        );
+        assert_eq!(
+            EntryMessage::carriers(row, 3 * line),
+            carriers,
+            "a re-publish has the same names"
+        );
+
+        let alone = EntryMessage::carriers(row, 10);
+        assert_eq!(alone.len(), 10, "a line longer than the limit goes alone");
     }
 
     #[test]

@@ -19,6 +19,9 @@ const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 /// slow is harmless (it finds the message applied).
 const ACK_WAIT: Duration = Duration::from_secs(10);
 
+/// What a message's headers may take of the server's payload limit.
+const HEADER_ROOM: usize = 4096;
+
 #[derive(Debug, thiserror::Error)]
 #[error("NATS: {0}")]
 pub struct BusError(String);
@@ -116,6 +119,12 @@ impl Nats {
             )
             .await
             .map_err(BusError::new)
+    }
+
+    /// The most payload one bus message may carry: the server's limit less room for the
+    /// headers (`Nats-Msg-Id`).
+    pub fn max_payload(&self) -> usize {
+        self.js.client().max_payload().saturating_sub(HEADER_ROOM)
     }
 
     /// Publishes `messages` (`(Nats-Msg-Id, body)`, in order) and waits for the stream's

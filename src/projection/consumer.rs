@@ -5,11 +5,13 @@ use super::projector::{Delivered, Projector, Verdict};
 use crate::bus::{BusError, EntryMessage, Nats};
 use async_nats::jetstream::{AckKind, Message};
 use futures::{FutureExt, StreamExt};
+use sea_orm::DbErr;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Most messages applied in one read-model transaction.
-const BATCH: usize = 512;
+/// Most bus messages applied in one read-model transaction (each carries a batch's
+/// entries, up to `MESSAGES_PER_ROW`).
+const BATCH: usize = 16;
 
 /// Consumes until the process ends, recreating the consumer after any error (the server
 /// restarted, the consumer was deleted, the connection dropped).
@@ -30,10 +32,12 @@ const HOLD: Duration = Duration::from_secs(5);
 /// come from another instance's projector, so an arrival here is not the only progress.
 const RECHECK: Duration = Duration::from_millis(25);
 
-/// A message waiting for an earlier version of one of its accounts.
+/// A bus message (it carries a batch's entry messages, `EntryMessage::carriers`) with
+/// entries that wait for an earlier version of one of their accounts.
 struct Held {
     carrier: Message,
-    message: EntryMessage,
+    /// Its entry messages not applied yet.
+    messages: Vec<EntryMessage>,
     position: u64,
     since: Instant,
 }
@@ -85,25 +89,22 @@ async fn consume(nats: &Nats, projector: &Projector) -> Result<(), BusError> {
     }
 }
 
-/// Applies the held and the new messages together and answers every message it is done
-/// with: ack once applied (or parked), nak with a delay when the read model failed or a
-/// message waited longer than `HOLD`. Returns the messages to hold on to.
+/// Applies the held and the new bus messages' entries together and answers every bus
+/// message it is done with: ack once all its entries are applied (or parked), nak with a
+/// delay when the read model failed or an entry waited longer than `HOLD` (a redelivery
+/// applies again what was applied, which changes nothing). Returns what to hold on to.
 async fn handle(projector: &Projector, held: Vec<Held>, fresh: Vec<Message>) -> Vec<Held> {
     let now = Instant::now();
     let mut pending = held;
     for m in fresh {
-        let position = m.info().map(|i| i.stream_sequence).unwrap_or(0);
-        match projector
-            .decode_or_park(&message_id(&m), position, &m.payload)
-            .await
-        {
-            Ok(Some(message)) => pending.push(Held {
+        match unpack(projector, &m).await {
+            Ok(messages) if messages.is_empty() => answer(&m, AckKind::Ack).await,
+            Ok(messages) => pending.push(Held {
+                position: position(&m),
                 carrier: m,
-                message,
-                position,
+                messages,
                 since: now,
             }),
-            Ok(None) => answer(&m, AckKind::Ack).await,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot park a message; it comes back");
                 answer(&m, AckKind::Nak(Some(Duration::from_secs(1)))).await;
@@ -115,30 +116,60 @@ async fn handle(projector: &Projector, held: Vec<Held>, fresh: Vec<Message>) -> 
     }
     let batch: Vec<Delivered> = pending
         .iter()
-        .map(|h| Delivered::of(&h.message, h.position))
+        .flat_map(|h| h.messages.iter().map(|m| Delivered::of(m, h.position)))
         .collect();
     let verdicts = match projector.apply(&batch).await {
         Ok(verdicts) => verdicts,
         Err(e) => {
-            tracing::warn!(error = %e, size = pending.len(), "read model write failed; the batch comes back");
+            tracing::warn!(error = %e, size = batch.len(), "read model write failed; the batch comes back");
             for h in &pending {
                 answer(&h.carrier, AckKind::Nak(Some(retry_delay(&h.carrier)))).await;
             }
             return Vec::new();
         }
     };
+    let mut verdicts = verdicts.into_iter();
     let mut keep = Vec::new();
-    for (h, verdict) in pending.into_iter().zip(verdicts) {
-        match verdict {
-            Verdict::Applied => answer(&h.carrier, AckKind::Ack).await,
-            Verdict::Waiting if h.since.elapsed() < HOLD => keep.push(h),
-            Verdict::Waiting => {
-                tracing::warn!(id = %message_id(&h.carrier), "message still waits for an earlier version; handed back");
-                answer(&h.carrier, AckKind::Nak(Some(retry_delay(&h.carrier)))).await;
-            }
+    for mut h in pending {
+        let waiting: Vec<bool> = (verdicts.by_ref().take(h.messages.len()))
+            .map(|v| v == Verdict::Waiting)
+            .collect();
+        let mut waits = waiting.iter();
+        h.messages.retain(|_| waits.next() == Some(&true));
+        if h.messages.is_empty() {
+            answer(&h.carrier, AckKind::Ack).await;
+        } else if h.since.elapsed() < HOLD {
+            keep.push(h);
+        } else {
+            tracing::warn!(id = %message_id(&h.carrier), "message still waits for an earlier version; handed back");
+            answer(&h.carrier, AckKind::Nak(Some(retry_delay(&h.carrier)))).await;
         }
     }
     keep
+}
+
+/// The entry messages a bus message carries; those that do not decode are parked.
+async fn unpack(projector: &Projector, m: &Message) -> Result<Vec<EntryMessage>, DbErr> {
+    let (id, position) = (message_id(m), position(m));
+    let Ok(payload) = std::str::from_utf8(&m.payload) else {
+        // Not text: parked whole, under the bus message's name.
+        return (projector.decode_or_park(&id, position, &m.payload).await)
+            .map(|decoded| decoded.into_iter().collect());
+    };
+    let mut messages = Vec::new();
+    for (id, body) in EntryMessage::split_payload(&id, payload) {
+        if let Some(message) = projector
+            .decode_or_park(id, position, body.as_bytes())
+            .await?
+        {
+            messages.push(message);
+        }
+    }
+    Ok(messages)
+}
+
+fn position(m: &Message) -> u64 {
+    m.info().map(|i| i.stream_sequence).unwrap_or(0)
 }
 
 /// Grows with each delivery of the message, from 50 ms to 5 s.

@@ -92,10 +92,15 @@ pub async fn oldest(store: &Store, limit: u64) -> Result<Vec<outbox::Model>, DbE
         .await
 }
 
-/// Publishes the rows' messages, one bus message each. Returns the ids of the rows whose
-/// every message the bus has; the rest stay in the outbox for the next round.
+/// Publishes the rows, one bus message each where it fits (`EntryMessage::carriers`).
+/// Returns the ids of the rows the bus has whole; the rest stay in the outbox for the next
+/// round.
 async fn publish(nats: &Nats, rows: &[outbox::Model]) -> Vec<String> {
-    let per_row: Vec<Vec<(&str, &str)>> = rows.iter().map(EntryMessage::split).collect();
+    let most = nats.max_payload();
+    let per_row: Vec<Vec<(&str, &str)>> = rows
+        .iter()
+        .map(|row| EntryMessage::carriers(row, most))
+        .collect();
     let messages: Vec<(&str, &str)> = per_row.iter().flatten().copied().collect();
     let acked = nats.publish(&messages).await;
     let mut done = Vec::new();

@@ -208,8 +208,12 @@ async fn a_relay_that_crashed_after_publishing_and_before_deleting_has_no_double
         messages, 100,
         "a message per entry, in as many rows as batches"
     );
-    let messages: Vec<(&str, &str)> = rows.iter().flat_map(EntryMessage::split).collect();
-    assert!(nats.publish(&messages).await.into_iter().all(|acked| acked));
+    let carriers: Vec<(&str, &str)> = rows
+        .iter()
+        .flat_map(|row| EntryMessage::carriers(row, nats.max_payload()))
+        .collect();
+    assert_eq!(carriers.len(), rows.len(), "a bus message per row");
+    assert!(nats.publish(&carriers).await.into_iter().all(|acked| acked));
 
     // The restarted relay publishes the same rows again, then deletes them.
     let projector = writer
@@ -225,7 +229,8 @@ async fn a_relay_that_crashed_after_publishing_and_before_deleting_has_no_double
         .state
         .clone();
     assert_eq!(
-        state.messages, 100,
+        state.messages,
+        rows.len() as u64,
         "the stream dropped the re-published rows"
     );
     let (_, entries, postings) = snapshot(&projector).await;
