@@ -147,7 +147,12 @@ async fn holds_event_store(manager: &SchemaManager<'_>) -> Result<bool, DbErr> {
     manager.has_table("postings").await
 }
 
-/// PostgreSQL itself: CockroachDB speaks its protocol too, and says so in `version()`.
+/// Whether `db` is PostgreSQL itself: CockroachDB speaks its protocol too, and says so in
+/// `version()`.
+pub async fn is_postgres_itself(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    is_postgres(&SchemaManager::new(db)).await
+}
+
 async fn is_postgres(manager: &SchemaManager<'_>) -> Result<bool, DbErr> {
     let db = manager.get_connection();
     if db.get_database_backend() != DbBackend::Postgres {

@@ -25,7 +25,7 @@ use crate::bus::EntryMessage;
 use crate::ledger::record::EntryRecord;
 use crate::metrics::Metrics;
 use crate::query::{ReadModel, wake};
-use crate::store::Inserts;
+use crate::store::{Inserts, KEYED_READS_IN_TXN};
 use crate::time::now_micros;
 use entity::read::{account, app_event, entry, hold, lot, parked, posting, reversal};
 use sea_orm::sea_query::OnConflict;
@@ -88,6 +88,10 @@ impl Projector {
     /// message, whether it is in the read model now or must wait for an earlier one.
     pub async fn apply(&self, batch: &[Delivered<'_>]) -> Result<Vec<Verdict>, DbErr> {
         let txn = self.read.conn().begin().await?;
+        if self.read.keyed_reads() {
+            // Its reads are by key: the heads' versions (`projected_versions`).
+            txn.execute_unprepared(KEYED_READS_IN_TXN).await?;
+        }
         let mut inserts = Inserts::new(txn.get_database_backend());
         let verdicts = self.apply_in(&txn, &mut inserts, batch).await?;
         inserts.run(&txn).await?;

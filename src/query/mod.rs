@@ -68,6 +68,9 @@ pub struct ReadModel {
     /// and its entries are the event store's own (DESIGN.md, "Each fact written once"):
     /// nothing is projected there.
     shares_store: bool,
+    /// Whether the projector's transactions plan with `store::KEYED_READS`: a read model of
+    /// its own on PostgreSQL itself.
+    keyed_reads: bool,
 }
 
 impl ReadModel {
@@ -76,20 +79,27 @@ impl ReadModel {
     pub async fn connect(url: &str) -> Result<ReadModel, DbErr> {
         let db = crate::store::connect(url).await?;
         let shares_store = migration::shares_event_store(&db).await?;
-        Ok(ReadModel::on(db, shares_store))
+        let keyed_reads = !shares_store && migration::is_postgres_itself(&db).await?;
+        Ok(ReadModel::on(db, shares_store, keyed_reads))
     }
 
     /// The read model in the event store's database, through the store's pool.
     pub fn sharing(store: &Store) -> ReadModel {
-        ReadModel::on(store.conn().clone(), true)
+        ReadModel::on(store.conn().clone(), true, false)
     }
 
-    fn on(db: DatabaseConnection, shares_store: bool) -> ReadModel {
+    fn on(db: DatabaseConnection, shares_store: bool, keyed_reads: bool) -> ReadModel {
         ReadModel {
             db,
             projected: Arc::new(watch::Sender::new(0)),
             shares_store,
+            keyed_reads,
         }
+    }
+
+    /// Whether the projector's transactions plan with `store::KEYED_READS` (see the field).
+    pub fn keyed_reads(&self) -> bool {
+        self.keyed_reads
     }
 
     /// Whether the read model is in the event store's database (see the field).

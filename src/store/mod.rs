@@ -103,7 +103,8 @@ enum PoolRole {
 /// CockroachDB every connection starts its transactions SERIALIZABLE by default, so that
 /// `BEGIN` alone opens one, and there are at most four: the writer runs one batch at a
 /// time, but sqlx pings each connection it takes back (a round trip), and with spare ones
-/// the writer's next query does not wait for that ping. On SQLite the writer's batches
+/// the writer's next query does not wait for that ping. On PostgreSQL itself they also
+/// plan with `enable_seqscan = off` ([`KEYED_READS`]). On SQLite the writer's batches
 /// run on a connection of their own ([`direct`]); its pool, of one connection, reads the
 /// entries that replays answer with.
 ///
@@ -157,9 +158,15 @@ async fn connect_pool(url: &str, role: PoolRole) -> Result<DatabaseConnection, D
                 pool.after_connect(|conn, _| {
                     Box::pin(async move {
                         use sea_orm::sqlx::Executor as _;
+                        let version: String = sea_orm::sqlx::query_scalar("SELECT version()")
+                            .fetch_one(&mut *conn)
+                            .await?;
                         conn.execute("SET default_transaction_isolation = 'serializable'")
-                            .await
-                            .map(drop)
+                            .await?;
+                        if !version.contains("CockroachDB") {
+                            conn.execute(KEYED_READS).await?;
+                        }
+                        Ok(())
                     })
                 })
             });
@@ -167,6 +174,23 @@ async fn connect_pool(url: &str, role: PoolRole) -> Result<DatabaseConnection, D
     }
     Database::connect(options).await
 }
+
+/// Why a connection that only reads by key plans with `enable_seqscan = off` on PostgreSQL
+/// (the batch writer's, and the projector's transactions on a read model of its own).
+/// PostgreSQL keeps a generic plan for a prepared statement after five runs, planned for
+/// the table as it was then. A young ledger's heads table (`accounts`, `rm_accounts`) is
+/// tiny when the first batches run, so the `id IN (…)` reads of a batch's heads (one
+/// statement per number of heads) got plans that scan the whole table, and kept them as
+/// the table grew, until an `ANALYZE` (autovacuum's, where it runs) made them plan again:
+/// batch after batch read every head. Every read of these transactions is by a key or an
+/// index's prefix, so a sequential scan there is always that mistake; the setting only
+/// makes the planner take the index path that exists (BENCHMARKS.md, issue 17, session
+/// 21). Not set on CockroachDB, whose planner and settings are its own.
+pub const KEYED_READS: &str = "SET enable_seqscan = off";
+
+/// [`KEYED_READS`] for the rest of one transaction, on a connection that serves other reads
+/// too.
+pub const KEYED_READS_IN_TXN: &str = "SET LOCAL enable_seqscan = off";
 
 /// Opens a read-only transaction on `db` that sees one snapshot of the database, whatever is
 /// written meanwhile: REPEATABLE READ on PostgreSQL and CockroachDB; on SQLite (WAL) a
@@ -300,12 +324,18 @@ mod tests {
             panic!("this test needs PostgreSQL at {url} (LEDGERFLOW_TEST_POSTGRES): {e}")
         });
         let writer = store.writer_pool(true).await.expect("the writer's pool");
-        for store in [writer, store] {
+        for (store, seqscan) in [(writer, "off"), (store, "on")] {
             let txn = store.begin_write().await.expect("a write transaction");
-            let show = Statement::from_string(DbBackend::Postgres, "SHOW transaction_isolation");
-            let row = txn.query_one_raw(show).await.expect("SHOW").expect("a row");
-            let level: String = row.try_get("", "transaction_isolation").expect("a level");
-            assert_eq!(level, "serializable");
+            assert_eq!(show(&txn, "transaction_isolation").await, "serializable");
+            // Only the writer's connections, which read by key alone, plan without
+            // sequential scans (`KEYED_READS`).
+            assert_eq!(show(&txn, "enable_seqscan").await, seqscan);
         }
+    }
+
+    async fn show(txn: &DatabaseTransaction, setting: &str) -> String {
+        let show = Statement::from_string(DbBackend::Postgres, format!("SHOW {setting}"));
+        let row = txn.query_one_raw(show).await.expect("SHOW").expect("a row");
+        row.try_get("", setting).expect("a value")
     }
 }
