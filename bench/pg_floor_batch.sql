@@ -1,14 +1,25 @@
 -- One batch of :n uniform CREDIT_ADD entries: the rows ledgerflow writes for them in
 -- PostgreSQL embedded mode (see bench/pg_floor.sh). Ids are time-ordered, as UUIDv7 is.
--- Each pgbench client posts against a system account of its own (:client_id, 0 alone).
+-- Each pgbench client posts against a system account of its own (:client_id, 0 alone),
+-- to owners of its own (those whose number modulo the clients is its own), as batch writers
+-- that commands are routed to by owner would. Nonces are numbered as the load generator's
+-- 64 clients number theirs, so that each writer's probes land beside the other's inserts.
 \set base random(1, 1000000000)
 BEGIN ISOLATION LEVEL SERIALIZABLE;
 SELECT version FROM accounts WHERE id = md5('@floor:system' || :client_id)::uuid;
+SELECT nextval('floor_nonce') AS blk \gset
+-- With READS=1 (bench/pg_floor.sh), what a batch reads first: its nonces (one probe of the
+-- unique index each), its heads, its app's event number.
+\if :reads
+SELECT e.id FROM generate_series(1, :n) g CROSS JOIN LATERAL (SELECT id, request_hash FROM entries WHERE entries.app_id = md5('floor-app')::uuid AND entries.nonce = 'run-' || (((:base + g) % 64)::bigint * 1000000000 + :blk * 64 + g) LIMIT 1) e;
+SELECT * FROM accounts WHERE id = ANY (ARRAY(SELECT md5('floor-' || ((((:base + g * 7919) % (:owners / :clients)) * :clients) + :client_id))::uuid FROM generate_series(1, :n) g));
+SELECT * FROM event_seqs WHERE app_id = md5('floor-app' || :client_id)::uuid;
+\endif
 WITH e AS (
   INSERT INTO entries (id, app_id, nonce, request_hash, operation, owner_id, asset, amount, is_async, created_at)
   SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || substr(md5(random()::text), 1, 20))::uuid,
-         md5('floor-app')::uuid, 'n' || :base || '-' || g || '-' || clock_timestamp(), repeat('ab', 32), 'CREDIT_ADD',
-         'floor-' || ((:base + g * 7919) % :owners), 'CREDIT', '1.00', false, (extract(epoch FROM clock_timestamp()) * 1e6)::bigint
+         md5('floor-app')::uuid, 'run-' || (((:base + g) % 64)::bigint * 1000000000 + :blk * 64 + g), repeat('ab', 32), 'CREDIT_ADD',
+         'floor-' || ((((:base + g * 7919) % (:owners / :clients)) * :clients) + :client_id), 'CREDIT', '1.00', false, (extract(epoch FROM clock_timestamp()) * 1e6)::bigint
   FROM generate_series(1, :n) g
   RETURNING id, owner_id, created_at
 ), ev AS (

@@ -3,15 +3,26 @@
 -- as the list an entry_events row's `earlier` holds) and event_seqs takes a number per
 -- batch. What PostgreSQL alone would write for a data model folded that far (see
 -- bench/pg_floor.sh; FILE=bench/pg_floor_folded.sql). Ids are time-ordered, as UUIDv7 is.
--- Each pgbench client posts against a system account of its own (:client_id, 0 alone).
+-- Each pgbench client posts against a system account of its own (:client_id, 0 alone),
+-- to owners of its own (those whose number modulo the clients is its own), as batch writers
+-- that commands are routed to by owner would. Nonces are numbered as the load generator's
+-- 64 clients number theirs, so that each writer's probes land beside the other's inserts.
 \set base random(1, 1000000000)
 BEGIN ISOLATION LEVEL SERIALIZABLE;
 SELECT version FROM accounts WHERE id = md5('@floor:system' || :client_id)::uuid;
+SELECT nextval('floor_nonce') AS blk \gset
+-- With READS=1 (bench/pg_floor.sh), what a batch reads first: its nonces (one probe of the
+-- unique index each), its heads, its app's event number.
+\if :reads
+SELECT e.id FROM generate_series(1, :n) g CROSS JOIN LATERAL (SELECT id, request_hash FROM entries WHERE entries.app_id = md5('floor-app')::uuid AND entries.nonce = 'run-' || (((:base + g) % 64)::bigint * 1000000000 + :blk * 64 + g) LIMIT 1) e;
+SELECT * FROM accounts WHERE id = ANY (ARRAY(SELECT md5('floor-' || ((((:base + g * 7919) % (:owners / :clients)) * :clients) + :client_id))::uuid FROM generate_series(1, :n) g));
+SELECT * FROM event_seqs WHERE app_id = md5('floor-app' || :client_id)::uuid;
+\endif
 WITH e AS (
   INSERT INTO entries (id, app_id, nonce, request_hash, operation, owner_id, asset, amount, is_async, created_at, metadata)
   SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || substr(md5(random()::text), 1, 20))::uuid,
-         md5('floor-app')::uuid, 'n' || :base || '-' || g || '-' || clock_timestamp(), repeat('ab', 32), 'CREDIT_ADD',
-         'floor-' || ((:base + g * 7919) % :owners), 'CREDIT', '1.00', false, (extract(epoch FROM clock_timestamp()) * 1e6)::bigint, '[{"seq":0,"state":"received","at":1},{"seq":1,"state":"validating","at":1},{"seq":2,"state":"nonce_check","at":1},{"seq":3,"state":"balance_check","at":1},{"seq":4,"state":"processing","at":1},{"seq":5,"state":"completed","at":1}]'
+         md5('floor-app')::uuid, 'run-' || (((:base + g) % 64)::bigint * 1000000000 + :blk * 64 + g), repeat('ab', 32), 'CREDIT_ADD',
+         'floor-' || ((((:base + g * 7919) % (:owners / :clients)) * :clients) + :client_id), 'CREDIT', '1.00', false, (extract(epoch FROM clock_timestamp()) * 1e6)::bigint, '[{"seq":0,"state":"received","at":1},{"seq":1,"state":"validating","at":1},{"seq":2,"state":"nonce_check","at":1},{"seq":3,"state":"balance_check","at":1},{"seq":4,"state":"processing","at":1},{"seq":5,"state":"completed","at":1}]'
   FROM generate_series(1, :n) g
   RETURNING id, owner_id, created_at
 ), p AS (
