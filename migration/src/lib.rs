@@ -11,7 +11,7 @@ mod event_store;
 mod read_model;
 mod step;
 
-pub use step::{Step, is_postgres_itself, shares_event_store};
+pub use step::{Step, is_cockroachdb, is_postgres_itself, shares_event_store};
 
 /// The event store's migrator (tables of `entity`, see its crate docs).
 pub struct Migrator;

@@ -168,7 +168,12 @@ async fn is_postgres(manager: &SchemaManager<'_>) -> Result<bool, DbErr> {
         Some(row) => row.try_get("", "v")?,
         None => String::new(),
     };
-    Ok(!version.contains("CockroachDB"))
+    Ok(!is_cockroachdb(&version))
+}
+
+/// Whether a server's `version()` is CockroachDB's (it speaks PostgreSQL's protocol).
+pub fn is_cockroachdb(version: &str) -> bool {
+    version.contains("CockroachDB")
 }
 
 async fn run_sql(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {

@@ -131,11 +131,12 @@ async fn handle(projector: &Projector, held: Vec<Held>, fresh: Vec<Message>) -> 
     let mut verdicts = verdicts.into_iter();
     let mut keep = Vec::new();
     for mut h in pending {
-        let waiting: Vec<bool> = (verdicts.by_ref().take(h.messages.len()))
-            .map(|v| v == Verdict::Waiting)
+        // `zip` takes as many verdicts as the bus message has entries.
+        h.messages = std::mem::take(&mut h.messages)
+            .into_iter()
+            .zip(verdicts.by_ref())
+            .filter_map(|(m, v)| (v == Verdict::Waiting).then_some(m))
             .collect();
-        let mut waits = waiting.iter();
-        h.messages.retain(|_| waits.next() == Some(&true));
         if h.messages.is_empty() {
             answer(&h.carrier, AckKind::Ack).await;
         } else if h.since.elapsed() < HOLD {

@@ -163,7 +163,7 @@ async fn connect_pool(url: &str, role: PoolRole) -> Result<DatabaseConnection, D
                             .await?;
                         conn.execute("SET default_transaction_isolation = 'serializable'")
                             .await?;
-                        if !version.contains("CockroachDB") {
+                        if !migration::is_cockroachdb(&version) {
                             conn.execute(KEYED_READS).await?;
                         }
                         Ok(())
