@@ -7,8 +7,9 @@
 # schema (a database `ledgerflow migrate` made), one SERIALIZABLE writer, durable commits:
 # what ../shared/bench/ceiling-pg.sh measures for the lean write, for this data model.
 # Needs a release build (BIN=…) and PostgreSQL at 127.0.0.1 (user postgres, trust).
-# Usage: [BIN=…] [FILE=batch script] [CLIENTS=1] [READS=0] bench/pg_floor.sh [seconds=10] [batch=32] [owners=10000]
-# (FILE=bench/pg_floor_folded.sql: the same without three tables' rows, see there.)
+# Usage: [BIN=…] [FOLDED=0] [CLIENTS=1] [READS=0] [FILE=batch script] bench/pg_floor.sh [seconds=10] [batch=32] [owners=10000]
+# FOLDED=1: the same without three tables' rows (see the batch script); FILE= runs another
+# batch script instead, with the same variables.
 # CLIENTS=N runs N connections at once, each posting against a system account of its own,
 # numbering its own app's events and crediting owners of its own, as N batch writers with
 # the system account sharded among them and commands routed by owner would (a batch that
@@ -35,7 +36,7 @@ checkpoint;
 SQL
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
 b0=$(busy)
-out=$(PGOPTIONS='-c enable_seqscan=off' pgbench -h 127.0.0.1 -U postgres -n -f "${FILE:-$ROOT/bench/pg_floor_batch.sql}" -D n=$N -D owners=$OWNERS -D clients=$C -D reads=${READS:-0} \
+out=$(PGOPTIONS='-c enable_seqscan=off' pgbench -h 127.0.0.1 -U postgres -n -f "${FILE:-$ROOT/bench/pg_floor_batch.sql}" -D n=$N -D owners=$OWNERS -D clients=$C -D reads=${READS:-0} -D folded=${FOLDED:-0} \
   -c $C -j $C --max-tries=20 -T "$T" $db 2>/dev/null)
 b1=$(busy); hz=$(getconf CLK_TCK)
 tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")
