@@ -97,12 +97,13 @@ async fn handle(projector: &Projector, held: Vec<Held>, fresh: Vec<Message>) -> 
     let now = Instant::now();
     let mut pending = held;
     for m in fresh {
-        match unpack(projector, &m).await {
+        let position = m.info().map(|i| i.stream_sequence).unwrap_or(0);
+        match unpack(projector, &m, position).await {
             Ok(messages) if messages.is_empty() => answer(&m, AckKind::Ack).await,
             Ok(messages) => pending.push(Held {
-                position: position(&m),
                 carrier: m,
                 messages,
+                position,
                 since: now,
             }),
             Err(e) => {
@@ -149,9 +150,14 @@ async fn handle(projector: &Projector, held: Vec<Held>, fresh: Vec<Message>) -> 
     keep
 }
 
-/// The entry messages a bus message carries; those that do not decode are parked.
-async fn unpack(projector: &Projector, m: &Message) -> Result<Vec<EntryMessage>, DbErr> {
-    let (id, position) = (message_id(m), position(m));
+/// The entry messages a bus message (at `position` in the stream) carries; those that do
+/// not decode are parked.
+async fn unpack(
+    projector: &Projector,
+    m: &Message,
+    position: u64,
+) -> Result<Vec<EntryMessage>, DbErr> {
+    let id = message_id(m);
     let Ok(payload) = std::str::from_utf8(&m.payload) else {
         // Not text: parked whole, under the bus message's name.
         return (projector.decode_or_park(&id, position, &m.payload).await)
@@ -167,10 +173,6 @@ async fn unpack(projector: &Projector, m: &Message) -> Result<Vec<EntryMessage>,
         }
     }
     Ok(messages)
-}
-
-fn position(m: &Message) -> u64 {
-    m.info().map(|i| i.stream_sequence).unwrap_or(0)
 }
 
 /// Grows with each delivery of the message, from 50 ms to 5 s.
