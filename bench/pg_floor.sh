@@ -7,7 +7,7 @@
 # schema (a database `ledgerflow migrate` made), one SERIALIZABLE writer, durable commits:
 # what ../shared/bench/ceiling-pg.sh measures for the lean write, for this data model.
 # Needs a release build (BIN=…) and PostgreSQL at 127.0.0.1 (user postgres, trust).
-# Usage: [BIN=…] [FOLDED=0] [CLIENTS=1] [READS=0] [FILE=batch script] bench/pg_floor.sh [seconds=10] [batch=32] [owners=10000]
+# Usage: [BIN=…] [FOLDED=0] [CLIENTS=1] [READS=0] [PROBES=1] [FILE=batch script] bench/pg_floor.sh [seconds=10] [batch=32] [owners=10000]
 # FOLDED=1: the same without three tables' rows (see the batch script); FILE= runs another
 # batch script instead, with the same variables.
 # CLIENTS=N runs N connections at once, each posting against a system account of its own,
@@ -16,6 +16,7 @@
 # fails to serialize is tried again, up to 20 times). READS=1 adds a batch's reads (its
 # nonces, heads and event number) before its writes, planned without sequential scans as
 # the writer's connections plan; pgbench sends them as simple queries, planned each time.
+# PROBES=0 (with READS=1) leaves the nonce probes out, the entries' insert claiming them.
 # Prints: ledgerflow-rows-pg batch B entries/s N busy_us_per_entry U retried_pct R (U: the
 # whole machine's busy CPU during pgbench's run, /proc/stat's user+nice+system+irq+softirq,
 # per entry: on an otherwise idle machine, PostgreSQL's work and pgbench's own small part;
@@ -36,7 +37,7 @@ checkpoint;
 SQL
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
 b0=$(busy)
-out=$(PGOPTIONS='-c enable_seqscan=off' pgbench -h 127.0.0.1 -U postgres -n -f "${FILE:-$ROOT/bench/pg_floor_batch.sql}" -D n=$N -D owners=$OWNERS -D clients=$C -D reads=${READS:-0} -D folded=${FOLDED:-0} \
+out=$(PGOPTIONS='-c enable_seqscan=off' pgbench -h 127.0.0.1 -U postgres -n -f "${FILE:-$ROOT/bench/pg_floor_batch.sql}" -D n=$N -D owners=$OWNERS -D clients=$C -D reads=${READS:-0} -D probes=${PROBES:-1} -D folded=${FOLDED:-0} \
   -c $C -j $C --max-tries=20 -T "$T" $db 2>/dev/null)
 b1=$(busy); hz=$(getconf CLK_TCK)
 tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")

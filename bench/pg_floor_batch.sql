@@ -13,9 +13,12 @@ BEGIN ISOLATION LEVEL SERIALIZABLE;
 SELECT version FROM accounts WHERE id = md5('@floor:system' || :client_id)::uuid;
 SELECT nextval('floor_nonce') AS blk \gset
 -- With READS=1 (bench/pg_floor.sh), what a batch reads first: its nonces (one probe of the
--- unique index each), its heads, its app's event number.
+-- unique index each), its heads, its app's event number. PROBES=0 leaves the nonce probes
+-- out: nonces claimed by the entries' insert alone, its unique index refusing a taken one.
 \if :reads
+\if :probes
 SELECT e.id FROM generate_series(1, :n) g CROSS JOIN LATERAL (SELECT id, request_hash FROM entries WHERE entries.app_id = md5('floor-app')::uuid AND entries.nonce = 'run-' || (((:base + g) % 64)::bigint * 1000000000 + :blk * 64 + g) LIMIT 1) e;
+\endif
 SELECT * FROM accounts WHERE id = ANY (ARRAY(SELECT md5('floor-' || ((((:base + g * 7919) % (:owners / :clients)) * :clients) + :client_id))::uuid FROM generate_series(1, :n) g));
 SELECT * FROM event_seqs WHERE app_id = md5('floor-app' || :client_id)::uuid;
 \endif

@@ -13,6 +13,11 @@ mod step;
 
 pub use step::{Step, is_cockroachdb, is_postgres_itself, shares_event_store};
 
+/// The unique `(app_id, nonce)` index of `entries`: one entry per nonce. A write that
+/// violates it names it, which is how the batch writer tells a taken nonce from other
+/// conflicts.
+pub const ENTRIES_NONCE_INDEX: &str = "ux_entries_nonce";
+
 /// The event store's migrator (tables of `entity`, see its crate docs).
 pub struct Migrator;
 

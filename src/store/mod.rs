@@ -39,7 +39,7 @@ pub use backup::{BackupError, restore};
 pub use insert::Inserts;
 pub use mark::Mark;
 pub use read::{Balance, entry_records, live_keys, postings_after};
-pub use retry::{Attempts, is_retryable, retrying, sqlstate};
+pub use retry::{Attempts, is_nonce_taken, is_retryable, retrying, sqlstate};
 pub use write::{BatchRows, BatchWrite, Claimed};
 
 use migration::{Migrator, MigratorTrait};

@@ -81,6 +81,17 @@ pub fn is_retryable(e: &DbErr) -> bool {
                 .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
+/// Whether `e` is the unique `(app_id, nonce)` index of `entries` refusing a row: the
+/// nonce is taken (by an entry committed, or being committed, by another transaction).
+pub fn is_nonce_taken(e: &StoreError) -> bool {
+    match e {
+        StoreError::Db(e) => database_error(e).is_some_and(|d| {
+            d.is_unique_violation() && d.constraint() == Some(migration::ENTRIES_NONCE_INDEX)
+        }),
+        _ => false,
+    }
+}
+
 /// The database's own error inside `e`: sqlx's, or the SQLite writer's own connection's,
 /// which carries its errors the same way ([`SqliteFailure`]).
 fn database_error(e: &DbErr) -> Option<&dyn DatabaseError> {

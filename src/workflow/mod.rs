@@ -5,10 +5,12 @@
 //! - [`Workflow`] (here): the handle the API writes through: submit (sync), receive (async),
 //!   resume (after a restart).
 //! - [`processor`]: group commit: commands that arrive while a batch commits form the next.
+//! - [`claims`]: whether a batch reads its nonces first or lets its insert claim them.
 //! - [`expiry`]: the recorder that writes each lot's expiry once its instant has come.
 //! - [`transaction`]: one batch: load → decide → write → outbox or inline projection →
 //!   commit, retried whole.
 
+pub mod claims;
 pub mod expiry;
 mod processor;
 pub mod transaction;

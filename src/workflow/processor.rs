@@ -15,6 +15,7 @@
 //! WAL's checkpoints to a task beside it on the same runtime (`store::checkpoint`). (The
 //! figures are in BENCHMARKS.md.)
 
+use super::claims::Claims;
 use super::transaction::{self, Ahead, Next, Written};
 use crate::apps::AppError;
 use crate::ledger::command::{Command, Outcome};
@@ -101,6 +102,7 @@ pub(super) async fn start(
         store: store.clone(),
         inline,
         metrics,
+        claims: Claims::for_backend(store.backend()),
     };
     let (ready, started) = oneshot::channel();
     let dispatch = tracing::dispatcher::get_default(Clone::clone);
@@ -134,6 +136,7 @@ struct Writer {
     store: Store,
     inline: Option<Projector>,
     metrics: Arc<Metrics>,
+    claims: Claims,
 }
 
 impl Writer {
@@ -306,7 +309,15 @@ async fn settle(
         plan,
         ahead,
         as_ahead,
-    } = transaction::run(store, commands, writer.inline.as_ref(), ahead, next).await?;
+    } = transaction::run(
+        store,
+        commands,
+        writer.inline.as_ref(),
+        ahead,
+        next,
+        &writer.claims,
+    )
+    .await?;
     if let Some(used) = as_ahead {
         let metrics = &writer.metrics;
         let counter = if used {

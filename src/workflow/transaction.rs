@@ -19,8 +19,9 @@ use crate::ledger::command::Command;
 use crate::ledger::decide::{Loaded, Plan, Wanted, decide};
 use crate::ledger::record::EntryRecord;
 use crate::projection::projector::{Delivered, Projector, Verdict};
-use crate::store::{Attempts, BatchRows, BatchWrite, Mark, Store, StoreError};
+use crate::store::{Attempts, BatchRows, BatchWrite, Mark, Store, StoreError, is_nonce_taken};
 use crate::time::now_micros;
+use crate::workflow::claims::Claims;
 use sea_orm::DbErr;
 
 /// A batch decided ahead, in the transaction of the batch before it, with what that
@@ -73,17 +74,31 @@ pub struct Written {
 
 /// Runs `commands` as one batch, using `ahead` if it was decided for them and is still
 /// valid, and decides `next`'s commands ahead where it can (`next: None` never does).
+/// `claims` says whether the batch reads its nonces first.
 pub async fn run(
     store: &Store,
     commands: &[Command],
     inline: Option<&Projector>,
     mut ahead: Option<Ahead>,
     mut next: Option<&mut Next<'_>>,
+    claims: &Claims,
 ) -> Result<Written, StoreError> {
     let mut attempts = Attempts::default();
     let decided_ahead = ahead.is_some();
+    let mut probe = claims.probe_next();
     loop {
-        match once(store, commands, inline, ahead.take(), next.as_deref_mut()).await {
+        let attempt = once(
+            store,
+            commands,
+            inline,
+            ahead.take(),
+            next.as_deref_mut(),
+            probe,
+        );
+        match attempt.await {
+            // It took a nonce as free that an entry holds: run it again at once, probing.
+            // This is no conflict with another writer, so there is nothing to wait for.
+            Err(e) if !probe && is_nonce_taken(&e) => claims.met_taken(),
             Err(e) => attempts.again(e).await?,
             Ok((plan, ahead, as_ahead)) => {
                 return Ok(Written {
@@ -93,6 +108,8 @@ pub async fn run(
                 });
             }
         }
+        // An attempt after a failed one reads everything it decides on.
+        probe = true;
     }
 }
 
@@ -102,6 +119,7 @@ async fn once(
     inline: Option<&Projector>,
     ahead: Option<Ahead>,
     next: Option<&mut Next<'_>>,
+    probe: bool,
 ) -> Result<(Plan, Option<Ahead>, bool), StoreError> {
     let mut write = store.begin_batch().await?;
     // The mark is read only where a decision ahead is used or made.
@@ -115,7 +133,11 @@ async fn once(
         Some(ahead) if mark.as_ref() == Some(&ahead.mark) => (ahead.staged, true),
         _ => {
             let now = now_micros();
-            let loaded = write.load(&Wanted::of(commands, now)).await?;
+            let wanted = match probe {
+                true => Wanted::of(commands, now),
+                false => Wanted::of(commands, now).claiming_by_insert(),
+            };
+            let loaded = write.load(&wanted).await?;
             let staged = stage_in(store, &write, commands, loaded, now, inline).await?;
             (staged, false)
         }

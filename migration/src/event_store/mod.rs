@@ -47,7 +47,7 @@ pub fn steps() -> Vec<Step> {
         Step::index(
             "m20261121_000008_index_entries_nonce",
             Index::create()
-                .name("ux_entries_nonce")
+                .name(crate::ENTRIES_NONCE_INDEX)
                 .table(Entries::Table)
                 .col(Entries::AppId)
                 .col(Entries::Nonce)

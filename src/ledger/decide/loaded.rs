@@ -98,6 +98,14 @@ pub struct Wanted {
 }
 
 impl Wanted {
+    /// The same without the nonces: for a batch whose insert claims them, the unique
+    /// `(app_id, nonce)` index refusing a taken one (`workflow::claims`). Its decision
+    /// takes every nonce as free.
+    pub fn claiming_by_insert(mut self) -> Wanted {
+        self.nonces.clear();
+        self
+    }
+
     /// What deciding `commands` at `now` reads.
     pub fn of(commands: &[Command], now: i64) -> Wanted {
         let mut wanted = Wanted::default();

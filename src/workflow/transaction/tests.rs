@@ -6,6 +6,7 @@ use crate::apps::Apps;
 use crate::ledger::command::Outcome;
 use crate::ledger::request::EntryRequest;
 use operations::Catalog;
+use sea_orm::DbBackend;
 use uuid::Uuid;
 
 fn command(app: Uuid, key: Uuid, operation: &str, owner: &str, nonce: &str) -> Command {
@@ -46,14 +47,15 @@ async fn two_batches(
     let mut queued = Some(second);
     let mut take = || queued.take().unwrap_or_default();
     let mut next = Next::new(&mut take);
-    let one = run(writer, first, None, None, Some(&mut next))
+    let claims = Claims::for_backend(DbBackend::Sqlite);
+    let one = run(writer, first, None, None, Some(&mut next), &claims)
         .await
         .expect("the first batch");
     let second = next.into_taken();
     assert!(one.ahead.is_some(), "the second batch is decided ahead");
     between().await;
     let mut ahead = one.ahead;
-    let two = run(writer, &second, None, ahead.take(), None)
+    let two = run(writer, &second, None, ahead.take(), None, &claims)
         .await
         .expect("the second batch");
     (Written { ahead: None, ..one }, two)
