@@ -83,13 +83,19 @@ pub fn is_retryable(e: &DbErr) -> bool {
 
 /// Whether `e` is the unique `(app_id, nonce)` index of `entries` refusing a row: the
 /// nonce is taken (by an entry committed, or being committed, by another transaction).
+/// PostgreSQL and CockroachDB name the index; SQLite names its columns instead
+/// (`UNIQUE constraint failed: entries.app_id, entries.nonce`).
 pub fn is_nonce_taken(e: &StoreError) -> bool {
-    match e {
-        StoreError::Db(e) => database_error(e).is_some_and(|d| {
-            d.is_unique_violation() && d.constraint() == Some(migration::ENTRIES_NONCE_INDEX)
-        }),
-        _ => false,
-    }
+    let StoreError::Db(e) = e else {
+        return false;
+    };
+    database_error(e).is_some_and(|d| {
+        d.is_unique_violation()
+            && match is_sqlite(d) {
+                true => d.message().ends_with(": entries.app_id, entries.nonce"),
+                false => d.constraint() == Some(migration::ENTRIES_NONCE_INDEX),
+            }
+    })
 }
 
 /// The database's own error inside `e`: sqlx's, or the SQLite writer's own connection's,

@@ -1,53 +1,42 @@
 //! How a batch learns which of its nonces are taken already.
 //!
-//! - **Probing** (SQLite always; PostgreSQL and CockroachDB for a while after a taken
-//!   nonce): the batch reads who holds its nonces before it is decided, and a taken nonce
-//!   is decided as a replay or as `nonce_reused`.
-//! - **By insert** (PostgreSQL and CockroachDB otherwise): the batch reads no nonce. Its
-//!   decision takes each nonce as free, and the unique `(app_id, nonce)` index refuses a
-//!   taken one when the batch inserts its entries. That attempt fails, and the batch runs
-//!   again at once, probing ([`crate::workflow::transaction::run`]).
+//! - **By insert** (as a rule): the batch reads no nonce. Its decision takes each nonce as
+//!   free, and the unique `(app_id, nonce)` index refuses a taken one when the batch
+//!   inserts its entries. That attempt fails, and the batch runs again at once, probing
+//!   ([`crate::workflow::transaction::run`]).
+//! - **Probing** (a batch run again, and the batches after one that met a taken nonce): the
+//!   batch reads who holds its nonces before it is decided, and a taken nonce is decided
+//!   as a replay or as `nonce_reused`.
 //!
-//! One entry per nonce is the index's guarantee either way. What the probe costs on a
-//! database server: a round trip and an index probe per entry, and, at SERIALIZABLE, a
-//! predicate read. SSI locks the index page where an absent nonce would go, so a writer
-//! beside the batch that inserts nonces there makes one of the two fail; insert-first
-//! takes no such lock (the index checks its uniqueness on a dirty snapshot).
+//! One entry per nonce is the index's guarantee either way. What the probe costs: on a
+//! database server a round trip and an index probe per entry, and, at SERIALIZABLE, a
+//! predicate read. PostgreSQL's SSI locks the index page where an absent nonce would go,
+//! so a writer beside the batch that inserts nonces there makes one of the two fail; the
+//! insert checks uniqueness on a dirty snapshot and takes no such lock. On SQLite, a
+//! statement whose `IN` list varies with the batch, parsed anew each time.
 //!
-//! A replayed request would cost its batch a wasted attempt. So once a batch met a taken
-//! nonce, the next [`PROBING_BATCHES`] batches probe, and a client replaying many requests
-//! costs one wasted attempt, not one per batch.
+//! A replayed request costs its batch a wasted attempt. So once a batch met a taken nonce,
+//! the next [`PROBING_BATCHES`] batches probe, and a client replaying many requests costs
+//! one wasted attempt, not one per batch.
 
-use sea_orm::DbBackend;
 use std::cell::Cell;
 
 /// How many batches probe after one met a taken nonce.
 pub const PROBING_BATCHES: u32 = 64;
 
 /// A batch writer's way of claiming nonces (see the module docs).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Claims {
-    by_insert: bool,
     /// Batches left that probe because an earlier one met a taken nonce.
     probing_left: Cell<u32>,
 }
 
 impl Claims {
-    /// By insert on a database server, probing on SQLite: there a probe is a call into the
-    /// writer's own connection, and a batch decided ahead reads its nonces while the batch
-    /// before commits.
-    pub fn for_backend(backend: DbBackend) -> Claims {
-        Claims {
-            by_insert: backend != DbBackend::Sqlite,
-            probing_left: Cell::new(0),
-        }
-    }
-
     /// Whether the next batch reads its nonces first; each call is one batch.
     pub fn probe_next(&self) -> bool {
         let left = self.probing_left.get();
         self.probing_left.set(left.saturating_sub(1));
-        !self.by_insert || left > 0
+        left > 0
     }
 
     /// A batch's insert found one of its nonces taken.
@@ -66,18 +55,12 @@ mod tests {
     use crate::time::now_micros;
     use crate::workflow::transaction::run;
     use operations::Catalog;
-    use sea_orm::{ConnectionTrait, Database};
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
     use uuid::Uuid;
 
     #[test]
-    fn sqlite_always_probes() {
-        let claims = Claims::for_backend(DbBackend::Sqlite);
-        assert!((0..3).all(|_| claims.probe_next()));
-    }
-
-    #[test]
-    fn a_server_claims_by_insert_and_probes_for_a_while_after_a_taken_nonce() {
-        let claims = Claims::for_backend(DbBackend::Postgres);
+    fn batches_claim_by_insert_and_probe_for_a_while_after_a_taken_nonce() {
+        let claims = Claims::default();
         assert!(!claims.probe_next());
         claims.met_taken();
         let probing = (0..PROBING_BATCHES).filter(|_| claims.probe_next()).count();
@@ -103,31 +86,15 @@ mod tests {
     /// one at its insert, runs again probing, and answers as a batch that probed would:
     /// the same request is a replay of the entry, another one `nonce_reused`, and the
     /// batch's other entry is recorded once.
-    #[tokio::test]
-    async fn a_taken_nonce_met_at_the_insert_is_answered_as_a_probe_answers_it() {
-        let admin_url = std::env::var("LEDGERFLOW_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin = Database::connect(admin_url.as_str())
-            .await
-            .unwrap_or_else(|e| panic!("this test needs PostgreSQL at {admin_url}: {e}"));
-        let name = format!("lf_claims_{}", Uuid::new_v4().simple());
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("CREATE DATABASE");
-        let (server, _) = admin_url
-            .rsplit_once('/')
-            .expect("a URL ending in /DATABASE");
-        let store = Store::connect(&format!("{server}/{name}"))
-            .await
-            .expect("a store");
+    async fn a_taken_nonce_is_answered_as_a_probe_answers_it(url: &str) {
+        let store = Store::connect(url).await.expect("a store");
         store.migrate().await.expect("migrated");
         let writer = store.writer_pool(true).await.expect("the writer's pool");
         let apps = Apps::new(store.clone(), Catalog::base());
         let (app, _) = apps.create("app").await.expect("an app");
         let key = apps.keys("app").await.expect("its keys")[0].id;
         let batch = async |commands: &[Command]| {
-            let claims = Claims::for_backend(DbBackend::Postgres);
+            let claims = Claims::default();
             let written = run(&writer, commands, None, None, None, &claims)
                 .await
                 .expect("the batch");
@@ -151,24 +118,41 @@ mod tests {
         let (third, _) = batch(&[credit(app.id, key, "amy", "n1", "11")]).await;
         assert!(matches!(third.outcomes[..], [Outcome::NonceReused(id)] if id == amy));
 
-        let count = |table: &str| {
+        for (table, rows) in [("entries", 2), ("postings", 4)] {
             let sql = format!("SELECT count(*) AS n FROM {table}");
-            let statement = sea_orm::Statement::from_string(DbBackend::Postgres, sql);
-            let store = &store;
-            async move {
-                let row = store
-                    .conn()
-                    .query_one_raw(statement)
-                    .await
-                    .expect("a count");
-                row.expect("a row").try_get::<i64>("", "n").expect("n")
-            }
-        };
-        assert_eq!(count("entries").await, 2, "one entry per nonce");
-        assert_eq!(count("postings").await, 4);
-        drop((writer, store, apps));
+            let count = Statement::from_string(store.backend(), sql);
+            let row = store.conn().query_one_raw(count).await.expect("a count");
+            let n: i64 = row.expect("a row").try_get("", "n").expect("n");
+            assert_eq!(n, rows, "{table}: one entry per nonce");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_taken_nonce_met_at_the_insert_is_answered_as_a_probe_answers_it_on_sqlite() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let url = format!("sqlite://{}/ledger.db", dir.path().display());
+        a_taken_nonce_is_answered_as_a_probe_answers_it(&url).await;
+    }
+
+    #[tokio::test]
+    async fn a_taken_nonce_met_at_the_insert_is_answered_as_a_probe_answers_it_on_postgres() {
+        let admin_url = std::env::var("LEDGERFLOW_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let admin = Database::connect(admin_url.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("this test needs PostgreSQL at {admin_url}: {e}"));
+        let name = format!("lf_claims_{}", Uuid::new_v4().simple());
+        let ddl = |sql: String| Statement::from_string(DbBackend::Postgres, sql);
         admin
-            .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute_raw(ddl(format!("CREATE DATABASE {name}")))
+            .await
+            .expect("CREATE DATABASE");
+        let (server, _) = admin_url
+            .rsplit_once('/')
+            .expect("a URL ending in /DATABASE");
+        a_taken_nonce_is_answered_as_a_probe_answers_it(&format!("{server}/{name}")).await;
+        admin
+            .execute_raw(ddl(format!("DROP DATABASE {name} WITH (FORCE)")))
             .await
             .expect("DROP DATABASE");
     }

@@ -102,7 +102,7 @@ pub(super) async fn start(
         store: store.clone(),
         inline,
         metrics,
-        claims: Claims::for_backend(store.backend()),
+        claims: Claims::default(),
     };
     let (ready, started) = oneshot::channel();
     let dispatch = tracing::dispatcher::get_default(Clone::clone);

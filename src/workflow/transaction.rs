@@ -133,11 +133,7 @@ async fn once(
         Some(ahead) if mark.as_ref() == Some(&ahead.mark) => (ahead.staged, true),
         _ => {
             let now = now_micros();
-            let wanted = match probe {
-                true => Wanted::of(commands, now),
-                false => Wanted::of(commands, now).claiming_by_insert(),
-            };
-            let loaded = write.load(&wanted).await?;
+            let loaded = write.load(&wanted(commands, now, probe)).await?;
             let staged = stage_in(store, &write, commands, loaded, now, inline).await?;
             (staged, false)
         }
@@ -151,7 +147,7 @@ async fn once(
     write.send(rows, &plan.finished_pending).await?;
     let following = match (mark, next) {
         (Some(mark), Some(next)) if inline.is_none_or(Projector::shares_store) => {
-            read_ahead(&write, next.commands()).await.map(|r| (r, mark))
+            (read_ahead(&write, next.commands(), probe).await).map(|r| (r, mark))
         }
         _ => None,
     };
@@ -173,17 +169,28 @@ async fn once(
     Ok((plan, ahead, as_ahead))
 }
 
-/// Reads what `commands` need in `write`, after its rows: `None` if there are none, or if
-/// the read failed (the batch is then read again in its own transaction).
+/// What deciding `commands` at `now` reads: without their nonces unless `probe`
+/// (`workflow::claims`).
+fn wanted(commands: &[Command], now: i64, probe: bool) -> Wanted {
+    match probe {
+        true => Wanted::of(commands, now),
+        false => Wanted::of(commands, now).claiming_by_insert(),
+    }
+}
+
+/// Reads what `commands` need in `write`, after its rows, claiming their nonces as the
+/// batch before did: `None` if there are none, or if the read failed (the batch is then
+/// read again in its own transaction).
 async fn read_ahead<'c>(
     write: &BatchWrite<'_>,
     commands: &'c [Command],
+    probe: bool,
 ) -> Option<(&'c [Command], Loaded, i64)> {
     if commands.is_empty() {
         return None;
     }
     let now = now_micros();
-    match write.load(&Wanted::of(commands, now)).await {
+    match write.load(&wanted(commands, now, probe)).await {
         Ok(loaded) => Some((commands, loaded, now)),
         Err(e) => {
             tracing::debug!(error = %e, "the next batch is read in its own transaction");

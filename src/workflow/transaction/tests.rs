@@ -1,12 +1,12 @@
 //! Deciding ahead on SQLite: a batch read in the transaction before its own is decided as
-//! it would be in its own, and decided again when another connection committed between.
+//! it would be in its own, and decided again when another connection committed between or
+//! when its insert met a nonce taken.
 
 use super::*;
 use crate::apps::Apps;
 use crate::ledger::command::Outcome;
 use crate::ledger::request::EntryRequest;
 use operations::Catalog;
-use sea_orm::DbBackend;
 use uuid::Uuid;
 
 fn command(app: Uuid, key: Uuid, operation: &str, owner: &str, nonce: &str) -> Command {
@@ -36,6 +36,14 @@ async fn given() -> (tempfile::TempDir, Store, Store, Apps, Uuid, Uuid) {
     (dir, store, writer, apps, app.id, key)
 }
 
+/// Claims whose batches probe their nonces, so that what is read ahead includes who holds
+/// them.
+fn probing() -> Claims {
+    let claims = Claims::default();
+    claims.met_taken();
+    claims
+}
+
 /// Runs `first` with `second` queued behind it, then `second` with what was decided ahead,
 /// calling `between` in between.
 async fn two_batches(
@@ -43,19 +51,19 @@ async fn two_batches(
     first: &[Command],
     second: Vec<Command>,
     between: impl AsyncFnOnce(),
+    claims: &Claims,
 ) -> (Written, Written) {
     let mut queued = Some(second);
     let mut take = || queued.take().unwrap_or_default();
     let mut next = Next::new(&mut take);
-    let claims = Claims::for_backend(DbBackend::Sqlite);
-    let one = run(writer, first, None, None, Some(&mut next), &claims)
+    let one = run(writer, first, None, None, Some(&mut next), claims)
         .await
         .expect("the first batch");
     let second = next.into_taken();
     assert!(one.ahead.is_some(), "the second batch is decided ahead");
     between().await;
     let mut ahead = one.ahead;
-    let two = run(writer, &second, None, ahead.take(), None, &claims)
+    let two = run(writer, &second, None, ahead.take(), None, claims)
         .await
         .expect("the second batch");
     (Written { ahead: None, ..one }, two)
@@ -70,7 +78,7 @@ async fn a_batch_decided_ahead_sees_the_rows_of_the_batch_before_it() {
         credit.clone(),
         command(app, key, "CREDIT_SPEND", "bob", "n3"),
     ];
-    let (one, two) = two_batches(&writer, &[credit], second, async || {}).await;
+    let (one, two) = two_batches(&writer, &[credit], second, async || {}, &probing()).await;
     assert_eq!(one.plan.states(), ["completed"]);
     assert_eq!(two.as_ahead, Some(true), "written as decided ahead");
     // The spend draws on the credit of the batch before; its nonce is taken by it; and
@@ -97,7 +105,27 @@ async fn a_batch_decided_ahead_is_decided_again_after_another_connection_committ
     let revoke = async || {
         apps.revoke("app", Some(key)).await.expect("revoked");
     };
-    let (_, two) = two_batches(&writer, &first, second, revoke).await;
+    let (_, two) = two_batches(&writer, &first, second, revoke, &probing()).await;
     assert_eq!(two.as_ahead, Some(false), "decided again");
     assert_eq!(two.plan.states(), ["key_revoked"]);
+}
+
+/// By insert, a batch decided ahead takes the nonce of the batch before it as free: its
+/// insert meets it taken, and the batch runs again in its own transaction, probing, with
+/// the answers a probe gives.
+#[tokio::test]
+async fn a_batch_decided_ahead_that_met_a_taken_nonce_is_decided_again_probing() {
+    let (_dir, _store, writer, _apps, app, key) = given().await;
+    let credit = command(app, key, "CREDIT_ADD", "amy", "n1");
+    let second = vec![
+        command(app, key, "CREDIT_SPEND", "amy", "n2"),
+        credit.clone(),
+    ];
+    let claims = Claims::default();
+    let (one, two) = two_batches(&writer, &[credit], second, async || {}, &claims).await;
+    assert_eq!(two.as_ahead, Some(false), "decided again");
+    assert_eq!(two.plan.states(), ["completed", "replay"]);
+    let credited = one.plan.recorded().next().expect("the credit").entry.id;
+    assert!(matches!(two.plan.outcomes[1], Outcome::Replay(id) if id == credited));
+    assert!(claims.probe_next(), "the batches after it probe");
 }
