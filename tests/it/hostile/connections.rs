@@ -115,11 +115,13 @@ async fn half_sent_heads_are_closed_at_the_head_timeout() {
 async fn an_idle_connection_is_closed_after_its_answer() {
     let app = spawn(|c| c.idle_timeout_ms = 300).await;
     let mut socket = connect_from(&app, [127, 0, 0, 1]).await;
+    // Before the request is written: the service may read and answer it before this task
+    // runs again, and the idle time counts from that answer.
+    let started = Instant::now();
     socket
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .expect("written");
-    let started = Instant::now();
     let seen = until_closed(&mut socket, Duration::from_secs(3)).await;
     let seen = String::from_utf8_lossy(&seen.expect("closed when idle")).into_owned();
     assert!(seen.starts_with("HTTP/1.1 200"), "answered first: {seen}");
