@@ -17,7 +17,7 @@ pub struct EntryMessage {
     pub record: EntryRecord,
 }
 
-/// Most messages in one outbox row (a message is about 1.5 KB).
+/// Most messages in one outbox row (a `CREDIT_ADD` entry's message is about 3.3 KB).
 pub const MESSAGES_PER_ROW: usize = 256;
 
 /// What an `EntryMessage` is on the wire, borrowing its record: the write path encodes
