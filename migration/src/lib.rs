@@ -11,7 +11,7 @@ mod event_store;
 mod read_model;
 mod step;
 
-pub use step::{Step, is_cockroachdb, is_postgres_itself, shares_event_store};
+pub use step::{Step, is_postgres_itself, shares_event_store};
 
 /// The unique `(app_id, nonce)` index of `entries`: one entry per nonce. A write that
 /// violates it names it, which is how the batch writer tells a taken nonce from other

@@ -168,12 +168,7 @@ async fn is_postgres(manager: &SchemaManager<'_>) -> Result<bool, DbErr> {
         Some(row) => row.try_get("", "v")?,
         None => String::new(),
     };
-    Ok(!is_cockroachdb(&version))
-}
-
-/// Whether a server's `version()` is CockroachDB's (it speaks PostgreSQL's protocol).
-pub fn is_cockroachdb(version: &str) -> bool {
-    version.contains("CockroachDB")
+    Ok(!version.contains("CockroachDB"))
 }
 
 async fn run_sql(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {

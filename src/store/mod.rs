@@ -95,8 +95,8 @@ enum PoolRole {
     ReadModel,
     /// The event store, shared by the requests and the background tasks.
     EventStore,
-    /// The event store's batch writer.
-    Writer,
+    /// The event store's batch writer; `keyed_reads` on PostgreSQL itself.
+    Writer { keyed_reads: bool },
 }
 
 /// A pool of `role`'s connections to `url`. The batch writer's: on PostgreSQL and
@@ -117,7 +117,7 @@ enum PoolRole {
 /// leaves them in the WAL, which is as durable as the database file, for the next server's
 /// task to copy.
 async fn connect_pool(url: &str, role: PoolRole) -> Result<DatabaseConnection, DbErr> {
-    let for_writer = role == PoolRole::Writer;
+    let for_writer = matches!(role, PoolRole::Writer { .. });
     let mut url = url.to_owned();
     let sqlite = url.starts_with("sqlite:");
     if sqlite && !url.contains("mode=") {
@@ -144,7 +144,9 @@ async fn connect_pool(url: &str, role: PoolRole) -> Result<DatabaseConnection, D
                     .synchronous(SqliteSynchronous::Full);
                 match role {
                     PoolRole::ReadModel => o,
-                    PoolRole::EventStore | PoolRole::Writer => o.pragma("wal_autocheckpoint", "0"),
+                    PoolRole::EventStore | PoolRole::Writer { .. } => {
+                        o.pragma("wal_autocheckpoint", "0")
+                    }
                 }
             })
             .map_sqlx_sqlite_pool_opts(|pool| {
@@ -153,17 +155,14 @@ async fn connect_pool(url: &str, role: PoolRole) -> Result<DatabaseConnection, D
     } else {
         let most = if for_writer { 4 } else { 16 };
         options.max_connections(most).min_connections(1);
-        if for_writer {
-            options.map_sqlx_postgres_pool_opts(|pool| {
-                pool.after_connect(|conn, _| {
+        if let PoolRole::Writer { keyed_reads } = role {
+            options.map_sqlx_postgres_pool_opts(move |pool| {
+                pool.after_connect(move |conn, _| {
                     Box::pin(async move {
                         use sea_orm::sqlx::Executor as _;
-                        let version: String = sea_orm::sqlx::query_scalar("SELECT version()")
-                            .fetch_one(&mut *conn)
-                            .await?;
                         conn.execute("SET default_transaction_isolation = 'serializable'")
                             .await?;
-                        if !migration::is_cockroachdb(&version) {
+                        if keyed_reads {
                             conn.execute(KEYED_READS).await?;
                         }
                         Ok(())
@@ -231,8 +230,11 @@ impl Store {
             }
             _ => None,
         };
+        // Asked once here, not by each new connection: CockroachDB speaks PostgreSQL's
+        // protocol too.
+        let keyed_reads = migration::is_postgres_itself(&self.db).await?;
         Ok(Store {
-            db: connect_pool(&self.url, PoolRole::Writer).await?,
+            db: connect_pool(&self.url, PoolRole::Writer { keyed_reads }).await?,
             url: self.url.clone(),
             serializable: true,
             direct,
