@@ -311,6 +311,14 @@ impl Store {
     }
 }
 
+/// The PostgreSQL server the unit tests use, as the integration tests do:
+/// `LEDGERFLOW_TEST_POSTGRES`, a URL ending in `/DATABASE`.
+#[cfg(test)]
+pub(crate) fn test_postgres_url() -> String {
+    std::env::var("LEDGERFLOW_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,8 +328,7 @@ mod tests {
     /// (one `BEGIN`, no `SET TRANSACTION`); any other pool's write transactions ask for it.
     #[tokio::test]
     async fn write_transactions_are_serializable_on_postgres() {
-        let url = std::env::var("LEDGERFLOW_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let url = test_postgres_url();
         let store = Store::connect(&url).await.unwrap_or_else(|e| {
             panic!("this test needs PostgreSQL at {url} (LEDGERFLOW_TEST_POSTGRES): {e}")
         });

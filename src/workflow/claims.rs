@@ -136,8 +136,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_taken_nonce_met_at_the_insert_is_answered_as_a_probe_answers_it_on_postgres() {
-        let admin_url = std::env::var("LEDGERFLOW_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let admin_url = crate::store::test_postgres_url();
         let admin = Database::connect(admin_url.as_str())
             .await
             .unwrap_or_else(|e| panic!("this test needs PostgreSQL at {admin_url}: {e}"));
