@@ -11,7 +11,9 @@
 //! - entries, completed and failed entries, and postings are as many in both;
 //! - the lots hold the balances, and each expiry is recorded once (`lots`);
 //! - the holds' shares, what they reserve, and their links to the entries that end them
-//!   (`holds`); what each entry's reversals took back, and their links (`reversals`).
+//!   (`holds`); what each entry's reversals took back, and their links (`reversals`);
+//! - each app's events are numbered without a gap, and a read model of its own holds them
+//!   (`events`).
 //!
 //! A read model that trails the event store is not a difference: if it is a consistent
 //! prefix of it, the report says by how much it is behind ([`Behind`]) instead. Consistent
@@ -29,21 +31,21 @@
 use crate::decimal::stored_decimal;
 use crate::query::ReadModel;
 use crate::store::{self, Store};
-use entity::{account, entry, entry_event, read};
+use entity::{account, read};
 use rust_decimal::Decimal;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, Statement,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, Statement};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 
+mod events;
 mod holds;
 mod lots;
 mod replay;
 mod reversals;
+mod totals;
 
 use replay::{Replayed, check_heads, replay_postings};
+use totals::{Totals, compare_totals, read_totals, store_totals};
 
 /// At most this many differences are listed; the rest are counted.
 const MAX_LISTED: usize = 100;
@@ -94,15 +96,6 @@ struct Lag {
     accounts: u64,
 }
 
-/// One side's totals, read in the same snapshot as its accounts.
-#[derive(Debug, Default)]
-struct Totals {
-    entries: u64,
-    postings: u64,
-    completed: u64,
-    failed: u64,
-}
-
 pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     // The read model first, then the event store, each in one snapshot: however both are
     // written meanwhile, what the read model shows was committed to the event store before
@@ -110,12 +103,14 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     let rm = store::snapshot(read.conn()).await?;
     let projected = read_heads(&rm).await?;
     let in_read = read_totals(&rm, read.shares_store()).await?;
-    // Sharing the event store's database, the read model's postings and entries are the
-    // event store's: nothing to check.
-    let orphans = if read.shares_store() {
-        None
-    } else {
-        Some(orphan_postings(&rm).await?)
+    // Sharing the event store's database, the read model's postings, entries and events
+    // are the event store's: nothing to check.
+    let (orphans, read_events) = match read.shares_store() {
+        true => (None, None),
+        false => (
+            Some(orphan_postings(&rm).await?),
+            Some(events::read_events(&rm).await?),
+        ),
     };
     let read_lots = lots::read_lots(&rm).await?;
     let read_holds = holds::read_holds(&rm).await?;
@@ -134,6 +129,8 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     holds::check(&es, &store_holds, (&store_lots, &rows), &mut report).await?;
     let store_reversals = reversals::store_reversals(&es).await?;
     reversals::check(&es, &store_reversals, &mut report).await?;
+    let store_events = events::store_events(&es).await?;
+    events::check(&es, &store_events, &mut report).await?;
     es.commit().await?;
     // Only accounts the read model has at the event store's version: a lagging one's lots
     // may trail too.
@@ -152,6 +149,13 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     if in_read.entries == in_store.entries {
         holds::compare(&store_holds, &read_holds, &mut report);
         reversals::compare(&store_reversals, &read_reversals, &mut report);
+    }
+    // An event is written with the entry that caused it: compared once the read model has
+    // every entry in its final state.
+    if let Some(read_events) = read_events
+        && in_read.settled_as(&in_store)
+    {
+        events::compare(&store_events, &read_events, &mut report);
     }
 
     report.accounts = heads.len() as u64;
@@ -221,36 +225,6 @@ fn check_read_postings(projected: &Accounts, totals: &Totals, orphans: i64, repo
             "read model: {orphans} postings of entries it does not have"
         ));
     }
-}
-
-/// Entries, postings, completed and failed entries: the read model may have fewer (it
-/// trails), never more.
-fn compare_totals(in_store: &Totals, in_read: &Totals, report: &mut Report, lag: &mut Lag) {
-    let pairs = [
-        ("entries", in_store.entries, in_read.entries),
-        ("postings", in_store.postings, in_read.postings),
-        ("completed entries", in_store.completed, in_read.completed),
-        ("failed entries", in_store.failed, in_read.failed),
-    ];
-    let mut unfinished = 0;
-    for (what, in_store, in_read) in pairs {
-        let line = format!("{what}: {in_store} in the event store, {in_read} in the read model");
-        match in_store.cmp(&in_read) {
-            std::cmp::Ordering::Equal => {}
-            std::cmp::Ordering::Less => report.differ(line),
-            std::cmp::Ordering::Greater => {
-                match what {
-                    "entries" => lag.entries = in_store - in_read,
-                    "completed entries" | "failed entries" => unfinished += in_store - in_read,
-                    _ => {}
-                }
-                lag.lines.push(line);
-            }
-        }
-    }
-    // An entry the read model has at an earlier state (an async entry's `received`) trails
-    // too; one it lacks altogether is counted once.
-    lag.entries = lag.entries.max(unfinished);
 }
 
 /// An account's balance and version, as either side lists it.
@@ -351,40 +325,6 @@ fn books<'a>(side: &str, heads: impl Iterator<Item = &'a Listed>, report: &mut R
             ));
         }
     }
-}
-
-async fn store_totals(db: &DatabaseTransaction, postings: u64) -> Result<Totals, DbErr> {
-    let terminal = |state: &'static str| {
-        entry_event::Entity::find()
-            .filter(entry_event::Column::State.eq(state))
-            .count(db)
-    };
-    Ok(Totals {
-        entries: entry::Entity::find().count(db).await?,
-        postings,
-        completed: terminal("completed").await?,
-        failed: terminal("failed").await?,
-    })
-}
-
-/// The read model's totals; sharing the event store's database, its entries are the event
-/// store's.
-async fn read_totals(db: &DatabaseTransaction, shares_store: bool) -> Result<Totals, DbErr> {
-    if shares_store {
-        let postings = read::posting::Entity::find().count(db).await?;
-        return store_totals(db, postings).await;
-    }
-    let terminal = |state: &'static str| {
-        read::entry::Entity::find()
-            .filter(read::entry::Column::State.eq(state))
-            .count(db)
-    };
-    Ok(Totals {
-        entries: read::entry::Entity::find().count(db).await?,
-        postings: read::posting::Entity::find().count(db).await?,
-        completed: terminal("completed").await?,
-        failed: terminal("failed").await?,
-    })
 }
 
 /// Read-model postings whose entry the read model does not have.

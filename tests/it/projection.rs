@@ -303,3 +303,63 @@ async fn verify_during_load_reports_lag_and_never_a_difference() {
     let report = verify(&app.store, &app.read).await.expect("verify runs");
     assert!(report.is_clean() && report.behind.is_none(), "{report:?}");
 }
+
+/// `verify` checks each app's events: numbered without a gap up to what its `event_seqs`
+/// row gave, in the event store; the same rows in a read model of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_finds_a_gap_in_an_apps_events_and_an_event_the_read_model_lost_or_changed() {
+    use entity::{app_event, event_seq};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let d = Deployment::new().await;
+    let app = d.spawn(true).await;
+    assert!(post_many(&app, 12, 3, "events").await > 0);
+    app.projected().await;
+    let report = verify(&app.store, &app.read).await.expect("verify runs");
+    assert!(report.is_clean(), "{:?}", report.differences);
+
+    // The read model: one event changed, another lost.
+    read::app_event::Entity::update_many()
+        .col_expr(read::app_event::Column::Data, Expr::value("{}"))
+        .filter(read::app_event::Column::Seq.eq(2))
+        .exec(&app.read_sql)
+        .await
+        .expect("damaged");
+    read::app_event::Entity::delete_many()
+        .filter(read::app_event::Column::Seq.eq(3))
+        .exec(&app.read_sql)
+        .await
+        .expect("damaged");
+    // The event store: a gap, and one number more given than there are events.
+    app_event::Entity::delete_many()
+        .filter(app_event::Column::Seq.eq(5))
+        .exec(&app.store_sql)
+        .await
+        .expect("damaged");
+    let last = event_seq::Entity::find()
+        .one(&app.store_sql)
+        .await
+        .expect("read")
+        .expect("the app's event number");
+    event_seq::Entity::update_many()
+        .col_expr(event_seq::Column::Seq, Expr::value(last.seq + 1))
+        .exec(&app.store_sql)
+        .await
+        .expect("damaged");
+
+    let report = verify(&app.store, &app.read).await.expect("verify runs");
+    let text = report.differences.join("\n");
+    for wanted in [
+        "event 2 differs in the read model".to_owned(),
+        "event 3 is missing from the read model".to_owned(),
+        "event 6 follows event 4: the events have a gap".to_owned(),
+        format!(
+            "its last event is {}, but {} were numbered",
+            last.seq,
+            last.seq + 1
+        ),
+        "the read model has event 5, which the event store has not".to_owned(),
+    ] {
+        assert!(text.contains(&wanted), "{wanted:?} not in:\n{text}");
+    }
+}
