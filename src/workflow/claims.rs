@@ -50,9 +50,8 @@ mod tests {
     use super::*;
     use crate::apps::Apps;
     use crate::ledger::command::{Command, Outcome};
-    use crate::ledger::request::EntryRequest;
     use crate::store::Store;
-    use crate::time::now_micros;
+    use crate::workflow::test_command;
     use crate::workflow::transaction::run;
     use operations::Catalog;
     use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
@@ -69,17 +68,7 @@ mod tests {
     }
 
     fn credit(app: Uuid, key: Uuid, owner: &str, nonce: &str, amount: &str) -> Command {
-        let mut command = EntryRequest {
-            operation: "CREDIT_ADD".into(),
-            owner_id: owner.into(),
-            nonce: nonce.into(),
-            amount: Some(amount.into()),
-            ..EntryRequest::default()
-        }
-        .validate(app, &Catalog::base(), now_micros(), false)
-        .expect("a valid request");
-        command.key_id = Some(key);
-        command
+        test_command(app, key, "CREDIT_ADD", owner, nonce, amount)
     }
 
     /// Given a credit committed, a batch that claims its nonces by insert meets the taken

@@ -165,3 +165,27 @@ impl Workflow {
         });
     }
 }
+
+/// A valid command of the base catalog for `app`, sent with its API key `key`: what the
+/// workflow's tests post.
+#[cfg(test)]
+pub(crate) fn test_command(
+    app: Uuid,
+    key: Uuid,
+    operation: &str,
+    owner: &str,
+    nonce: &str,
+    amount: &str,
+) -> Command {
+    let mut command = crate::ledger::request::EntryRequest {
+        operation: operation.into(),
+        owner_id: owner.into(),
+        nonce: nonce.into(),
+        amount: Some(amount.into()),
+        ..Default::default()
+    }
+    .validate(app, &operations::Catalog::base(), now_micros(), false)
+    .expect("a valid request");
+    command.key_id = Some(key);
+    command
+}

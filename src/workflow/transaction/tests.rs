@@ -5,22 +5,12 @@
 use super::*;
 use crate::apps::Apps;
 use crate::ledger::command::Outcome;
-use crate::ledger::request::EntryRequest;
+use crate::workflow::test_command;
 use operations::Catalog;
 use uuid::Uuid;
 
 fn command(app: Uuid, key: Uuid, operation: &str, owner: &str, nonce: &str) -> Command {
-    let mut command = EntryRequest {
-        operation: operation.into(),
-        owner_id: owner.into(),
-        nonce: nonce.into(),
-        amount: Some("10".into()),
-        ..EntryRequest::default()
-    }
-    .validate(app, &Catalog::base(), now_micros(), false)
-    .expect("a valid request");
-    command.key_id = Some(key);
-    command
+    test_command(app, key, operation, owner, nonce, "10")
 }
 
 /// A migrated SQLite store, the batch writer's pool of it, and an app with its key.
