@@ -6,7 +6,7 @@
 
 use super::Report;
 use entity::{app_event, event_seq, read};
-use sea_orm::{DatabaseTransaction, DbErr, EntityTrait};
+use sea_orm::{DatabaseTransaction, DbErr, EntityTrait, QueryOrder, QuerySelect};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
@@ -17,15 +17,6 @@ pub(super) type Events = BTreeMap<(Uuid, i64), read::app_event::Model>;
 pub(super) struct Projected {
     events: Events,
     floors: HashMap<Uuid, i64>,
-}
-
-pub(super) async fn store_events(db: &DatabaseTransaction) -> Result<Events, DbErr> {
-    Ok(app_event::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| ((e.app_id, e.seq), e.into()))
-        .collect())
 }
 
 pub(super) async fn read_events(db: &DatabaseTransaction) -> Result<Projected, DbErr> {
@@ -44,12 +35,36 @@ pub(super) async fn read_events(db: &DatabaseTransaction) -> Result<Projected, D
     Ok(Projected { events, floors })
 }
 
-/// Each app's events run without a gap and end at the last number it gave.
+/// Checks that each app's events run without a gap and end at the last number it gave,
+/// and answers the events whole where `whole` (a read model of its own compares them);
+/// otherwise only their numbers are read.
 pub(super) async fn check(
     db: &DatabaseTransaction,
-    events: &Events,
+    whole: bool,
     report: &mut Report,
-) -> Result<(), DbErr> {
+) -> Result<Option<Events>, DbErr> {
+    let (numbers, events): (Vec<(Uuid, i64)>, _) = match whole {
+        true => {
+            let events: Events = app_event::Entity::find()
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|e| ((e.app_id, e.seq), e.into()))
+                .collect();
+            (events.keys().copied().collect(), Some(events))
+        }
+        false => {
+            let numbers = app_event::Entity::find()
+                .select_only()
+                .columns([app_event::Column::AppId, app_event::Column::Seq])
+                .order_by_asc(app_event::Column::AppId)
+                .order_by_asc(app_event::Column::Seq)
+                .into_tuple()
+                .all(db)
+                .await?;
+            (numbers, None)
+        }
+    };
     let given: HashMap<Uuid, i64> = event_seq::Entity::find()
         .all(db)
         .await?
@@ -57,7 +72,7 @@ pub(super) async fn check(
         .map(|row| (row.app_id, row.seq))
         .collect();
     let mut last: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for &(app, seq) in events.keys() {
+    for (app, seq) in numbers {
         if let Some(before) = last.insert(app, seq)
             && seq != before + 1
         {
@@ -74,7 +89,7 @@ pub(super) async fn check(
             ));
         }
     }
-    Ok(())
+    Ok(events)
 }
 
 /// The read model's events against the event store's: every event above the read model's
@@ -98,9 +113,9 @@ pub(super) fn compare(store: &Events, projected: &Projected, report: &mut Report
     for &(app, seq) in store.keys() {
         lowest.entry(app).or_insert(seq);
     }
-    for &(app, seq) in events.keys() {
-        let pruned_from_store = lowest.get(&app).is_none_or(|low| seq < *low);
-        if !store.contains_key(&(app, seq)) && !pruned_from_store {
+    // Below the event store's lowest, an event was pruned there after the read model's.
+    for &(app, seq) in events.keys().filter(|key| !store.contains_key(key)) {
+        if lowest.get(&app).is_some_and(|low| seq > *low) {
             report.differ(format!(
                 "app {app}: the read model has event {seq}, which the event store has not"
             ));
