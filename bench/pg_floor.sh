@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # PostgreSQL alone writing the rows ledgerflow writes for `uniform` entries in embedded mode
-# (bench/pg_floor_batch.sql: per entry its entries and entry_events rows, two postings, a
+# (bench/pg_floor_batch.sql: per entry its entries row (its transitions in it), two postings, a
 # lot and an app event, the read model's entries being the entries rows; per batch the reads
 # of its nonces, heads and event number, the heads upserted, the system account's head,
 # event_seqs and the projector's checkpoint), in the service's own
@@ -8,7 +8,7 @@
 # what ../shared/bench/ceiling-pg.sh measures for the lean write, for this data model.
 # Needs a release build (BIN=…) and PostgreSQL at 127.0.0.1 (user postgres, trust).
 # Usage: [BIN=…] [FOLDED=0] [CLIENTS=1] [READS=0] [PROBES=1] [FILE=batch script] bench/pg_floor.sh [seconds=10] [batch=32] [owners=10000]
-# FOLDED=1: the same without three tables' rows (see the batch script); FILE= runs another
+# FOLDED=1: the same without two tables' rows (see the batch script); FILE= runs another
 # batch script instead, with the same variables.
 # CLIENTS=N runs N connections at once, each posting against a system account of its own,
 # numbering its own app's events and crediting owners of its own, as N batch writers with

@@ -1,9 +1,9 @@
 -- One batch of :n uniform CREDIT_ADD entries: the rows ledgerflow writes for them in
 -- PostgreSQL embedded mode (see bench/pg_floor.sh). Ids are time-ordered, as UUIDv7 is.
--- With FOLDED=1 (:folded), three tables' rows are left out: no entry_events, lots or
--- app_events row per entry; the entry's transitions travel in its own row (in `metadata`,
--- as the list an entry_events row's `earlier` holds) and event_seqs takes a number per
--- batch: what PostgreSQL alone would write for a data model folded that far.
+-- An entry's transitions travel in its own row (`state`, `events`), as the service writes
+-- a batch's new entries. With FOLDED=1 (:folded), two tables' rows are left out as well:
+-- no lots or app_events row per entry, and event_seqs takes a number per batch: what
+-- PostgreSQL alone would write for a data model folded that far.
 -- Each pgbench client posts against a system account of its own (:client_id, 0 alone),
 -- to owners of its own (those whose number modulo the clients is its own), as batch writers
 -- that commands are routed to by owner would. Nonces are numbered as the load generator's
@@ -24,11 +24,12 @@ SELECT * FROM event_seqs WHERE app_id = md5('floor-app' || :client_id)::uuid;
 \endif
 \if :folded
 WITH e AS (
-  INSERT INTO entries (id, app_id, nonce, request_hash, operation, owner_id, asset, amount, is_async, created_at, metadata)
+  INSERT INTO entries (id, app_id, nonce, request_hash, operation, owner_id, asset, amount, is_async, created_at, state, events)
   SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || substr(md5(random()::text), 1, 20))::uuid,
          md5('floor-app')::uuid, 'run-' || (((:base + g) % 64)::bigint * 1000000000 + :blk * 64 + g), repeat('ab', 32), 'CREDIT_ADD',
-         'floor-' || ((((:base + g * 7919) % (:owners / :clients)) * :clients) + :client_id), 'CREDIT', '1.00', false, (extract(epoch FROM clock_timestamp()) * 1e6)::bigint, '[{"seq":0,"state":"received","at":1},{"seq":1,"state":"validating","at":1},{"seq":2,"state":"nonce_check","at":1},{"seq":3,"state":"balance_check","at":1},{"seq":4,"state":"processing","at":1},{"seq":5,"state":"completed","at":1}]'
-  FROM generate_series(1, :n) g
+         'floor-' || ((((:base + g * 7919) % (:owners / :clients)) * :clients) + :client_id), 'CREDIT', '1.00', false, t.at, 'completed',
+         '[{"seq":0,"state":"received","at":' || t.at || '},{"seq":1,"state":"validating","at":' || t.at || '},{"seq":2,"state":"nonce_check","at":' || t.at || '},{"seq":3,"state":"balance_check","at":' || t.at || '},{"seq":4,"state":"processing","at":' || t.at || '},{"seq":5,"state":"completed","at":' || t.at || '}]'
+  FROM generate_series(1, :n) g, (SELECT (extract(epoch FROM clock_timestamp()) * 1e6)::bigint AS at) t
   RETURNING id, owner_id, created_at
 ), p AS (
   INSERT INTO postings (account_id, version, entry_id, app_id, owner_id, asset, amount, balance_after, recorded_at, prev_hash, hash)
@@ -45,16 +46,13 @@ WITH e AS (
 SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM h);
 \else
 WITH e AS (
-  INSERT INTO entries (id, app_id, nonce, request_hash, operation, owner_id, asset, amount, is_async, created_at)
+  INSERT INTO entries (id, app_id, nonce, request_hash, operation, owner_id, asset, amount, is_async, created_at, state, events)
   SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || substr(md5(random()::text), 1, 20))::uuid,
          md5('floor-app')::uuid, 'run-' || (((:base + g) % 64)::bigint * 1000000000 + :blk * 64 + g), repeat('ab', 32), 'CREDIT_ADD',
-         'floor-' || ((((:base + g * 7919) % (:owners / :clients)) * :clients) + :client_id), 'CREDIT', '1.00', false, (extract(epoch FROM clock_timestamp()) * 1e6)::bigint
-  FROM generate_series(1, :n) g
+         'floor-' || ((((:base + g * 7919) % (:owners / :clients)) * :clients) + :client_id), 'CREDIT', '1.00', false, t.at, 'completed',
+         '[{"seq":0,"state":"received","at":' || t.at || '},{"seq":1,"state":"validating","at":' || t.at || '},{"seq":2,"state":"nonce_check","at":' || t.at || '},{"seq":3,"state":"balance_check","at":' || t.at || '},{"seq":4,"state":"processing","at":' || t.at || '},{"seq":5,"state":"completed","at":' || t.at || '}]'
+  FROM generate_series(1, :n) g, (SELECT (extract(epoch FROM clock_timestamp()) * 1e6)::bigint AS at) t
   RETURNING id, owner_id, created_at
-), ev AS (
-  INSERT INTO entry_events (entry_id, seq, state, at, earlier)
-  SELECT id, 5, 'completed', created_at, '[{"seq":0,"state":"received","at":' || created_at || '},{"seq":1,"state":"validating","at":' || created_at || '},{"seq":2,"state":"nonce_check","at":' || created_at || '},{"seq":3,"state":"balance_check","at":' || created_at || '},{"seq":4,"state":"processing","at":' || created_at || '}]' FROM e
-  RETURNING 1
 ), p AS (
   INSERT INTO postings (account_id, version, entry_id, app_id, owner_id, asset, amount, balance_after, recorded_at, prev_hash, hash)
   SELECT md5(owner_id)::uuid, nextval('floor_versions'), id, md5('floor-app')::uuid, owner_id, 'CREDIT', '1.00', '1.00', created_at, repeat('ab', 32), repeat('cd', 32) FROM e
@@ -78,7 +76,7 @@ WITH e AS (
   ON CONFLICT (id) DO UPDATE SET version = accounts.version + 1, balance = excluded.balance, updated_at = excluded.updated_at, hash = excluded.hash
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM p), (SELECT count(*) FROM l), (SELECT count(*) FROM a), (SELECT count(*) FROM h);
+SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM l), (SELECT count(*) FROM a), (SELECT count(*) FROM h);
 \endif
 UPDATE accounts SET version = version + :n, updated_at = updated_at + 1 WHERE id = md5('@floor:system' || :client_id)::uuid;
 \if :folded

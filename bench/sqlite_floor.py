@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """SQLite alone, on one thread, writing the rows ledgerflow writes for `uniform` batches
-(CREDIT_ADD of a random owner among OWNERS): per entry its `entries` and `entry_events` rows,
-two `postings`, a `lots` row and an `app_events` row (the read model's entries are the
+(CREDIT_ADD of a random owner among OWNERS): per entry its `entries` row (its transitions
+in it), two `postings`, a `lots` row and an `app_events` row (the read model's entries are the
 `entries` rows, with its two history indexes: no row of their own since session 16); per
 batch the heads of its accounts and of the system account upserted, the app's `event_seqs`
 row and the projector's checkpoint. The schema is a store the service made (copied, so
@@ -38,14 +38,13 @@ def v7():
 scripts = []
 now = 1796446230226001
 for b in range(batches):
-    E, EV, P, L, AE, heads = [], [], [], [], [], {}
+    E, P, L, AE, heads = [], [], [], [], {}
     for i in range(BATCH):
         eid, lid, evid = v7(), v7(), v7(); u = random.randrange(owners); acc = accs[u]
         vers[acc] = vers.get(acc, 0) + 1; sysv += 1; heads[acc] = (vers[acc], f"floor-{u}"); now += 30
         nonce = f"'{uuid.uuid4().hex}-{b}-{i}'"; owner = f"'bench-{u}'"
-        E.append(f"({x(eid)},{x(app)},{nonce},{H},'CREDIT_ADD',{owner},NULL,'CREDIT','1.00',NULL,0,{now},NULL,NULL,NULL,NULL)")
-        evs = '[{"seq":0,"state":"received","at":%d},{"seq":1,"state":"validating","at":%d},{"seq":2,"state":"nonce_check","at":%d},{"seq":3,"state":"balance_check","at":%d},{"seq":4,"state":"processing","at":%d}]' % ((now,)*5)
-        EV.append(f"({x(eid)},5,'completed',{now},NULL,NULL,'{evs}')")
+        evs = '[{"seq":0,"state":"received","at":%d},{"seq":1,"state":"validating","at":%d},{"seq":2,"state":"nonce_check","at":%d},{"seq":3,"state":"balance_check","at":%d},{"seq":4,"state":"processing","at":%d},{"seq":5,"state":"completed","at":%d}]' % ((now,)*6)
+        E.append(f"({x(eid)},{x(app)},{nonce},{H},'CREDIT_ADD',{owner},NULL,'CREDIT','1.00',NULL,0,{now},NULL,NULL,NULL,NULL,'completed','{evs}')")
         P.append(f"({x(acc)},{vers[acc]},{x(eid)},{x(app)},{owner},'CREDIT','1.00','{vers[acc]}.00',{now},{H},{H})")
         P.append(f"({x(sysacc)},{sysv},{x(eid)},{x(app)},'@system:purchases','CREDIT','-1.00','-{sysv}.00',{now},{H},{H})")
         L.append(f"({x(lid)},{x(acc)},{x(eid)},'paid',50,NULL,{now},'1.00','@system:purchases','1.00','open',NULL,NULL,NULL)")
@@ -53,7 +52,7 @@ for b in range(batches):
         AE.append(f"({x(app)},{b*BATCH+i+1},{x(evid)},'entry.completed',{owner},{now},{x(eid)},'{data}')")
     heads[sysacc] = (sysv, "@floor:system")
     hs = ",".join(f"({x(a)},{x(app)},'{o}','CREDIT','{v}.00',{v},{now},{H},'0','active',0,0)" for a, (v, o) in heads.items())
-    rows = {"entries": E, "entry_events": EV, "postings": P, "lots": L, "app_events": AE}
+    rows = {"entries": E, "postings": P, "lots": L, "app_events": AE}
     scripts.append("BEGIN IMMEDIATE;"
         + "".join(f"INSERT INTO {t} VALUES " + ",".join(r) + ";" for t, r in rows.items()
                   if t not in skip)

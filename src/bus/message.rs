@@ -165,6 +165,8 @@ mod tests {
                 lot_priority: None,
                 hold_id: None,
                 reverses: None,
+                state: None,
+                events: None,
             },
             events: vec![entry_event::Model {
                 entry_id: id,

@@ -293,6 +293,8 @@ impl Command {
             lot_priority: self.lot_terms.priority.map(i32::from),
             hold_id: self.hold.and_then(HoldStep::target),
             reverses: self.reversal.as_ref().map(|r| r.original),
+            state: None,
+            events: None,
         }
     }
 

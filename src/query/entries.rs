@@ -97,6 +97,8 @@ impl ReadModel {
                     lot_priority: row.lot_priority,
                     hold_id: row.hold_id,
                     reverses: row.reverses,
+                    state: None,
+                    events: None,
                 },
                 events,
                 postings: Vec::new(),

@@ -75,10 +75,10 @@ pub async fn entry_records(
         .await?;
     let mut records: HashMap<Uuid, EntryRecord> = rows
         .into_iter()
-        .map(|entry| {
+        .map(|mut entry| {
             let record = EntryRecord {
+                events: events::take_from_entry(&mut entry)?,
                 entry,
-                events: Vec::new(),
                 postings: Vec::new(),
                 lots: Vec::new(),
                 allocations: Vec::new(),
@@ -86,9 +86,9 @@ pub async fn entry_records(
                 reversals: Vec::new(),
                 app_events: Vec::new(),
             };
-            (record.entry.id, record)
+            Ok((record.entry.id, record))
         })
-        .collect();
+        .collect::<Result<_, DbErr>>()?;
     for posting in postings {
         if let Some(r) = records.get_mut(&posting.entry_id) {
             r.postings.push(posting);

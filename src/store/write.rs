@@ -71,9 +71,10 @@ impl BatchRows {
     /// appended; the touched account heads, lots, holds, usage windows, event numbers and
     /// monitors upserted.
     pub fn plan(&mut self, plan: &Plan) -> Result<(), StoreError> {
+        let (entries, transitions) = events::fold_into_entries(&plan.entries, &plan.events)?;
         self.inserts
-            .add::<entry::Entity, _>(&plan.entries, None)?
-            .add::<entry_event::Entity, _>(&events::fold(&plan.events)?, None)?
+            .add::<entry::Entity, _>(&entries, None)?
+            .add::<entry_event::Entity, _>(&transitions, None)?
             .add::<posting::Entity, _>(&plan.postings, None)?
             .add::<allocation::Entity, _>(&plan.allocations, None)?;
         let heads = OnConflict::column(account::Column::Id)

@@ -61,6 +61,11 @@ async fn completed_entry_shows_its_workflow(backend: Backend) {
     assert_eq!(postings[1]["amount"], "-100.00");
 
     let id = e["id"].as_str().unwrap();
+    // Written in one batch, its transitions are on its own row: no `entry_events` row.
+    assert_eq!(
+        app.stored_transitions(id).await,
+        (Some("completed".to_owned()), Vec::new())
+    );
     let got = app.get(&format!("/v1/entries/{id}")).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body, r.body, "GET shows exactly what the POST answered");

@@ -343,5 +343,17 @@ pub fn steps() -> Vec<Step> {
              END $$",
             "ALTER TABLE outbox ALTER COLUMN payload SET STORAGE EXTERNAL",
         ),
+        // A batch's new entry carries the transitions of the write that inserted it, in
+        // place of an `entry_events` row (DESIGN.md, "Each fact written once").
+        Step::add_column(
+            "m20261206_000066_add_entries_state",
+            Entries::Table,
+            ColumnDef::new(Entries::State).text().null().to_owned(),
+        ),
+        Step::add_column(
+            "m20261206_000067_add_entries_events",
+            Entries::Table,
+            ColumnDef::new(Entries::Events).text().null().to_owned(),
+        ),
     ]
 }

@@ -117,6 +117,8 @@ pub(super) enum Entries {
     LotPriority,
     HoldId,
     Reverses,
+    State,
+    Events,
 }
 
 pub(super) fn entries() -> TableCreateStatement {

@@ -47,6 +47,8 @@ fn message(legs: &[(char, i64)]) -> EntryRecord {
             lot_priority: None,
             hold_id: None,
             reverses: None,
+            state: None,
+            events: None,
         },
         events: Vec::new(),
         postings,

@@ -9,7 +9,8 @@
 use super::Report;
 use crate::ledger::holds::Hold;
 use crate::ledger::state::EntryState;
-use entity::{account, entry, entry_event, hold, lot, read};
+use crate::store::events;
+use entity::{account, entry, hold, lot, read};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 use std::collections::{BTreeMap, HashMap};
@@ -103,14 +104,8 @@ async fn check_links(
         .filter(entry::Column::HoldId.is_not_null())
         .all(db)
         .await?;
-    let failed: Vec<Uuid> = entry_event::Entity::find()
-        .filter(entry_event::Column::EntryId.is_in(naming.iter().map(|e| e.id)))
-        .filter(entry_event::Column::State.eq(EntryState::Failed.as_str()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| e.entry_id)
-        .collect();
+    let ids: Vec<Uuid> = naming.iter().map(|e| e.id).collect();
+    let failed = events::entries_reached(db, EntryState::Failed.as_str(), &ids).await?;
     for e in &naming {
         let ended = e
             .hold_id

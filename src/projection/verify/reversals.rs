@@ -6,7 +6,8 @@
 use super::Report;
 use crate::decimal::stored_decimal;
 use crate::ledger::state::EntryState;
-use entity::{entry, entry_event, read, reversal};
+use crate::store::events;
+use entity::{entry, read, reversal};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -47,14 +48,8 @@ pub(super) async fn check(
         .filter(entry::Column::Reverses.is_not_null())
         .all(db)
         .await?;
-    let completed: HashSet<Uuid> = entry_event::Entity::find()
-        .filter(entry_event::Column::EntryId.is_in(reversals.iter().map(|e| e.id)))
-        .filter(entry_event::Column::State.eq(EntryState::Completed.as_str()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| e.entry_id)
-        .collect();
+    let ids: Vec<Uuid> = reversals.iter().map(|e| e.id).collect();
+    let completed = events::entries_reached(db, EntryState::Completed.as_str(), &ids).await?;
     let mut taken: HashMap<Uuid, (Decimal, HashSet<Uuid>)> = HashMap::new();
     for e in reversals.iter().filter(|e| completed.contains(&e.id)) {
         let Some(original) = e.reverses else { continue };

@@ -2,7 +2,9 @@
 //! have fewer (it trails), never more.
 
 use super::{Lag, Report};
-use entity::{entry, entry_event, read};
+use crate::ledger::state::EntryState;
+use crate::store::events;
+use entity::{entry, read};
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 
 /// One side's totals, read in the same snapshot as its accounts.
@@ -58,16 +60,11 @@ pub(super) fn compare_totals(
 }
 
 pub(super) async fn store_totals(db: &DatabaseTransaction, postings: u64) -> Result<Totals, DbErr> {
-    let terminal = |state: &'static str| {
-        entry_event::Entity::find()
-            .filter(entry_event::Column::State.eq(state))
-            .count(db)
-    };
     Ok(Totals {
         entries: entry::Entity::find().count(db).await?,
         postings,
-        completed: terminal("completed").await?,
-        failed: terminal("failed").await?,
+        completed: events::count_reached(db, EntryState::Completed.as_str()).await?,
+        failed: events::count_reached(db, EntryState::Failed.as_str()).await?,
     })
 }
 

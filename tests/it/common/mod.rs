@@ -283,6 +283,25 @@ impl TestApp {
         r.body["balance"].as_str().expect("a balance").to_owned()
     }
 
+    /// Where entry `id`'s transitions are stored: the state its own row was written in
+    /// (`entries.state`), and the states of its `entry_events` rows, in order.
+    pub async fn stored_transitions(&self, id: &str) -> (Option<String>, Vec<String>) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let id = uuid::Uuid::parse_str(id).expect("an entry id");
+        let row = entity::entry::Entity::find_by_id(id)
+            .one(&self.store_sql)
+            .await
+            .expect("the entry's row")
+            .expect("an entry row");
+        let rows = entity::entry_event::Entity::find()
+            .filter(entity::entry_event::Column::EntryId.eq(id))
+            .order_by_asc(entity::entry_event::Column::Seq)
+            .all(&self.store_sql)
+            .await
+            .expect("its entry_events rows");
+        (row.state, rows.into_iter().map(|r| r.state).collect())
+    }
+
     /// The service's `/metrics` text.
     pub async fn metrics(&self) -> String {
         let resp = self.client.get(self.url("/metrics")).send().await;
