@@ -20,6 +20,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     QueryTrait,
 };
+use std::collections::HashSet;
 use uuid::Uuid;
 
 /// A batch's write transaction: SERIALIZABLE on PostgreSQL and CockroachDB, IMMEDIATE on
@@ -72,6 +73,14 @@ impl BatchRows {
     /// monitors upserted.
     pub fn plan(&mut self, plan: &Plan) -> Result<(), StoreError> {
         let (entries, transitions) = events::fold_into_entries(&plan.entries, &plan.events)?;
+        // A lot granted by an entry this batch inserts is new too: inserted as it is. An
+        // upsert would cost PostgreSQL a speculative insertion and a key probe per lot.
+        let new: HashSet<Uuid> = plan.entries.iter().map(|e| e.id).collect();
+        let (granted, touched): (Vec<lot::Model>, Vec<lot::Model>) = plan
+            .lots
+            .iter()
+            .cloned()
+            .partition(|l| l.entry_id.is_some_and(|id| new.contains(&id)));
         self.inserts
             .add::<entry::Entity, _>(&entries, None)?
             .add::<entry_event::Entity, _>(&transitions, None)?
@@ -104,7 +113,8 @@ impl BatchRows {
         .to_owned();
         self.inserts
             .add::<usage::Entity, _>(&plan.usage, Some(usage))?
-            .add::<lot::Entity, _>(&plan.lots, Some(lot_upsert()))?
+            .add::<lot::Entity, _>(&granted, None)?
+            .add::<lot::Entity, _>(&touched, Some(lot_upsert()))?
             .add::<hold::Entity, _>(&plan.holds, Some(hold_upsert()))?;
         let reversals = OnConflict::column(reversal::Column::EntryId)
             .update_columns([
