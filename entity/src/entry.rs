@@ -1,7 +1,9 @@
 use sea_orm::entity::prelude::*;
 
 /// A recorded entry: the request as the workflow accepted it. `(app_id, nonce)` is unique.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+)]
 #[sea_orm(table_name = "entries")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -246,23 +246,10 @@ mod tests {
         let (new, older) = (Uuid::now_v7(), Uuid::now_v7());
         let inserted = entry::Model {
             id: new,
-            app_id: Uuid::now_v7(),
             nonce: "n1".into(),
-            request_hash: "ab".into(),
             operation: "CREDIT_SPEND".into(),
             owner_id: "alice".into(),
-            counterparty_id: None,
-            asset: "CREDIT".into(),
-            amount: "5".into(),
-            metadata: None,
-            is_async: false,
-            created_at: 100,
-            lot_expires_at: None,
-            lot_priority: None,
-            hold_id: None,
-            reverses: None,
-            state: None,
-            events: None,
+            ..Default::default()
         };
         let events = vec![
             event(older, 1, "validating", None),
