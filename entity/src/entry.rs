@@ -35,11 +35,10 @@ pub struct Model {
     /// The entry this one reverses (reversals only).
     #[serde(default)]
     pub reverses: Option<Uuid>,
-    /// The state the row was written in, where the write that inserted it was a batch's,
-    /// and that write's transitions (`events`, a list as `entry_events.earlier` holds
-    /// them): an entry's first transitions then cost no row of their own. Null on rows
-    /// written before, and on an async entry's row (its `received` is an `entry_events`
-    /// row). The store moves them into a record's `events`; nothing above it sees them.
+    /// The state the row was written in and the transitions of the write that inserted
+    /// it (`events`, a list as `entry_events.earlier` holds them): an entry's first
+    /// transitions cost no row of their own. Null on rows written before. The store moves
+    /// them into a record's `events`; nothing above it sees them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

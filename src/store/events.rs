@@ -11,7 +11,7 @@
 //! A write that inserts its entry's row stores its transitions in that row instead
 //! (`entries.state` and `entries.events`), so a sync entry, written once, costs one row
 //! and one index entry fewer. `entry_events` then holds only the later writes of async
-//! entries (and the `received` an async claim stores with its row).
+//! entries: an async claim's `received` is in the row it stores.
 
 use entity::{entry, entry_event};
 use sea_orm::{

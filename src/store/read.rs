@@ -233,6 +233,11 @@ impl Store {
             }
             rows.extend(found);
         }
+        for row in &mut rows {
+            // The workflow resumes from the command; the `received` the row carries is read
+            // with the entry's record.
+            events::take_from_entry(row)?;
+        }
         rows.sort_by_key(|r| (r.created_at, r.id));
         Ok(rows)
     }

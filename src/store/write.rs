@@ -230,8 +230,8 @@ pub enum Claimed {
 }
 
 impl Store {
-    /// Durably stores an async entry as `received` (its row, its first transition, its
-    /// outbox rows and a pending row), unless its nonce is already taken.
+    /// Durably stores an async entry as `received` (its row, with its first transition in
+    /// it, its outbox rows and a pending row), unless its nonce is already taken.
     pub async fn receive(
         &self,
         received: &EntryRecord,
@@ -246,17 +246,19 @@ impl Store {
             let nonce = OnConflict::columns([entry::Column::AppId, entry::Column::Nonce])
                 .do_nothing()
                 .to_owned();
-            let claimed = entry::Entity::insert(row.clone().into_active_model())
-                .on_conflict(nonce)
-                .exec_without_returning(&txn)
-                .await?;
+            let (rows, transitions) =
+                events::fold_into_entries(std::slice::from_ref(row), &received.events)?;
+            let claimed = entry::Entity::insert_many(
+                rows.into_iter().map(IntoActiveModel::into_active_model),
+            )
+            .on_conflict(nonce)
+            .exec_without_returning(&txn)
+            .await?;
             if claimed == 0 {
                 return existing(&txn, row).await;
             }
-            for event in &received.events {
-                event.clone().into_active_model().insert(&txn).await?;
-            }
             let mut inserts = Inserts::new(self.backend());
+            inserts.add::<entry_event::Entity, _>(&transitions, None)?;
             inserts.add::<outbox::Entity, _>(outbox, None)?;
             inserts.run(&txn).await?;
             pending_entry::Model {

@@ -155,11 +155,11 @@ async fn async_entries_are_accepted_then_completed(backend: Backend) {
     let done = wait_completed(&app, &id).await;
     assert_eq!(done["balance_after"], "4.00");
     assert_eq!(done["transitions"].as_array().map(Vec::len), Some(6));
-    // Its row was stored before the workflow ran: every transition is an `entry_events`
-    // row's (`received` on its own, the rest folded into the one row that completed it).
+    // Its row, stored before the workflow ran, carries its `received`; the write that
+    // completed it is one `entry_events` row.
     assert_eq!(
         app.stored_transitions(&id).await,
-        (None, vec!["received".to_owned(), "completed".to_owned()])
+        (Some("received".to_owned()), vec!["completed".to_owned()])
     );
     // A replay of the async request shows the entry as it is now.
     let again = app
