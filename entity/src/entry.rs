@@ -37,8 +37,9 @@ pub struct Model {
     pub reverses: Option<Uuid>,
     /// The state the row was written in and the transitions of the write that inserted
     /// it (`events`, a list as `entry_events.earlier` holds them): an entry's first
-    /// transitions cost no row of their own. Null on rows written before. The store moves
-    /// them into a record's `events`; nothing above it sees them.
+    /// transitions cost no row of their own. `state` is the last of `events`, kept as a
+    /// column so that a query can count by it (`verify` does). Null on rows written
+    /// before. The store moves them into a record's `events`; nothing above it sees them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

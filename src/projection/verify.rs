@@ -105,12 +105,13 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     let in_read = read_totals(&rm, read.shares_store()).await?;
     // Sharing the event store's database, the read model's postings, entries and events
     // are the event store's: nothing to check.
-    let (orphans, read_events) = match read.shares_store() {
-        true => (None, None),
-        false => (
+    let (orphans, read_events) = if read.shares_store() {
+        (None, None)
+    } else {
+        (
             Some(orphan_postings(&rm).await?),
             Some(events::read_events(&rm).await?),
-        ),
+        )
     };
     let read_lots = lots::read_lots(&rm).await?;
     let read_holds = holds::read_holds(&rm).await?;

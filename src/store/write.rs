@@ -68,19 +68,12 @@ impl Store {
 }
 
 impl BatchRows {
-    /// Adds a plan's rows: entries, transitions, postings, allocations and app events
-    /// appended; the touched account heads, lots, holds, usage windows, event numbers and
-    /// monitors upserted.
+    /// Adds a plan's rows: entries (with their transitions), later transitions, postings,
+    /// allocations, the lots its entries grant and app events appended; the touched account
+    /// heads, older lots, holds, usage windows, event numbers and monitors upserted.
     pub fn plan(&mut self, plan: &Plan) -> Result<(), StoreError> {
         let (entries, transitions) = events::fold_into_entries(&plan.entries, &plan.events)?;
-        // A lot granted by an entry this batch inserts is new too: inserted as it is. An
-        // upsert would cost PostgreSQL a speculative insertion and a key probe per lot.
-        let new: HashSet<Uuid> = plan.entries.iter().map(|e| e.id).collect();
-        let (granted, touched): (Vec<lot::Model>, Vec<lot::Model>) = plan
-            .lots
-            .iter()
-            .cloned()
-            .partition(|l| l.entry_id.is_some_and(|id| new.contains(&id)));
+        let (granted, touched) = granted_lots(plan);
         self.inserts
             .add::<entry::Entity, _>(&entries, None)?
             .add::<entry_event::Entity, _>(&transitions, None)?
@@ -190,6 +183,14 @@ impl BatchWrite<'_> {
         }
         Ok(())
     }
+}
+
+/// The plan's lots split in two: those granted by an entry the batch inserts, new rows to
+/// insert as they are, and the rest, which existed before it. An upsert of a new lot would
+/// cost PostgreSQL a speculative insertion and a probe of its key.
+fn granted_lots(plan: &Plan) -> (Vec<lot::Model>, Vec<lot::Model>) {
+    let new: HashSet<Uuid> = plan.entries.iter().map(|e| e.id).collect();
+    (plan.lots.iter().cloned()).partition(|l| l.entry_id.is_some_and(|id| new.contains(&id)))
 }
 
 /// A lot's bookkeeping columns, which a batch that draws from it or closes it updates.

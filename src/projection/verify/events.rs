@@ -43,27 +43,24 @@ pub(super) async fn check(
     whole: bool,
     report: &mut Report,
 ) -> Result<Option<Events>, DbErr> {
-    let (numbers, events): (Vec<(Uuid, i64)>, _) = match whole {
-        true => {
-            let events: Events = app_event::Entity::find()
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|e| ((e.app_id, e.seq), e.into()))
-                .collect();
-            (events.keys().copied().collect(), Some(events))
-        }
-        false => {
-            let numbers = app_event::Entity::find()
-                .select_only()
-                .columns([app_event::Column::AppId, app_event::Column::Seq])
-                .order_by_asc(app_event::Column::AppId)
-                .order_by_asc(app_event::Column::Seq)
-                .into_tuple()
-                .all(db)
-                .await?;
-            (numbers, None)
-        }
+    let (numbers, events): (Vec<(Uuid, i64)>, _) = if whole {
+        let events: Events = app_event::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|e| ((e.app_id, e.seq), e.into()))
+            .collect();
+        (events.keys().copied().collect(), Some(events))
+    } else {
+        let numbers = app_event::Entity::find()
+            .select_only()
+            .columns([app_event::Column::AppId, app_event::Column::Seq])
+            .order_by_asc(app_event::Column::AppId)
+            .order_by_asc(app_event::Column::Seq)
+            .into_tuple()
+            .all(db)
+            .await?;
+        (numbers, None)
     };
     let given: HashMap<Uuid, i64> = event_seq::Entity::find()
         .all(db)
