@@ -156,6 +156,7 @@ async fn connect_pool(url: &str, role: PoolRole) -> Result<DatabaseConnection, D
         let most = if for_writer { 4 } else { 16 };
         options.max_connections(most).min_connections(1);
         if let PoolRole::Writer { keyed_reads } = role {
+            options.test_before_acquire_if_idle_for(WRITER_PING_AFTER_IDLE);
             options.map_sqlx_postgres_pool_opts(move |pool| {
                 pool.after_connect(move |conn, _| {
                     Box::pin(async move {
@@ -173,6 +174,15 @@ async fn connect_pool(url: &str, role: PoolRole) -> Result<DatabaseConnection, D
     }
     Database::connect(options).await
 }
+
+/// How long the batch writer's PostgreSQL connection must have sat idle before its pool
+/// pings it on handing it out. Under load the writer takes a connection every few
+/// milliseconds, and a ping each time would be one more round trip on the writer's chain;
+/// sqlx still pings every connection it takes back, and closes one that does not answer,
+/// so a connection the database dropped does not come back from a batch. Other pools
+/// ping every time: after an outage their first query must not fail on a dropped
+/// connection (`readiness::not_ready_while_the_event_store_does_not_answer`).
+const WRITER_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Why a connection that only reads by key plans with `enable_seqscan = off` on PostgreSQL
 /// (the batch writer's, and the projector's transactions on a read model of its own).
@@ -317,6 +327,42 @@ impl Store {
 pub(crate) fn test_postgres_url() -> String {
     std::env::var("LEDGERFLOW_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database of its own on the unit tests' PostgreSQL server ([`test_postgres_url`]), for
+/// a test that needs a fresh store; [`TestDatabase::drop`] removes it.
+#[cfg(test)]
+pub(crate) struct TestDatabase {
+    admin: DatabaseConnection,
+    name: String,
+    pub url: String,
+}
+
+#[cfg(test)]
+impl TestDatabase {
+    pub async fn create(prefix: &str) -> TestDatabase {
+        use sea_orm::ConnectionTrait;
+        let admin_url = test_postgres_url();
+        let admin = Database::connect(admin_url.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("this test needs PostgreSQL at {admin_url}: {e}"));
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let create =
+            sea_orm::Statement::from_string(DbBackend::Postgres, format!("CREATE DATABASE {name}"));
+        admin.execute_raw(create).await.expect("CREATE DATABASE");
+        let (server, _) = admin_url
+            .rsplit_once('/')
+            .expect("a URL ending in /DATABASE");
+        let url = format!("{server}/{name}");
+        TestDatabase { admin, name, url }
+    }
+
+    pub async fn drop(self) {
+        use sea_orm::ConnectionTrait;
+        let sql = format!("DROP DATABASE {} WITH (FORCE)", self.name);
+        let drop = sea_orm::Statement::from_string(DbBackend::Postgres, sql);
+        self.admin.execute_raw(drop).await.expect("DROP DATABASE");
+    }
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ mod tests {
     use crate::workflow::test_command;
     use crate::workflow::transaction::run;
     use operations::Catalog;
-    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    use sea_orm::{ConnectionTrait, Statement};
     use uuid::Uuid;
 
     #[test]
@@ -125,23 +125,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_taken_nonce_met_at_the_insert_is_answered_as_a_probe_answers_it_on_postgres() {
-        let admin_url = crate::store::test_postgres_url();
-        let admin = Database::connect(admin_url.as_str())
-            .await
-            .unwrap_or_else(|e| panic!("this test needs PostgreSQL at {admin_url}: {e}"));
-        let name = format!("lf_claims_{}", Uuid::new_v4().simple());
-        let ddl = |sql: String| Statement::from_string(DbBackend::Postgres, sql);
-        admin
-            .execute_raw(ddl(format!("CREATE DATABASE {name}")))
-            .await
-            .expect("CREATE DATABASE");
-        let (server, _) = admin_url
-            .rsplit_once('/')
-            .expect("a URL ending in /DATABASE");
-        a_taken_nonce_is_answered_as_a_probe_answers_it(&format!("{server}/{name}")).await;
-        admin
-            .execute_raw(ddl(format!("DROP DATABASE {name} WITH (FORCE)")))
-            .await
-            .expect("DROP DATABASE");
+        let db = crate::store::TestDatabase::create("lf_claims").await;
+        a_taken_nonce_is_answered_as_a_probe_answers_it(&db.url).await;
+        db.drop().await;
     }
 }
