@@ -17,6 +17,7 @@ use sea_orm::{
     ColumnTrait, ColumnType, ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, Iterable,
     ModelTrait, Statement, StatementBuilder, Value,
 };
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Bind parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
@@ -70,23 +71,62 @@ impl Inserts {
         // as itself than escaped into JSON and unescaped again; its statement text is fixed
         // too.
         if self.backend == DbBackend::Postgres && rows.len() > 1 {
-            self.statements.push(StatementBuilder::build(
-                &array_insert::<E, M>(rows, on_conflict)?,
-                &self.backend,
-            ));
+            self.statements
+                .push(array_insert::<E, M>(rows, on_conflict)?);
             return Ok(self);
         }
-        let per_statement = if self.row_by_row {
-            1
-        } else {
-            (MAX_PARAMS / E::Column::iter().count()).max(1)
-        };
+        if self.row_by_row {
+            // The texts built so far, by the columns they send: one per pattern of NULL
+            // cells, and the rows after a pattern's first only bind their cells.
+            let mut texts = HashMap::new();
+            for row in rows {
+                self.add_row(row, &on_conflict, &mut texts)?;
+            }
+            return Ok(self);
+        }
+        let per_statement = (MAX_PARAMS / E::Column::iter().count()).max(1);
         for chunk in rows.chunks(per_statement) {
             let insert = values_insert::<E, M>(chunk, on_conflict.clone())?;
             self.statements
                 .push(StatementBuilder::build(&insert, &self.backend));
         }
         Ok(self)
+    }
+
+    /// One row's insert: its text built by [`values_insert`] for the first row that sends
+    /// these columns, and taken from `texts` for the rest (the cells bind in the columns'
+    /// order either way).
+    fn add_row<E, M>(
+        &mut self,
+        row: &M,
+        on_conflict: &Option<OnConflict>,
+        texts: &mut HashMap<Vec<bool>, String>,
+    ) -> Result<(), DbErr>
+    where
+        E: EntityTrait,
+        M: ModelTrait<Entity = E>,
+    {
+        let cells: Vec<(E::Column, Value)> = E::Column::iter()
+            .map(|column| (column, row.get(column)))
+            .collect();
+        let sent: Vec<bool> = (cells.iter())
+            .map(|(column, cell)| !column.def().is_null() || *cell != cell.as_null())
+            .collect();
+        let sql = match texts.get(&sent) {
+            Some(sql) => sql.clone(),
+            None => {
+                let insert = values_insert::<E, M>(std::slice::from_ref(row), on_conflict.clone())?;
+                let sql = StatementBuilder::build(&insert, &self.backend).sql;
+                texts.insert(sent.clone(), sql.clone());
+                sql
+            }
+        };
+        let values = (cells.into_iter().zip(&sent))
+            .filter(|(_, sent)| **sent)
+            .map(|((_, cell), _)| cell);
+        self.statements
+            .push(Statement::from_sql_and_values(self.backend, sql, values));
+        Ok(())
     }
 
     pub async fn run(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
@@ -209,16 +249,20 @@ where
 /// cells are all set goes as a typed array like any other, and one whose cells are all NULL
 /// is left out (so a statement has one text per pattern of nullable columns, a handful per
 /// table).
-fn array_insert<E, M>(rows: &[M], on_conflict: Option<OnConflict>) -> Result<InsertStatement, DbErr>
+///
+/// The statement's text is built around placeholders, and the arrays are bound as they
+/// were made: built with them, every array would be copied once more, cell by cell.
+fn array_insert<E, M>(rows: &[M], on_conflict: Option<OnConflict>) -> Result<Statement, DbErr>
 where
     E: EntityTrait,
     M: ModelTrait<Entity = E>,
 {
     let table = E::default().table_name().to_owned();
     let columns: Vec<E::Column> = E::Column::iter().collect();
-    let cast = |value: Value, sql_type: &str| Expr::val(value).cast_as(Alias::new(sql_type));
+    let placeholder = |sql_type: &str| Expr::val(Value::Bool(None)).cast_as(Alias::new(sql_type));
     let mut select = Query::select();
     let mut sent = Vec::with_capacity(columns.len());
+    let mut values = Vec::with_capacity(columns.len());
     for column in &columns {
         let cells: Vec<Value> = rows.iter().map(|row| row.get(*column)).collect();
         let def = column.def();
@@ -231,7 +275,8 @@ where
         let cells = cells.into_iter();
         let expr = if nulls > 0 {
             json_array(def.get_column_type(), cells).map(|(json, sql_type)| {
-                let texts = Func::cust("json_array_elements_text").arg(cast(json.into(), "json"));
+                values.push(Value::from(json));
+                let texts = Func::cust("json_array_elements_text").arg(placeholder("json"));
                 match sql_type {
                     "text" => Expr::expr(texts),
                     other => Expr::expr(texts).cast_as(Alias::new(other)),
@@ -239,7 +284,8 @@ where
             })
         } else {
             typed_array(def.get_column_type(), cells).map(|(array, sql_type)| {
-                Expr::expr(Func::cust("unnest").arg(cast(array, sql_type)))
+                values.push(array);
+                Expr::expr(Func::cust("unnest").arg(placeholder(sql_type)))
             })
         };
         let expr = expr
@@ -255,7 +301,20 @@ where
     if let Some(on_conflict) = on_conflict {
         insert.on_conflict(on_conflict);
     }
-    Ok(insert)
+    let statement = StatementBuilder::build(&insert, &DbBackend::Postgres);
+    let placeholders = statement.values.map_or(0, |v| v.0.len());
+    if placeholders != values.len() {
+        return Err(DbErr::Custom(format!(
+            "an insert into {} has {placeholders} parameters for {} arrays",
+            E::default().table_name(),
+            values.len()
+        )));
+    }
+    Ok(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        statement.sql,
+        values,
+    ))
 }
 
 /// The cells of a NOT NULL column as one typed array value, and its SQL type. The type is
@@ -320,6 +379,8 @@ fn json_array(
 #[cfg(test)]
 mod tests {
     use super::{array_insert, shift_parameters, values_insert};
+    use entity::entry_event::Column;
+    use sea_orm::sea_query::OnConflict;
     use sea_orm::{DbBackend, StatementBuilder, Value};
 
     #[test]
@@ -338,10 +399,8 @@ mod tests {
             failure_detail: None,
             ..row.clone()
         };
-        let statement = StatementBuilder::build(
-            &array_insert::<entity::entry_event::Entity, _>(&[row, other], None).unwrap(),
-            &DbBackend::Postgres,
-        );
+        let statement =
+            array_insert::<entity::entry_event::Entity, _>(&[row, other], None).unwrap();
         // failure_code and failure_detail hold a NULL: JSON; earlier is set in every row:
         // a typed array, though the column is nullable.
         assert!(
@@ -372,10 +431,8 @@ mod tests {
             closed_at: None,
             closed_amount: None,
         };
-        let statement = StatementBuilder::build(
-            &array_insert::<entity::lot::Entity, _>(&[row(Some(7)), row(None)], None).unwrap(),
-            &DbBackend::Postgres,
-        );
+        let statement =
+            array_insert::<entity::lot::Entity, _>(&[row(Some(7)), row(None)], None).unwrap();
         assert!(
             statement
                 .sql
@@ -447,6 +504,26 @@ mod tests {
         assert_eq!(statements[1].sql, statements[3].sql);
         assert_ne!(statements[0].sql, statements[1].sql);
         assert!(statements[1].sql.ends_with("VALUES (?, ?, ?, ?, ?)"));
+        // A text taken again binds its own row's cells.
+        let cells = |i: usize| statements[i].values.clone().unwrap().0;
+        assert_eq!(cells(2)[1], Value::Int(Some(3)));
+        assert_eq!(cells(3)[1], Value::Int(Some(4)));
+        assert_eq!(cells(3)[4], Value::from("d".to_owned()));
+        // The same rows into the same table with another conflict clause: texts of their own.
+        let upsert = OnConflict::columns([Column::EntryId, Column::Seq])
+            .update_column(Column::State)
+            .to_owned();
+        let mut inserts = super::Inserts::row_by_row();
+        (inserts.add::<entity::entry_event::Entity, _>(&rows, None))
+            .and_then(|i| i.add::<entity::entry_event::Entity, _>(&rows, Some(upsert)))
+            .unwrap();
+        let statements = inserts.into_statements();
+        assert!(!statements[0].sql.contains("ON CONFLICT"));
+        assert!(
+            statements[4].sql.contains("ON CONFLICT"),
+            "{}",
+            statements[4].sql
+        );
     }
 
     #[test]
