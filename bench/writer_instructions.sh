@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The batch writer's thread, counted in instructions rather than timed: one `uniform` run
+# (64 clients, 20 s, 10,000 owners) against a fresh store in MODE (sqlite or pg: embedded),
+# with the service under `valgrind --tool=callgrind`, which counts every instruction each
+# thread runs whatever else the machine is doing. Batches are capped at BATCH_MAX entries
+# (16 unless set), and the writer, slowed about fifty times, always finds them full, so two
+# builds are compared per entry at the same batch size. Instructions run by the kernel
+# (system calls, round trips) and by PostgreSQL are not counted, and valgrind's CPU has no
+# SHA extensions, so SHA-256 runs in its portable code there.
+# Needs release builds, valgrind, and PostgreSQL at 127.0.0.1 (user postgres, trust).
+# Usage: [BIN=…] [BENCH=…] [BATCH_MAX=16] bench/writer_instructions.sh sqlite|pg
+# Prints one JSON line.
+set -euo pipefail
+MODE=$1
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$ROOT/target/release/ledgerflow}; BENCH=${BENCH:-$ROOT/target/release/ledgerflow-bench}
+W=$(mktemp -d); PORT=${PORT:-8096}
+unset LEDGERFLOW_NATS_URL LEDGERFLOW_READ_MODEL_URL || true
+psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS tp_instr" >/dev/null 2>&1
+case $MODE in
+  sqlite) export LEDGERFLOW_EVENT_STORE_URL=sqlite://$W/ledger.db ;;
+  pg) psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE tp_instr" >/dev/null
+      export LEDGERFLOW_EVENT_STORE_URL=postgres://postgres@127.0.0.1:5432/tp_instr ;;
+  *) echo "MODE is sqlite or pg" >&2; exit 2 ;;
+esac
+export LEDGERFLOW_LISTEN=127.0.0.1:$PORT RUST_LOG=warn LEDGERFLOW_BATCH_MAX=${BATCH_MAX:-16}
+KEY=$($BIN apps create tp 2>/dev/null | grep '^lf_')
+valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=$W/cg.%p \
+  $BIN > $W/serve.log 2>&1 & SVC=$!
+trap "kill $SVC 2>/dev/null; rm -rf $W" EXIT
+for _ in $(seq 600); do curl -sf localhost:$PORT/healthz >/dev/null && break; sleep 0.5; done
+$BENCH --target http://127.0.0.1:$PORT --key $KEY --workload uniform --clients 64 --duration 20 \
+  --owners 10000 --json > $W/bench.json 2>$W/bench.err
+BATCHES=$(curl -s localhost:$PORT/metrics | awk '$1 == "ledgerflow_batch_commands_count" {print $2}')
+kill -TERM $SVC; wait $SVC 2>/dev/null || true
+# The writer's thread is the one that ran the writer's loop.
+WRITER=$(grep -l "Writer::on_own_thread" $W/cg.*-* | head -1)
+IR=$(awk '/^(totals|summary):/ {print $2; exit}' "$WRITER")
+python3 - <<PY
+import json; d = json.load(open('$W/bench.json')); n = d['completed']; b = float('$BATCHES')
+print(json.dumps({'mode': '$MODE', 'entries': n, 'batches': int(b), 'mean_batch': round(n / b, 2),
+                  'writer_instructions_per_entry': round($IR / n)}))
+PY
