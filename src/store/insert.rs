@@ -301,19 +301,23 @@ where
     if let Some(on_conflict) = on_conflict {
         insert.on_conflict(on_conflict);
     }
+    // The select's placeholders come first, in the order the arrays were made; values the
+    // conflict clause binds itself (`… DO UPDATE … WHERE status = $n`) follow them.
     let statement = StatementBuilder::build(&insert, &DbBackend::Postgres);
-    let placeholders = statement.values.map_or(0, |v| v.0.len());
-    if placeholders != values.len() {
+    let mut bound = statement.values.map_or_else(Vec::new, |v| v.0);
+    if bound.len() < values.len() {
         return Err(DbErr::Custom(format!(
-            "an insert into {} has {placeholders} parameters for {} arrays",
+            "an insert into {} has {} parameters for {} arrays",
             E::default().table_name(),
+            bound.len(),
             values.len()
         )));
     }
+    bound.splice(..values.len(), values);
     Ok(Statement::from_sql_and_values(
         DbBackend::Postgres,
         statement.sql,
-        values,
+        bound,
     ))
 }
 
@@ -380,7 +384,7 @@ fn json_array(
 mod tests {
     use super::{array_insert, shift_parameters, values_insert};
     use entity::entry_event::Column;
-    use sea_orm::sea_query::OnConflict;
+    use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
     use sea_orm::{DbBackend, StatementBuilder, Value};
 
     #[test]
@@ -411,6 +415,35 @@ mod tests {
         let values = statement.values.unwrap().0;
         assert_eq!(values.len(), 7);
         assert_eq!(values[5], Value::from(r#"["x",null]"#.to_owned()));
+    }
+
+    #[test]
+    fn the_arrays_are_bound_before_what_the_conflict_clause_binds() {
+        let row = |seq| entity::entry_event::Model {
+            entry_id: uuid::Uuid::nil(),
+            seq,
+            state: "held".into(),
+            at: 1,
+            failure_code: None,
+            failure_detail: None,
+            earlier: None,
+        };
+        let only_held = OnConflict::columns([Column::EntryId, Column::Seq])
+            .update_column(Column::State)
+            .action_and_where(Expr::col(Column::State).eq("held"))
+            .to_owned();
+        let statement =
+            array_insert::<entity::entry_event::Entity, _>(&[row(1), row(2)], Some(only_held))
+                .unwrap();
+        assert!(
+            statement.sql.ends_with(r#"WHERE "state" = $5"#),
+            "{}",
+            statement.sql
+        );
+        let values = statement.values.unwrap().0;
+        assert_eq!(values.len(), 5);
+        assert_eq!(values[1], Value::from(vec![1i32, 2]));
+        assert_eq!(values[4], Value::from("held"));
     }
 
     #[test]
