@@ -9,6 +9,8 @@ use crate::decimal::stored_decimal;
 use entity::{entry, entry_event};
 use operations::{Operation, SYSTEM_ACCOUNT_PREFIX};
 use rust_decimal::Decimal;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use unicode_normalization::is_nfc;
@@ -381,9 +383,44 @@ impl Command {
 
 /// The id of account `(app, owner, asset)`: a UUIDv5, so every instance derives the same id
 /// without a lookup and an account row can be created by whichever writer comes first.
+///
+/// Deriving one is a SHA-1 (in software), and a batch derives the same few ids again and
+/// again (to read, to decide, to post), so each thread remembers the ids it derived, per
+/// app up to [`REMEMBERED_ACCOUNT_IDS`], past which that app's are forgotten: a pure
+/// function, remembered.
 pub fn account_id(app_id: Uuid, owner_id: &str, asset: &str) -> Uuid {
-    let name = format!("{asset}\u{0}{owner_id}");
-    Uuid::new_v5(&app_id, name.as_bytes())
+    DERIVED.with_borrow_mut(|derived| {
+        let DerivedIds { name, by_app } = derived;
+        name.clear();
+        name.push_str(asset);
+        name.push('\u{0}');
+        name.push_str(owner_id);
+        let ids = by_app.entry(app_id).or_default();
+        if let Some(id) = ids.get(name.as_str()) {
+            return *id;
+        }
+        if ids.len() >= REMEMBERED_ACCOUNT_IDS {
+            ids.clear();
+        }
+        let id = Uuid::new_v5(&app_id, name.as_bytes());
+        ids.insert(name.clone(), id);
+        id
+    })
+}
+
+/// How many account ids a thread remembers per app (about 100 bytes each).
+const REMEMBERED_ACCOUNT_IDS: usize = 16_384;
+
+/// A thread's derived account ids, by app and `asset NUL owner`, and the buffer the name
+/// is joined in (so that finding a remembered id allocates nothing).
+#[derive(Default)]
+struct DerivedIds {
+    name: String,
+    by_app: HashMap<Uuid, HashMap<String, Uuid>>,
+}
+
+thread_local! {
+    static DERIVED: RefCell<DerivedIds> = RefCell::default();
 }
 
 /// The owner accounts an entry of `(app, owner, counterparty, asset)` may have credited:
