@@ -37,7 +37,11 @@ pub async fn run(store: Store, sink: Sink) {
     }
     loop {
         match relay_once(&store, &sink).await {
-            Ok(round) if round.moved > 0 && round.moved == round.read => continue,
+            // A full round moved: more may wait. A round that found fewer rows took all
+            // there were, and another read now would most often find none (one empty read
+            // per batch under load); a commit since this round's read has woken the wait
+            // below already.
+            Ok(round) if round.read == ROUND as usize && round.moved == round.read => continue,
             Ok(round) => {
                 if round.moved < round.read {
                     tracing::debug!(
