@@ -9,13 +9,12 @@ use crate::decimal::stored_decimal;
 use entity::{entry, entry_event};
 use operations::{Operation, SYSTEM_ACCOUNT_PREFIX};
 use rust_decimal::Decimal;
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use unicode_normalization::is_nfc;
 use uuid::Uuid;
 
+pub use account_ids::{account_id, owner_accounts};
 pub use acts::{Control, HoldStep, Reversal};
 
 /// Longest owner id, counterparty id and nonce, in characters (Unicode code points, as JSON
@@ -381,63 +380,6 @@ impl Command {
     }
 }
 
-/// The id of account `(app, owner, asset)`: a UUIDv5, so every instance derives the same id
-/// without a lookup and an account row can be created by whichever writer comes first.
-///
-/// Deriving one is a SHA-1 (in software), and a batch derives the same few ids again and
-/// again (to read, to decide, to post), so each thread remembers the ids it derived, per
-/// app up to [`REMEMBERED_ACCOUNT_IDS`], past which that app's are forgotten: a pure
-/// function, remembered.
-pub fn account_id(app_id: Uuid, owner_id: &str, asset: &str) -> Uuid {
-    DERIVED.with_borrow_mut(|derived| {
-        let DerivedIds { name, by_app } = derived;
-        name.clear();
-        name.push_str(asset);
-        name.push('\u{0}');
-        name.push_str(owner_id);
-        let ids = by_app.entry(app_id).or_default();
-        if let Some(id) = ids.get(name.as_str()) {
-            return *id;
-        }
-        if ids.len() >= REMEMBERED_ACCOUNT_IDS {
-            ids.clear();
-        }
-        let id = Uuid::new_v5(&app_id, name.as_bytes());
-        ids.insert(name.clone(), id);
-        id
-    })
-}
-
-/// How many account ids a thread remembers per app (about 100 bytes each).
-const REMEMBERED_ACCOUNT_IDS: usize = 16_384;
-
-/// A thread's derived account ids, by app and `asset NUL owner`, and the buffer the name
-/// is joined in (so that finding a remembered id allocates nothing).
-#[derive(Default)]
-struct DerivedIds {
-    name: String,
-    by_app: HashMap<Uuid, HashMap<String, Uuid>>,
-}
-
-thread_local! {
-    static DERIVED: RefCell<DerivedIds> = RefCell::default();
-}
-
-/// The owner accounts an entry of `(app, owner, counterparty, asset)` may have credited:
-/// where the lots it opened are.
-pub fn owner_accounts(
-    app_id: Uuid,
-    owner_id: &str,
-    counterparty_id: Option<&str>,
-    asset: &str,
-) -> Vec<Uuid> {
-    [Some(owner_id), counterparty_id]
-        .into_iter()
-        .flatten()
-        .map(|owner| account_id(app_id, owner, asset))
-        .collect()
-}
-
 /// What the batch decision did with one command.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -454,6 +396,7 @@ pub enum Outcome {
     KeyRevoked,
 }
 
+mod account_ids;
 mod acts;
 #[cfg(test)]
 mod tests;

@@ -73,35 +73,3 @@ fn ids_are_bounded_and_free_of_control_characters() {
         );
     }
 }
-
-/// A remembered account id is the one derived: asked again, past the number a thread
-/// remembers, for another app or another asset.
-#[test]
-fn an_account_id_is_its_uuidv5_however_often_it_is_asked() {
-    let apps = [Uuid::now_v7(), Uuid::now_v7()];
-    let derived = |app: Uuid, owner: &str, asset: &str| {
-        Uuid::new_v5(&app, format!("{asset}\u{0}{owner}").as_bytes())
-    };
-    let owners: Vec<String> = (0..REMEMBERED_ACCOUNT_IDS + 3)
-        .map(|i| format!("owner-{i}"))
-        .collect();
-    for _ in 0..2 {
-        for owner in owners.iter().take(5).chain(owners.iter().rev().take(5)) {
-            for app in apps {
-                for asset in ["CREDIT", "GEMS"] {
-                    assert_eq!(account_id(app, owner, asset), derived(app, owner, asset));
-                }
-            }
-        }
-        for owner in &owners {
-            assert_eq!(
-                account_id(apps[0], owner, "CREDIT"),
-                derived(apps[0], owner, "CREDIT")
-            );
-        }
-    }
-    assert_ne!(
-        account_id(apps[0], "amy", "CREDIT"),
-        account_id(apps[1], "amy", "CREDIT")
-    );
-}
