@@ -3,8 +3,10 @@
 # (64 clients, 20 s, 10,000 owners) against a fresh store in MODE (sqlite or pg: embedded),
 # with the service under `valgrind --tool=callgrind`, which counts every instruction each
 # thread runs whatever else the machine is doing. Batches are capped at BATCH_MAX entries
-# (16 unless set), and the writer, slowed about fifty times, always finds them full, so two
-# builds are compared per entry at the same batch size. Instructions run by the kernel
+# (16 unless set), but under valgrind they are not always full and their size varies from
+# run to run, and a batch's fixed work is shared by its entries: compare builds by fitting
+# instructions = a x entries + b x batches over runs at several BATCH_MAX (BENCHMARKS.md,
+# issue 17, session 25), not by one run's figure per entry. Instructions run by the kernel
 # (system calls, round trips) and by PostgreSQL are not counted, and valgrind's CPU has no
 # SHA extensions, so SHA-256 runs in its portable code there.
 # Needs release builds, valgrind, and PostgreSQL at 127.0.0.1 (user postgres, trust).
