@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The batch writer's thread, counted in instructions rather than timed: one `uniform` run
+# The service's work per entry, counted in instructions rather than timed: one `uniform` run
 # (64 clients, 20 s, 10,000 owners) against a fresh store in MODE (sqlite or pg: embedded),
 # with the service under `valgrind --tool=callgrind`, which counts every instruction each
-# thread runs whatever else the machine is doing. Batches are capped at BATCH_MAX entries
+# thread runs whatever else the machine is doing. Counted from just before the load starts
+# to just after it ends, apart for the batch writer's thread and for all the others (the
+# HTTP workers, and on SQLite the thread each commit runs on). Batches are capped at BATCH_MAX entries
 # (16 unless set), but under valgrind they are not always full and their size varies from
 # run to run, and a batch's fixed work is shared by its entries: compare builds by fitting
 # instructions = a x entries + b x batches over runs at several BATCH_MAX (BENCHMARKS.md,
@@ -10,7 +12,7 @@
 # (system calls, round trips) and by PostgreSQL are not counted, and valgrind's CPU has no
 # SHA extensions, so SHA-256 runs in its portable code there.
 # Needs release builds, valgrind, and PostgreSQL at 127.0.0.1 (user postgres, trust).
-# Usage: [BIN=…] [BENCH=…] [BATCH_MAX=16] bench/writer_instructions.sh sqlite|pg
+# Usage: [BIN=…] [BENCH=…] [BATCH_MAX=16] bench/instructions.sh sqlite|pg
 # Prints one JSON line.
 set -euo pipefail
 MODE=$1
@@ -31,15 +33,24 @@ valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=$W/cg.%p \
   $BIN > $W/serve.log 2>&1 & SVC=$!
 trap "kill $SVC 2>/dev/null; rm -rf $W" EXIT
 for _ in $(seq 600); do curl -sf localhost:$PORT/healthz >/dev/null && break; sleep 0.5; done
+callgrind_control --zero $SVC >/dev/null 2>&1
 $BENCH --target http://127.0.0.1:$PORT --key $KEY --workload uniform --clients 64 --duration 20 \
   --owners 10000 --json > $W/bench.json 2>$W/bench.err
+callgrind_control --dump=load $SVC >/dev/null 2>&1
 BATCHES=$(curl -s localhost:$PORT/metrics | awk '$1 == "ledgerflow_batch_commands_count" {print $2}')
 kill -TERM $SVC; wait $SVC 2>/dev/null || true
-# The writer's thread is the one that ran the writer's loop.
-WRITER=$(grep -l "Writer::on_own_thread" $W/cg.*-* | head -1)
-IR=$(awk '/^(totals|summary):/ {print $2; exit}' "$WRITER")
+# The dump holds one file per thread (cg.PID.1-TID); the writer's is the one that ran the
+# writer's loop.
 python3 - <<PY
-import json; d = json.load(open('$W/bench.json')); n = d['completed']; b = float('$BATCHES')
+import glob, json, re
+d = json.load(open('$W/bench.json')); n = d['completed']; b = float('$BATCHES')
+writer = rest = 0
+for path in glob.glob('$W/cg.*.1-*'):
+    text = open(path).read()
+    ir = int(re.search(r'^(?:totals|summary): (\d+)', text, re.M).group(1))
+    if 'Writer::on_own_thread' in text: writer += ir
+    else: rest += ir
 print(json.dumps({'mode': '$MODE', 'entries': n, 'batches': int(b), 'mean_batch': round(n / b, 2),
-                  'writer_instructions_per_entry': round($IR / n)}))
+                  'writer_instructions_per_entry': round(writer / n),
+                  'other_threads_instructions_per_entry': round(rest / n)}))
 PY
