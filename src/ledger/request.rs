@@ -8,6 +8,7 @@ use operations::{AmountRule, Catalog, Direction, Operation, PRIORITIES, SYSTEM_A
 use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::fmt::{self, Write};
 use std::sync::Arc;
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
@@ -290,22 +291,40 @@ fn depth(v: &Value) -> usize {
 
 /// JSON with object keys sorted at every level, whatever order they arrived in.
 pub fn canonical_json(v: &Value) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &Value, out: &mut String) -> fmt::Result {
     match v {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let fields: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&map[k])))
-                .collect();
-            format!("{{{}}}", fields.join(","))
+            let mut fields: Vec<(&String, &Value)> = map.iter().collect();
+            fields.sort_unstable_by_key(|(key, _)| *key);
+            out.push('{');
+            for (i, (key, value)) in fields.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write!(out, "{}:", Value::String(key.clone()))?;
+                write_canonical(value, out)?;
+            }
+            out.push('}');
         }
         Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(canonical_json).collect();
-            format!("[{}]", items.join(","))
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out)?;
+            }
+            out.push(']');
         }
-        other => other.to_string(),
+        other => write!(out, "{other}")?,
     }
+    Ok(())
 }
 
 #[cfg(test)]

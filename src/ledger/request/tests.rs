@@ -114,3 +114,39 @@ fn the_same_request_hashes_the_same_whatever_its_spelling() {
     b.amount = Some("6".into());
     assert_ne!(hash(&a), hash(&b));
 }
+
+/// A request's hash is what every earlier build stored for it: a replay compares the two.
+#[test]
+fn a_request_hashes_to_what_it_always_has() {
+    let catalog = Catalog::base();
+    let hash = |r: &EntryRequest| {
+        r.validate(Uuid::nil(), &catalog, 0, false)
+            .unwrap()
+            .request_hash
+    };
+    let mut a = request("CREDIT_ADD", Some("5.00"));
+    a.metadata = serde_json::from_str(r#"{"y":[1,2],"x":1}"#).ok();
+    assert_eq!(
+        hash(&a),
+        "bf0345d3c83ab55c7f1051e201870835b7b4ea2e01c5ed8d74dd938590c9c5de"
+    );
+    let mut b = request("CREDIT_ADD", Some("5"));
+    b.expires_at = Some("2027-01-15T08:00:00Z".into());
+    b.priority = Some(3);
+    assert_eq!(
+        hash(&b),
+        "43664afecc6d32b5d5d837e058c7e755d6c835a7f3d9f318c0e3226f85921637"
+    );
+}
+
+#[test]
+fn canonical_json_sorts_keys_at_every_level_and_keeps_numbers_as_written() {
+    let v: serde_json::Value = serde_json::from_str(
+        r#"{"b":[{"z":1,"a":"x\"y"},2.50,null],"a":{"d":true,"c":1e2},"é":"\u00e9"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        canonical_json(&v),
+        r#"{"a":{"c":1e+2,"d":true},"b":[{"a":"x\"y","z":1},2.50,null],"é":"é"}"#
+    );
+}
