@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use super::auth::AppKey;
+use super::body::JsonBody;
 use super::model::{AccountBalance, Entry, EntryList, LotList, LotView};
 use super::problem::ApiProblem;
 use crate::apps::App;
@@ -12,7 +13,6 @@ use crate::query::{EntryPage, HistoryCursor, Queries};
 use crate::time::{now_micros, parse_rfc3339, to_rfc3339};
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use std::fmt;
 use std::sync::Arc;
 
@@ -77,7 +77,7 @@ impl AccountsApi {
         /// Wait until the account has at least this version (ignored with `at`, which
         /// reads the event store).
         min_version: Query<Option<i64>>,
-    ) -> Result<Json<AccountBalance>, ApiProblem> {
+    ) -> Result<JsonBody<AccountBalance>, ApiProblem> {
         let app = auth.app(&self.ctx).await?;
         let owner = owner(owner_id.0)?;
         let asset = asset.0.unwrap_or_else(|| "CREDIT".to_owned());
@@ -113,7 +113,7 @@ impl AccountsApi {
                 Some(queries.account_status(app.id, &owner, &asset).await?),
             ),
         };
-        Ok(Json(AccountBalance {
+        Ok(JsonBody(AccountBalance {
             owner_id: owner.as_str().to_owned(),
             asset,
             balance: balance.to_string(),
@@ -142,7 +142,7 @@ impl AccountsApi {
         asset: Query<Option<String>>,
         /// `closed` to list closed lots too.
         include: Query<Option<String>>,
-    ) -> Result<Json<LotList>, ApiProblem> {
+    ) -> Result<JsonBody<LotList>, ApiProblem> {
         let app = auth.app(&self.ctx).await?;
         let owner = owner(owner_id.0)?;
         let asset = asset.0.unwrap_or_else(|| "CREDIT".to_owned());
@@ -158,7 +158,7 @@ impl AccountsApi {
             }
         };
         let lots = self.lot_views(app, &owner, &asset, closed).await?;
-        Ok(Json(LotList { lots }))
+        Ok(JsonBody(LotList { lots }))
     }
 
     /// List an owner's entries
@@ -191,7 +191,7 @@ impl AccountsApi {
         /// Wait until the account (in `asset`, `CREDIT` when left out) has at least this
         /// version.
         min_version: Query<Option<i64>>,
-    ) -> Result<Json<EntryList>, ApiProblem> {
+    ) -> Result<JsonBody<EntryList>, ApiProblem> {
         let app = auth.app(&self.ctx).await?;
         let owner = owner(owner_id.0)?;
         let asset = asset.0;
@@ -222,7 +222,7 @@ impl AccountsApi {
                 .await?;
         }
         let list = history(queries, app, &owner, asset.as_deref(), cursor, limit).await?;
-        Ok(Json(list))
+        Ok(JsonBody(list))
     }
 }
 

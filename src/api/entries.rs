@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use super::auth::{AppKey, admit};
+use super::body::JsonBody;
 use super::model::{Entry, NewEntry};
 use super::problem::ApiProblem;
 use crate::ledger::command::Command;
@@ -24,7 +25,7 @@ pub enum PostEntryResponse {
     /// The entry completed.
     #[oai(status = 201)]
     Created(
-        Json<Entry>,
+        JsonBody<Entry>,
         /// `true` when this answers a repeated nonce.
         #[oai(header = "Idempotent-Replay")]
         Option<String>,
@@ -32,7 +33,7 @@ pub enum PostEntryResponse {
     /// Accepted with `Prefer: respond-async`: durably `received`; the workflow finishes it.
     #[oai(status = 202)]
     Accepted(
-        Json<Entry>,
+        JsonBody<Entry>,
         /// `true` when this answers a repeated nonce.
         #[oai(header = "Idempotent-Replay")]
         Option<String>,
@@ -45,9 +46,9 @@ pub enum PostEntryResponse {
 fn answer(record: &EntryRecord, replay: bool) -> Result<PostEntryResponse, ApiProblem> {
     let header = replay.then(|| "true".to_owned());
     match record.state() {
-        EntryState::Completed => Ok(PostEntryResponse::Created(Json(record.into()), header)),
+        EntryState::Completed => Ok(PostEntryResponse::Created(JsonBody(record.into()), header)),
         EntryState::Failed => Err(ApiProblem::failed_entry(record, replay)),
-        _ => Ok(PostEntryResponse::Accepted(Json(record.into()), header)),
+        _ => Ok(PostEntryResponse::Accepted(JsonBody(record.into()), header)),
     }
 }
 
@@ -109,14 +110,17 @@ impl EntriesApi {
             expires_at: body.expires_at.map(|t| t.0),
             priority: body.priority,
         };
+        // What only async, refused or limited requests await is boxed: inline, each of
+        // those futures (kilobytes: they read or write the store) would be part of every
+        // request's future, which poem's layers move into boxes of their own.
         let settled = if is_async {
-            let app = auth.live(&self.ctx).await?;
+            let app = Box::pin(auth.live(&self.ctx)).await?;
             let limited = admit(&self.ctx, app).await.err();
             let cmd = request.validate(app.id, &app.catalog, now_micros(), true)?;
             if let Some(limited) = limited {
-                return first_answer_or(&self.ctx, &cmd, limited).await;
+                return Box::pin(first_answer_or(&self.ctx, &cmd, limited)).await;
             }
-            self.ctx.workflow.receive(cmd).await?
+            Box::pin(self.ctx.workflow.receive(cmd)).await?
         } else {
             let key = auth.unchecked()?;
             let limited = admit(&self.ctx, &key.app).await.err();
@@ -124,11 +128,11 @@ impl EntriesApi {
             if validated.is_err() || limited.is_some() {
                 // This request reaches no batch, so no batch checks its key: checked here,
                 // so that a revoked key learns nothing, not even what the catalog holds.
-                auth.live(&self.ctx).await?;
+                Box::pin(auth.live(&self.ctx)).await?;
             }
             let mut cmd = validated?;
             if let Some(limited) = limited {
-                return first_answer_or(&self.ctx, &cmd, limited).await;
+                return Box::pin(first_answer_or(&self.ctx, &cmd, limited)).await;
             }
             cmd.key_id = Some(key.key_id);
             self.ctx.workflow.submit(cmd).await?
@@ -142,11 +146,11 @@ impl EntriesApi {
     /// model; an entry recorded but not projected yet is read from the event store, so an
     /// id a write answered is never a 404.
     #[oai(path = "/entries/:id", method = "get")]
-    async fn get(&self, auth: AppKey, id: Path<Uuid>) -> Result<Json<Entry>, ApiProblem> {
+    async fn get(&self, auth: AppKey, id: Path<Uuid>) -> Result<JsonBody<Entry>, ApiProblem> {
         let app = auth.app(&self.ctx).await?;
         let record = self.ctx.queries.entry(app.id, id.0).await?;
         // Another app's entry is as absent as one that does not exist.
         let record = record.ok_or_else(|| ApiProblem::not_found("the entry"))?;
-        Ok(Json(Entry::from(&record)))
+        Ok(JsonBody(Entry::from(&record)))
     }
 }

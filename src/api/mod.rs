@@ -10,6 +10,7 @@
 mod accounts;
 mod audit;
 mod auth;
+mod body;
 mod catalog;
 mod controls;
 mod entries;

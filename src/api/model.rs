@@ -7,6 +7,7 @@ use crate::ledger::lots::Status;
 use crate::ledger::{EntryRecord, account_id};
 use crate::time::to_rfc3339;
 use poem_openapi::Object;
+use serde::Serialize;
 use uuid::Uuid;
 
 /// An entry to post.
@@ -35,7 +36,7 @@ pub struct NewEntry {
 }
 
 /// A credit lot: what one credit granted, and what is left of it.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 #[oai(skip_serializing_if_is_none)]
 pub struct LotView {
     pub id: Uuid,
@@ -50,16 +51,20 @@ pub struct LotView {
     /// 0 to 100, lower is spent first.
     pub priority: i32,
     /// From this instant on the lot no longer counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
     /// `open`, `spent`, `expired` or `voided`. A lot is `expired` from its expiry instant,
     /// before the expiry is recorded too.
     pub status: String,
     /// The entry that opened it (absent for a balance older than lots).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entry_id: Option<Uuid>,
     pub created_at: String,
     /// The `EXPIRY` or `LOT_VOID` entry that closed it, once recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<Uuid>,
     /// What that entry moved out of the lot.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_amount: Option<String>,
 }
 
@@ -101,14 +106,14 @@ impl LotView {
 }
 
 /// One lot's part of an entry, in the drawdown order.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct AllocationView {
     pub lot_id: Uuid,
     pub amount: String,
 }
 
 /// An owner's lots.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct LotList {
     /// The open lots in drawdown order, then (with `include=closed`) the closed ones,
     /// most recently closed first.
@@ -116,14 +121,14 @@ pub struct LotList {
 }
 
 /// One workflow step an entry took.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct Transition {
     pub state: String,
     pub at: String,
 }
 
 /// One account event written by an entry.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct Posting {
     pub owner_id: String,
     pub asset: String,
@@ -138,13 +143,14 @@ pub struct Posting {
 }
 
 /// A recorded entry.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 #[oai(skip_serializing_if_is_none)]
 pub struct Entry {
     pub id: Uuid,
     pub nonce: String,
     pub operation: String,
     pub owner_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub counterparty_id: Option<String>,
     pub amount: String,
     pub asset: String,
@@ -152,28 +158,40 @@ pub struct Entry {
     /// or `failed`; a hold's placement ends `held` (the hold's later states are in
     /// `GET /v1/holds/{id}`).
     pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_detail: Option<String>,
     /// The owner's balance after the entry (completed entries only).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub balance_after: Option<String>,
     /// The owner's account version after the entry (completed entries only).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     pub postings: Vec<Posting>,
     pub transitions: Vec<Transition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// The lot a credit opened in the owner's account.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lot: Option<LotView>,
     /// What the entry drew from the owner's lots, in the drawdown order.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allocations: Option<Vec<AllocationView>>,
     /// The lots a transfer opened in the counterparty's account, one per lot it drew from
     /// (same category, priority and expiry).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub counterparty_lots: Option<Vec<LotView>>,
     /// The hold this entry captured, voided or expired.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_id: Option<Uuid>,
     /// The entry this one reverses.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reverses: Option<Uuid>,
     /// What this entry's reversals took back, and which they are (oldest first).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reversed_amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reversals: Option<Vec<Uuid>>,
     pub created_at: String,
 }
@@ -252,16 +270,17 @@ impl From<&EntryRecord> for Entry {
 }
 
 /// A page of an owner's entries, newest first.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 #[oai(skip_serializing_if_is_none)]
 pub struct EntryList {
     pub entries: Vec<Entry>,
     /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 
 /// An account's balance, now or at a past time.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 #[oai(skip_serializing_if_is_none)]
 pub struct AccountBalance {
     pub owner_id: String,
@@ -273,13 +292,16 @@ pub struct AccountBalance {
     /// What spends and new holds may take: `balance − held`.
     pub available: String,
     /// `active`, `frozen` (debits and new holds refused) or `closed` (now; absent with `at`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// The version of the account's last posting (0: none yet).
     pub version: i64,
     /// The time asked for, when the balance is a past one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
     /// The open lots, in drawdown order (current balances only). Their remaining less
     /// any shortfall an overdraft left is the balance.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lots: Option<Vec<LotView>>,
 }
 

@@ -281,23 +281,13 @@ impl Apps {
         let known = self.keys.read().ok().and_then(|k| k.get(&hash).copied());
         let (key_id, app_id, checked) = match known {
             Some((key_id, app_id)) => (key_id, app_id, false),
-            None => {
-                let found = api_key::Entity::find()
-                    .filter(api_key::Column::KeyHash.eq(hash.as_str()))
-                    .filter(api_key::Column::RevokedAt.is_null())
-                    .one(self.store.conn())
-                    .await?;
-                let Some(row) = found else {
-                    return Ok(None);
-                };
-                if !bool::from(row.key_hash.as_bytes().ct_eq(hash.as_bytes())) {
-                    return Ok(None);
-                }
-                if let Ok(mut keys) = self.keys.write() {
-                    keys.insert(hash, (row.id, row.app_id));
-                }
-                (row.id, row.app_id, true)
-            }
+            // Boxed, as every read of the store here: its future is kilobytes, and each
+            // request's future would carry it inline (and be moved with it) even when
+            // the cache answers.
+            None => match Box::pin(self.live_key_of(hash)).await? {
+                Some(row) => (row.id, row.app_id, true),
+                None => return Ok(None),
+            },
         };
         let Some(app) = self.by_id(app_id).await? else {
             return Ok(None);
@@ -307,6 +297,25 @@ impl Apps {
             key_id,
             checked,
         }))
+    }
+
+    /// The unrevoked key whose hash is `hash`, remembered once found.
+    async fn live_key_of(&self, hash: String) -> Result<Option<api_key::Model>, AppError> {
+        let found = api_key::Entity::find()
+            .filter(api_key::Column::KeyHash.eq(hash.as_str()))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .one(self.store.conn())
+            .await?;
+        let Some(row) = found else {
+            return Ok(None);
+        };
+        if !bool::from(row.key_hash.as_bytes().ct_eq(hash.as_bytes())) {
+            return Ok(None);
+        }
+        if let Ok(mut keys) = self.keys.write() {
+            keys.insert(hash, (row.id, row.app_id));
+        }
+        Ok(Some(row))
     }
 
     /// Whether `key_id` is still unrevoked (one primary-key read).
@@ -323,6 +332,11 @@ impl Apps {
         {
             return Ok(Some(app.clone()));
         }
+        Box::pin(self.load(app_id)).await
+    }
+
+    /// Reads an app and its catalog, and caches it.
+    async fn load(&self, app_id: Uuid) -> Result<Option<Arc<App>>, AppError> {
         let Some(model) = app::Entity::find_by_id(app_id)
             .one(self.store.conn())
             .await?

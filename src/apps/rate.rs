@@ -129,7 +129,9 @@ impl RateLimits {
                     return Ok(());
                 }
                 Next::Limited(wait) => return Err(Limited(wait)),
-                Next::Take => take(&self.store, app_id, rate, &lease).await,
+                // Boxed: a take reads the store, and its future inline would make every
+                // request's future kilobytes larger (and moved so), taken or not.
+                Next::Take => Box::pin(take(&self.store, app_id, rate, &lease)).await,
                 Next::Wait => {
                     // Registered before looking again, so the take's wake-up cannot slip
                     // between the look and the wait.
