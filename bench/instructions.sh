@@ -31,7 +31,7 @@ export LEDGERFLOW_LISTEN=127.0.0.1:$PORT RUST_LOG=warn LEDGERFLOW_BATCH_MAX=${BA
 KEY=$($BIN apps create tp 2>/dev/null | grep '^lf_')
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=$W/cg.%p \
   $BIN > $W/serve.log 2>&1 & SVC=$!
-trap "kill $SVC 2>/dev/null; rm -rf $W" EXIT
+trap "kill $SVC 2>/dev/null || true; rm -rf $W" EXIT
 for _ in $(seq 600); do curl -sf localhost:$PORT/healthz >/dev/null && break; sleep 0.5; done
 callgrind_control --zero $SVC >/dev/null 2>&1
 $BENCH --target http://127.0.0.1:$PORT --key $KEY --workload uniform --clients 64 --duration 20 \
