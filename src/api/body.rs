@@ -8,11 +8,12 @@
 use poem::{IntoResponse, Response};
 use poem_openapi::ApiResponse;
 use poem_openapi::payload::{Json, Payload};
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry};
-use poem_openapi::types::Type;
+use poem_openapi::registry::{MetaResponses, MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
 use serde::Serialize;
 
-/// A JSON body, `application/json; charset=utf-8`, as `Json<T>` but written by serde.
+/// A JSON body, `application/json; charset=utf-8`, as `Json<T>` but written by serde: to
+/// the spec it is `Json<T>` (every entry of the spec below is `Json<T>`'s own).
 pub struct JsonBody<T>(pub T);
 
 impl<T: Type> Payload for JsonBody<T> {
@@ -23,11 +24,11 @@ impl<T: Type> Payload for JsonBody<T> {
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
+        <Json<T> as Payload>::schema_ref()
     }
 
     fn register(registry: &mut Registry) {
-        T::register(registry);
+        <Json<T> as Payload>::register(registry);
     }
 }
 
@@ -37,24 +38,13 @@ impl<T: Serialize + Send> IntoResponse for JsonBody<T> {
     }
 }
 
-impl<T: Type + Serialize + Send> ApiResponse for JsonBody<T> {
+impl<T: ToJSON + Serialize> ApiResponse for JsonBody<T> {
     fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![MetaResponse {
-                description: "",
-                status: Some(200),
-                status_range: None,
-                content: vec![MetaMediaType {
-                    content_type: Self::CONTENT_TYPE,
-                    schema: Self::schema_ref(),
-                }],
-                headers: vec![],
-            }],
-        }
+        <Json<T> as ApiResponse>::meta()
     }
 
     fn register(registry: &mut Registry) {
-        T::register(registry);
+        <Json<T> as ApiResponse>::register(registry);
     }
 }
 

@@ -59,7 +59,8 @@ pub(super) async fn first_answer_or(
     cmd: &Command,
     limited: ApiProblem,
 ) -> Result<PostEntryResponse, ApiProblem> {
-    match ctx.workflow.answered(cmd).await? {
+    // Boxed: the read is kilobytes of future, and only a limited write awaits it.
+    match Box::pin(ctx.workflow.answered(cmd)).await? {
         Some(settled) => settled_answer(settled),
         None => Err(limited),
     }
@@ -110,16 +111,15 @@ impl EntriesApi {
             expires_at: body.expires_at.map(|t| t.0),
             priority: body.priority,
         };
-        // What only async, refused or limited requests await is boxed: inline, each of
-        // those futures (kilobytes: they read or write the store) would be part of every
-        // request's future, which poem's layers move into boxes of their own.
         let settled = if is_async {
-            let app = Box::pin(auth.live(&self.ctx)).await?;
+            let app = auth.live(&self.ctx).await?;
             let limited = admit(&self.ctx, app).await.err();
             let cmd = request.validate(app.id, &app.catalog, now_micros(), true)?;
             if let Some(limited) = limited {
-                return Box::pin(first_answer_or(&self.ctx, &cmd, limited)).await;
+                return first_answer_or(&self.ctx, &cmd, limited).await;
             }
+            // Boxed: the claim's write is kilobytes of future, and inline it would be part
+            // of every request's, which poem's layers move into boxes of their own.
             Box::pin(self.ctx.workflow.receive(cmd)).await?
         } else {
             let key = auth.unchecked()?;
@@ -128,11 +128,11 @@ impl EntriesApi {
             if validated.is_err() || limited.is_some() {
                 // This request reaches no batch, so no batch checks its key: checked here,
                 // so that a revoked key learns nothing, not even what the catalog holds.
-                Box::pin(auth.live(&self.ctx)).await?;
+                auth.live(&self.ctx).await?;
             }
             let mut cmd = validated?;
             if let Some(limited) = limited {
-                return Box::pin(first_answer_or(&self.ctx, &cmd, limited)).await;
+                return first_answer_or(&self.ctx, &cmd, limited).await;
             }
             cmd.key_id = Some(key.key_id);
             self.ctx.workflow.submit(cmd).await?

@@ -283,7 +283,7 @@ impl Apps {
             Some((key_id, app_id)) => (key_id, app_id, false),
             // Boxed, as every read of the store here: its future is kilobytes, and each
             // request's future would carry it inline (and be moved with it) even when
-            // the cache answers.
+            // it is not read.
             None => match Box::pin(self.live_key_of(hash)).await? {
                 Some(row) => (row.id, row.app_id, true),
                 None => return Ok(None),
@@ -320,7 +320,7 @@ impl Apps {
 
     /// Whether `key_id` is still unrevoked (one primary-key read).
     pub async fn key_live(&self, key_id: Uuid) -> Result<bool, AppError> {
-        let live = live_keys(self.store.conn(), [key_id]).await;
+        let live = Box::pin(live_keys(self.store.conn(), [key_id])).await;
         Ok(live.map_err(StoreError::Db)?.contains(&key_id))
     }
 

@@ -205,7 +205,11 @@ fn shift_parameters(sql: &str, by: usize) -> String {
 /// `nullable` one where the cell holds a value (a column NULL in every row of an insert is
 /// left out; NULL is every nullable column's default).
 fn is_sent(nullable: bool, cell: &Value) -> bool {
-    !nullable || *cell != cell.as_null()
+    !nullable || !is_null(cell)
+}
+
+fn is_null(cell: &Value) -> bool {
+    *cell == cell.as_null()
 }
 
 /// `INSERT INTO t (c…) VALUES (…), (…) [ON CONFLICT …]`, each cell bound as itself. The
@@ -270,7 +274,7 @@ where
     for column in &columns {
         let cells: Vec<Value> = rows.iter().map(|row| row.get(*column)).collect();
         let def = column.def();
-        let nulls = cells.iter().filter(|cell| **cell == cell.as_null()).count();
+        let nulls = cells.iter().filter(|cell| is_null(cell)).count();
         if nulls == cells.len() && def.is_null() {
             // Left out, it is NULL in every row (no nullable column has another default).
             continue;
