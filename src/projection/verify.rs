@@ -12,8 +12,8 @@
 //! - the lots hold the balances, and each expiry is recorded once (`lots`);
 //! - the holds' shares, what they reserve, and their links to the entries that end them
 //!   (`holds`); what each entry's reversals took back, and their links (`reversals`);
-//! - each app's events are numbered without a gap, and a read model of its own holds them
-//!   (`events`).
+//! - each app's events are kept without a gap from above what the retention pruned to the
+//!   last number given, and a read model of its own holds them (`events`).
 //!
 //! A read model that trails the event store is not a difference: if it is a consistent
 //! prefix of it, the report says by how much it is behind ([`Behind`]) instead. Consistent
@@ -130,7 +130,9 @@ pub async fn verify(store: &Store, read: &ReadModel) -> Result<Report, DbErr> {
     holds::check(&es, &store_holds, (&store_lots, &rows), &mut report).await?;
     let store_reversals = reversals::store_reversals(&es).await?;
     reversals::check(&es, &store_reversals, &mut report).await?;
-    let store_events = events::check(&es, read_events.is_some(), &mut report).await?;
+    // Read after the event store's snapshot was taken (by its first read, above).
+    let floors = events::read_floors(read.conn()).await?;
+    let store_events = events::check(&es, &floors, read_events.is_some(), &mut report).await?;
     es.commit().await?;
     // Only accounts the read model has at the event store's version: a lagging one's lots
     // may trail too.

@@ -1,12 +1,16 @@
 //! The apps' events' part of `verify`. In the event store, each app's `seq`s run without a
-//! gap (from where the retention pruned them) up to the last number its `event_seqs` row
-//! gave, which is what lets the feed promise a gap-free `seq`. A read model of its own
-//! holds the event store's rows, the same, above its floor, once it has every entry (an
-//! event is written in the transaction of the entry that caused it).
+//! gap from just above its floor (where the retention pruned them) up to the last number
+//! its `event_seqs` row gave, which is what lets the feed promise a gap-free `seq`. A read
+//! model of its own holds the event store's rows, the same, above its floor, once it has
+//! every entry (an event is written in the transaction of the entry that caused it).
+//!
+//! The floors are read after the event store's snapshot was taken: the retention raises an
+//! app's floor before it deletes the events below it, so a floor read later covers every
+//! event that snapshot lacks for having been pruned.
 
 use super::Report;
 use entity::{app_event, event_seq, read};
-use sea_orm::{DatabaseTransaction, DbErr, EntityTrait, QueryOrder, QuerySelect};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryOrder, QuerySelect};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
@@ -26,20 +30,27 @@ pub(super) async fn read_events(db: &DatabaseTransaction) -> Result<Projected, D
         .into_iter()
         .map(|e| ((e.app_id, e.seq), e))
         .collect();
-    let floors = read::event_floor::Entity::find()
+    let floors = read_floors(db).await?;
+    Ok(Projected { events, floors })
+}
+
+/// How far each app's events were pruned (the read model's floors).
+pub(super) async fn read_floors(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, i64>, DbErr> {
+    Ok(read::event_floor::Entity::find()
         .all(db)
         .await?
         .into_iter()
         .map(|f| (f.app_id, f.seq))
-        .collect();
-    Ok(Projected { events, floors })
+        .collect())
 }
 
-/// Checks that each app's events run without a gap and end at the last number it gave,
-/// and answers the events whole where `whole` (a read model of its own compares them);
-/// otherwise only their numbers are read.
+/// Checks that each app's events run without a gap from just above its floor (`floors`,
+/// read after `db`'s snapshot) to the last number it gave, and answers the events whole
+/// where `whole` (a read model of its own compares them); otherwise only their numbers are
+/// read.
 pub(super) async fn check(
     db: &DatabaseTransaction,
+    floors: &HashMap<Uuid, i64>,
     whole: bool,
     report: &mut Report,
 ) -> Result<Option<Events>, DbErr> {
@@ -62,31 +73,76 @@ pub(super) async fn check(
             .await?;
         (numbers, None)
     };
-    let given: HashMap<Uuid, i64> = event_seq::Entity::find()
+    let given: BTreeMap<Uuid, i64> = event_seq::Entity::find()
         .all(db)
         .await?
         .into_iter()
         .map(|row| (row.app_id, row.seq))
         .collect();
-    let mut last: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for (app, seq) in numbers {
-        if let Some(before) = last.insert(app, seq)
-            && seq != before + 1
-        {
+    check_numbers(&numbers, &given, floors, report);
+    Ok(events)
+}
+
+/// `numbers` (each app's kept events' `seq`s, ascending) against what each app numbered
+/// (`given`) and pruned (`floors`): a run without a gap from just above the floor to the
+/// last number given.
+fn check_numbers(
+    numbers: &[(Uuid, i64)],
+    given: &BTreeMap<Uuid, i64>,
+    floors: &HashMap<Uuid, i64>,
+    report: &mut Report,
+) {
+    let mut kept: BTreeMap<Uuid, Kept> = BTreeMap::new();
+    for &(app, seq) in numbers {
+        let Some(run) = kept.get_mut(&app) else {
+            kept.insert(
+                app,
+                Kept {
+                    first: seq,
+                    last: seq,
+                },
+            );
+            continue;
+        };
+        if seq != run.last + 1 {
+            let before = run.last;
             report.differ(format!(
                 "app {app}: event {seq} follows event {before}: the events have a gap"
             ));
         }
+        run.last = seq;
     }
-    for (app, seq) in last {
-        let numbered = given.get(&app).copied().unwrap_or(0);
-        if seq != numbered {
+    for (app, run) in &kept {
+        let numbered = given.get(app).copied().unwrap_or(0);
+        if run.last != numbered {
+            let last = run.last;
             report.differ(format!(
-                "app {app}: its last event is {seq}, but {numbered} were numbered"
+                "app {app}: its last event is {last}, but {numbered} were numbered"
             ));
         }
     }
-    Ok(events)
+    for (&app, &numbered) in given {
+        let floor = floors.get(&app).copied().unwrap_or(0);
+        // The first number the event store must still hold, and the first it holds.
+        let due = floor + 1;
+        let first = kept.get(&app).map_or(numbered + 1, |run| run.first);
+        if numbered >= due && first > due {
+            let to = (first - 1).min(numbered);
+            let missing = match to == due {
+                true => format!("event {due} is"),
+                false => format!("events {due} to {to} are"),
+            };
+            report.differ(format!(
+                "app {app}: {missing} missing (numbered up to {numbered}, pruned up to {floor})"
+            ));
+        }
+    }
+}
+
+/// The numbers an app's kept events run over: its first and its last.
+struct Kept {
+    first: i64,
+    last: i64,
 }
 
 /// The read model's events against the event store's: every event above the read model's
@@ -117,5 +173,61 @@ pub(super) fn compare(store: &Events, projected: &Projected, report: &mut Report
                 "app {app}: the read model has event {seq}, which the event store has not"
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Report, check_numbers};
+    use std::collections::{BTreeMap, HashMap};
+    use uuid::Uuid;
+
+    /// The differences `check_numbers` reports for one app's kept `seqs`, `numbered` given
+    /// and `floor` pruned.
+    fn differences(seqs: &[i64], numbered: i64, floor: Option<i64>) -> Vec<String> {
+        let app = Uuid::nil();
+        let numbers: Vec<(Uuid, i64)> = seqs.iter().map(|&seq| (app, seq)).collect();
+        let given = BTreeMap::from([(app, numbered)]);
+        let floors: HashMap<Uuid, i64> = floor.map(|f| (app, f)).into_iter().collect();
+        let mut report = Report::default();
+        check_numbers(&numbers, &given, &floors, &mut report);
+        let prefix = format!("app {app}: ");
+        (report.differences.iter())
+            .map(|d| d.trim_start_matches(&prefix).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_number_given_above_the_floor_is_kept() {
+        assert!(differences(&[1, 2, 3], 3, None).is_empty());
+        // Pruned up to 2: 3 on must be kept; 1 and 2 may still be (pruned after the floor rose).
+        assert!(differences(&[3, 4], 4, Some(2)).is_empty());
+        assert!(differences(&[1, 2, 3, 4], 4, Some(2)).is_empty());
+        // All pruned, and nothing numbered since.
+        assert!(differences(&[], 4, Some(4)).is_empty());
+        assert!(differences(&[], 0, None).is_empty());
+    }
+
+    #[test]
+    fn events_missing_first_or_all_of_them_are_found() {
+        assert_eq!(
+            differences(&[3, 4], 4, None),
+            ["events 1 to 2 are missing (numbered up to 4, pruned up to 0)"]
+        );
+        assert_eq!(
+            differences(&[2, 3], 3, None),
+            ["event 1 is missing (numbered up to 3, pruned up to 0)"]
+        );
+        assert_eq!(
+            differences(&[], 5, Some(2)),
+            ["events 3 to 5 are missing (numbered up to 5, pruned up to 2)"]
+        );
+        assert_eq!(
+            differences(&[1, 2, 4], 5, None),
+            [
+                "event 4 follows event 2: the events have a gap",
+                "its last event is 4, but 5 were numbered"
+            ]
+        );
     }
 }

@@ -2,6 +2,9 @@
 
 use super::read_feed;
 use crate::common::{Backend, TestApp};
+use entity::app_event;
+use ledgerflow::projection::verify::verify;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -183,4 +186,17 @@ async fn the_retention_prunes_whole_runs_and_the_feed_starts_after_them(backend:
         .await
         .expect("the rebuild");
     assert_eq!(seqs(read_feed(&app, &app.key, 0, 7, "").await), kept);
+
+    // `verify` takes what the retention pruned as pruned, and any other event as missing.
+    let report = verify(&app.store, &app.read).await.expect("verify runs");
+    assert!(report.is_clean(), "{:?}", report.differences);
+    app_event::Entity::delete_many()
+        .filter(app_event::Column::Seq.eq(31))
+        .exec(&app.store_sql)
+        .await
+        .expect("damaged");
+    let report = verify(&app.store, &app.read).await.expect("verify runs");
+    let text = report.differences.join("\n");
+    let wanted = "event 31 is missing (numbered up to 40, pruned up to 30)";
+    assert!(text.contains(wanted), "{wanted:?} not in:\n{text}");
 }
