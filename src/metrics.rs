@@ -7,9 +7,13 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-/// Bucket bounds of the projection lag, in seconds: 1 ms to 1 min.
-const LAG_BUCKETS: [f64; 15] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+/// Bucket bounds of the projection lag, in seconds: 1 ms to 1 min. A quantile is
+/// interpolated within its bucket, so 10 ms to 100 ms, where a loaded bus mode's lag lies
+/// and where its goal (a p99 of 50 ms) falls, is cut finely: with a 50–100 ms bucket a p99
+/// of 55 ms and one of 95 ms read the same.
+const LAG_BUCKETS: [f64; 21] = [
+    0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.075, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
 /// Bucket bounds of a batch's duration, in seconds: 0.5 ms to 1 s.
