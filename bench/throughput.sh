@@ -4,11 +4,14 @@
 # read model), with the CPU time the service and all PostgreSQL processes used per entry
 # (utime+stime from /proc/PID/stat; NATS not counted), and `ledgerflow verify` after. Where a
 # batch's time goes: one batch every `batch_ms`, with the CPU of the batch writer's thread
-# and of PostgreSQL per batch, and the share of batches decided ahead.
+# and of PostgreSQL per batch, and the share of batches decided ahead. On PostgreSQL, the
+# WAL written per entry from the load's start until its entries were projected (the whole
+# server's); WAL_BY_TABLE=1 adds it by table and index (`wal_by_table`, bytes per entry,
+# from the pg_walinspect extension, which it creates in the store's database).
 # Needs release builds (cargo build --release --workspace), PostgreSQL at 127.0.0.1 (user
 # postgres, trust) and NATS at 127.0.0.1:4222.
-# Usage: [BIN=…] [BENCH=…] [SERVE_LOG=FILE] bench/throughput.sh sqlite|pg|bus    Prints one JSON
-# line; SERVE_LOG keeps the service's output.
+# Usage: [BIN=…] [BENCH=…] [SERVE_LOG=FILE] [WAL_BY_TABLE=1] bench/throughput.sh sqlite|pg|bus
+# Prints one JSON line; SERVE_LOG keeps the service's output.
 set -euo pipefail
 MODE=$1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,14 +40,31 @@ WT=$(for t in $(ls /proc/$SVC/task); do [ "$(cat /proc/$SVC/task/$t/comm)" = led
 writer() { if [ -n "$WT" ]; then cpu $SVC/task/$WT; else echo 0; fi; }
 metric() { curl -s localhost:$PORT/metrics | awk -v m=ledgerflow_$1 '$1 == m {v=$2} END {print v+0}'; }
 batches() { metric batch_commands_count; }
-s0=$(cpu $SVC); p0=$(pgcpu); w0=$(writer); b0=$(batches); a0=$(metric batches_decided_ahead_total); t0=$(date +%s.%N)
+lsn() { [ $MODE = sqlite ] || psql -h 127.0.0.1 -U postgres -tAXc "SELECT pg_current_wal_lsn()"; }
+s0=$(cpu $SVC); p0=$(pgcpu); w0=$(writer); b0=$(batches); a0=$(metric batches_decided_ahead_total); t0=$(date +%s.%N); l0=$(lsn)
 $BENCH --target http://127.0.0.1:$PORT --key $KEY --workload uniform --clients 64 --duration 10 --owners 10000 --pid $SVC --json > $W/bench.json 2>$W/bench.err
-s1=$(cpu $SVC); p1=$(pgcpu); w1=$(writer); b1=$(batches); a1=$(metric batches_decided_ahead_total); t1=$(date +%s.%N)
+s1=$(cpu $SVC); p1=$(pgcpu); w1=$(writer); b1=$(batches); a1=$(metric batches_decided_ahead_total); t1=$(date +%s.%N); l1=$(lsn)
+wal=$([ $MODE = sqlite ] || psql -h 127.0.0.1 -U postgres -tAXc "SELECT pg_wal_lsn_diff('$l1', '$l0')")
+# Per table: each WAL record's first block names its database and relation (file) number.
+if [ "${WAL_BY_TABLE:-0}" = 1 ] && [ $MODE != sqlite ]; then
+  psql -h 127.0.0.1 -U postgres -d tp_store -qXc "CREATE EXTENSION IF NOT EXISTS pg_walinspect"
+  psql -h 127.0.0.1 -U postgres -d tp_store -tAXF ' ' -c "SELECT substring(block_ref FROM 'rel \d+/(\d+)/'), \
+    substring(block_ref FROM 'rel \d+/\d+/(\d+)'), sum(record_length) FROM pg_get_wal_records_info('$l0', '$l1') GROUP BY 1, 2" > $W/wal
+  for db in tp_store tp_read; do psql -h 127.0.0.1 -U postgres -d $db -tAXF ' ' \
+    -c "SELECT (SELECT oid FROM pg_database WHERE datname = current_database()), relfilenode, current_database() || '.' || relname FROM pg_class WHERE relfilenode <> 0" 2>/dev/null || true; done > $W/names
+fi
 V=$($BIN verify >/dev/null 2>&1; echo $?)
 python3 - <<PY
 import json;d=json.load(open('$W/bench.json'));n=d['completed']
 tck=100; b=$b1-$b0
 per_batch=lambda ticks: round(ticks/tck/b*1e3, 2)
 chain={'batch_ms':round(($t1-$t0)/b*1e3, 2),'writer_ms_per_batch':per_batch($w1-$w0) if '$WT' else None,'pg_ms_per_batch':per_batch($p1-$p0),'decided_ahead':round(($a1-$a0)/b, 2)}
-print(json.dumps({'mode':'$MODE','entries_per_s':d['completed_per_second'],'p50_ms':d['latency_ms']['p50'],'p99_ms':d['latency_ms']['p99'],'rss_mib':d['service_peak_rss_mib'],'mean_batch':d.get('mean_batch'),'lag':d.get('projection'),'svc_us_per_entry':round(($s1-$s0)/tck/n*1e6),'pg_us_per_entry':round(($p1-$p0)/tck/n*1e6),'chain':chain,'verify_exit':$V,'errors':d['errors']}))
+wal='$wal'; by_table={}
+if '${WAL_BY_TABLE:-0}' == '1' and wal:
+    names={(d, f): r for d, f, r in (l.split() for l in open('$W/names') if l.strip())}
+    for parts in (l.split() for l in open('$W/wal') if l.strip()):
+        key = names.get(tuple(parts[:2]), 'other') if len(parts) == 3 else 'no relation (commits, ...)'
+        by_table[key] = by_table.get(key, 0) + int(parts[-1])
+    by_table={k: round(v / n) for k, v in sorted(by_table.items(), key=lambda kv: -kv[1]) if v / n >= 1}
+print(json.dumps({'mode':'$MODE','entries_per_s':d['completed_per_second'],'p50_ms':d['latency_ms']['p50'],'p99_ms':d['latency_ms']['p99'],'rss_mib':d['service_peak_rss_mib'],'mean_batch':d.get('mean_batch'),'lag':d.get('projection'),'svc_us_per_entry':round(($s1-$s0)/tck/n*1e6),'pg_us_per_entry':round(($p1-$p0)/tck/n*1e6),'chain':chain,'verify_exit':$V,'errors':d['errors'],'wal_bytes_per_entry':round(int(wal) / n) if wal else None,**({'wal_by_table': by_table} if by_table else {})}))
 PY
