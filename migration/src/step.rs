@@ -28,6 +28,12 @@ enum Ddl {
     /// A step of the read model that runs only where it shares the event store's database
     /// (see [`shares_event_store`]); elsewhere it does nothing.
     Shared(Shared),
+    /// SQL for a read model in a database of its own, that all three databases accept, and
+    /// its inverse; where the read model shares the event store's database it does nothing.
+    Separate {
+        up: String,
+        down: String,
+    },
 }
 
 /// What a step does where the read model shares the event store's database.
@@ -121,6 +127,17 @@ impl Step {
                 up: up.to_owned(),
                 down: down.to_owned(),
             }),
+        }
+    }
+
+    /// Where the read model has a database of its own, runs `up` (`down` undoes it).
+    pub fn sql_where_separate(name: &str, up: &str, down: &str) -> Step {
+        Step {
+            name: name.to_owned(),
+            ddl: Ddl::Separate {
+                up: up.to_owned(),
+                down: down.to_owned(),
+            },
         }
     }
 
@@ -219,6 +236,10 @@ impl MigrationTrait for Step {
                     .await
             }
             Ddl::Shared(Shared::Sql { up, .. }) => run_sql(manager, up).await,
+            Ddl::Separate { up, .. } if !holds_event_store(manager).await? => {
+                run_sql(manager, up).await
+            }
+            Ddl::Separate { .. } => Ok(()),
         }
     }
 
@@ -256,6 +277,10 @@ impl MigrationTrait for Step {
             }
             Ddl::Shared(Shared::DropIndex(index)) => manager.create_index((**index).clone()).await,
             Ddl::Shared(Shared::Sql { down, .. }) => run_sql(manager, down).await,
+            Ddl::Separate { down, .. } if !holds_event_store(manager).await? => {
+                run_sql(manager, down).await
+            }
+            Ddl::Separate { .. } => Ok(()),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The plan of a history page where the read model shares the event store's SQLite
-//! database, which keeps no statistics unless asked to.
+//! The plan of a history page on SQLite, which keeps no statistics unless asked to: where
+//! the read model shares the event store's database, and where it has one of its own.
 
 use super::*;
 use crate::store::Store;
@@ -36,6 +36,46 @@ async fn a_history_page_reads_the_history_indexes_of_entries() {
         }
         assert!(!plan.iter().any(|s| s.contains("nonce")), "{plan:?}");
     }
+}
+
+/// In a read model of its own, a page reads `rm_entries`' two history indexes, the
+/// counterparty's holding only the entries that have one.
+#[tokio::test]
+async fn a_history_page_of_a_read_model_of_its_own_reads_its_two_indexes() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let url = format!("sqlite://{}/read.db", dir.path().display());
+    let read = ReadModel::connect(&url).await.expect("a read model");
+    assert!(!read.shares_store());
+    read.migrate().await.expect("the read model migrated");
+    let history = History {
+        app_id: Uuid::now_v7(),
+        owner: "alice",
+        asset: Some("CREDIT"),
+        after: None,
+    };
+    let mut page = history
+        .select::<rm_entry::Entity>(51)
+        .build(DbBackend::Sqlite);
+    page.sql = format!("EXPLAIN QUERY PLAN {}", page.sql);
+    let plan = explain(&read, page).await;
+    for index in ["ix_rm_entries_owner", "ix_rm_entries_with_counterparty"] {
+        assert!(plan.iter().any(|s| s.contains(index)), "{index}: {plan:?}");
+    }
+    let index: Vec<String> = read
+        .conn()
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT sql FROM sqlite_master WHERE name LIKE 'ix_rm_entries_%counterparty'",
+        ))
+        .await
+        .expect("the index")
+        .iter()
+        .map(|row| row.try_get("", "sql").expect("its definition"))
+        .collect();
+    assert!(
+        matches!(&index[..], [sql] if sql.ends_with("WHERE counterparty_id IS NOT NULL")),
+        "{index:?}"
+    );
 }
 
 /// The steps of an `EXPLAIN QUERY PLAN`. `EXPLAIN` does not check that the connection's
