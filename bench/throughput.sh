@@ -32,7 +32,26 @@ esac
 export LEDGERFLOW_LISTEN=127.0.0.1:$PORT RUST_LOG=warn
 KEY=$($BIN apps create tp 2>/dev/null | grep '^lf_')
 $BIN > ${SERVE_LOG:-$W/serve.log} 2>&1 & SVC=$!
-trap "kill $SVC 2>/dev/null; wait $SVC 2>/dev/null; rm -rf $W" EXIT
+# The bus mode's stream (every run makes its own) is deleted at the end: JetStream would keep
+# each run's messages on disk for the stream's retention. A request on JetStream's API, in
+# NATS's text protocol: no NATS client is needed.
+drop_stream() {
+  [ $MODE = bus ] || return 0
+  python3 - "$LEDGERFLOW_NATS_STREAM" <<'PY' || echo "the stream $LEDGERFLOW_NATS_STREAM was not deleted" >&2
+import socket, sys
+s = socket.create_connection(("127.0.0.1", 4222), timeout=10)
+f = s.makefile("rb")
+f.readline()  # INFO
+api = "$JS.API.STREAM.DELETE." + sys.argv[1]
+s.sendall(f'CONNECT {{"verbose":false}}\r\nSUB _INBOX.drop 1\r\nPUB {api} _INBOX.drop 0\r\n\r\n'.encode())
+while not (line := f.readline()).startswith(b"MSG"):
+    if not line or line.startswith(b"-ERR"):
+        sys.exit(1)
+reply = f.read(int(line.split()[-1]))
+sys.exit(0 if b'"success":true' in reply else 1)
+PY
+}
+trap "kill $SVC 2>/dev/null; wait $SVC 2>/dev/null; drop_stream; rm -rf $W" EXIT
 for _ in $(seq 50); do curl -sf localhost:$PORT/healthz >/dev/null && break; sleep 0.2; done
 cpu() { awk '{print $14+$15}' /proc/$1/stat; }
 pgcpu() { local t=0; for p in $(pgrep -u postgres postgres); do v=$(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0); t=$((t+v)); done; echo $t; }
