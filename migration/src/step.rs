@@ -14,26 +14,39 @@ enum Ddl {
     Index(Box<IndexCreateStatement>),
     /// A column added to an existing table, and its table.
     Column(DynIden, Box<ColumnDef>),
-    /// A data migration in SQL that all three databases accept, and its inverse.
+    /// SQL and its inverse, run where `only` says; elsewhere the step does nothing.
     Sql {
         up: String,
         down: String,
-    },
-    /// A tuning statement only PostgreSQL itself has (not CockroachDB, not SQLite), and its
-    /// inverse; elsewhere the step does nothing.
-    PostgresOnly {
-        up: String,
-        down: String,
+        only: Only,
     },
     /// A step of the read model that runs only where it shares the event store's database
     /// (see [`shares_event_store`]); elsewhere it does nothing.
     Shared(Shared),
-    /// SQL for a read model in a database of its own, that all three databases accept, and
-    /// its inverse; where the read model shares the event store's database it does nothing.
-    Separate {
-        up: String,
-        down: String,
-    },
+}
+
+/// Where a SQL step runs.
+#[derive(Clone, Copy)]
+enum Only {
+    /// Everywhere: a data migration that all three databases accept.
+    Everywhere,
+    /// On PostgreSQL itself (not CockroachDB, not SQLite): a tuning statement.
+    Postgres,
+    /// Where the read model shares the event store's database.
+    Shared,
+    /// Where the read model has a database of its own.
+    Separate,
+}
+
+impl Only {
+    async fn holds(self, manager: &SchemaManager<'_>) -> Result<bool, DbErr> {
+        Ok(match self {
+            Only::Everywhere => true,
+            Only::Postgres => is_postgres(manager).await?,
+            Only::Shared => holds_event_store(manager).await?,
+            Only::Separate => !holds_event_store(manager).await?,
+        })
+    }
 }
 
 /// What a step does where the read model shares the event store's database.
@@ -46,8 +59,6 @@ enum Shared {
     /// Drops an index of a read-model table that a later step drops; its inverse creates it
     /// again.
     DropIndex(Box<IndexCreateStatement>),
-    /// SQL that all three databases accept, and its inverse.
-    Sql { up: String, down: String },
 }
 
 impl Step {
@@ -77,24 +88,33 @@ impl Step {
 }
 
 impl Step {
+    /// SQL that all three databases accept, and its inverse.
     pub fn sql(name: &str, up: &str, down: &str) -> Step {
+        Step::sql_only(name, up, down, Only::Everywhere)
+    }
+
+    /// A statement only PostgreSQL itself has, and its inverse.
+    pub fn postgres_only(name: &str, up: &str, down: &str) -> Step {
+        Step::sql_only(name, up, down, Only::Postgres)
+    }
+
+    /// Where the read model shares the event store's database, runs `up` (`down` undoes it).
+    pub fn sql_where_shared(name: &str, up: &str, down: &str) -> Step {
+        Step::sql_only(name, up, down, Only::Shared)
+    }
+
+    /// Where the read model has a database of its own, runs `up` (`down` undoes it).
+    pub fn sql_where_separate(name: &str, up: &str, down: &str) -> Step {
+        Step::sql_only(name, up, down, Only::Separate)
+    }
+
+    fn sql_only(name: &str, up: &str, down: &str, only: Only) -> Step {
         Step {
             name: name.to_owned(),
             ddl: Ddl::Sql {
                 up: up.to_owned(),
                 down: down.to_owned(),
-            },
-        }
-    }
-}
-
-impl Step {
-    pub fn postgres_only(name: &str, up: &str, down: &str) -> Step {
-        Step {
-            name: name.to_owned(),
-            ddl: Ddl::PostgresOnly {
-                up: up.to_owned(),
-                down: down.to_owned(),
+                only,
             },
         }
     }
@@ -116,28 +136,6 @@ impl Step {
         Step {
             name: name.to_owned(),
             ddl: Ddl::Shared(Shared::DropIndex(Box::new(index))),
-        }
-    }
-
-    /// Where the read model shares the event store's database, runs `up` (`down` undoes it).
-    pub fn sql_where_shared(name: &str, up: &str, down: &str) -> Step {
-        Step {
-            name: name.to_owned(),
-            ddl: Ddl::Shared(Shared::Sql {
-                up: up.to_owned(),
-                down: down.to_owned(),
-            }),
-        }
-    }
-
-    /// Where the read model has a database of its own, runs `up` (`down` undoes it).
-    pub fn sql_where_separate(name: &str, up: &str, down: &str) -> Step {
-        Step {
-            name: name.to_owned(),
-            ddl: Ddl::Separate {
-                up: up.to_owned(),
-                down: down.to_owned(),
-            },
         }
     }
 
@@ -215,11 +213,8 @@ impl MigrationTrait for Step {
                     .to_owned();
                 manager.alter_table(alter).await
             }
-            Ddl::Sql { up, .. } => run_sql(manager, up).await,
-            Ddl::PostgresOnly { up, .. } if is_postgres(manager).await? => {
-                run_sql(manager, up).await
-            }
-            Ddl::PostgresOnly { .. } => Ok(()),
+            Ddl::Sql { up, only, .. } if only.holds(manager).await? => run_sql(manager, up).await,
+            Ddl::Sql { .. } => Ok(()),
             Ddl::Shared(_) if !holds_event_store(manager).await? => Ok(()),
             Ddl::Shared(Shared::DropTable(table)) => {
                 let name = table_name(&self.name, table)?;
@@ -235,11 +230,6 @@ impl MigrationTrait for Step {
                     .drop_index(Index::drop().name(index_name(index)).to_owned())
                     .await
             }
-            Ddl::Shared(Shared::Sql { up, .. }) => run_sql(manager, up).await,
-            Ddl::Separate { up, .. } if !holds_event_store(manager).await? => {
-                run_sql(manager, up).await
-            }
-            Ddl::Separate { .. } => Ok(()),
         }
     }
 
@@ -265,22 +255,16 @@ impl MigrationTrait for Step {
                     .to_owned();
                 manager.alter_table(alter).await
             }
-            Ddl::Sql { down, .. } => run_sql(manager, down).await,
-            Ddl::PostgresOnly { down, .. } if is_postgres(manager).await? => {
+            Ddl::Sql { down, only, .. } if only.holds(manager).await? => {
                 run_sql(manager, down).await
             }
-            Ddl::PostgresOnly { .. } => Ok(()),
+            Ddl::Sql { .. } => Ok(()),
             Ddl::Shared(_) if !holds_event_store(manager).await? => Ok(()),
             Ddl::Shared(Shared::DropTable(table)) => manager.create_table((**table).clone()).await,
             Ddl::Shared(Shared::View { name, .. }) => {
                 run_sql(manager, &format!("DROP VIEW {name}")).await
             }
             Ddl::Shared(Shared::DropIndex(index)) => manager.create_index((**index).clone()).await,
-            Ddl::Shared(Shared::Sql { down, .. }) => run_sql(manager, down).await,
-            Ddl::Separate { down, .. } if !holds_event_store(manager).await? => {
-                run_sql(manager, down).await
-            }
-            Ddl::Separate { .. } => Ok(()),
         }
     }
 }
