@@ -63,7 +63,6 @@ lsn() { [ $MODE = sqlite ] || psql -h 127.0.0.1 -U postgres -tAXc "SELECT pg_cur
 s0=$(cpu $SVC); p0=$(pgcpu); w0=$(writer); b0=$(batches); a0=$(metric batches_decided_ahead_total); t0=$(date +%s.%N); l0=$(lsn)
 $BENCH --target http://127.0.0.1:$PORT --key $KEY --workload uniform --clients 64 --duration 10 --owners 10000 --pid $SVC --json > $W/bench.json 2>$W/bench.err
 s1=$(cpu $SVC); p1=$(pgcpu); w1=$(writer); b1=$(batches); a1=$(metric batches_decided_ahead_total); t1=$(date +%s.%N); l1=$(lsn)
-wal=$([ $MODE = sqlite ] || psql -h 127.0.0.1 -U postgres -tAXc "SELECT pg_wal_lsn_diff('$l1', '$l0')")
 # Per table: each WAL record's first block names its database and relation (file) number.
 if [ "${WAL_BY_TABLE:-0}" = 1 ] && [ $MODE != sqlite ]; then
   psql -h 127.0.0.1 -U postgres -d tp_store -qXc "CREATE EXTENSION IF NOT EXISTS pg_walinspect"
@@ -78,12 +77,13 @@ import json;d=json.load(open('$W/bench.json'));n=d['completed']
 tck=100; b=$b1-$b0
 per_batch=lambda ticks: round(ticks/tck/b*1e3, 2)
 chain={'batch_ms':round(($t1-$t0)/b*1e3, 2),'writer_ms_per_batch':per_batch($w1-$w0) if '$WT' else None,'pg_ms_per_batch':per_batch($p1-$p0),'decided_ahead':round(($a1-$a0)/b, 2)}
-wal='$wal'; by_table={}
-if '${WAL_BY_TABLE:-0}' == '1' and wal:
+lsn=lambda text: int(text.split('/')[0], 16) << 32 | int(text.split('/')[1], 16)
+wal=lsn('$l1') - lsn('$l0') if '$l0' else None; by_table={}
+if '${WAL_BY_TABLE:-0}' == '1' and wal is not None:
     names={(d, f): r for d, f, r in (l.split() for l in open('$W/names') if l.strip())}
     for parts in (l.split() for l in open('$W/wal') if l.strip()):
         key = names.get(tuple(parts[:2]), 'other') if len(parts) == 3 else 'no relation (commits, ...)'
         by_table[key] = by_table.get(key, 0) + int(parts[-1])
     by_table={k: round(v / n) for k, v in sorted(by_table.items(), key=lambda kv: -kv[1]) if v / n >= 1}
-print(json.dumps({'mode':'$MODE','entries_per_s':d['completed_per_second'],'p50_ms':d['latency_ms']['p50'],'p99_ms':d['latency_ms']['p99'],'rss_mib':d['service_peak_rss_mib'],'mean_batch':d.get('mean_batch'),'lag':d.get('projection'),'svc_us_per_entry':round(($s1-$s0)/tck/n*1e6),'pg_us_per_entry':round(($p1-$p0)/tck/n*1e6),'chain':chain,'verify_exit':$V,'errors':d['errors'],'wal_bytes_per_entry':round(int(wal) / n) if wal else None,**({'wal_by_table': by_table} if by_table else {})}))
+print(json.dumps({'mode':'$MODE','entries_per_s':d['completed_per_second'],'p50_ms':d['latency_ms']['p50'],'p99_ms':d['latency_ms']['p99'],'rss_mib':d['service_peak_rss_mib'],'mean_batch':d.get('mean_batch'),'lag':d.get('projection'),'svc_us_per_entry':round(($s1-$s0)/tck/n*1e6),'pg_us_per_entry':round(($p1-$p0)/tck/n*1e6),'chain':chain,'verify_exit':$V,'errors':d['errors'],'wal_bytes_per_entry':round(wal / n) if wal is not None else None,**({'wal_by_table': by_table} if by_table else {})}))
 PY
