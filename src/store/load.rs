@@ -32,28 +32,8 @@ impl BatchWrite<'_> {
         for (id, app, nonce, hash) in claimed_nonces(db, &wanted.nonces).await? {
             loaded.nonces.insert((app, nonce), (id, hash));
         }
-        for a in db
-            .all(
-                account::Entity::find()
-                    .filter(account::Column::Id.is_in(wanted.accounts.iter().copied())),
-            )
-            .await?
-        {
-            let head = Head {
-                balance: stored_decimal(&a.balance).map_err(StoreError::Corrupt)?,
-                app_id: a.app_id,
-                owner_id: a.owner_id,
-                asset: a.asset,
-                version: a.version,
-                updated_at: a.updated_at,
-                hash: a.hash,
-                shortfall: stored_decimal(&a.shortfall).map_err(StoreError::Corrupt)?,
-                status: a.status.parse().map_err(StoreError::Corrupt)?,
-                open_holds: a.open_holds,
-                monitors: a.monitors,
-            };
-            loaded.heads.insert(a.id, head);
-        }
+        (loaded.heads, loaded.event_seqs, loaded.live_keys) =
+            heads_seqs_and_live_keys(db, wanted).await?;
         // Only accounts with monitors have monitors to read, and only accounts with open
         // holds have holds to read: most batches read neither.
         let watched: BTreeSet<Uuid> = loaded
@@ -104,7 +84,6 @@ impl BatchWrite<'_> {
                 .map(|r| (r.entry_id, r))
                 .collect();
         }
-        (loaded.event_seqs, loaded.live_keys) = seqs_and_live_keys(db, wanted).await?;
         loaded.usage = usage_of(db, &wanted.usage).await?;
         if !wanted.stored.is_empty() {
             loaded.pending = db
@@ -121,43 +100,134 @@ impl BatchWrite<'_> {
     }
 }
 
-/// The last event number of each of the batch's apps, and which of its API keys are not
-/// revoked: two small reads that every batch makes, in one statement (one round trip on
-/// the writer's chain instead of two). An app's row carries its number; a key's row has
-/// none.
-async fn seqs_and_live_keys(
+/// What a batch reads in one statement (one round trip on the writer's chain instead of
+/// three): the heads of its accounts, the last event number of each of its apps, and which
+/// of the API keys it was sent with are not revoked. The rows share [`HEAD_ROW`]'s
+/// columns: a head's row fills all but the last; an app's row carries its id first and
+/// its number last; a key's row its id alone.
+async fn heads_seqs_and_live_keys(
     db: &WriteTxn,
     wanted: &Wanted,
-) -> Result<(HashMap<Uuid, i64>, HashSet<Uuid>), StoreError> {
-    let mut select = event_seq::Entity::find()
+) -> Result<(HashMap<Uuid, Head>, HashMap<Uuid, i64>, HashSet<Uuid>), StoreError> {
+    use account::Column as A;
+    let null = |ty: &ColumnType| Expr::value(null_of(ty));
+    let mut select = account::Entity::find()
         .select_only()
-        .columns([event_seq::Column::AppId, event_seq::Column::Seq])
+        .columns(HEAD_COLUMNS)
+        .expr(null(&ColumnType::BigInteger))
+        .filter(A::Id.is_in(wanted.accounts.iter().copied()))
+        .into_query();
+    let padding = || HEAD_ROW[1..HEAD_COLUMNS.len()].iter().map(null);
+    let seqs = event_seq::Entity::find()
+        .select_only()
+        .column(event_seq::Column::AppId)
+        .exprs(padding())
+        .column(event_seq::Column::Seq)
         .filter(event_seq::Column::AppId.is_in(wanted.apps.iter().copied()))
         .into_query();
+    select.union(UnionType::All, seqs);
     if !wanted.keys.is_empty() {
         let keys = live_keys_query(wanted.keys.iter().copied())
-            .expr(Expr::value(Value::BigInt(None)))
+            .exprs(padding())
+            .expr(null(&ColumnType::BigInteger))
             .into_query();
         select.union(UnionType::All, keys);
     }
     let stmt = StatementBuilder::build(&select, &db.backend());
-    let (mut seqs, mut live) = (HashMap::new(), HashSet::new());
-    for row in db
-        .rows(stmt, &[ColumnType::Uuid, ColumnType::BigInteger])
-        .await?
-    {
-        let [id, seq] = <[Value; 2]>::try_from(row)
-            .map_err(|_| DbErr::Type("an app's number or a key, in two columns".into()))?;
-        match take::<Option<i64>>(seq)? {
-            Some(seq) => {
-                seqs.insert(take(id)?, seq);
+    let (mut heads, mut seqs, mut live) = (HashMap::new(), HashMap::new(), HashSet::new());
+    for row in db.rows(stmt, &HEAD_ROW).await? {
+        let [id, app, rest @ .., seq] = <[Value; 13]>::try_from(row)
+            .map_err(|_| DbErr::Type("a head's row of thirteen columns".into()))?;
+        let id: Uuid = take(id)?;
+        match (take::<Option<Uuid>>(app)?, take::<Option<i64>>(seq)?) {
+            (Some(app_id), _) => {
+                heads.insert(id, head(app_id, rest)?);
             }
-            None => {
-                live.insert(take(id)?);
+            (None, Some(seq)) => {
+                seqs.insert(id, seq);
+            }
+            (None, None) => {
+                live.insert(id);
             }
         }
     }
-    Ok((seqs, live))
+    Ok((heads, seqs, live))
+}
+
+/// The columns of a head, as [`heads_seqs_and_live_keys`] reads them.
+const HEAD_COLUMNS: [account::Column; 12] = [
+    account::Column::Id,
+    account::Column::AppId,
+    account::Column::OwnerId,
+    account::Column::Asset,
+    account::Column::Balance,
+    account::Column::Version,
+    account::Column::UpdatedAt,
+    account::Column::Hash,
+    account::Column::Shortfall,
+    account::Column::Status,
+    account::Column::OpenHolds,
+    account::Column::Monitors,
+];
+
+/// The types of [`HEAD_COLUMNS`], and of an app's event number after them.
+const HEAD_ROW: [ColumnType; 13] = [
+    ColumnType::Uuid,
+    ColumnType::Uuid,
+    ColumnType::Text,
+    ColumnType::Text,
+    ColumnType::Text,
+    ColumnType::BigInteger,
+    ColumnType::BigInteger,
+    ColumnType::Text,
+    ColumnType::Text,
+    ColumnType::Text,
+    ColumnType::Integer,
+    ColumnType::Integer,
+    ColumnType::BigInteger,
+];
+
+/// A NULL of `ty` (one of [`HEAD_ROW`]'s), bound as a parameter of that type: the branches
+/// of a `UNION` agree on each column's type.
+fn null_of(ty: &ColumnType) -> Value {
+    match ty {
+        ColumnType::Uuid => Value::Uuid(None),
+        ColumnType::BigInteger => Value::BigInt(None),
+        ColumnType::Integer => Value::Int(None),
+        _ => Value::String(None),
+    }
+}
+
+/// A head from its row's cells between its app and the last.
+fn head(app_id: Uuid, cells: [Value; 10]) -> Result<Head, StoreError> {
+    let [
+        owner_id,
+        asset,
+        balance,
+        version,
+        updated_at,
+        hash,
+        shortfall,
+        status,
+        open,
+        monitors,
+    ] = cells;
+    let decimal = |cell| stored_decimal(&take::<String>(cell)?).map_err(StoreError::Corrupt);
+    Ok(Head {
+        app_id,
+        owner_id: take(owner_id)?,
+        asset: take(asset)?,
+        balance: decimal(balance)?,
+        version: take(version)?,
+        updated_at: take(updated_at)?,
+        hash: take(hash)?,
+        shortfall: decimal(shortfall)?,
+        status: take::<String>(status)?
+            .parse()
+            .map_err(StoreError::Corrupt)?,
+        open_holds: take(open)?,
+        monitors: take(monitors)?,
+    })
 }
 
 /// The monitors of `accounts`.
