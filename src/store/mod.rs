@@ -77,6 +77,9 @@ pub struct Store {
     serializable: bool,
     /// The SQLite batch writer's own connection, which its batches use instead of the pool.
     direct: Option<Arc<direct::Direct>>,
+    /// The batch writer's next transaction on PostgreSQL itself, begun by the last batch's
+    /// commit ([`write::Carried`]); `None` in every other store.
+    carried: Option<Arc<write::Carried>>,
     /// Woken after every commit that wrote outbox rows, so the relay need not poll for them.
     outbox_written: Arc<Notify>,
 }
@@ -223,6 +226,7 @@ impl Store {
             url: url.into(),
             serializable: false,
             direct: None,
+            carried: None,
             outbox_written: Arc::new(Notify::new()),
         })
     }
@@ -242,12 +246,16 @@ impl Store {
         };
         // Asked once here, not by each new connection: CockroachDB speaks PostgreSQL's
         // protocol too.
-        let keyed_reads = migration::is_postgres_itself(&self.db).await?;
+        let postgres_itself = migration::is_postgres_itself(&self.db).await?;
+        let role = PoolRole::Writer {
+            keyed_reads: postgres_itself,
+        };
         Ok(Store {
-            db: connect_pool(&self.url, PoolRole::Writer { keyed_reads }).await?,
+            db: connect_pool(&self.url, role).await?,
             url: self.url.clone(),
             serializable: true,
             direct,
+            carried: postgres_itself.then(Arc::default),
             outbox_written: self.outbox_written.clone(),
         })
     }

@@ -178,8 +178,13 @@ async fn run(writer: Writer, mut queue: mpsc::Receiver<(Command, Reply)>, config
     // Decided while the batch before committed, for the commands it left in `batch`.
     let mut ahead = None;
     loop {
-        if batch.is_empty() && !gather(&mut queue, &mut batch, config).await {
-            return;
+        if batch.is_empty() {
+            if queue.is_empty() {
+                writer.store.end_carried().await;
+            }
+            if !gather(&mut queue, &mut batch, config).await {
+                return;
+            }
         }
         let span = tracing::info_span!("batch", id = next_batch_id(), size = batch.len());
         ahead = run_batch(
