@@ -187,8 +187,8 @@ impl BatchWrite<'_> {
         } = self;
         match (&store.carried, txn) {
             (Some(carried), WriteTxn::Pooled(txn)) => {
-                // One simple query: a COMMIT that fails skips the BEGIN, and the transaction
-                // dropped here then has nothing to roll back.
+                // One simple query: a COMMIT that fails skips the BEGIN, and the ROLLBACK of
+                // the transaction dropped here finds none (PostgreSQL logs a warning).
                 txn.execute_unprepared("COMMIT; BEGIN").await?;
                 carried.put(txn);
             }
