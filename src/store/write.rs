@@ -42,8 +42,7 @@ pub struct BatchRows {
 impl Store {
     /// Opens a batch's write transaction, on the writer's own connection where it has one.
     pub async fn begin_batch(&self) -> Result<BatchWrite<'_>, StoreError> {
-        let carried = self.carried.as_ref().and_then(|c| c.take());
-        let txn = match (&self.direct, carried) {
+        let txn = match (&self.direct, self.carried_txn()) {
             (Some(direct), _) => WriteTxn::Direct(direct.begin()?),
             (None, Some(txn)) => WriteTxn::Pooled(txn),
             (None, None) => WriteTxn::Pooled(self.begin_write().await?),
@@ -208,7 +207,7 @@ impl BatchWrite<'_> {
 /// PostgreSQL itself only: there a transaction takes its snapshot at its first statement,
 /// not at `BEGIN`, so one begun early reads what a batch begun late would. While the writer
 /// waits for commands it holds none ([`Store::end_carried`]).
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Carried(std::sync::Mutex<Option<DatabaseTransaction>>);
 
 impl Carried {
@@ -228,23 +227,22 @@ impl Carried {
     }
 }
 
-impl std::fmt::Debug for Carried {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Carried")
-    }
-}
-
 impl Store {
     /// Rolls back the transaction the last batch's commit began, if there is one: the
     /// writer calls it when no command waits, so that no transaction stays open while it
     /// is idle.
     pub async fn end_carried(&self) {
-        let Some(txn) = self.carried.as_ref().and_then(|c| c.take()) else {
+        let Some(txn) = self.carried_txn() else {
             return;
         };
         if let Err(e) = txn.rollback().await {
             tracing::debug!(error = %e, "the writer's idle transaction was not rolled back");
         }
+    }
+
+    /// The transaction the last batch's commit began, taken out of its slot.
+    fn carried_txn(&self) -> Option<DatabaseTransaction> {
+        self.carried.as_ref().and_then(|c| c.take())
     }
 }
 

@@ -8,26 +8,31 @@ fn sql(text: &str) -> Statement {
     Statement::from_string(DbBackend::Postgres, text.to_owned())
 }
 
-/// Sessions of the test's database that have begun a transaction and sit idle in it.
-async fn idle_in_transaction(store: &Store) -> i64 {
-    let count = "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE datname = current_database() AND state = 'idle in transaction'";
-    let row = store
-        .conn()
-        .query_one_raw(sql(count))
-        .await
-        .expect("pg_stat_activity");
-    row.expect("a row").try_get("", "n").expect("a count")
+/// The one number `text` selects, read on another connection than the writer's.
+async fn number(store: &Store, text: &str) -> i64 {
+    let row = store.conn().query_one_raw(sql(text)).await.expect(text);
+    row.expect("a row").try_get("", "n").expect("a number")
 }
 
-async fn count(store: &Store, table: &str) -> i64 {
-    let text = format!("SELECT count(*) AS n FROM {table}");
-    let row = store
-        .conn()
-        .query_one_raw(sql(&text))
-        .await
-        .expect("a count");
-    row.expect("a row").try_get("", "n").expect("a count")
+/// Sessions of the test's database that have begun a transaction and sit idle in it.
+async fn idle_in_transaction(store: &Store) -> i64 {
+    let idle = "SELECT count(*) AS n FROM pg_stat_activity \
+                WHERE datname = current_database() AND state = 'idle in transaction'";
+    number(store, idle).await
+}
+
+async fn written(store: &Store) -> i64 {
+    number(store, "SELECT count(*) AS n FROM written").await
+}
+
+/// A fresh database with the table `written` made by `ddl`, its store, and the batch
+/// writer's store on it.
+async fn given(ddl: &str) -> (TestDatabase, Store, Store) {
+    let db = TestDatabase::create("lf_carry").await;
+    let store = Store::connect(&db.url).await.expect("a store");
+    store.conn().execute_raw(sql(ddl)).await.expect("a table");
+    let writer = store.writer_pool(true).await.expect("the writer's store");
+    (db, store, writer)
 }
 
 /// Given the writer's store: a batch's commit makes its rows visible to other connections
@@ -36,17 +41,13 @@ async fn count(store: &Store, table: &str) -> i64 {
 /// back.
 #[tokio::test]
 async fn a_commit_begins_the_next_batchs_transaction_on_postgres() {
-    let db = TestDatabase::create("lf_carry").await;
-    let store = Store::connect(&db.url).await.expect("a store");
-    let ddl = "CREATE TABLE written (x int)";
-    store.conn().execute_raw(sql(ddl)).await.expect("a table");
-    let writer = store.writer_pool(true).await.expect("the writer's store");
+    let (db, store, writer) = given("CREATE TABLE written (x int)").await;
     for x in 1..=2 {
         let batch = writer.begin_batch().await.expect("a batch");
         let insert = format!("INSERT INTO written VALUES ({x})");
         batch.txn.execute(sql(&insert)).await.expect("a row");
         batch.commit().await.expect("committed");
-        assert_eq!(count(&store, "written").await, x);
+        assert_eq!(written(&store).await, x);
         assert_eq!(idle_in_transaction(&store).await, 1);
     }
     writer.end_carried().await;
@@ -59,11 +60,8 @@ async fn a_commit_begins_the_next_batchs_transaction_on_postgres() {
 /// transaction is left begun, and the next batch begins its own and commits.
 #[tokio::test]
 async fn a_failed_commit_leaves_no_transaction_begun_on_postgres() {
-    let db = TestDatabase::create("lf_carry").await;
-    let store = Store::connect(&db.url).await.expect("a store");
     let ddl = "CREATE TABLE written (x int UNIQUE DEFERRABLE INITIALLY DEFERRED)";
-    store.conn().execute_raw(sql(ddl)).await.expect("a table");
-    let writer = store.writer_pool(true).await.expect("the writer's store");
+    let (db, store, writer) = given(ddl).await;
     let batch = writer.begin_batch().await.expect("a batch");
     let twice = "INSERT INTO written VALUES (1), (1)";
     batch
@@ -76,12 +74,12 @@ async fn a_failed_commit_leaves_no_transaction_begun_on_postgres() {
         .await
         .expect_err("a unique violation at COMMIT");
     assert!(failed.to_string().contains("unique"), "{failed}");
-    assert_eq!(count(&store, "written").await, 0);
+    assert_eq!(written(&store).await, 0);
     assert_eq!(idle_in_transaction(&store).await, 0);
     let batch = writer.begin_batch().await.expect("a batch");
     let once = "INSERT INTO written VALUES (2)";
     batch.txn.execute(sql(once)).await.expect("a row");
     batch.commit().await.expect("committed");
-    assert_eq!(count(&store, "written").await, 1);
+    assert_eq!(written(&store).await, 1);
     db.drop().await;
 }
