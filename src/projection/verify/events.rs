@@ -94,16 +94,11 @@ fn check_numbers(
 ) {
     let mut kept: BTreeMap<Uuid, Kept> = BTreeMap::new();
     for &(app, seq) in numbers {
-        let Some(run) = kept.get_mut(&app) else {
-            kept.insert(
-                app,
-                Kept {
-                    first: seq,
-                    last: seq,
-                },
-            );
-            continue;
-        };
+        // An app's first kept event follows nothing: it starts its run.
+        let run = kept.entry(app).or_insert(Kept {
+            first: seq,
+            last: seq - 1,
+        });
         if seq != run.last + 1 {
             let before = run.last;
             report.differ(format!(
