@@ -23,6 +23,7 @@ mod busy;
 pub mod checkpoint;
 mod direct;
 pub mod events;
+mod handoff;
 mod holds;
 mod insert;
 mod load;
@@ -36,6 +37,7 @@ mod txn;
 mod write;
 
 pub use backup::{BackupError, restore};
+pub use handoff::Handed;
 pub use insert::Inserts;
 pub use mark::Mark;
 pub use read::{Balance, entry_records, live_keys, postings_after};
@@ -49,7 +51,6 @@ use sea_orm::{
 };
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// Errors of the event store.
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +81,9 @@ pub struct Store {
     /// The batch writer's next transaction on PostgreSQL itself, begun by the last batch's
     /// commit ([`write::Carried`]); `None` in every other store.
     carried: Option<Arc<write::Carried>>,
-    /// Woken after every commit that wrote outbox rows, so the relay need not poll for them.
-    outbox_written: Arc<Notify>,
+    /// The outbox rows of every commit, handed to the relay, which need then neither poll
+    /// for them nor read them back.
+    handoff: Arc<handoff::Handoff>,
 }
 
 /// Connects to `url`: `sqlite://FILE` (created if missing) or `postgres://…` (PostgreSQL or
@@ -227,7 +229,7 @@ impl Store {
             serializable: false,
             direct: None,
             carried: None,
-            outbox_written: Arc::new(Notify::new()),
+            handoff: Arc::default(),
         })
     }
 
@@ -256,17 +258,23 @@ impl Store {
             serializable: true,
             direct,
             carried: postgres_itself.then(Arc::default),
-            outbox_written: self.outbox_written.clone(),
+            handoff: self.handoff.clone(),
         })
     }
 
     /// Waits until a transaction has written outbox rows since the last call.
     pub async fn outbox_written(&self) {
-        self.outbox_written.notified().await;
+        self.handoff.written().await;
     }
 
-    fn wake_relay(&self) {
-        self.outbox_written.notify_one();
+    /// The outbox rows committed since the last call ([`handoff`]).
+    pub fn handed_outbox(&self) -> Handed {
+        self.handoff.take()
+    }
+
+    /// Hands the relay the outbox rows of a commit, and wakes it.
+    fn hand_to_relay(&self, rows: Vec<entity::outbox::Model>) {
+        self.handoff.hand(rows);
     }
 
     /// Brings the schema up to date. Run from one place at a time (sea-orm-migration takes no

@@ -28,15 +28,15 @@ use uuid::Uuid;
 pub struct BatchWrite<'s> {
     store: &'s Store,
     pub(super) txn: WriteTxn,
-    /// Whether outbox rows were sent, for the relay to be woken after the commit.
-    outbox_rows: bool,
+    /// The outbox rows sent, handed to the relay once committed.
+    outbox: Vec<outbox::Model>,
 }
 
 /// A batch's rows, built in its transaction or before it (a batch decided ahead), and
 /// sent in one round trip by [`BatchWrite::send`].
 pub struct BatchRows {
     inserts: Inserts,
-    outbox_rows: bool,
+    outbox: Vec<outbox::Model>,
 }
 
 impl Store {
@@ -50,7 +50,7 @@ impl Store {
         Ok(BatchWrite {
             store: self,
             txn,
-            outbox_rows: false,
+            outbox: Vec::new(),
         })
     }
 
@@ -63,7 +63,7 @@ impl Store {
         };
         BatchRows {
             inserts,
-            outbox_rows: false,
+            outbox: Vec::new(),
         }
     }
 }
@@ -134,9 +134,9 @@ impl BatchRows {
     }
 
     /// Adds outbox rows.
-    pub fn outbox(&mut self, rows: &[outbox::Model]) -> Result<(), StoreError> {
-        self.outbox_rows |= !rows.is_empty();
-        self.inserts.add::<outbox::Entity, _>(rows, None)?;
+    pub fn outbox(&mut self, rows: Vec<outbox::Model>) -> Result<(), StoreError> {
+        self.inserts.add::<outbox::Entity, _>(&rows, None)?;
+        self.outbox.extend(rows);
         Ok(())
     }
 
@@ -163,7 +163,7 @@ impl BatchWrite<'_> {
         rows: BatchRows,
         finished_pending: &[Uuid],
     ) -> Result<(), StoreError> {
-        self.outbox_rows |= rows.outbox_rows;
+        self.outbox.extend(rows.outbox);
         self.txn.insert(rows.inserts).await?;
         if !finished_pending.is_empty() {
             let delete = pending_entry::Entity::delete_many()
@@ -174,16 +174,12 @@ impl BatchWrite<'_> {
         Ok(())
     }
 
-    /// Commits; then wakes the outbox relay if the batch wrote to the outbox (with an
+    /// Commits; then hands the outbox rows it wrote to the relay, if it wrote any (with an
     /// inline projection most batches do not, and a relay woken for nothing reads the
     /// outbox for nothing). In the batch writer's store on PostgreSQL itself the same round
     /// trip begins the next batch's transaction ([`Carried`]).
     pub async fn commit(self) -> Result<(), StoreError> {
-        let BatchWrite {
-            store,
-            txn,
-            outbox_rows,
-        } = self;
+        let BatchWrite { store, txn, outbox } = self;
         match (&store.carried, txn) {
             (Some(carried), WriteTxn::Pooled(txn)) => {
                 // One simple query: a COMMIT that fails skips the BEGIN, and the ROLLBACK of
@@ -193,8 +189,8 @@ impl BatchWrite<'_> {
             }
             (_, txn) => txn.commit().await?,
         }
-        if outbox_rows {
-            store.wake_relay();
+        if !outbox.is_empty() {
+            store.hand_to_relay(outbox);
         }
         Ok(())
     }
@@ -332,7 +328,7 @@ impl Store {
             .insert(&txn)
             .await?;
             txn.commit().await?;
-            self.wake_relay();
+            self.hand_to_relay(outbox.to_vec());
             Ok(Claimed::Stored)
         })
         .await

@@ -216,7 +216,7 @@ fn stage(
             Some(verdicts)
         }
         None => {
-            rows.outbox(&outbox_rows(plan.recorded(), committed_at)?)?;
+            rows.outbox(outbox_rows(plan.recorded(), committed_at)?)?;
             None
         }
     };
@@ -255,7 +255,7 @@ async fn stage_in(
         .zip(&verdicts)
         .filter(|(_, v)| **v == Verdict::Waiting)
         .map(|(d, _)| d.record);
-    rows.outbox(&outbox_rows(waiting, committed_at)?)?;
+    rows.outbox(outbox_rows(waiting, committed_at)?)?;
     Ok(Staged {
         plan,
         rows,

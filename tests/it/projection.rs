@@ -238,6 +238,55 @@ async fn a_relay_that_crashed_after_publishing_and_before_deleting_has_no_double
     assert_read_model_equals_store(&projector).await;
 }
 
+/// The relay publishes what its own process commits as the commits hand it over, without
+/// reading the outbox; rows it was never handed (another instance's, here one without a
+/// relay) are still read from the table and relayed while its own commits keep coming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_another_instance_left_in_the_outbox_are_relayed_while_this_one_keeps_writing() {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let d = Deployment::new().await;
+    let other = d.spawn(false).await;
+    let app = other
+        .another_instance(&other.key, &d.config(&d.bus.url, true))
+        .await;
+    let writing = AtomicBool::new(true);
+    let steady = async {
+        let mut rounds = 0;
+        while writing.load(Ordering::Relaxed) {
+            post_many(&app, 16, 8, &format!("steady-{rounds}")).await;
+            rounds += 1;
+        }
+        rounds
+    };
+    let left_behind = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(post_many(&other, 40, 10, "left").await > 0);
+        let ids = |rows: Vec<entity::outbox::Model>| -> HashSet<String> {
+            rows.into_iter().map(|r| r.id).collect()
+        };
+        let left = ids(relay::oldest(&other.store, 10_000).await.expect("rows"));
+        let started = std::time::Instant::now();
+        let mut still = left.len();
+        while still > 0 && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let now = ids(relay::oldest(&other.store, 10_000).await.expect("rows"));
+            still = left.intersection(&now).count();
+        }
+        writing.store(false, Ordering::Relaxed);
+        (left.len(), still)
+    };
+    let (rounds, (left, still)) = tokio::join!(steady, left_behind);
+    assert!(left > 0, "the other instance left rows in the outbox");
+    assert_eq!(
+        still, 0,
+        "{still} of {left} rows were still in the outbox after 10 s"
+    );
+    assert!(rounds > 1, "this instance kept writing meanwhile");
+    app.projected().await;
+    assert_read_model_equals_store(&app).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_succeed_while_nats_is_unreachable_and_are_projected_once_it_is_back() {
     let d = Deployment::new().await;
