@@ -37,7 +37,6 @@ mod txn;
 mod write;
 
 pub use backup::{BackupError, restore};
-pub use handoff::Handed;
 pub use insert::Inserts;
 pub use mark::Mark;
 pub use read::{Balance, entry_records, live_keys, postings_after};
@@ -268,7 +267,7 @@ impl Store {
     }
 
     /// The outbox rows committed since the last call ([`handoff`]).
-    pub fn handed_outbox(&self) -> Handed {
+    pub(crate) fn handed_outbox(&self) -> handoff::Handed {
         self.handoff.take()
     }
 
