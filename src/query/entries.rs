@@ -214,54 +214,59 @@ struct History<'a> {
 impl History<'_> {
     /// `(id, created_at)` of up to `n` entries of the history, newest first, from the
     /// entries of a table `E` with [`HistoryColumns`]: `rm_entries`, or the event store's
-    /// `entries` where the read model shares its database.
+    /// `entries` where the read model shares its database. The owner's entries and the
+    /// counterparty's are read apart, each down its own history index and no further than
+    /// the page needs, and merged: one query for either (an `OR` of the two) read every
+    /// entry of the owner, to sort them all before the limit.
     async fn keys<E>(&self, db: &impl ConnectionTrait, n: u64) -> Result<Vec<(Uuid, i64)>, DbErr>
     where
         E: EntityTrait,
         E::Column: HistoryColumns,
     {
-        self.select::<E>(n).into_tuple().all(db).await
+        let [owner, counterparty] = self.branches::<E>(n);
+        let mut keys: Vec<(Uuid, i64)> = owner.into_tuple().all(db).await?;
+        keys.extend(counterparty.into_tuple::<(Uuid, i64)>().all(db).await?);
+        keys.sort_unstable_by_key(|&(id, created_at)| std::cmp::Reverse((created_at, id)));
+        keys.dedup_by_key(|k| k.0);
+        keys.truncate(n as usize);
+        Ok(keys)
     }
 
-    fn select<E>(&self, n: u64) -> Select<E>
+    /// The page's entries where the owner is the owner, and where it is the counterparty:
+    /// each newest first, at most `n`.
+    fn branches<E>(&self, n: u64) -> [Select<E>; 2]
     where
         E: EntityTrait,
         E::Column: HistoryColumns,
     {
-        // The app in each branch: with `app_id = ? AND (owner OR counterparty)`, SQLite
-        // without statistics takes the `(app_id, nonce)` index of `entries` and reads every
-        // entry of the app, not the two history indexes (`query::entries::tests`).
-        let by = |who: E::Column| {
-            Condition::all()
-                .add(who.eq(self.owner))
-                .add(E::Column::APP.eq(self.app_id))
-        };
-        let mut query = E::find()
-            .select_only()
-            .columns([E::Column::ID, E::Column::CREATED_AT])
-            .filter(
-                Condition::any()
-                    .add(by(E::Column::OWNER))
-                    .add(by(E::Column::COUNTERPARTY)),
-            );
-        if let Some(asset) = self.asset {
-            query = query.filter(E::Column::ASSET.eq(asset));
-        }
-        if let Some(c) = self.after {
-            query = query.filter(
-                Condition::any()
-                    .add(E::Column::CREATED_AT.lt(c.created_at))
-                    .add(
-                        Condition::all()
-                            .add(E::Column::CREATED_AT.eq(c.created_at))
-                            .add(E::Column::ID.lt(c.id)),
-                    ),
-            );
-        }
-        query
-            .order_by_desc(E::Column::CREATED_AT)
-            .order_by_desc(E::Column::ID)
-            .limit(n)
+        [E::Column::OWNER, E::Column::COUNTERPARTY].map(|who| {
+            // The app in the condition: without it SQLite, which keeps no statistics, took
+            // the `(app_id, nonce)` index and read every entry of the app
+            // (`query::entries::tests`).
+            let mut query = E::find()
+                .select_only()
+                .columns([E::Column::ID, E::Column::CREATED_AT])
+                .filter(who.eq(self.owner))
+                .filter(E::Column::APP.eq(self.app_id));
+            if let Some(asset) = self.asset {
+                query = query.filter(E::Column::ASSET.eq(asset));
+            }
+            if let Some(c) = self.after {
+                query = query.filter(
+                    Condition::any()
+                        .add(E::Column::CREATED_AT.lt(c.created_at))
+                        .add(
+                            Condition::all()
+                                .add(E::Column::CREATED_AT.eq(c.created_at))
+                                .add(E::Column::ID.lt(c.id)),
+                        ),
+                );
+            }
+            query
+                .order_by_desc(E::Column::CREATED_AT)
+                .order_by_desc(E::Column::ID)
+                .limit(n)
+        })
     }
 }
 

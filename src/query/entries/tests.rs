@@ -5,8 +5,9 @@ use super::*;
 use crate::store::Store;
 use sea_orm::{DbBackend, QueryTrait, Statement, TransactionTrait};
 
-/// A page reads the owner's and the counterparty's history index, never every entry of the
-/// app through the `(app_id, nonce)` index.
+/// A page reads the owner's and the counterparty's history index, each in its order (so no
+/// further than the page), never every entry of the app through the `(app_id, nonce)`
+/// index.
 #[tokio::test]
 async fn a_history_page_reads_the_history_indexes_of_entries() {
     let dir = tempfile::tempdir().expect("a directory");
@@ -25,16 +26,17 @@ async fn a_history_page_reads_the_history_indexes_of_entries() {
                 id: Uuid::now_v7(),
             }),
         };
-        let mut page = history.select::<entry::Entity>(51).build(DbBackend::Sqlite);
-        page.sql = format!("EXPLAIN QUERY PLAN {}", page.sql);
-        let plan = explain(&read, page).await;
-        for index in [
+        let branches = history.branches::<entry::Entity>(51);
+        let indexes = [
             "ix_entries_history_owner",
             "ix_entries_history_counterparty",
-        ] {
+        ];
+        for (branch, index) in branches.into_iter().zip(indexes) {
+            let plan = plan_of(&read, branch).await;
             assert!(plan.iter().any(|s| s.contains(index)), "{index}: {plan:?}");
+            assert!(!plan.iter().any(|s| s.contains("nonce")), "{plan:?}");
+            assert_in_index_order(&plan);
         }
-        assert!(!plan.iter().any(|s| s.contains("nonce")), "{plan:?}");
     }
 }
 
@@ -53,13 +55,12 @@ async fn a_history_page_of_a_read_model_of_its_own_reads_its_two_indexes() {
         asset: Some("CREDIT"),
         after: None,
     };
-    let mut page = history
-        .select::<rm_entry::Entity>(51)
-        .build(DbBackend::Sqlite);
-    page.sql = format!("EXPLAIN QUERY PLAN {}", page.sql);
-    let plan = explain(&read, page).await;
-    for index in ["ix_rm_entries_owner", "ix_rm_entries_with_counterparty"] {
+    let branches = history.branches::<rm_entry::Entity>(51);
+    let indexes = ["ix_rm_entries_owner", "ix_rm_entries_with_counterparty"];
+    for (branch, index) in branches.into_iter().zip(indexes) {
+        let plan = plan_of(&read, branch).await;
         assert!(plan.iter().any(|s| s.contains(index)), "{index}: {plan:?}");
+        assert_in_index_order(&plan);
     }
     let index: Vec<String> = read
         .conn()
@@ -75,6 +76,22 @@ async fn a_history_page_of_a_read_model_of_its_own_reads_its_two_indexes() {
     assert!(
         matches!(&index[..], [sql] if sql.ends_with("WHERE counterparty_id IS NOT NULL")),
         "{index:?}"
+    );
+}
+
+/// The plan of `select` on SQLite.
+async fn plan_of<E: EntityTrait>(read: &ReadModel, select: Select<E>) -> Vec<String> {
+    let mut statement = select.build(DbBackend::Sqlite);
+    statement.sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
+    explain(read, statement).await
+}
+
+/// A plan that reads its index in the page's order: at most the ties of one `created_at`
+/// sorted by id, never every row found sorted before the limit.
+fn assert_in_index_order(plan: &[String]) {
+    assert!(
+        !plan.iter().any(|s| s == "USE TEMP B-TREE FOR ORDER BY"),
+        "{plan:?}"
     );
 }
 
