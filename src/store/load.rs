@@ -22,6 +22,7 @@ use sea_orm::{
     QueryTrait, Statement, StatementBuilder, Value,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 impl BatchWrite<'_> {
@@ -102,7 +103,7 @@ impl BatchWrite<'_> {
 
 /// What a batch reads in one statement (one round trip on the writer's chain instead of
 /// three): the heads of its accounts, the last event number of each of its apps, and which
-/// of the API keys it was sent with are not revoked. The rows share [`head_row`]'s
+/// of the API keys it was sent with are not revoked. The rows share [`HEAD_ROW`]'s
 /// columns: a head's row fills all but the last; an app's row carries its id first and its
 /// number last; a key's row its id alone.
 async fn heads_seqs_and_live_keys(
@@ -117,8 +118,7 @@ async fn heads_seqs_and_live_keys(
         .expr(null(&ColumnType::BigInteger))
         .filter(A::Id.is_in(wanted.accounts.iter().copied()))
         .into_query();
-    let declared = head_row();
-    let padding = || declared[1..HEAD_COLUMNS.len()].iter().map(null);
+    let padding = || HEAD_ROW[1..HEAD_COLUMNS.len()].iter().map(null);
     let seqs = event_seq::Entity::find()
         .select_only()
         .column(event_seq::Column::AppId)
@@ -136,7 +136,7 @@ async fn heads_seqs_and_live_keys(
     }
     let stmt = StatementBuilder::build(&select, &db.backend());
     let (mut heads, mut seqs, mut live) = (HashMap::new(), HashMap::new(), HashSet::new());
-    for row in db.rows(stmt, &declared).await? {
+    for row in db.rows(stmt, &HEAD_ROW).await? {
         let [id, app, rest @ .., seq] = <[Value; 13]>::try_from(row)
             .map_err(|_| DbErr::Type("a head's row of thirteen columns".into()))?;
         let id: Uuid = take(id)?;
@@ -171,15 +171,16 @@ const HEAD_COLUMNS: [account::Column; 12] = [
     account::Column::Monitors,
 ];
 
-/// The declared types of [`HEAD_COLUMNS`], and of an app's event number after them.
-fn head_row() -> Vec<ColumnType> {
+/// The declared types of [`HEAD_COLUMNS`], and of an app's event number after them: read
+/// off the entity once, not at every batch's read.
+static HEAD_ROW: LazyLock<Vec<ColumnType>> = LazyLock::new(|| {
     (HEAD_COLUMNS.iter())
         .map(|column| column.def().get_column_type().clone())
         .chain([ColumnType::BigInteger])
         .collect()
-}
+});
 
-/// A NULL of `ty` (one of [`head_row`]'s), bound as a parameter of that type: the branches
+/// A NULL of `ty` (one of [`HEAD_ROW`]'s), bound as a parameter of that type: the branches
 /// of a `UNION` agree on each column's type.
 fn null_of(ty: &ColumnType) -> Value {
     match ty {
