@@ -32,8 +32,6 @@ pub(crate) struct Handoff {
 #[derive(Debug, Default)]
 struct State {
     handed: Handed,
-    /// The payload bytes of `handed`.
-    bytes: usize,
     /// Whether a relay has taken from here: until then nothing is kept.
     relaying: bool,
 }
@@ -49,16 +47,16 @@ pub(crate) struct Handed {
 impl Handoff {
     /// Called once `rows` are committed.
     pub(crate) fn hand(&self, rows: Vec<outbox::Model>) {
-        {
-            let mut state = self.lock();
-            let bytes: usize = rows.iter().map(|r| r.payload.len()).sum();
-            if state.relaying && state.bytes + bytes > MOST {
-                state.handed.dropped = true;
-            } else if state.relaying {
-                state.bytes += bytes;
-                state.handed.rows.extend(rows);
+        let mut state = self.lock();
+        if state.relaying {
+            let handed = &mut state.handed;
+            if payload(&handed.rows) + payload(&rows) > MOST {
+                handed.dropped = true;
+            } else {
+                handed.rows.extend(rows);
             }
         }
+        drop(state);
         self.written.notify_one();
     }
 
@@ -67,7 +65,6 @@ impl Handoff {
     pub(crate) fn take(&self) -> Handed {
         let mut state = self.lock();
         state.relaying = true;
-        state.bytes = 0;
         std::mem::take(&mut state.handed)
     }
 
@@ -81,6 +78,12 @@ impl Handoff {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// The payload bytes of `rows`, summed again at each commit: the rows kept here are few
+/// while the relay keeps up (a batch's row or two), and never more than [`MOST`] holds.
+fn payload(rows: &[outbox::Model]) -> usize {
+    rows.iter().map(|r| r.payload.len()).sum()
 }
 
 #[cfg(test)]
