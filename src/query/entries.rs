@@ -223,9 +223,10 @@ impl History<'_> {
         E: EntityTrait,
         E::Column: HistoryColumns,
     {
-        let [owner, counterparty] = self.branches::<E>(n);
-        let mut keys: Vec<(Uuid, i64)> = owner.into_tuple().all(db).await?;
-        keys.extend(counterparty.into_tuple::<(Uuid, i64)>().all(db).await?);
+        let mut keys: Vec<(Uuid, i64)> = Vec::new();
+        for branch in self.branches::<E>(n) {
+            keys.extend(branch.into_tuple::<(Uuid, i64)>().all(db).await?);
+        }
         keys.sort_unstable_by_key(|&(id, created_at)| std::cmp::Reverse((created_at, id)));
         keys.dedup_by_key(|k| k.0);
         keys.truncate(n as usize);
