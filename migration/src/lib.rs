@@ -11,6 +11,7 @@ mod event_store;
 mod read_model;
 mod step;
 
+pub use event_store::rate_buckets_table;
 pub use step::{Step, is_postgres_itself, shares_event_store};
 
 /// The unique `(app_id, nonce)` index of `entries`: one entry per nonce. A write that

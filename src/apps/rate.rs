@@ -1,10 +1,11 @@
 //! Per-app rate limits, shared by every instance of the service.
 //!
-//! Each app has one token bucket, stored in the event store (`rate_buckets`). An instance
-//! does not ask the store for every request: it takes a lease of a tenth of a second's
-//! tokens at once ([`Rate::lease`]), spends it in memory, and takes the next lease when
-//! half of it is gone, in the background. The rate over all instances is therefore the
-//! bucket's rate, off by at most the leases they hold unspent. A take that finds the bucket
+//! Each app has one token bucket, stored in the event store (`rate_buckets`; on SQLite in a
+//! file beside the store's: `Store::rate_buckets`). An instance does not ask the store for
+//! every request: it takes a lease of a tenth of a second's tokens at once
+//! ([`Rate::lease`]), spends it in memory, and takes the next lease when half of it is
+//! gone, in the background. The rate over all instances is therefore the bucket's rate,
+//! off by at most the leases they hold unspent. A take that finds the bucket
 //! empty writes nothing, and the instance answers 429 from memory until the bucket's next
 //! token is due, so an app far over its rate costs the store one read per instance per
 //! refill.
@@ -191,7 +192,7 @@ async fn take_from_store(
     rate: Rate,
     want: u32,
 ) -> Result<Taken, DbErr> {
-    let db = store.conn();
+    let db = store.rate_buckets().await?;
     for _ in 0..16 {
         let now = now_micros();
         let stored = rate_bucket::Entity::find_by_id(app_id).one(db).await?;

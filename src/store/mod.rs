@@ -16,6 +16,7 @@
 //! - [`retry`]: which errors mean "run the transaction again", and the loop that does.
 //! - [`backup`]: backup and restore of an embedded (SQLite) event store.
 //! - [`direct`]: the SQLite batch writer's own connection, on its thread.
+//! - [`limits`]: where the rate limiter's buckets are kept (beside a SQLite store's file).
 
 mod app_events;
 mod backup;
@@ -26,6 +27,7 @@ pub mod events;
 mod handoff;
 mod holds;
 mod insert;
+mod limits;
 mod load;
 mod lots;
 mod mark;
@@ -83,6 +85,8 @@ pub struct Store {
     /// The outbox rows of every commit, handed to the relay, which need then neither poll
     /// for them nor read them back.
     handoff: Arc<handoff::Handoff>,
+    /// Where the rate limiter's buckets are kept ([`limits`]).
+    limits: Arc<limits::Limits>,
 }
 
 /// Connects to `url`: `sqlite://FILE` (created if missing) or `postgres://…` (PostgreSQL or
@@ -229,6 +233,7 @@ impl Store {
             direct: None,
             carried: None,
             handoff: Arc::default(),
+            limits: Arc::new(limits::Limits::of(url)),
         })
     }
 
@@ -258,6 +263,7 @@ impl Store {
             direct,
             carried: postgres_itself.then(Arc::default),
             handoff: self.handoff.clone(),
+            limits: self.limits.clone(),
         })
     }
 

@@ -10,6 +10,12 @@ use sea_orm_migration::prelude::*;
 use tables::*;
 use webhooks::*;
 
+/// The rate limiter's buckets as a table of their own, created if missing: for a store that
+/// keeps them in a file beside its own (SQLite).
+pub fn rate_buckets_table() -> TableCreateStatement {
+    rate_buckets().if_not_exists().to_owned()
+}
+
 pub fn steps() -> Vec<Step> {
     vec![
         Step::table("m20261121_000001_create_apps", apps()),
