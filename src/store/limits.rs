@@ -6,10 +6,9 @@
 //! SQLite drops a connection's whole page cache whenever another connection has committed to
 //! its file, and under load a lease is about the only commit beside the batch writer's. In
 //! the store's own file every lease (one per 1,000 requests at the default rate) made the
-//! writer read every page it then touched from the file again: 2.06 reads per entry, about a
-//! twelfth of its CPU, and SQLite embedded ran a median ×1.04 slower over 9 pairs
-//! (BENCHMARKS.md, issue 17, session 30). The store's own `rate_buckets` table stays, empty
-//! there.
+//! writer read every page it then touched from the file again: 2.06 reads per entry and
+//! about a twelfth of its CPU (BENCHMARKS.md, issue 17, session 30). The store's own
+//! `rate_buckets` table stays, empty there.
 
 use super::{PoolRole, Store, connect_pool};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
