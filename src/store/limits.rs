@@ -1,7 +1,7 @@
 //! Where the rate limiter's buckets are kept ([`Store::rate_buckets`]).
 //!
 //! On PostgreSQL and CockroachDB, in the event store. On SQLite, in a database file beside
-//! the store's (`ledger.db` → `ledger.db-limits`), which every instance that opens the store
+//! the store's (`ledgerflow.db` → `ledgerflow.db-limits`), which every instance that opens the store
 //! finds by the same name, so the instances still share one bucket per app. In WAL mode
 //! SQLite drops a connection's whole page cache whenever another connection has committed to
 //! its file, and under load a lease is about the only commit beside the batch writer's. In
@@ -15,7 +15,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use tokio::sync::OnceCell;
 
 /// The rate buckets' database where it is not the store's: opened at the first lease.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Limits {
     /// The URL of the file beside the store's; `None` where the buckets are in the store.
     url: Option<String>,
@@ -33,7 +33,8 @@ impl Limits {
 }
 
 impl Store {
-    /// The database that holds the rate limiter's buckets ([`self`](super::limits)).
+    /// The database that holds the rate limiter's buckets: the store's own, or the file
+    /// beside a SQLite store's, opened and given its table at the first call.
     pub(crate) async fn rate_buckets(&self) -> Result<&DatabaseConnection, DbErr> {
         let Some(url) = &self.limits.url else {
             return Ok(&self.db);
