@@ -1,8 +1,8 @@
 //! Where the rate limiter's buckets are kept ([`Store::rate_buckets`]).
 //!
 //! On PostgreSQL and CockroachDB, in the event store. On SQLite, in a database file beside
-//! the store's (`ledgerflow.db` → `ledgerflow.db-limits`), which every instance that opens the store
-//! finds by the same name, so the instances still share one bucket per app. In WAL mode
+//! the store's (`ledgerflow.db` → `ledgerflow.db-limits`), which every instance that opens
+//! the store finds by the same name, so the instances still share one bucket per app. In WAL mode
 //! SQLite drops a connection's whole page cache whenever another connection has committed to
 //! its file, and under load a lease is about the only commit beside the batch writer's. In
 //! the store's own file every lease (one per 1,000 requests at the default rate) made the
