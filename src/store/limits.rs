@@ -10,7 +10,7 @@
 //! about a twelfth of its CPU (BENCHMARKS.md, issue 17, session 30). The store's own
 //! `rate_buckets` table stays, empty there.
 
-use super::{PoolRole, Store, connect_pool};
+use super::{Store, connect};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use tokio::sync::OnceCell;
 
@@ -42,7 +42,7 @@ impl Store {
         self.limits
             .db
             .get_or_try_init(|| async {
-                let db = connect_pool(url, PoolRole::ReadModel).await?;
+                let db = connect(url).await?;
                 let table = db
                     .get_database_backend()
                     .build(&migration::rate_buckets_table());

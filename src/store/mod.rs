@@ -90,17 +90,18 @@ pub struct Store {
 }
 
 /// Connects to `url`: `sqlite://FILE` (created if missing) or `postgres://…` (PostgreSQL or
-/// CockroachDB). Used for a read model in its own database; [`Store::connect`] for the
-/// event store.
+/// CockroachDB). Used for a database apart from the event store (a read model of its own,
+/// the rate buckets beside a SQLite store: [`limits`]); [`Store::connect`] for the event
+/// store.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    connect_pool(url, PoolRole::ReadModel).await
+    connect_pool(url, PoolRole::Apart).await
 }
 
 /// Whom a pool serves, which sets its size and its connections' settings.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum PoolRole {
-    /// A read model in a database of its own.
-    ReadModel,
+    /// A database apart from the event store ([`connect`]), which checkpoints its own WAL.
+    Apart,
     /// The event store, shared by the requests and the background tasks.
     EventStore,
     /// The event store's batch writer; `keyed_reads` on PostgreSQL itself.
@@ -151,7 +152,7 @@ async fn connect_pool(url: &str, role: PoolRole) -> Result<DatabaseConnection, D
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full);
                 match role {
-                    PoolRole::ReadModel => o,
+                    PoolRole::Apart => o,
                     PoolRole::EventStore | PoolRole::Writer { .. } => {
                         o.pragma("wal_autocheckpoint", "0")
                     }
