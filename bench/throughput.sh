@@ -2,9 +2,11 @@
 # One ledgerflow-bench uniform run (64 clients, 10 s, 10,000 owners) against a fresh store in
 # MODE (sqlite: embedded SQLite; pg: embedded PostgreSQL; bus: PostgreSQL + NATS + a separate
 # read model), with the CPU time the service and all PostgreSQL processes used per entry
-# (utime+stime from /proc/PID/stat; NATS not counted), and `ledgerflow verify` after. Where a
-# batch's time goes: one batch every `batch_ms`, with the CPU of the batch writer's thread
-# and of PostgreSQL per batch, and the share of batches decided ahead. On PostgreSQL, the
+# (utime+stime from /proc/PID/stat; NATS not counted), the share of the machine's CPU time
+# that was idle meanwhile (`machine_idle`: /proc/stat's idle and iowait over all of it), and
+# `ledgerflow verify` after. Where a batch's time goes: one batch every `batch_ms`, with the
+# CPU of the batch writer's thread and of PostgreSQL per batch, and the share of batches
+# decided ahead. On PostgreSQL, the
 # WAL written per entry from the load's start until its entries were projected (the whole
 # server's); WAL_BY_TABLE=1 adds it by table and index (`wal_by_table`, bytes per entry,
 # from the pg_walinspect extension, which it creates in the store's database).
@@ -59,10 +61,11 @@ WT=$(for t in $(ls /proc/$SVC/task); do [ "$(cat /proc/$SVC/task/$t/comm)" = led
 writer() { if [ -n "$WT" ]; then cpu $SVC/task/$WT; else echo 0; fi; }
 metric() { curl -s localhost:$PORT/metrics | awk -v m=ledgerflow_$1 '$1 == m {v=$2} END {print v+0}'; }
 batches() { metric batch_commands_count; }
+idle() { awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 lsn() { [ $MODE = sqlite ] || psql -h 127.0.0.1 -U postgres -tAXc "SELECT pg_current_wal_lsn()"; }
-s0=$(cpu $SVC); p0=$(pgcpu); w0=$(writer); b0=$(batches); a0=$(metric batches_decided_ahead_total); t0=$(date +%s.%N); l0=$(lsn)
+s0=$(cpu $SVC); p0=$(pgcpu); w0=$(writer); b0=$(batches); a0=$(metric batches_decided_ahead_total); t0=$(date +%s.%N); l0=$(lsn); i0=($(idle))
 $BENCH --target http://127.0.0.1:$PORT --key $KEY --workload uniform --clients 64 --duration 10 --owners 10000 --pid $SVC --json > $W/bench.json 2>$W/bench.err
-s1=$(cpu $SVC); p1=$(pgcpu); w1=$(writer); b1=$(batches); a1=$(metric batches_decided_ahead_total); t1=$(date +%s.%N); l1=$(lsn)
+s1=$(cpu $SVC); p1=$(pgcpu); w1=$(writer); b1=$(batches); a1=$(metric batches_decided_ahead_total); t1=$(date +%s.%N); l1=$(lsn); i1=($(idle))
 # Per table: each WAL record's first block names its database and relation (file) number.
 if [ "${WAL_BY_TABLE:-0}" = 1 ] && [ $MODE != sqlite ]; then
   psql -h 127.0.0.1 -U postgres -d tp_store -qXc "CREATE EXTENSION IF NOT EXISTS pg_walinspect"
@@ -85,5 +88,5 @@ if '${WAL_BY_TABLE:-0}' == '1' and wal is not None:
         key = names.get(tuple(parts[:2]), 'other') if len(parts) == 3 else 'no relation (commits, ...)'
         by_table[key] = by_table.get(key, 0) + int(parts[-1])
     by_table={k: round(v / n) for k, v in sorted(by_table.items(), key=lambda kv: -kv[1]) if v / n >= 1}
-print(json.dumps({'mode':'$MODE','entries_per_s':d['completed_per_second'],'p50_ms':d['latency_ms']['p50'],'p99_ms':d['latency_ms']['p99'],'rss_mib':d['service_peak_rss_mib'],'mean_batch':d.get('mean_batch'),'lag':d.get('projection'),'svc_us_per_entry':round(($s1-$s0)/tck/n*1e6),'pg_us_per_entry':round(($p1-$p0)/tck/n*1e6),'chain':chain,'verify_exit':$V,'errors':d['errors'],'wal_bytes_per_entry':round(wal / n) if wal is not None else None,**({'wal_by_table': by_table} if by_table else {})}))
+print(json.dumps({'mode':'$MODE','entries_per_s':d['completed_per_second'],'p50_ms':d['latency_ms']['p50'],'p99_ms':d['latency_ms']['p99'],'rss_mib':d['service_peak_rss_mib'],'mean_batch':d.get('mean_batch'),'lag':d.get('projection'),'svc_us_per_entry':round(($s1-$s0)/tck/n*1e6),'pg_us_per_entry':round(($p1-$p0)/tck/n*1e6),'chain':chain,'machine_idle':round((${i1[0]}-${i0[0]})/(${i1[1]}-${i0[1]}), 3),'verify_exit':$V,'errors':d['errors'],'wal_bytes_per_entry':round(wal / n) if wal is not None else None,**({'wal_by_table': by_table} if by_table else {})}))
 PY
