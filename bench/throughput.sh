@@ -6,10 +6,10 @@
 # that was idle meanwhile (`machine_idle`: /proc/stat's idle and iowait over all of it), and
 # `ledgerflow verify` after. Where a batch's time goes: one batch every `batch_ms`, with the
 # CPU of the batch writer's thread and of PostgreSQL per batch, and the share of batches
-# decided ahead. On PostgreSQL, the
-# WAL written per entry from the load's start until its entries were projected (the whole
-# server's); WAL_BY_TABLE=1 adds it by table and index (`wal_by_table`, bytes per entry,
-# from the pg_walinspect extension, which it creates in the store's database).
+# decided ahead. On PostgreSQL, the WAL written per entry from the load's start until its
+# entries were projected (the whole server's); WAL_BY_TABLE=1 adds it by table and index
+# (`wal_by_table`, bytes per entry, from the pg_walinspect extension, which it creates in
+# the store's database).
 # Needs release builds (cargo build --release --workspace), PostgreSQL at 127.0.0.1 (user
 # postgres, trust) and NATS at 127.0.0.1:4222.
 # Usage: [BIN=…] [BENCH=…] [SERVE_LOG=FILE] [WAL_BY_TABLE=1] bench/throughput.sh sqlite|pg|bus
