@@ -11,8 +11,8 @@ use std::time::Duration;
 
 /// Connects to `url`: `sqlite://FILE` (created if missing) or `postgres://…` (PostgreSQL or
 /// CockroachDB). Used for a database apart from the event store (a read model of its own,
-/// the rate buckets beside a SQLite store: [`super::limits`]); [`super::Store::connect`] for the event
-/// store.
+/// the rate buckets beside a SQLite store: [`super::limits`]); [`super::Store::connect`]
+/// for the event store.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_pool(url, PoolRole::Apart).await
 }
