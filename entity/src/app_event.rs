@@ -17,7 +17,9 @@ pub struct Model {
     pub occurred_at: i64,
     /// The entry whose transaction wrote the event.
     pub entry_id: Uuid,
-    /// JSON: the entity as that change left it.
+    /// JSON: the entity as that change left it; empty for an event of its entry
+    /// (`entry.completed`, `entry.failed`), whose data the entry's row and postings hold
+    /// (`ledgerflow::ledger::app_events::entry_data` builds it when the event is read).
     pub data: String,
 }
 

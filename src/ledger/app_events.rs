@@ -21,8 +21,10 @@ use super::state::EntryState;
 use crate::time::to_rfc3339;
 use operations as system;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use uuid::Uuid;
 
 /// Every type of event, and its name on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -117,12 +119,13 @@ pub fn parse_types<'a>(
     Ok(types)
 }
 
-/// An event before it is numbered: its type, the owner it is about, and its data.
+/// An event before it is numbered: its type, the owner it is about, and its data (`None`
+/// for an event of its entry, whose data is not stored: see [`entry_data`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Announcement {
     pub event_type: EventType,
     pub owner_id: String,
-    pub data: Value,
+    pub data: Option<Value>,
 }
 
 impl Announcement {
@@ -130,16 +133,54 @@ impl Announcement {
         Announcement {
             event_type,
             owner_id: owner_id.to_owned(),
-            data,
+            data: Some(data),
         }
     }
+
+    /// An `entry.completed` or `entry.failed` event of `record`'s entry.
+    fn of_entry(event_type: EventType, record: &EntryRecord) -> Announcement {
+        Announcement {
+            event_type,
+            owner_id: record.entry.owner_id.clone(),
+            data: None,
+        }
+    }
+}
+
+/// The data of an event of its entry (`entry.completed`, `entry.failed`), built from the
+/// entry's record when the event is read.
+///
+/// Such an event is stored with empty `data` ([`is_of_entry`]): its data is the entry's
+/// own view, every field of which the entry's row and its owner's posting hold already,
+/// and neither changes once the entry reached `completed` or `failed` (both final): stored,
+/// each of them was written twice. Events stored before this carry their data.
+pub fn entry_data(record: &EntryRecord) -> String {
+    data::entry(record).to_string()
+}
+
+/// Whether a stored event's `data` is its entry's view, to be built by [`entry_data`].
+pub fn is_of_entry(data: &str) -> bool {
+    data.is_empty()
+}
+
+/// Fills in the data of the events of their entries, from `records` (by entry id); the
+/// first entry id missing from `records` is the error.
+pub fn fill_entry_data<'a>(
+    events: impl IntoIterator<Item = (&'a mut String, Uuid)>,
+    records: &HashMap<Uuid, EntryRecord>,
+) -> Result<(), Uuid> {
+    for (data, entry_id) in events {
+        if is_of_entry(data) {
+            *data = entry_data(records.get(&entry_id).ok_or(entry_id)?);
+        }
+    }
+    Ok(())
 }
 
 /// What `record`, as its transaction leaves it, announces (in this order).
 pub fn announced(record: &EntryRecord) -> Vec<Announcement> {
     let entry = &record.entry;
-    let owner = entry.owner_id.as_str();
-    let of_entry = |t| Announcement::new(t, owner, data::entry(record));
+    let of_entry = |t| Announcement::of_entry(t, record);
     match record.state() {
         EntryState::Failed => return vec![of_entry(EventType::EntryFailed)],
         EntryState::Held => return holds(record, EventType::HoldHeld),

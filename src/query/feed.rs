@@ -8,6 +8,7 @@
 //! floor were pruned for the retention; the run starts after the floor.
 
 use super::{QueryError, ReadModel};
+use crate::ledger::app_events::{fill_entry_data, is_of_entry};
 use entity::read::{app_event, event_floor};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
@@ -59,7 +60,8 @@ impl ReadModel {
         let start = after.max(floor);
         if filter.is_all() {
             let rows = self.events_after(app, start, limit).await?;
-            let events = unbroken(start, rows);
+            let mut events = unbroken(start, rows);
+            self.fill_entry_data(&mut events).await?;
             let next_after = events.last().map_or(start, |e| e.seq);
             return Ok(FeedPage { events, next_after });
         }
@@ -84,11 +86,12 @@ impl ReadModel {
         if let Some(owner) = &filter.owner_id {
             query = query.filter(app_event::Column::OwnerId.eq(owner.as_str()));
         }
-        let events = query
+        let mut events = query
             .order_by_asc(app_event::Column::Seq)
             .limit(limit)
             .all(self.conn())
             .await?;
+        self.fill_entry_data(&mut events).await?;
         let next_after = match events.len() as u64 == limit {
             true => events.last().map_or(end, |e| e.seq),
             false => end,
@@ -109,6 +112,25 @@ impl ReadModel {
             .one(self.conn())
             .await?;
         Ok(newest.unwrap_or(0))
+    }
+
+    /// The data of the events of their entries, built from the entries as projected
+    /// (`app_events::entry_data`): an entry and its events are projected together.
+    async fn fill_entry_data(&self, events: &mut [app_event::Model]) -> Result<(), QueryError> {
+        let ids: Vec<Uuid> = (events.iter())
+            .filter(|e| is_of_entry(&e.data))
+            .map(|e| e.entry_id)
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let records = self.entries(&ids).await?;
+        let slots = events.iter_mut().map(|e| (&mut e.data, e.entry_id));
+        fill_entry_data(slots, &records).map_err(|id| {
+            QueryError::Corrupt(format!(
+                "an event of entry {id} is projected, the entry is not"
+            ))
+        })
     }
 
     async fn events_after(

@@ -6,14 +6,15 @@
 //! once (the primary key `(webhook_id, seq)` would refuse a second anyway).
 
 use super::registry::{DeliveryStatus, event_types};
-use crate::ledger::app_events::wire;
-use crate::store::Store;
+use crate::ledger::app_events::{fill_entry_data, is_of_entry, wire};
+use crate::store::{Store, entry_records};
 use crate::time::now_micros;
 use entity::{app_event, webhook, webhook_delivery};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
+use uuid::Uuid;
 
 /// Events read per transaction.
 const PAGE: u64 = 500;
@@ -62,13 +63,16 @@ pub async fn fan_out(store: &Store, hook: &webhook::Model) -> Result<usize, DbEr
         .limit(PAGE)
         .all(db)
         .await?;
-    let Some(last) = events.last().map(|e| e.seq) else {
+    let (read, Some(last)) = (events.len(), events.last().map(|e| e.seq)) else {
         return Ok(0);
     };
     let wanted = event_types(hook);
-    let rows: Vec<_> = events
-        .iter()
+    let mut sent: Vec<app_event::Model> = (events.into_iter())
         .filter(|e| wanted.contains(&e.event_type))
+        .collect();
+    with_entry_data(store, &mut sent).await?;
+    let rows: Vec<_> = sent
+        .iter()
         .filter_map(|e| delivery(hook.id, e))
         .map(sea_orm::IntoActiveModel::into_active_model)
         .collect();
@@ -93,5 +97,20 @@ pub async fn fan_out(store: &Store, hook: &webhook::Model) -> Result<usize, DbEr
     if moved.rows_affected == 1 {
         txn.commit().await?;
     }
-    Ok(events.len())
+    Ok(read)
+}
+
+/// The data of the events of their entries, built from the entries (written in the same
+/// transaction as their events: `app_events::entry_data`).
+async fn with_entry_data(store: &Store, events: &mut [app_event::Model]) -> Result<(), DbErr> {
+    let ids: Vec<Uuid> = (events.iter())
+        .filter(|e| is_of_entry(&e.data))
+        .map(|e| e.entry_id)
+        .collect();
+    let records = entry_records(store.conn(), &ids)
+        .await
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let slots = events.iter_mut().map(|e| (&mut e.data, e.entry_id));
+    fill_entry_data(slots, &records)
+        .map_err(|id| DbErr::Custom(format!("an event of entry {id} has no entry")))
 }

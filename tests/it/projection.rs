@@ -123,6 +123,26 @@ async fn a_thousand_entries_over_fifty_owners_converge() {
         .find(|a| a.owner_id == "owner-7")
         .expect("owner-7");
     assert_eq!(owner.body["version"], head.version);
+    // An entry's own event is built from the entry as the read model holds it.
+    let feed = crate::events::read_feed(&app, &app.key, 0, 200, "&owner_id=owner-7").await;
+    let of_entries: Vec<&Value> = (feed.iter())
+        .filter(|e| e["type"] == "entry.completed" || e["type"] == "entry.failed")
+        .collect();
+    assert_eq!(of_entries.len(), 20, "owner-7's 20 entries");
+    for event in of_entries {
+        let data = &event["data"];
+        let id = data["id"].as_str().expect("an entry's id");
+        let entry = app.get(&format!("/v1/entries/{id}")).await;
+        for field in [
+            "state",
+            "amount",
+            "balance_after",
+            "version",
+            "failure_code",
+        ] {
+            assert_eq!(data[field], entry.body[field], "{field} of entry {id}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,8 @@ pub struct Model {
     pub owner_id: String,
     pub occurred_at: i64,
     pub entry_id: Uuid,
+    /// As the event store's: empty for an event of its entry, whose data the feed builds
+    /// from the entry as projected.
     pub data: String,
 }
 

@@ -92,7 +92,7 @@ impl Deciding {
                 owner_id: announcement.owner_id,
                 occurred_at: self.now,
                 entry_id: record.entry.id,
-                data: announcement.data.to_string(),
+                data: announcement.data.map(|d| d.to_string()).unwrap_or_default(),
             });
             self.announcing.apps.touch(&app);
         }

@@ -99,6 +99,36 @@ async fn each_change_announces_its_event(backend: Backend) {
     );
     assert_eq!(data(8)["failure_code"], "insufficient_balance");
     assert!(feed.iter().all(|e| e["owner_id"] == "amy"));
+
+    // An event of its entry is stored without a copy of the entry: the feed builds its
+    // data from the entry, which the entry's own endpoint shows the same.
+    let stored = app_event::Entity::find()
+        .filter(app_event::Column::EventType.is_in(["entry.completed", "entry.failed"]))
+        .all(&app.store_sql)
+        .await
+        .expect("the stored events");
+    assert_eq!(stored.len(), 3);
+    assert!(stored.iter().all(|e| e.data.is_empty()), "{stored:?}");
+    for i in [0, 2, 8] {
+        let id = data(i)["id"].as_str().expect("an entry's id");
+        let entry = app.get(&format!("/v1/entries/{id}")).await;
+        assert_eq!(entry.status, 200, "{:?}", entry.body);
+        for field in [
+            "nonce",
+            "operation",
+            "owner_id",
+            "asset",
+            "amount",
+            "state",
+            "created_at",
+            "balance_after",
+            "version",
+            "hold_id",
+            "failure_code",
+        ] {
+            assert_eq!(data(i)[field], entry.body[field], "{field} of entry {id}");
+        }
+    }
 }
 
 async fn lots_closing_and_an_account_closing_announce_theirs(backend: Backend) {

@@ -37,6 +37,10 @@ async fn retries_keep_each_owners_order_and_repeat_the_same_event(backend: Backe
         assert_eq!(r.header("content-type"), "application/json");
         let body = bodies.entry(r.event_id()).or_insert(&r.body);
         assert_eq!(*body, r.body, "a repeat carries the same body");
+        // The entry's event carries the entry's view, built from the entry at fan-out.
+        let event: serde_json::Value = serde_json::from_str(&r.body).expect("a JSON body");
+        assert_eq!(event["data"]["state"], "completed", "{}", r.body);
+        assert!(event["data"]["balance_after"].is_string(), "{}", r.body);
         // An owner's requests never go back in seq: a later event is only sent once the
         // earlier one was answered 2xx, so each first 2xx comes in seq order.
         let seen = last_seq.entry(r.owner()).or_insert(0);
