@@ -2,7 +2,8 @@
 //! outbox rows that hold messages until the bus has them.
 
 use crate::ledger::record::EntryRecord;
-use entity::outbox;
+use crate::ledger::transitions::Listed;
+use entity::{allocation, app_event, entry, hold, lot, outbox, posting, reversal};
 use serde::{Deserialize, Serialize};
 
 /// An entry as one transaction left it: its row, its transitions so far, and the postings
@@ -17,16 +18,75 @@ pub struct EntryMessage {
     pub record: EntryRecord,
 }
 
-/// Most messages in one outbox row (a `CREDIT_ADD` entry's message is about 3.3 KB).
+/// Most messages in one outbox row (a `CREDIT_ADD` entry's message is about 2 KB).
 pub const MESSAGES_PER_ROW: usize = 256;
 
-/// What an `EntryMessage` is on the wire, borrowing its record: the write path encodes
-/// every recorded entry, and need not copy it to do so.
+/// What an `EntryMessage` is on the wire, borrowing its record (the write path encodes
+/// every recorded entry, and need not copy it to do so): the record's fields, with its
+/// transitions as a list holds them (`ledger::transitions`), not as whole models, each of
+/// which repeated the entry's id and its field names.
 #[derive(Serialize)]
 struct Wire<'a> {
     committed_at: i64,
-    #[serde(flatten)]
-    record: &'a EntryRecord,
+    entry: &'a entry::Model,
+    events: Vec<Listed>,
+    postings: &'a [posting::Model],
+    lots: &'a [lot::Model],
+    allocations: &'a [allocation::Model],
+    holds: &'a [hold::Model],
+    reversals: &'a [reversal::Model],
+    app_events: &'a [app_event::Model],
+}
+
+impl<'a> Wire<'a> {
+    fn of(record: &'a EntryRecord, committed_at: i64) -> Wire<'a> {
+        Wire {
+            committed_at,
+            entry: &record.entry,
+            events: record.events.iter().map(Listed::of).collect(),
+            postings: &record.postings,
+            lots: &record.lots,
+            allocations: &record.allocations,
+            holds: &record.holds,
+            reversals: &record.reversals,
+            app_events: &record.app_events,
+        }
+    }
+}
+
+/// A message's record as decoded: [`Wire`]'s fields, or those of a message written before
+/// it (its transitions as whole models, which a list reads too).
+#[derive(Deserialize)]
+struct Decoded {
+    entry: entry::Model,
+    events: Vec<Listed>,
+    postings: Vec<posting::Model>,
+    #[serde(default)]
+    lots: Vec<lot::Model>,
+    #[serde(default)]
+    allocations: Vec<allocation::Model>,
+    #[serde(default)]
+    holds: Vec<hold::Model>,
+    #[serde(default)]
+    reversals: Vec<reversal::Model>,
+    #[serde(default)]
+    app_events: Vec<app_event::Model>,
+}
+
+impl Decoded {
+    fn into_record(self) -> EntryRecord {
+        let id = self.entry.id;
+        EntryRecord {
+            events: self.events.into_iter().map(|e| e.into_model(id)).collect(),
+            entry: self.entry,
+            postings: self.postings,
+            lots: self.lots,
+            allocations: self.allocations,
+            holds: self.holds,
+            reversals: self.reversals,
+            app_events: self.app_events,
+        }
+    }
 }
 
 impl EntryMessage {
@@ -51,10 +111,7 @@ impl EntryMessage {
                 for record in chunk {
                     payload.push_str(&id(record));
                     payload.push('\t');
-                    payload.push_str(&serde_json::to_string(&Wire {
-                        committed_at,
-                        record,
-                    })?);
+                    payload.push_str(&serde_json::to_string(&Wire::of(record, committed_at))?);
                     payload.push('\n');
                 }
                 Ok(outbox::Model {
@@ -125,10 +182,10 @@ impl EntryMessage {
             committed_at: i64,
         }
         let CommittedAt { committed_at } = serde_json::from_slice(payload)?;
-        let record = serde_json::from_slice(payload)?;
+        let decoded: Decoded = serde_json::from_slice(payload)?;
         Ok(EntryMessage {
             committed_at,
-            record,
+            record: decoded.into_record(),
         })
     }
 }
@@ -209,6 +266,25 @@ mod tests {
             }
         }
         assert_eq!(decoded, records);
+    }
+
+    #[test]
+    fn a_message_written_before_transitions_were_listed_decodes_the_same() {
+        let message = EntryMessage {
+            committed_at: 7,
+            record: record(1),
+        };
+        let before = serde_json::to_string(&message).expect("whole models");
+        assert!(before.contains("\"entry_id\""), "{before}");
+        let decoded = EntryMessage::decode(before.as_bytes()).expect("decode");
+        assert_eq!(decoded, message);
+        let rows = EntryMessage::outbox_rows([&message.record], 7).expect("encode");
+        let (_, now) = EntryMessage::split(&rows[0])[0];
+        assert!(now.len() < before.len(), "{now}");
+        assert_eq!(
+            EntryMessage::decode(now.as_bytes()).expect("decode"),
+            message
+        );
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //! - [`account`]: account controls (freeze, unfreeze, close) and what each status refuses.
 //! - [`reversal`]: what a reversal of an entry knows of it, and where its value goes back.
 //! - [`app_events`]: what each recorded entry announces to its app.
-//! - [`chain`]: the postings' hash chain. [`record`]: an entry as stored.
+//! - [`chain`]: the postings' hash chain. [`record`]: an entry as stored; [`transitions`]:
+//!   how a list holds its transitions.
 //!
 //! Everything that runs an entry (the batching processor, the transaction, the handle the
 //! API writes through) is `crate::workflow`, above this and the store.
@@ -37,6 +38,7 @@ pub mod record;
 pub mod request;
 pub mod reversal;
 pub mod state;
+pub mod transitions;
 
 pub use codes::{Class, Code, Refusal};
 pub use command::{Command, account_id};

@@ -13,7 +13,7 @@ use uuid::Uuid;
 /// The read-model row of an entry.
 pub fn entry_row(record: &EntryRecord) -> Result<entry::Model, DbErr> {
     let e = &record.entry;
-    let events = crate::store::events::list(&record.events)
+    let events = crate::ledger::transitions::list(&record.events)
         .map_err(|err| DbErr::Custom(format!("cannot encode the events of {}: {err}", e.id)))?;
     // The ids of the lots it opened: the lots themselves are rows of `rm_lots`, as opened
     // but for their bookkeeping columns.

@@ -75,7 +75,7 @@ impl ReadModel {
             })
             .collect();
         for row in rows {
-            let events = crate::store::events::unlist(&row.events, row.id)
+            let events = crate::ledger::transitions::unlist(&row.events, row.id)
                 .map_err(|e| QueryError::Corrupt(format!("events of entry {}: {e}", row.id)))?;
             opened.extend(decode::<Uuid>(row.lots.as_deref(), "lots", row.id)?);
             let allocations = decode(row.allocations.as_deref(), "allocations", row.id)?;

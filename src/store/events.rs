@@ -13,11 +13,11 @@
 //! and one index entry fewer. `entry_events` then holds only the later writes of async
 //! entries: an async claim's `received` is in the row it stores.
 
+use crate::ledger::transitions::{list, unlist};
 use entity::{entry, entry_event};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
-use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -146,75 +146,6 @@ pub fn unfold(rows: Vec<entry_event::Model>) -> Result<Vec<entry_event::Model>, 
     Ok(events)
 }
 
-/// One transition as a list holds it: an `entry_events` row's `earlier`, an entry row's
-/// `events`, and the read model's `rm_entries.events`. Without its entry's id (the row's),
-/// as an array: `[seq, state, at]`, or `[seq, state, at, failure_code, failure_detail]` for
-/// one with a failure. Field names repeated in every transition were most of an entry
-/// row's bytes. Lists written before held objects (`{seq, state, at, …}`, or whole models
-/// in `rm_entries`), and read the same.
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum Listed {
-    Plain(i32, String, i64),
-    Failed(i32, String, i64, Option<String>, Option<String>),
-    Object(ListedObject),
-}
-
-/// A transition as lists held it before [`Listed`]'s arrays.
-#[derive(Serialize, Deserialize)]
-struct ListedObject {
-    seq: i32,
-    state: String,
-    at: i64,
-    #[serde(default)]
-    failure_code: Option<String>,
-    #[serde(default)]
-    failure_detail: Option<String>,
-}
-
-impl Listed {
-    fn of(e: &entry_event::Model) -> Listed {
-        match (&e.failure_code, &e.failure_detail) {
-            (None, None) => Listed::Plain(e.seq, e.state.clone(), e.at),
-            (code, detail) => {
-                Listed::Failed(e.seq, e.state.clone(), e.at, code.clone(), detail.clone())
-            }
-        }
-    }
-
-    fn into_model(self, entry_id: Uuid) -> entry_event::Model {
-        let (seq, state, at, failure_code, failure_detail) = match self {
-            Listed::Plain(seq, state, at) => (seq, state, at, None, None),
-            Listed::Failed(seq, state, at, code, detail) => (seq, state, at, code, detail),
-            Listed::Object(o) => (o.seq, o.state, o.at, o.failure_code, o.failure_detail),
-        };
-        entry_event::Model {
-            entry_id,
-            seq,
-            state,
-            at,
-            failure_code,
-            failure_detail,
-            earlier: None,
-        }
-    }
-}
-
-/// Transitions of one entry as a list holds them.
-pub fn list<'a>(
-    events: impl IntoIterator<Item = &'a entry_event::Model>,
-) -> Result<String, serde_json::Error> {
-    let listed: Vec<Listed> = events.into_iter().map(Listed::of).collect();
-    serde_json::to_string(&listed)
-}
-
-/// The transitions of entry `entry_id` that `text` (written by [`list`], or in one of the
-/// forms before it) holds.
-pub fn unlist(text: &str, entry_id: Uuid) -> Result<Vec<entry_event::Model>, serde_json::Error> {
-    let listed: Vec<Listed> = serde_json::from_str(text)?;
-    Ok(listed.into_iter().map(|e| e.into_model(entry_id)).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,42 +225,6 @@ mod tests {
         );
         assert_eq!(row, inserted, "the entry as the workflow built it");
         assert!(take_from_entry(&mut row).expect("read").is_empty());
-    }
-
-    #[test]
-    fn a_listed_entry_reads_back_as_its_transitions_and_so_do_the_forms_before() {
-        let a = Uuid::now_v7();
-        let events = vec![
-            event(a, 0, "received", None),
-            event(a, 1, "failed", Some("insufficient_funds")),
-        ];
-        let text = list(&events).expect("listed");
-        assert_eq!(
-            text,
-            r#"[[0,"received",100],[1,"failed",101,"insufficient_funds","insufficient_funds detail"]]"#
-        );
-        assert_eq!(unlist(&text, a).expect("read"), events);
-        let whole = serde_json::to_string(&events).expect("whole models");
-        assert_eq!(
-            unlist(&whole, a).expect("read"),
-            events,
-            "rm_entries before"
-        );
-        let objects = r#"[{"seq":0,"state":"received","at":100},{"seq":1,"state":"failed","at":101,"failure_code":"insufficient_funds","failure_detail":"insufficient_funds detail"}]"#;
-        assert_eq!(unlist(objects, a).expect("read"), events, "lists before");
-        let only_code = r#"[[1,"failed",101,"insufficient_funds",null]]"#;
-        let read = unlist(only_code, a).expect("read");
-        assert_eq!(
-            (
-                read[0].failure_code.as_deref(),
-                read[0].failure_detail.as_deref()
-            ),
-            (Some("insufficient_funds"), None)
-        );
-        assert!(
-            unlist(r#"[[0,"received"]]"#, a).is_err(),
-            "a transition without its time"
-        );
     }
 
     #[test]
