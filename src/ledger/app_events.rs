@@ -163,18 +163,21 @@ pub fn is_of_entry(data: &str) -> bool {
     data.is_empty()
 }
 
-/// Fills in the data of the events of their entries, from `records` (by entry id); the
-/// first entry id missing from `records` is the error.
+/// Fills in the data of the events of their entries, from `records` (by entry id), and
+/// answers the entries missing from `records`, whose events keep their empty data.
 pub fn fill_entry_data<'a>(
     events: impl IntoIterator<Item = (&'a mut String, Uuid)>,
     records: &HashMap<Uuid, EntryRecord>,
-) -> Result<(), Uuid> {
+) -> Vec<Uuid> {
+    let mut missing = Vec::new();
     for (data, entry_id) in events {
-        if is_of_entry(data) {
-            *data = entry_data(records.get(&entry_id).ok_or(entry_id)?);
+        match records.get(&entry_id) {
+            Some(record) if is_of_entry(data) => *data = entry_data(record),
+            None if is_of_entry(data) => missing.push(entry_id),
+            _ => {}
         }
     }
-    Ok(())
+    missing
 }
 
 /// What `record`, as its transaction leaves it, announces (in this order).
@@ -230,7 +233,7 @@ fn account(record: &EntryRecord, event_type: EventType) -> Announcement {
 }
 
 /// An event as apps receive it: `{id, seq, type, app_id, owner_id, occurred_at, data}`, the
-/// data exactly as its change wrote it.
+/// data as its change left it (an entry event's filled in first: [`fill_entry_data`]).
 pub fn wire(row: &entity::app_event::Model) -> Result<Value, String> {
     let data: Value = serde_json::from_str(&row.data)
         .map_err(|e| format!("stored event {}: data is not JSON: {e}", row.id))?;
@@ -243,4 +246,46 @@ pub fn wire(row: &entity::app_event::Model) -> Result<Value, String> {
         "occurred_at": to_rfc3339(row.occurred_at),
         "data": data,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entity::entry;
+
+    #[test]
+    fn an_entry_event_gets_its_entrys_view_and_an_entry_not_found_is_named() {
+        let record = EntryRecord {
+            entry: entry::Model {
+                id: Uuid::now_v7(),
+                owner_id: "amy".into(),
+                amount: "5.00".into(),
+                ..Default::default()
+            },
+            events: Vec::new(),
+            postings: Vec::new(),
+            lots: Vec::new(),
+            allocations: Vec::new(),
+            holds: Vec::new(),
+            reversals: Vec::new(),
+            app_events: Vec::new(),
+        };
+        let (id, lost) = (record.entry.id, Uuid::now_v7());
+        let records = HashMap::from([(id, record.clone())]);
+        let mut events = [
+            (String::new(), id),
+            (r#"{"kept":true}"#.to_owned(), id),
+            (String::new(), lost),
+        ];
+        let slots = events.iter_mut().map(|(data, id)| (data, *id));
+        assert_eq!(fill_entry_data(slots, &records), [lost]);
+        assert_eq!(events[0].0, entry_data(&record));
+        assert!(
+            events[0].0.contains(r#""amount":"5.00""#),
+            "{}",
+            events[0].0
+        );
+        assert_eq!(events[1].0, r#"{"kept":true}"#, "stored data is kept");
+        assert!(is_of_entry(&events[2].0), "left for the caller to report");
+    }
 }

@@ -75,21 +75,28 @@ pub fn unlist(text: &str, entry_id: Uuid) -> Result<Vec<entry_event::Model>, ser
     Ok(listed.into_iter().map(|e| e.into_model(entry_id)).collect())
 }
 
+/// A transition for tests: at `100 + seq`, with `failure` as its code (and its detail).
+#[cfg(test)]
+pub(crate) fn event(
+    entry_id: Uuid,
+    seq: i32,
+    state: &str,
+    failure: Option<&str>,
+) -> entry_event::Model {
+    entry_event::Model {
+        entry_id,
+        seq,
+        state: state.into(),
+        at: 100 + seq as i64,
+        failure_code: failure.map(Into::into),
+        failure_detail: failure.map(|f| format!("{f} detail")),
+        earlier: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(entry_id: Uuid, seq: i32, state: &str, failure: Option<&str>) -> entry_event::Model {
-        entry_event::Model {
-            entry_id,
-            seq,
-            state: state.into(),
-            at: 100 + seq as i64,
-            failure_code: failure.map(Into::into),
-            failure_detail: failure.map(|f| format!("{f} detail")),
-            earlier: None,
-        }
-    }
 
     #[test]
     fn a_listed_entry_reads_back_as_its_transitions_and_so_do_the_forms_before() {

@@ -126,11 +126,12 @@ impl ReadModel {
         }
         let records = self.entries(&ids).await?;
         let slots = events.iter_mut().map(|e| (&mut e.data, e.entry_id));
-        fill_entry_data(slots, &records).map_err(|id| {
-            QueryError::Corrupt(format!(
+        match fill_entry_data(slots, &records).first() {
+            None => Ok(()),
+            Some(id) => Err(QueryError::Corrupt(format!(
                 "an event of entry {id} is projected, the entry is not"
-            ))
-        })
+            ))),
+        }
     }
 
     async fn events_after(

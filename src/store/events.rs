@@ -149,18 +149,7 @@ pub fn unfold(rows: Vec<entry_event::Model>) -> Result<Vec<entry_event::Model>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(entry_id: Uuid, seq: i32, state: &str, failure: Option<&str>) -> entry_event::Model {
-        entry_event::Model {
-            entry_id,
-            seq,
-            state: state.into(),
-            at: 100 + seq as i64,
-            failure_code: failure.map(Into::into),
-            failure_detail: failure.map(|f| format!("{f} detail")),
-            earlier: None,
-        }
-    }
+    use crate::ledger::transitions::event;
 
     #[test]
     fn a_write_is_one_row_and_reads_back_as_its_transitions() {

@@ -101,7 +101,9 @@ pub async fn fan_out(store: &Store, hook: &webhook::Model) -> Result<usize, DbEr
 }
 
 /// The data of the events of their entries, built from the entries (written in the same
-/// transaction as their events: `app_events::entry_data`).
+/// transaction as their events: `app_events::entry_data`). An event whose entry cannot be
+/// read keeps its empty data, and [`delivery`] skips it as it skips any event it cannot
+/// render.
 async fn with_entry_data(store: &Store, events: &mut [app_event::Model]) -> Result<(), DbErr> {
     let ids: Vec<Uuid> = (events.iter())
         .filter(|e| is_of_entry(&e.data))
@@ -111,6 +113,8 @@ async fn with_entry_data(store: &Store, events: &mut [app_event::Model]) -> Resu
         .await
         .map_err(|e| DbErr::Custom(e.to_string()))?;
     let slots = events.iter_mut().map(|e| (&mut e.data, e.entry_id));
-    fill_entry_data(slots, &records)
-        .map_err(|id| DbErr::Custom(format!("an event of entry {id} has no entry")))
+    for entry_id in fill_entry_data(slots, &records) {
+        tracing::error!(%entry_id, "webhooks: an event's entry cannot be read");
+    }
+    Ok(())
 }
