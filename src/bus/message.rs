@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 
 /// An entry as one transaction left it: its row, its transitions so far, and the postings
 /// it wrote. An async entry yields two messages (`received`, then its terminal state); the
-/// projector keeps the one with more transitions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// projector keeps the one with more transitions. Written by the outbox ([`Wire`]) and
+/// read by [`EntryMessage::decode`]; serialized as it is, it is a message of the form
+/// before transitions were listed (whole models), as tests need one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EntryMessage {
     /// When the writing transaction was about to commit (µs); projection lag counts from
     /// here.
@@ -202,45 +204,38 @@ mod tests {
 
     fn record(n: usize) -> EntryRecord {
         let id = Uuid::now_v7();
-        EntryRecord {
-            entry: entry::Model {
-                id,
-                app_id: Uuid::nil(),
-                nonce: format!("n{n}"),
-                request_hash: String::new(),
-                operation: "CREDIT_ADD".into(),
-                owner_id: "u".into(),
-                counterparty_id: None,
-                asset: "CREDIT".into(),
-                amount: "1.00".into(),
-                // Raw tab and newline inside a value: the JSON escapes them, so they cannot
-                // break a row's lines.
-                metadata: Some("{\"note\":\"a\tb\nc\"}".into()),
-                is_async: false,
-                created_at: 1,
-                lot_expires_at: None,
-                lot_priority: None,
-                hold_id: None,
-                reverses: None,
-                state: None,
-                events: None,
-            },
-            events: vec![entry_event::Model {
-                entry_id: id,
-                seq: 0,
-                state: "received".into(),
-                at: 1,
-                failure_code: None,
-                failure_detail: None,
-                earlier: None,
-            }],
-            postings: vec![],
-            lots: vec![],
-            allocations: vec![],
-            holds: vec![],
-            reversals: vec![],
-            app_events: Vec::new(),
-        }
+        let row = entry::Model {
+            id,
+            app_id: Uuid::nil(),
+            nonce: format!("n{n}"),
+            request_hash: String::new(),
+            operation: "CREDIT_ADD".into(),
+            owner_id: "u".into(),
+            counterparty_id: None,
+            asset: "CREDIT".into(),
+            amount: "1.00".into(),
+            // Raw tab and newline inside a value: the JSON escapes them, so they cannot
+            // break a row's lines.
+            metadata: Some("{\"note\":\"a\tb\nc\"}".into()),
+            is_async: false,
+            created_at: 1,
+            lot_expires_at: None,
+            lot_priority: None,
+            hold_id: None,
+            reverses: None,
+            state: None,
+            events: None,
+        };
+        let received = entry_event::Model {
+            entry_id: id,
+            seq: 0,
+            state: "received".into(),
+            at: 1,
+            failure_code: None,
+            failure_detail: None,
+            earlier: None,
+        };
+        EntryRecord::new(row, vec![received])
     }
 
     #[test]

@@ -255,21 +255,13 @@ mod tests {
 
     #[test]
     fn an_entry_event_gets_its_entrys_view_and_an_entry_not_found_is_named() {
-        let record = EntryRecord {
-            entry: entry::Model {
-                id: Uuid::now_v7(),
-                owner_id: "amy".into(),
-                amount: "5.00".into(),
-                ..Default::default()
-            },
-            events: Vec::new(),
-            postings: Vec::new(),
-            lots: Vec::new(),
-            allocations: Vec::new(),
-            holds: Vec::new(),
-            reversals: Vec::new(),
-            app_events: Vec::new(),
+        let row = entry::Model {
+            id: Uuid::now_v7(),
+            owner_id: "amy".into(),
+            amount: "5.00".into(),
+            ..Default::default()
         };
+        let record = EntryRecord::new(row, Vec::new());
         let (id, lost) = (record.entry.id, Uuid::now_v7());
         let records = HashMap::from([(id, record.clone())]);
         let mut events = [

@@ -302,24 +302,16 @@ impl Command {
     /// The record of this command's entry as an async request first stores it: the entry
     /// row and its `received` transition.
     pub fn received_record(&self) -> EntryRecord {
-        EntryRecord {
-            entry: self.entry_row(),
-            events: vec![entry_event::Model {
-                entry_id: self.entry_id,
-                seq: 0,
-                state: EntryState::Received.as_str().to_owned(),
-                at: self.received_at,
-                failure_code: None,
-                failure_detail: None,
-                earlier: None,
-            }],
-            postings: Vec::new(),
-            lots: Vec::new(),
-            allocations: Vec::new(),
-            holds: Vec::new(),
-            reversals: Vec::new(),
-            app_events: Vec::new(),
-        }
+        let received = entry_event::Model {
+            entry_id: self.entry_id,
+            seq: 0,
+            state: EntryState::Received.as_str().to_owned(),
+            at: self.received_at,
+            failure_code: None,
+            failure_detail: None,
+            earlier: None,
+        };
+        EntryRecord::new(self.entry_row(), vec![received])
     }
 
     /// Whether the command's entry counts toward its operation's limits and cooldown: a

@@ -5,7 +5,7 @@ use entity::{allocation, app_event, entry, entry_event, hold, lot, posting, reve
 
 /// Everything stored about one entry. Responses, replays and `GET /v1/entries/{id}` are all
 /// built from this, so a replay answers with exactly what the first response said.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EntryRecord {
     pub entry: entry::Model,
     /// Ordered by `seq`.
@@ -13,24 +13,34 @@ pub struct EntryRecord {
     /// The owner's leg first, then the other side's.
     pub postings: Vec<posting::Model>,
     /// The lots the entry opened or drew from, as it left them.
-    #[serde(default)]
     pub lots: Vec<lot::Model>,
     /// What the entry drew from lots, in drawdown order.
-    #[serde(default)]
     pub allocations: Vec<allocation::Model>,
     /// The hold the entry placed, or the one it captured, voided or expired, as it left it.
-    #[serde(default)]
     pub holds: Vec<hold::Model>,
     /// What has been reversed of the entry: for a reversal, of the entry it reverses as it
     /// left it; for another entry, all of its reversals so far (reads only).
-    #[serde(default)]
     pub reversals: Vec<reversal::Model>,
     /// The events its transaction wrote for the app, in `seq` order.
-    #[serde(default)]
     pub app_events: Vec<app_event::Model>,
 }
 
 impl EntryRecord {
+    /// An entry's record with its row and transitions alone: no postings, lots,
+    /// allocations, holds, reversals or events yet.
+    pub fn new(entry: entry::Model, events: Vec<entry_event::Model>) -> EntryRecord {
+        EntryRecord {
+            entry,
+            events,
+            postings: Vec::new(),
+            lots: Vec::new(),
+            allocations: Vec::new(),
+            holds: Vec::new(),
+            reversals: Vec::new(),
+            app_events: Vec::new(),
+        }
+    }
+
     pub fn state(&self) -> EntryState {
         self.events
             .last()

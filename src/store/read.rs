@@ -76,16 +76,8 @@ pub async fn entry_records(
     let mut records: HashMap<Uuid, EntryRecord> = rows
         .into_iter()
         .map(|mut entry| {
-            let record = EntryRecord {
-                events: events::take_from_entry(&mut entry)?,
-                entry,
-                postings: Vec::new(),
-                lots: Vec::new(),
-                allocations: Vec::new(),
-                holds: Vec::new(),
-                reversals: Vec::new(),
-                app_events: Vec::new(),
-            };
+            let events = events::take_from_entry(&mut entry)?;
+            let record = EntryRecord::new(entry, events);
             Ok((record.entry.id, record))
         })
         .collect::<Result<_, DbErr>>()?;
