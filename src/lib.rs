@@ -13,7 +13,8 @@
 //!   store and the projector, and NATS JetStream.
 //! - `ledger/`: the pure core: the entry state machine, the codes, request checks, the
 //!   batch decision, the hash chain. No I/O; everything above uses its types.
-//! - `decimal`, `time`, `metrics`: money as stored, times, Prometheus metrics.
+//! - `decimal`, `time`, `hex`, `metrics`: money as stored, times, digests as text,
+//!   Prometheus metrics.
 //!
 //! The catalog types live in the `operations` crate, the tables in `entity` and `migration`.
 
@@ -23,6 +24,7 @@ pub mod bus;
 pub mod config;
 pub mod dashboard;
 pub mod decimal;
+pub mod hex;
 pub mod ledger;
 pub mod metrics;
 pub mod projection;

@@ -10,10 +10,11 @@
 //! checks it itself through [`Apps::key_live`]; a sync write's batch reads all its keys in
 //! one query of its transaction, with the rest it decides on, and `decide` refuses a revoked
 //! one), so a revoked key is refused from the next request on, on every instance. Which app
-//! a key belongs to is remembered; the app's catalog is cached for `CACHE_TTL`. Keys are
+//! a key belongs to is remembered; the app's catalog is cached for `CACHE_TTL` ([`cache`]). Keys are
 //! identified here and nowhere else; whether one is revoked is read by `store::live_keys`.
 
 mod bucket;
+mod cache;
 mod rate;
 
 pub use bucket::Rate;
@@ -21,6 +22,7 @@ pub use rate::{Limited, RateLimits};
 
 use crate::store::{Store, StoreError, live_keys};
 use crate::time::now_micros;
+use cache::AppCache;
 use entity::{api_key, app};
 use operations::{Catalog, CatalogError};
 use sea_orm::sea_query::Expr;
@@ -31,7 +33,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -75,8 +77,7 @@ pub struct Apps {
     store: Store,
     /// The service-wide catalog: base plus `LEDGERFLOW_OPERATIONS` files.
     catalog: Catalog,
-    /// By app id.
-    cache: RwLock<HashMap<Uuid, (Arc<App>, Instant)>>,
+    cache: AppCache,
     /// Keys seen unrevoked, by hash: (key id, app id). Revocation is not cached: see
     /// [`Apps::identify`].
     keys: RwLock<HashMap<String, (Uuid, Uuid)>>,
@@ -92,7 +93,7 @@ pub struct Identified {
 }
 
 pub fn hash_key(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
+    crate::hex::encode(&Sha256::digest(key.as_bytes()))
 }
 
 /// The app's own rate, when `ledgerflow apps limits` set one.
@@ -103,7 +104,7 @@ fn rate_of(model: &app::Model) -> Option<Rate> {
 }
 
 fn new_key() -> String {
-    format!("lf_{}", hex::encode(rand::random::<[u8; 32]>()))
+    format!("lf_{}", crate::hex::encode(&rand::random::<[u8; 32]>()))
 }
 
 fn key_row(app_id: Uuid, key: &str) -> api_key::Model {
@@ -121,7 +122,7 @@ impl Apps {
         Apps {
             store,
             catalog,
-            cache: RwLock::new(HashMap::new()),
+            cache: AppCache::new(CACHE_TTL),
             keys: RwLock::new(HashMap::new()),
         }
     }
@@ -236,9 +237,7 @@ impl Apps {
     /// Drops the cached apps after a change to one: this process sees the change at once,
     /// others within `CACHE_TTL`.
     fn forget_apps(&self) {
-        if let Ok(mut cache) = self.cache.write() {
-            cache.clear();
-        }
+        self.cache.clear();
     }
 
     /// The app's own rate limit, if it has one.
@@ -324,13 +323,11 @@ impl Apps {
         Ok(live.map_err(StoreError::Db)?.contains(&key_id))
     }
 
-    /// An app with its catalog, from the cache while it is younger than `CACHE_TTL`.
+    /// An app with its catalog, from the cache while it is younger than `CACHE_TTL` (or
+    /// while another request reads it again: [`AppCache::get`]).
     pub async fn by_id(&self, app_id: Uuid) -> Result<Option<Arc<App>>, AppError> {
-        if let Ok(cache) = self.cache.read()
-            && let Some((app, at)) = cache.get(&app_id)
-            && at.elapsed() < CACHE_TTL
-        {
-            return Ok(Some(app.clone()));
+        if let Some(app) = self.cache.get(app_id) {
+            return Ok(Some(app));
         }
         Box::pin(self.load(app_id)).await
     }
@@ -341,6 +338,7 @@ impl Apps {
             .one(self.store.conn())
             .await?
         else {
+            self.cache.forget(app_id);
             return Ok(None);
         };
         let app = Arc::new(App {
@@ -349,9 +347,7 @@ impl Apps {
             catalog: self.catalog_of(&model)?,
             rate: rate_of(&model),
         });
-        if let Ok(mut cache) = self.cache.write() {
-            cache.insert(model.id, (app.clone(), Instant::now()));
-        }
+        self.cache.put(app.clone());
         Ok(Some(app))
     }
 }

@@ -27,7 +27,7 @@ pub fn hash(p: &posting::Model) -> String {
     field(p.amount.as_bytes());
     field(p.balance_after.as_bytes());
     field(&p.recorded_at.to_be_bytes());
-    hex::encode(h.finalize())
+    crate::hex::encode(&h.finalize())
 }
 
 /// How posting `p` fails to follow a posting whose hash is `previous`, if it does:

@@ -2,20 +2,62 @@
 //! row's `earlier`, the read model's `rm_entries.events`, and the bus message's `events`.
 
 use entity::entry_event;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use uuid::Uuid;
 
 /// One transition as a list holds it, without its entry's id (the row's or the message's),
 /// as an array: `[seq, state, at]`, or `[seq, state, at, failure_code, failure_detail]` for
 /// one with a failure. Field names repeated in every transition were most of an entry
 /// row's bytes. Lists written before held objects (`{seq, state, at, …}`, or whole models
-/// in `rm_entries`), and read the same.
-#[derive(Serialize, Deserialize)]
+/// in `rm_entries`), and read the same. Read by its own visitor: serde's untagged enums
+/// first copy each value into an intermediate tree, for every transition of every entry
+/// and bus message read.
+#[derive(Serialize)]
 #[serde(untagged)]
 pub enum Listed {
     Plain(i32, String, i64),
     Failed(i32, String, i64, Option<String>, Option<String>),
     Object(ListedObject),
+}
+
+impl<'de> Deserialize<'de> for Listed {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Listed, D::Error> {
+        d.deserialize_any(ListedVisitor)
+    }
+}
+
+struct ListedVisitor;
+
+impl<'de> Visitor<'de> for ListedVisitor {
+    type Value = Listed;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(
+            "a transition: [seq, state, at] or [seq, state, at, code, detail], or an object",
+        )
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Listed, A::Error> {
+        let missing = |n| de::Error::invalid_length(n, &ListedVisitor);
+        let number = seq.next_element()?.ok_or_else(|| missing(0))?;
+        let state = seq.next_element()?.ok_or_else(|| missing(1))?;
+        let at = seq.next_element()?.ok_or_else(|| missing(2))?;
+        let Some(code) = seq.next_element::<Option<String>>()? else {
+            return Ok(Listed::Plain(number, state, at));
+        };
+        let detail = seq.next_element()?.ok_or_else(|| missing(4))?;
+        if seq.next_element::<de::IgnoredAny>()?.is_some() {
+            return Err(de::Error::invalid_length(6, &ListedVisitor));
+        }
+        Ok(Listed::Failed(number, state, at, code, detail))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Listed, A::Error> {
+        ListedObject::deserialize(MapAccessDeserializer::new(map)).map(Listed::Object)
+    }
 }
 
 /// A transition as lists held it before [`Listed`]'s arrays.
@@ -128,9 +170,13 @@ mod tests {
             ),
             (Some("insufficient_funds"), None)
         );
-        assert!(
-            unlist(r#"[[0,"received"]]"#, a).is_err(),
-            "a transition without its time"
-        );
+        for malformed in [
+            r#"[[0,"received"]]"#,
+            r#"[[1,"failed",101,"insufficient_funds"]]"#,
+            r#"[[1,"failed",101,"insufficient_funds","detail",7]]"#,
+            r#"[[0,"received","100"]]"#,
+        ] {
+            assert!(unlist(malformed, a).is_err(), "{malformed}");
+        }
     }
 }
