@@ -88,14 +88,18 @@ impl Projector {
     /// message, whether it is in the read model now or must wait for an earlier one.
     pub async fn apply(&self, batch: &[Delivered<'_>]) -> Result<Vec<Verdict>, DbErr> {
         let txn = self.read.conn().begin().await?;
-        if self.read.keyed_reads() {
-            // Its reads are by key: the heads' versions (`projected_versions`).
-            txn.execute_unprepared(KEYED_READS_IN_TXN).await?;
+        // On PostgreSQL itself one round trip sets both: reads by key (the heads' versions,
+        // `projected_versions`), and the wake-up of other instances' waiting reads, sent at
+        // the commit whatever the batch applies (a read woken for nothing looks again).
+        let notified = self.read.keyed_reads();
+        if notified {
+            let first = format!("{KEYED_READS_IN_TXN}; {}", wake::notify());
+            txn.execute_unprepared(&first).await?;
         }
         let mut inserts = Inserts::new(txn.get_database_backend());
         let verdicts = self.apply_in(&txn, &mut inserts, batch).await?;
         inserts.run(&txn).await?;
-        if verdicts.contains(&Verdict::Applied) {
+        if !notified && verdicts.contains(&Verdict::Applied) {
             // Other instances' waiting reads hear of it at the commit.
             wake::notify_in(&txn).await?;
         }

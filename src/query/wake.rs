@@ -23,11 +23,15 @@ pub const SAFETY_NET: Duration = Duration::from_secs(1);
 /// commit); nothing to send on SQLite.
 pub async fn notify_in(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
-        let sql = format!("SELECT pg_notify('{CHANNEL}', '')");
-        db.execute_raw(Statement::from_string(DbBackend::Postgres, sql))
+        db.execute_raw(Statement::from_string(DbBackend::Postgres, notify()))
             .await?;
     }
     Ok(())
+}
+
+/// The notification, as a statement of PostgreSQL's.
+pub fn notify() -> String {
+    format!("SELECT pg_notify('{CHANNEL}', '')")
 }
 
 impl ReadModel {
