@@ -1,5 +1,6 @@
 //! The projector's side of JetStream: a durable pull consumer, batches of messages applied
-//! in one read-model transaction, each message acknowledged only after that commit.
+//! in one read-model transaction, each message acknowledged only after that commit. The
+//! next batch is taken from the stream and decoded while a transaction runs.
 
 use super::projector::{Delivered, Projector, Verdict};
 use crate::bus::{BusError, EntryMessage, Nats};
@@ -57,61 +58,94 @@ async fn consume(nats: &Nats, projector: &Projector) -> Result<(), BusError> {
     // delivered out of order (two projectors sharing the consumer, a redelivery after a
     // crash) then applies as soon as its first link does.
     let mut held: Vec<Held> = Vec::new();
+    // Messages taken and unpacked while the transaction before ran, for the next one.
+    let mut ready: Vec<Held> = Vec::new();
     loop {
-        let next = if held.is_empty() {
-            messages.next().await
-        } else {
-            match tokio::time::timeout(RECHECK, messages.next()).await {
-                Ok(next) => next,
-                Err(_) => {
-                    held = handle(projector, held, Vec::new()).await;
-                    continue;
+        if ready.is_empty() {
+            let next = if held.is_empty() {
+                messages.next().await
+            } else {
+                match tokio::time::timeout(RECHECK, messages.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        held = apply(projector, held).await;
+                        continue;
+                    }
                 }
-            }
-        };
-        let Some(first) = next else {
-            // The stream ended; what is held comes back after the ack wait.
-            return Ok(());
-        };
-        let mut batch = vec![first.map_err(BusError::new)?];
+            };
+            let Some(first) = next else {
+                // The stream ended; what is held comes back after the ack wait.
+                return Ok(());
+            };
+            ready.extend(take(projector, first.map_err(BusError::new)?).await);
+        }
         // Take whatever else has already arrived, without waiting for it.
-        while batch.len() + held.len() < BATCH {
+        while ready.len() + held.len() < BATCH {
             match messages.next().now_or_never() {
-                Some(Some(Ok(m))) => batch.push(m),
+                Some(Some(Ok(m))) => ready.extend(take(projector, m).await),
                 Some(Some(Err(e))) => {
-                    handle(projector, held, batch).await;
+                    held.append(&mut ready);
+                    apply(projector, held).await;
                     return Err(BusError::new(e));
                 }
                 _ => break,
             }
         }
-        held = handle(projector, held, batch).await;
+        held.append(&mut ready);
+        // While a transaction runs, what arrives is taken and decoded for the next one:
+        // the consumer's one transaction at a time is the bus mode's queue.
+        let run = apply(projector, std::mem::take(&mut held));
+        tokio::pin!(run);
+        held = loop {
+            tokio::select! {
+                biased;
+                kept = &mut run => break kept,
+                next = messages.next(), if ready.len() < BATCH => {
+                    let Some(Ok(m)) = next else {
+                        // The stream failed or ended: what was taken is applied first.
+                        let mut kept = run.await;
+                        kept.append(&mut ready);
+                        apply(projector, kept).await;
+                        return match next {
+                            Some(Err(e)) => Err(BusError::new(e)),
+                            _ => Ok(()),
+                        };
+                    };
+                    ready.extend(take(projector, m).await);
+                }
+            }
+        };
     }
 }
 
-/// Applies the held and the new bus messages' entries together and answers every bus
-/// message it is done with: ack once all its entries are applied (or parked), nak with a
-/// delay when the read model failed or an entry waited longer than `HOLD` (a redelivery
-/// applies again what was applied, which changes nothing). Returns what to hold on to.
-async fn handle(projector: &Projector, held: Vec<Held>, fresh: Vec<Message>) -> Vec<Held> {
-    let now = Instant::now();
-    let mut pending = held;
-    for m in fresh {
-        let position = m.info().map(|i| i.stream_sequence).unwrap_or(0);
-        match unpack(projector, &m, position).await {
-            Ok(messages) if messages.is_empty() => answer(&m, AckKind::Ack).await,
-            Ok(messages) => pending.push(Held {
-                carrier: m,
-                messages,
-                position,
-                since: now,
-            }),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot park a message; it comes back");
-                answer(&m, AckKind::Nak(Some(Duration::from_secs(1)))).await;
-            }
+/// A bus message taken from the stream, unpacked: held until its entries are applied.
+/// One with nothing to apply is acknowledged at once; one that cannot be parked goes back.
+async fn take(projector: &Projector, m: Message) -> Option<Held> {
+    let position = m.info().map(|i| i.stream_sequence).unwrap_or(0);
+    match unpack(projector, &m, position).await {
+        Ok(messages) if messages.is_empty() => {
+            answer(&m, AckKind::Ack).await;
+            None
+        }
+        Ok(messages) => Some(Held {
+            carrier: m,
+            messages,
+            position,
+            since: Instant::now(),
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot park a message; it comes back");
+            answer(&m, AckKind::Nak(Some(Duration::from_secs(1)))).await;
+            None
         }
     }
+}
+
+/// Applies the pending bus messages' entries together and answers every bus message it
+/// is done with: ack once all its entries are applied (or parked), nak with a delay when
+/// the read model failed or an entry waited longer than `HOLD` (a redelivery applies again
+/// what was applied, which changes nothing). Returns what to hold on to.
+async fn apply(projector: &Projector, pending: Vec<Held>) -> Vec<Held> {
     if pending.is_empty() {
         return pending;
     }
