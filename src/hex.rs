@@ -1,8 +1,8 @@
 //! Bytes as lowercase hex: the form every digest and key here is stored and shown in.
 
 /// `bytes` as lowercase hex, two digits a byte, filled as bytes and checked once: a string
-/// built a `char` at a time (as the `hex` crate builds it) cost several times as much, for
-/// digests made per entry (postings' chain, requests, API keys).
+/// built a `char` at a time (as the `hex` crate builds it) cost more, for digests made per
+/// entry (postings' chain, requests, API keys).
 pub fn encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = Vec::with_capacity(bytes.len() * 2);

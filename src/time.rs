@@ -10,7 +10,7 @@ pub fn now_micros() -> i64 {
 ///
 /// Written digit by digit from the day number: an answer shows a time per transition,
 /// posting and lot, and chrono's formatter (which walks a list of format items, and
-/// decodes the date again for each field) cost several times as much. Times before year
+/// decodes the date again for each field) cost more. Times before year
 /// 0 or after 9999, which RFC 3339 has no four digits for, go through chrono.
 pub fn to_rfc3339(micros: i64) -> String {
     const DAY: i64 = 86_400_000_000;

@@ -3,7 +3,7 @@
 //! Past its time, the first request that wants an app reads it again, and the requests
 //! that want it meanwhile keep the one read before: when every request of an app waited
 //! on its own read, each expiry sent as many reads as requests arrived during one, and a
-//! whole batch's callers were late (under load, about nine reads a second for one app).
+//! whole batch's callers were late.
 
 use super::App;
 use std::collections::HashMap;

@@ -10,8 +10,9 @@
 //! checks it itself through [`Apps::key_live`]; a sync write's batch reads all its keys in
 //! one query of its transaction, with the rest it decides on, and `decide` refuses a revoked
 //! one), so a revoked key is refused from the next request on, on every instance. Which app
-//! a key belongs to is remembered; the app's catalog is cached for `CACHE_TTL` ([`cache`]). Keys are
-//! identified here and nowhere else; whether one is revoked is read by `store::live_keys`.
+//! a key belongs to is remembered; the app's catalog is cached for `CACHE_TTL` ([`cache`]).
+//! Keys are identified here and nowhere else; whether one is revoked is read by
+//! `store::live_keys`.
 
 mod bucket;
 mod cache;

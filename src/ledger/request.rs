@@ -293,8 +293,8 @@ fn depth(v: &Value) -> usize {
 /// (the workspace does not enable it) an object is a `BTreeMap`, its keys in order. Were the
 /// feature ever turned on, `request::tests` would fail: they pin stored hashes of requests
 /// whose keys arrive unsorted. Written straight into a string rather than through
-/// `Display`'s formatter, which costs twice as much; a `Value` always serializes, and
-/// `Display` writes the same text.
+/// `Display`'s formatter, which costs more; a `Value` always serializes, and `Display`
+/// writes the same text.
 pub fn canonical_json(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| v.to_string())
 }
