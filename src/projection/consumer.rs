@@ -58,9 +58,15 @@ async fn consume(nats: &Nats, projector: &Projector) -> Result<(), BusError> {
     // delivered out of order (two projectors sharing the consumer, a redelivery after a
     // crash) then applies as soon as its first link does.
     let mut held: Vec<Held> = Vec::new();
-    // Messages taken and unpacked while the transaction before ran, for the next one.
+    // Messages taken and decoded while the transaction before ran, for the next one, and
+    // those that did not decode whole: parking writes to the read model, so they are
+    // unpacked once the transaction is done.
     let mut ready: Vec<Held> = Vec::new();
+    let mut undecoded: Vec<Message> = Vec::new();
     loop {
+        for m in undecoded.drain(..) {
+            ready.extend(take(projector, m).await);
+        }
         if ready.is_empty() {
             let next = if held.is_empty() {
                 messages.next().await
@@ -104,6 +110,9 @@ async fn consume(nats: &Nats, projector: &Projector) -> Result<(), BusError> {
                     let Some(Ok(m)) = next else {
                         // The stream failed or ended: what was taken is applied first.
                         let mut kept = run.await;
+                        for m in undecoded.drain(..) {
+                            kept.extend(take(projector, m).await);
+                        }
                         kept.append(&mut ready);
                         apply(projector, kept).await;
                         return match next {
@@ -111,34 +120,52 @@ async fn consume(nats: &Nats, projector: &Projector) -> Result<(), BusError> {
                             _ => Ok(()),
                         };
                     };
-                    ready.extend(take(projector, m).await);
+                    match decode_whole(&m) {
+                        Some(messages) => ready.extend(hold(m, messages).await),
+                        None => undecoded.push(m),
+                    }
                 }
             }
         };
     }
 }
 
-/// A bus message taken from the stream, unpacked: held until its entries are applied.
-/// One with nothing to apply is acknowledged at once; one that cannot be parked goes back.
+/// A bus message taken from the stream, unpacked (what does not decode is parked).
 async fn take(projector: &Projector, m: Message) -> Option<Held> {
     let position = m.info().map(|i| i.stream_sequence).unwrap_or(0);
     match unpack(projector, &m, position).await {
-        Ok(messages) if messages.is_empty() => {
-            answer(&m, AckKind::Ack).await;
-            None
-        }
-        Ok(messages) => Some(Held {
-            carrier: m,
-            messages,
-            position,
-            since: Instant::now(),
-        }),
+        Ok(messages) => hold(m, messages).await,
         Err(e) => {
             tracing::warn!(error = %e, "cannot park a message; it comes back");
             answer(&m, AckKind::Nak(Some(Duration::from_secs(1)))).await;
             None
         }
     }
+}
+
+/// A bus message's entry messages, if each of them decodes: nothing to park.
+fn decode_whole(m: &Message) -> Option<Vec<EntryMessage>> {
+    let payload = std::str::from_utf8(&m.payload).ok()?;
+    let id = message_id(m);
+    (EntryMessage::split_payload(&id, payload).into_iter())
+        .map(|(_, body)| EntryMessage::decode(body.as_bytes()).ok())
+        .collect()
+}
+
+/// A bus message held until its entries are applied; one with none to apply is
+/// acknowledged at once.
+async fn hold(m: Message, messages: Vec<EntryMessage>) -> Option<Held> {
+    if messages.is_empty() {
+        answer(&m, AckKind::Ack).await;
+        return None;
+    }
+    let position = m.info().map(|i| i.stream_sequence).unwrap_or(0);
+    Some(Held {
+        carrier: m,
+        messages,
+        position,
+        since: Instant::now(),
+    })
 }
 
 /// Applies the pending bus messages' entries together and answers every bus message it
