@@ -108,13 +108,10 @@ async fn consume(nats: &Nats, projector: &Projector) -> Result<(), BusError> {
                 kept = &mut run => break kept,
                 next = messages.next(), if ready.len() < BATCH => {
                     let Some(Ok(m)) = next else {
-                        // The stream failed or ended: what was taken is applied first.
-                        let mut kept = run.await;
-                        for m in undecoded.drain(..) {
-                            kept.extend(take(projector, m).await);
-                        }
-                        kept.append(&mut ready);
-                        apply(projector, kept).await;
+                        // The stream failed or ended: the transaction finishes, and what
+                        // was taken for the next one, unacknowledged, comes back after
+                        // the ack wait, as held messages do.
+                        run.await;
                         return match next {
                             Some(Err(e)) => Err(BusError::new(e)),
                             _ => Ok(()),
@@ -132,8 +129,7 @@ async fn consume(nats: &Nats, projector: &Projector) -> Result<(), BusError> {
 
 /// A bus message taken from the stream, unpacked (what does not decode is parked).
 async fn take(projector: &Projector, m: Message) -> Option<Held> {
-    let position = m.info().map(|i| i.stream_sequence).unwrap_or(0);
-    match unpack(projector, &m, position).await {
+    match unpack(projector, &m, position(&m)).await {
         Ok(messages) => hold(m, messages).await,
         Err(e) => {
             tracing::warn!(error = %e, "cannot park a message; it comes back");
@@ -159,13 +155,17 @@ async fn hold(m: Message, messages: Vec<EntryMessage>) -> Option<Held> {
         answer(&m, AckKind::Ack).await;
         return None;
     }
-    let position = m.info().map(|i| i.stream_sequence).unwrap_or(0);
     Some(Held {
+        position: position(&m),
         carrier: m,
         messages,
-        position,
         since: Instant::now(),
     })
+}
+
+/// Where `m` is in the stream (0 if the bus did not say).
+fn position(m: &Message) -> u64 {
+    m.info().map_or(0, |i| i.stream_sequence)
 }
 
 /// Applies the pending bus messages' entries together and answers every bus message it

@@ -88,21 +88,21 @@ impl Projector {
     /// message, whether it is in the read model now or must wait for an earlier one.
     pub async fn apply(&self, batch: &[Delivered<'_>]) -> Result<Vec<Verdict>, DbErr> {
         let txn = self.read.conn().begin().await?;
-        // On PostgreSQL itself one round trip sets both: reads by key (the heads' versions,
-        // `projected_versions`), and the wake-up of other instances' waiting reads, sent at
-        // the commit whatever the batch applies (a read woken for nothing looks again).
-        let notified = self.read.keyed_reads();
-        if notified {
-            let first = format!("{KEYED_READS_IN_TXN}; {}", wake::notify());
+        // On PostgreSQL one round trip opens it: the wake-up of other instances' waiting
+        // reads, sent at the commit whatever the batch applies (a read woken for nothing
+        // looks again), and reads by key where set (the heads' versions,
+        // `projected_versions`).
+        if let Some(notify) = wake::notification(txn.get_database_backend()) {
+            let first = if self.read.keyed_reads() {
+                format!("{KEYED_READS_IN_TXN}; {notify}")
+            } else {
+                notify
+            };
             txn.execute_unprepared(&first).await?;
         }
         let mut inserts = Inserts::new(txn.get_database_backend());
         let verdicts = self.apply_in(&txn, &mut inserts, batch).await?;
         inserts.run(&txn).await?;
-        if !notified && verdicts.contains(&Verdict::Applied) {
-            // Other instances' waiting reads hear of it at the commit.
-            wake::notify_in(&txn).await?;
-        }
         txn.commit().await?;
         self.observe(batch, &verdicts);
         Ok(verdicts)

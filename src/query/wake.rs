@@ -2,13 +2,13 @@
 //!
 //! The projector of this process signals after each commit ([`ReadModel::projected`]).
 //! Another instance's projector reaches this one through PostgreSQL: it sends
-//! `NOTIFY ledgerflow_projected` in its transaction ([`notify_in`]), and every instance
+//! `NOTIFY ledgerflow_projected` in its transaction ([`notification`]), and every instance
 //! listens ([`ReadModel::listen`]). A SQLite read model has one process, whose own signal is
 //! all there is. A waiting read also looks again once a second, so that a notification lost
 //! while the listener reconnects costs at most that.
 
 use super::ReadModel;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use sea_orm::DbBackend;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -19,19 +19,10 @@ const CHANNEL: &str = "ledgerflow_projected";
 /// The longest a waiting read goes without looking again, whatever it heard.
 pub const SAFETY_NET: Duration = Duration::from_secs(1);
 
-/// Sends the notification inside the projector's transaction `db` (delivered at its
-/// commit); nothing to send on SQLite.
-pub async fn notify_in(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-    if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_raw(Statement::from_string(DbBackend::Postgres, notify()))
-            .await?;
-    }
-    Ok(())
-}
-
-/// The notification, as a statement of PostgreSQL's.
-pub fn notify() -> String {
-    format!("SELECT pg_notify('{CHANNEL}', '')")
+/// The statement that notifies, for a projector's transaction on `backend` to send
+/// (delivered at its commit); none on SQLite.
+pub fn notification(backend: DbBackend) -> Option<String> {
+    (backend == DbBackend::Postgres).then(|| format!("SELECT pg_notify('{CHANNEL}', '')"))
 }
 
 impl ReadModel {
